@@ -1,0 +1,33 @@
+"""pro-app: patient-reported outcome follow-up after RFA with kyphoplasty or vertebroplasty."""
+
+from typing import Any
+
+from flask import Flask
+
+from .config import Settings
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the Flask app from the environment; ``test_config`` overrides settings."""
+    from . import database, extensions
+    from .web import register_blueprints
+
+    app = Flask(__name__, instance_path=str(_instance_path()))
+    overrides = dict(test_config or {})
+    settings: Settings = overrides.pop("SETTINGS", None) or Settings.from_env()
+    app.config.update(settings.flask_config())
+    app.config.update(overrides)
+    app.extensions["pro_settings"] = settings
+    database.init_app(app, settings.database_url)
+    extensions.init_app(app, settings)
+    register_blueprints(app)
+    from .commands import register_commands
+
+    register_commands(app)
+    return app
+
+
+def _instance_path():
+    from .config import instance_dir
+
+    return instance_dir()

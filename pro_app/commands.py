@@ -1,0 +1,93 @@
+"""Commands under ``pro-app`` (and ``flask --app pro_app``)."""
+
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask
+from flask.cli import AppGroup, with_appcontext
+from sqlmodel import select
+
+from . import database
+from .db import session_scope
+from .migrate import upgrade
+from .models import Site
+from .services.enrolment import EnrolmentError, import_csv
+from .services.users import UserError, create_user
+
+db_group = AppGroup("db", help="Database schema.")
+
+
+@db_group.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+@with_appcontext
+def db_upgrade(revision: str) -> None:
+    """Apply the Alembic migrations."""
+    upgrade(database.engine(), revision)
+    click.echo(f"Database at {revision}.")
+
+
+@click.command("create-site")
+@click.option("--code", required=True, help="Short code, e.g. RFA-LEEDS")
+@click.option("--name", required=True, help="The team's name as patients know it")
+@click.option("--phone", required=True, help="The team's phone number shown to patients")
+@click.option("--timezone", default="Europe/London", show_default=True)
+@with_appcontext
+def create_site_command(code: str, name: str, phone: str, timezone: str) -> None:
+    """Add a site (hospital team)."""
+    with session_scope(database.engine()) as session:
+        if session.exec(select(Site).where(Site.code == code)).first():
+            raise click.ClickException(f"Site {code} already exists.")
+        session.add(Site(code=code, name=name, team_phone=phone, timezone=timezone))
+    click.echo(f"Created site {code}.")
+
+
+@click.command("create-user")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--role", type=click.Choice(["nurse", "auditor", "admin"]), required=True)
+@click.option("--site", "site_code", default=None, help="Site code; omit for registry-wide")
+@click.password_option(help="At least 10 characters (prompted if not given)")
+@with_appcontext
+def create_user_command(email: str, name: str, role: str, site_code: str | None, password: str):
+    """Add a staff account."""
+    try:
+        with session_scope(database.engine()) as session:
+            create_user(
+                session, email=email, name=name, password=password, role=role, site_code=site_code
+            )
+    except (UserError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Created {role} {email}.")
+
+
+@click.command("import-patients")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--site", "site_code", required=True, help="Site code to enrol into")
+@with_appcontext
+def import_patients_command(csv_file: Path, site_code: str) -> None:
+    """Enrol every patient in CSV_FILE, or none if any row is wrong."""
+    try:
+        with session_scope(database.engine()) as session:
+            site = session.exec(select(Site).where(Site.code == site_code)).first()
+            if site is None:
+                raise click.ClickException(f"No site with code {site_code!r}.")
+            enrolled = import_csv(
+                session, site, csv_file.read_text(encoding="utf-8-sig"), user_id=None
+            )
+    except EnrolmentError as exc:
+        click.echo("Nothing was imported. Problems:", err=True)
+        for row, field, message in exc.problems:
+            click.echo(f"  row {row}: {field}: {message}", err=True)
+        sys.exit(1)
+    click.echo(f"Enrolled {len(enrolled)} patients at {site_code}.")
+
+
+def register_commands(app: Flask) -> None:
+    for command in (
+        db_group,
+        create_site_command,
+        create_user_command,
+        import_patients_command,
+    ):
+        app.cli.add_command(command)

@@ -1,0 +1,111 @@
+"""Configuration read from environment variables."""
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class ConfigError(RuntimeError):
+    """Raised when the environment does not describe a runnable configuration."""
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def instance_dir() -> Path:
+    """The folder for local state (SQLite database, demo secret key)."""
+    return Path(os.environ.get("PRO_INSTANCE_DIR", Path.cwd() / "instance")).resolve()
+
+
+def _demo_secret_key(folder: Path) -> str:
+    """Return the secret key kept in ``instance/secret_key``, creating it once."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+@dataclass
+class Settings:
+    """Everything the app reads from its environment, with defaults for development."""
+
+    database_url: str
+    secret_key: str
+    public_base_url: str = "http://127.0.0.1:5000"
+    sms_backend: str = "outbox"
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_from: str | None = None
+    twilio_messaging_service_sid: str | None = None
+    twilio_api_base_url: str | None = None
+    production: bool = False
+    trust_proxy: bool = False
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
+        """Build settings from ``env`` (default: ``os.environ``) and check them."""
+        env = dict(os.environ if env is None else env)
+        folder = Path(env.get("PRO_INSTANCE_DIR", instance_dir())).resolve()
+        production = env.get("PRO_ENV", "development").lower() == "production"
+        secret = env.get("SECRET_KEY")
+        if not secret:
+            if production:
+                raise ConfigError("SECRET_KEY must be set when PRO_ENV=production.")
+            secret = _demo_secret_key(folder)
+        database_url = env.get("DATABASE_URL") or f"sqlite:///{folder / 'pro_app.sqlite3'}"
+        settings = cls(
+            database_url=database_url,
+            secret_key=secret,
+            public_base_url=env.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+            sms_backend=env.get("SMS_BACKEND", "outbox").lower(),
+            twilio_account_sid=env.get("TWILIO_ACCOUNT_SID") or None,
+            twilio_auth_token=env.get("TWILIO_AUTH_TOKEN") or None,
+            twilio_from=env.get("TWILIO_FROM") or None,
+            twilio_messaging_service_sid=env.get("TWILIO_MESSAGING_SERVICE_SID") or None,
+            twilio_api_base_url=env.get("TWILIO_API_BASE_URL") or None,
+            production=production,
+            trust_proxy=_bool(env.get("PRO_TRUST_PROXY")),
+        )
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        """Refuse combinations that would fail later, with a message that says what to set."""
+        if self.sms_backend not in {"outbox", "twilio"}:
+            raise ConfigError("SMS_BACKEND must be 'outbox' or 'twilio'.")
+        if self.sms_backend == "twilio":
+            missing = [
+                name
+                for name, value in (
+                    ("TWILIO_ACCOUNT_SID", self.twilio_account_sid),
+                    ("TWILIO_AUTH_TOKEN", self.twilio_auth_token),
+                )
+                if not value
+            ]
+            if missing:
+                raise ConfigError(f"SMS_BACKEND=twilio needs {', '.join(missing)}.")
+            if not (self.twilio_from or self.twilio_messaging_service_sid):
+                raise ConfigError(
+                    "SMS_BACKEND=twilio needs TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID."
+                )
+        if self.production and self.public_base_url.startswith("http://"):
+            raise ConfigError("PUBLIC_BASE_URL must be https:// when PRO_ENV=production.")
+
+    def flask_config(self) -> dict:
+        """The subset Flask and its extensions read."""
+        return {
+            "SECRET_KEY": self.secret_key,
+            "SESSION_COOKIE_HTTPONLY": True,
+            "SESSION_COOKIE_SAMESITE": "Lax",
+            "SESSION_COOKIE_SECURE": self.production,
+            "REMEMBER_COOKIE_SECURE": self.production,
+            "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,
+            "WTF_CSRF_TIME_LIMIT": None,
+        }

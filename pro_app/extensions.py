@@ -1,0 +1,28 @@
+"""Flask extensions, created unbound and bound in ``create_app``."""
+
+from flask import Flask
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from .config import Settings
+
+login_manager = LoginManager()
+login_manager.login_view = "auth.login"
+login_manager.login_message = "Please sign in to continue."
+csrf = CSRFProtect()
+
+
+def init_app(app: Flask, settings: Settings) -> None:
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    if settings.trust_proxy:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        from . import database
+        from .models import User
+
+        user = database.session().get(User, int(user_id))
+        return user if user is not None and user.active else None

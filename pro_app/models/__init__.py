@@ -1,0 +1,54 @@
+"""The tables of pro-app. Importing this module registers every table on ``metadata``."""
+
+from .base import metadata
+from .followup import (
+    OPEN_STATUSES,
+    AnswerChannel,
+    InstanceStatus,
+    Response,
+    SurveyInstance,
+)
+from .messaging import Direction, Message, MessageStatus
+from .patients import (
+    Augmentation,
+    ContactChannel,
+    Electrode,
+    FollowUpStatus,
+    LesionType,
+    Patient,
+    PatientEvent,
+    Procedure,
+)
+from .people import Role, Site, User
+from .safety import AccessLog, Alert, AlertKind, SafetyEvent, SafetyEventKind
+from .types import UTCDateTime, utcnow
+
+__all__ = [
+    "OPEN_STATUSES",
+    "AccessLog",
+    "Alert",
+    "AlertKind",
+    "AnswerChannel",
+    "Augmentation",
+    "ContactChannel",
+    "Direction",
+    "Electrode",
+    "FollowUpStatus",
+    "InstanceStatus",
+    "LesionType",
+    "Message",
+    "MessageStatus",
+    "Patient",
+    "PatientEvent",
+    "Procedure",
+    "Response",
+    "Role",
+    "SafetyEvent",
+    "SafetyEventKind",
+    "Site",
+    "SurveyInstance",
+    "User",
+    "UTCDateTime",
+    "metadata",
+    "utcnow",
+]

@@ -1,0 +1,79 @@
+"""Survey instances (one per protocol timepoint) and the answers they collect."""
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import JSON, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from .types import UTCDateTime, utcnow
+
+
+class InstanceStatus(StrEnum):
+    SCHEDULED = "scheduled"  # planned, not yet sent
+    SENT = "sent"  # invitation written to the outbox
+    IN_PROGRESS = "in_progress"  # at least one page answered
+    COMPLETED = "completed"
+    EXPIRED = "expired"  # window closed without a complete answer
+    CANCELLED = "cancelled"  # follow-up stopped, or re-planned away
+
+
+OPEN_STATUSES = (InstanceStatus.SENT, InstanceStatus.IN_PROGRESS)
+
+
+class SurveyInstance(SQLModel, table=True):
+    """The questionnaires due at one timepoint of one procedure's protocol."""
+
+    __tablename__ = "survey_instance"
+    __table_args__ = (
+        UniqueConstraint("procedure_id", "timepoint"),
+        Index("ix_survey_instance_status_due_at", "status", "due_at"),
+        Index("ix_survey_instance_status_next_reminder_at", "status", "next_reminder_at"),
+        Index("ix_survey_instance_status_closes_at", "status", "closes_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    procedure_id: int = Field(foreign_key="procedure.id")
+    patient_id: int = Field(foreign_key="patient.id", index=True)
+    timepoint: str = Field(max_length=32)
+    day_offset: int = Field(description="days from the procedure date (negative: before)")
+    instruments: list[str] = Field(default_factory=list, sa_type=JSON)
+    opens_at: datetime = Field(sa_type=UTCDateTime)
+    due_at: datetime = Field(sa_type=UTCDateTime)
+    closes_at: datetime = Field(sa_type=UTCDateTime)
+    status: str = Field(default=InstanceStatus.SCHEDULED, max_length=16)
+    status_reason: str | None = Field(default=None, max_length=200)
+    token_hash: str | None = Field(default=None, max_length=64, unique=True)
+    invited_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    reminders_sent: int = 0
+    next_reminder_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    first_opened_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    progress: dict = Field(default_factory=dict, sa_type=JSON)
+    claimed_by: str | None = Field(default=None, max_length=64)
+    claimed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class AnswerChannel(StrEnum):
+    WEB = "web"
+    SMS = "sms"
+    NURSE = "nurse"  # taken by phone and entered by a nurse
+
+
+class Response(SQLModel, table=True):
+    """One instrument's answers at one instance.
+
+    Rows are never overwritten: a correction is a new row whose ``supersedes_id`` points
+    at the row it replaces, and the current answer is the row nothing supersedes.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    instance_id: int = Field(foreign_key="survey_instance.id", index=True)
+    instrument_id: str = Field(max_length=64)
+    instrument_version: str = Field(max_length=32)
+    channel: str = Field(max_length=16)
+    answers: dict = Field(default_factory=dict, sa_type=JSON)
+    scores: dict = Field(default_factory=dict, sa_type=JSON)
+    entered_by_user_id: int | None = Field(default=None, foreign_key="user.id")
+    supersedes_id: int | None = Field(default=None, foreign_key="response.id", unique=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -1,0 +1,62 @@
+"""Sites (hospital teams) and the staff who sign in."""
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlmodel import Field, SQLModel
+
+from .base import metadata  # noqa: F401  (naming convention first)
+from .types import UTCDateTime, utcnow
+
+
+class Role(StrEnum):
+    NURSE = "nurse"
+    AUDITOR = "auditor"
+    ADMIN = "admin"
+
+
+class Site(SQLModel, table=True):
+    """A hospital team that follows up its own patients."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=32, unique=True)
+    name: str = Field(max_length=200)
+    team_phone: str = Field(max_length=32, description="shown to patients on every page")
+    timezone: str = Field(default="Europe/London", max_length=64)
+    phone_region: str = Field(default="GB", max_length=2, description="for numbers without +")
+    protocol_id: str = Field(default="default", max_length=64)
+    omed_table: str = Field(default="opioids_aware", max_length=64)
+    on_call_phone: str | None = Field(default=None, max_length=32)
+    alert_target_hours: int = 72
+    min_cell_count: int = 5
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class User(SQLModel, table=True):
+    """A member of staff. ``site_id`` is None for registry-wide auditors and admins."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=254, unique=True)
+    name: str = Field(max_length=200)
+    password_hash: str = Field(max_length=255)
+    role: str = Field(max_length=16)
+    site_id: int | None = Field(default=None, foreign_key="site.id", index=True)
+    active: bool = True
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    last_login_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+    # Flask-Login protocol
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return str(self.id)

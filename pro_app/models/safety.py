@@ -1,0 +1,74 @@
+"""Alerts for nurses and clinician-reported safety events."""
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlmodel import Field, SQLModel
+
+from .types import UTCDateTime, utcnow
+
+
+class AlertKind(StrEnum):
+    RED_FLAG = "red_flag"
+    PAIN_WORSE = "pain_worse"
+    OPIOID_UP = "opioid_up"
+    NON_RESPONSE = "non_response"
+    DELIVERY_FAILURE = "delivery_failure"
+    OPTED_OUT = "opted_out"
+    UNREADABLE_REPLY = "unreadable_reply"
+
+
+class Alert(SQLModel, table=True):
+    """Something a nurse must look at; ``dedupe_key`` makes raising it idempotent."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patient.id", index=True)
+    instance_id: int | None = Field(default=None, foreign_key="survey_instance.id")
+    kind: str = Field(max_length=32)
+    urgency: str = Field(max_length=16, description="now, 24h, local or routine")
+    summary: str = Field(max_length=500)
+    dedupe_key: str = Field(max_length=120, unique=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    due_by: datetime = Field(sa_type=UTCDateTime)
+    acknowledged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    acknowledged_by: int | None = Field(default=None, foreign_key="user.id")
+    action: str | None = Field(default=None, max_length=32)
+    action_note: str | None = Field(default=None, max_length=1000)
+
+
+class SafetyEventKind(StrEnum):
+    CEMENT_LEAKAGE = "cement_leakage"
+    INFECTION = "infection"
+    THERMAL_INJURY = "thermal_injury"
+    NEUROLOGICAL_INJURY = "neurological_injury"
+    OTHER = "other"
+
+
+class SafetyEvent(SQLModel, table=True):
+    """A clinician-reported complication: NICE's safety outcomes first."""
+
+    __tablename__ = "safety_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patient.id", index=True)
+    procedure_id: int = Field(foreign_key="procedure.id")
+    kind: str = Field(max_length=32)
+    symptomatic: bool | None = None
+    grade: int = Field(description="CTCAE grade 1-5")
+    event_date: date
+    notes: str | None = Field(default=None, max_length=2000)
+    recorded_by: int = Field(foreign_key="user.id")
+    recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class AccessLog(SQLModel, table=True):
+    """Who read or exported which patient's data, and when."""
+
+    __tablename__ = "access_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    action: str = Field(max_length=32)
+    patient_id: int | None = Field(default=None, foreign_key="patient.id", index=True)
+    detail: str | None = Field(default=None, max_length=500)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -1,0 +1,1 @@
+"""Follow-up scheduling: planning instances, and the tick that sends and expires them."""

@@ -1,0 +1,200 @@
+"""Expanding a protocol into survey instances, re-planning them, and stopping follow-up."""
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlmodel import Session, select
+
+from ..models import (
+    InstanceStatus,
+    Message,
+    MessageStatus,
+    Patient,
+    PatientEvent,
+    Procedure,
+    SurveyInstance,
+)
+from .protocols import TimepointPlan, timepoints_for
+from .timing import SendPolicy, local_midnight
+
+NOT_YET_SENT = (InstanceStatus.SCHEDULED,)
+STILL_OPEN = (InstanceStatus.SCHEDULED, InstanceStatus.SENT, InstanceStatus.IN_PROGRESS)
+
+
+@dataclass(frozen=True)
+class Window:
+    opens_at: datetime
+    due_at: datetime
+    closes_at: datetime
+
+
+def window_for(
+    timepoint: TimepointPlan,
+    procedure_date: date,
+    zone: str,
+    *,
+    enrolled_at: datetime,
+    policy: SendPolicy,
+) -> Window:
+    """When a timepoint opens, is sent and closes, as UTC moments in the patient's zone.
+
+    The baseline opens at enrolment, is sent at once (outside quiet hours) and closes at
+    the end of the procedure day. Other timepoints are sent at the local send hour on their
+    day and accept answers from the start of the first day to the end of the last day
+    of their window.
+    """
+    if timepoint.is_baseline:
+        closes_at = local_midnight(procedure_date + timedelta(days=1), zone)
+        due_at = policy.next_allowed(enrolled_at, zone)
+        return Window(opens_at=enrolled_at, due_at=due_at, closes_at=closes_at)
+    due_day = procedure_date + timedelta(days=timepoint.offset_days)
+    opens_at = local_midnight(due_day - timedelta(days=timepoint.days_before), zone)
+    closes_at = local_midnight(due_day + timedelta(days=timepoint.days_after + 1), zone)
+    return Window(opens_at=opens_at, due_at=policy.send_time_on(due_day, zone), closes_at=closes_at)
+
+
+def plan_follow_up(
+    session: Session,
+    patient: Patient,
+    procedure: Procedure,
+    *,
+    now: datetime,
+    policy: SendPolicy | None = None,
+) -> list[SurveyInstance]:
+    """Create one instance per protocol timepoint that does not exist yet (idempotent)."""
+    policy = policy or SendPolicy.from_env()
+    existing = {
+        instance.timepoint
+        for instance in session.exec(
+            select(SurveyInstance).where(SurveyInstance.procedure_id == procedure.id)
+        )
+    }
+    created = []
+    for timepoint in timepoints_for(procedure.protocol_id):
+        if timepoint.id in existing:
+            continue
+        window = window_for(
+            timepoint, procedure.procedure_date, patient.timezone, enrolled_at=now, policy=policy
+        )
+        instance = SurveyInstance(
+            procedure_id=procedure.id,
+            patient_id=patient.id,
+            timepoint=timepoint.id,
+            day_offset=timepoint.offset_days,
+            instruments=list(timepoint.instruments),
+            opens_at=window.opens_at,
+            due_at=window.due_at,
+            closes_at=window.closes_at,
+        )
+        if window.closes_at <= now or window.due_at >= window.closes_at:
+            instance.status = InstanceStatus.CANCELLED
+            instance.status_reason = "window closed before enrolment"
+        session.add(instance)
+        created.append(instance)
+    session.flush()
+    return created
+
+
+def change_procedure_date(
+    session: Session,
+    procedure: Procedure,
+    new_date: date,
+    *,
+    user_id: int | None,
+    now: datetime,
+    policy: SendPolicy | None = None,
+) -> int:
+    """Move the procedure and re-plan the instances not yet sent; return how many moved.
+
+    Instances already sent keep their times, so a date change never sends anything twice.
+    Calling it again with the same date changes nothing.
+    """
+    if procedure.procedure_date == new_date:
+        return 0
+    policy = policy or SendPolicy.from_env()
+    patient = session.get(Patient, procedure.patient_id)
+    old_date = procedure.procedure_date
+    procedure.procedure_date = new_date
+    plans = {tp.id: tp for tp in timepoints_for(procedure.protocol_id)}
+    moved = 0
+    instances = session.exec(
+        select(SurveyInstance).where(SurveyInstance.procedure_id == procedure.id)
+    ).all()
+    for instance in instances:
+        plan = plans.get(instance.timepoint)
+        if plan is None or instance.status not in NOT_YET_SENT + (InstanceStatus.CANCELLED,):
+            continue
+        if instance.status == InstanceStatus.CANCELLED and not _cancelled_by_plan(instance):
+            continue
+        enrolled_at = instance.opens_at if plan.is_baseline else now
+        window = window_for(
+            plan, new_date, patient.timezone, enrolled_at=enrolled_at, policy=policy
+        )
+        instance.opens_at, instance.due_at, instance.closes_at = (
+            window.opens_at,
+            window.due_at,
+            window.closes_at,
+        )
+        if window.closes_at <= now:
+            instance.status = InstanceStatus.CANCELLED
+            instance.status_reason = "window closed before enrolment"
+        else:
+            instance.status = InstanceStatus.SCHEDULED
+            instance.status_reason = None
+        moved += 1
+    session.add(
+        PatientEvent(
+            patient_id=procedure.patient_id,
+            kind="procedure_date_changed",
+            detail={"from": old_date.isoformat(), "to": new_date.isoformat(), "replanned": moved},
+            user_id=user_id,
+            at=now,
+        )
+    )
+    session.flush()
+    return moved
+
+
+def _cancelled_by_plan(instance: SurveyInstance) -> bool:
+    return instance.status_reason == "window closed before enrolment"
+
+
+def stop_follow_up(
+    session: Session,
+    patient: Patient,
+    *,
+    status: str,
+    reason: str,
+    user_id: int | None,
+    now: datetime,
+) -> int:
+    """Pause or stop a patient's follow-up: cancel open instances and unsent messages."""
+    patient.status = status
+    patient.status_reason = reason
+    instances = session.exec(
+        select(SurveyInstance).where(
+            SurveyInstance.patient_id == patient.id, SurveyInstance.status.in_(STILL_OPEN)
+        )
+    ).all()
+    for instance in instances:
+        instance.status = InstanceStatus.CANCELLED
+        instance.status_reason = reason
+        instance.next_reminder_at = None
+    for message in session.exec(
+        select(Message).where(
+            Message.patient_id == patient.id, Message.status == MessageStatus.PENDING
+        )
+    ):
+        message.status = MessageStatus.CANCELLED
+        message.last_error = f"follow-up {status}: {reason}"
+    session.add(
+        PatientEvent(
+            patient_id=patient.id,
+            kind=f"follow_up_{status}",
+            detail={"reason": reason, "cancelled": len(instances)},
+            user_id=user_id,
+            at=now,
+        )
+    )
+    session.flush()
+    return len(instances)

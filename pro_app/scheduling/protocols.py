@@ -1,0 +1,28 @@
+"""The scheduler's view of a protocol: timepoints with their windows and instruments."""
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+
+@dataclass(frozen=True)
+class TimepointPlan:
+    id: str
+    offset_days: int
+    days_before: int
+    days_after: int
+    instruments: tuple[str, ...]
+    reminder_hours: tuple[int, ...]
+    is_baseline: bool = False
+
+
+@lru_cache(maxsize=16)
+def timepoints_for(protocol_id: str) -> tuple[TimepointPlan, ...]:
+    """The timepoints of a protocol, loaded and validated by ``surveys``."""
+    from surveys import load_protocol
+
+    protocol = load_protocol(protocol_id)
+    return tuple(_plan(tp) for tp in protocol.timepoints)
+
+
+def _plan(tp) -> TimepointPlan:  # adapted once the surveys protocol model is final
+    raise NotImplementedError

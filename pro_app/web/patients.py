@@ -1,0 +1,146 @@
+"""The nurse's view of their site's patients: list, enrol, import, patient record."""
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from sqlmodel import select
+from wtforms import BooleanField, DateField, SelectField, StringField
+from wtforms.validators import DataRequired, InputRequired
+
+from .. import database
+from ..access import log_access, patient_for, roles_required, site_patients
+from ..models import (
+    Augmentation,
+    ContactChannel,
+    Electrode,
+    LesionType,
+    Patient,
+    Procedure,
+    Role,
+    Site,
+    SurveyInstance,
+)
+from ..services.enrolment import LANGUAGES, EnrolmentError, enrol, import_csv
+
+bp = Blueprint("patients", __name__, url_prefix="/patients")
+
+PER_PAGE = 50
+
+
+def _choices(enum) -> list[tuple[str, str]]:
+    return [(member.value, member.value.replace("_", " ").capitalize()) for member in enum]
+
+
+class EnrolForm(FlaskForm):
+    study_id = StringField("Study id", validators=[DataRequired()])
+    first_name = StringField("First name (used to greet the patient)", validators=[DataRequired()])
+    phone = StringField("Mobile number", validators=[DataRequired()])
+    timezone = StringField("Time zone", default="Europe/London", validators=[DataRequired()])
+    language = SelectField("Language", choices=[(code, code) for code in LANGUAGES])
+    channel = SelectField(
+        "How to ask",
+        choices=[
+            (ContactChannel.LINK.value, "Text with a web link"),
+            (ContactChannel.SMS.value, "Questions by text, answered by reply"),
+        ],
+    )
+    consent = BooleanField("The patient consents to follow-up by text")
+    procedure_date = DateField("Procedure date", validators=[InputRequired()])
+    augmentation = SelectField("RFA with", choices=_choices(Augmentation))
+    levels = StringField("Vertebral levels (e.g. T12, L1)", validators=[DataRequired()])
+    lesion_type = SelectField("Lesion type", choices=_choices(LesionType))
+    electrode = SelectField("Electrode", choices=_choices(Electrode))
+
+
+class ImportForm(FlaskForm):
+    file = FileField("CSV file", validators=[FileRequired()])
+
+
+def _site() -> Site:
+    return database.session().get(Site, current_user.site_id)
+
+
+@bp.get("/")
+@roles_required(Role.NURSE)
+def index():
+    session = database.session()
+    query = request.args.get("q", "").strip()
+    page = max(request.args.get("page", 1, type=int), 1)
+    statement = site_patients(current_user).order_by(Patient.study_id)
+    if query:
+        like = f"%{query}%"
+        statement = statement.where(Patient.study_id.ilike(like) | Patient.first_name.ilike(like))
+    patients = session.exec(statement.offset((page - 1) * PER_PAGE).limit(PER_PAGE + 1)).all()
+    return render_template(
+        "patients/index.html",
+        patients=patients[:PER_PAGE],
+        has_next=len(patients) > PER_PAGE,
+        page=page,
+        q=query,
+    )
+
+
+@bp.route("/enrol", methods=["GET", "POST"])
+@roles_required(Role.NURSE)
+def enrol_patient():
+    form = EnrolForm()
+    problems: list = []
+    if form.validate_on_submit():
+        session = database.session()
+        data = {name: field.data for name, field in form._fields.items() if name != "csrf_token"}
+        try:
+            enrolled = enrol(session, _site(), data, user_id=current_user.id)
+        except EnrolmentError as exc:
+            session.rollback()
+            problems = exc.problems
+        else:
+            session.commit()
+            flash(f"Enrolled {enrolled.patient.study_id}; follow-up is planned.", "info")
+            return redirect(url_for("patients.detail", patient_id=enrolled.patient.id))
+    status = 422 if request.method == "POST" else 200
+    return render_template("patients/enrol.html", form=form, problems=problems), status
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@roles_required(Role.NURSE)
+def import_patients():
+    form = ImportForm()
+    problems: list = []
+    if form.validate_on_submit():
+        session = database.session()
+        raw = form.file.data.read()
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            problems = [(None, "file", "save the file as CSV in UTF-8 and try again")]
+        else:
+            try:
+                enrolled = import_csv(session, _site(), text, user_id=current_user.id)
+            except EnrolmentError as exc:
+                session.rollback()
+                problems = exc.problems
+            else:
+                session.commit()
+                flash(f"Enrolled {len(enrolled)} patients.", "info")
+                return redirect(url_for("patients.index"))
+    status = 422 if request.method == "POST" else 200
+    return render_template("patients/import.html", form=form, problems=problems), status
+
+
+@bp.get("/<int:patient_id>")
+@roles_required(Role.NURSE)
+def detail(patient_id: int):
+    session = database.session()
+    patient = patient_for(session, current_user, patient_id)
+    procedure = session.exec(select(Procedure).where(Procedure.patient_id == patient.id)).first()
+    instances = session.exec(
+        select(SurveyInstance)
+        .where(SurveyInstance.patient_id == patient.id)
+        .order_by(SurveyInstance.due_at)
+    ).all()
+    log_access(session, current_user, "view_patient", patient.id)
+    session.commit()
+    return render_template(
+        "patients/detail.html", patient=patient, procedure=procedure, instances=instances
+    )

@@ -1,0 +1,112 @@
+"""Configuration, health check, migrations and sign-in."""
+
+import pytest
+from sqlalchemy.exc import OperationalError
+
+from pro_app import create_app
+from pro_app.config import ConfigError, Settings
+from pro_app.db import make_engine
+from pro_app.migrate import schema_differences
+from pro_app.passwords import WeakPasswordError, hash_password, verify_password
+
+
+def test_models_and_migrations_agree(engine):
+    assert schema_differences(engine) == []
+
+
+def test_production_refuses_to_start_without_secret_key(tmp_path):
+    env = {"PRO_ENV": "production", "PRO_INSTANCE_DIR": str(tmp_path)}
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        Settings.from_env(env)
+
+
+def test_development_keeps_one_secret_key_in_instance(tmp_path):
+    env = {"PRO_INSTANCE_DIR": str(tmp_path)}
+    first = Settings.from_env(env).secret_key
+    assert (tmp_path / "secret_key").read_text() == first
+    assert Settings.from_env(env).secret_key == first
+    assert Settings.from_env(env).database_url == f"sqlite:///{tmp_path / 'pro_app.sqlite3'}"
+
+
+def test_twilio_backend_needs_credentials(tmp_path):
+    env = {"PRO_INSTANCE_DIR": str(tmp_path), "SMS_BACKEND": "twilio"}
+    with pytest.raises(ConfigError, match="TWILIO_ACCOUNT_SID"):
+        Settings.from_env(env)
+    env |= {"TWILIO_ACCOUNT_SID": "AC" + "0" * 32, "TWILIO_AUTH_TOKEN": "x"}
+    with pytest.raises(ConfigError, match="TWILIO_FROM"):
+        Settings.from_env(env)
+    env["TWILIO_FROM"] = "+447400123456"
+    assert Settings.from_env(env).sms_backend == "twilio"
+
+
+def test_healthz_ok(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json["database"] == "ok"
+
+
+def test_healthz_503_when_database_unreachable(tmp_path, monkeypatch):
+    monkeypatch.setenv("PRO_INSTANCE_DIR", str(tmp_path))
+    dead = make_engine("postgresql://nobody@127.0.0.1:1/none", pool_pre_ping=False)
+    settings = Settings(database_url=str(dead.url), secret_key="x")
+    app = create_app({"TESTING": True, "SETTINGS": settings, "ENGINE": dead})
+    with pytest.raises(OperationalError):
+        dead.connect()
+    assert app.test_client().get("/healthz").status_code == 503
+
+
+def test_passwords_are_argon2_and_verify():
+    hashed = hash_password("a long enough secret")
+    assert hashed.startswith("$argon2id$")
+    assert verify_password(hashed, "a long enough secret")
+    assert not verify_password(hashed, "a long enough secreT")
+    with pytest.raises(WeakPasswordError):
+        hash_password("short")
+
+
+def test_login_and_logout(client, auth, gen):
+    site = gen.site()
+    user = gen.user(site)
+    assert client.get("/patients/").status_code == 302
+    response = auth.login(user.email)
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/patients/")
+    assert client.get("/patients/").status_code == 200
+    auth.logout()
+    assert client.get("/patients/").status_code == 302
+
+
+def test_wrong_password_is_refused(client, auth, gen):
+    user = gen.user(gen.site())
+    response = auth.login(user.email, "not the password")
+    assert response.status_code == 401
+    assert b"do not match" in response.data
+    assert client.get("/patients/").status_code == 302
+
+
+def test_login_form_needs_csrf_token(csrf_app, gen):
+    user = gen.user(gen.site())
+    client = csrf_app.test_client()
+    response = client.post("/login", data={"email": user.email, "password": gen.PASSWORD})
+    assert response.status_code == 400
+    page = client.get("/login").data.decode()
+    token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    response = client.post(
+        "/login", data={"email": user.email, "password": gen.PASSWORD, "csrf_token": token}
+    )
+    assert response.status_code == 302
+
+
+def test_login_does_not_redirect_off_site(client, gen):
+    user = gen.user(gen.site())
+    response = client.post(
+        "/login?next=//evil.example/x", data={"email": user.email, "password": gen.PASSWORD}
+    )
+    assert response.headers["Location"] == "/patients/"
+
+
+def test_auditor_cannot_open_patient_pages(client, auth, gen):
+    site = gen.site()
+    auditor = gen.user(site, role="auditor")
+    auth.login(auditor.email)
+    assert client.get("/patients/").status_code == 403

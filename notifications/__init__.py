@@ -1,0 +1,48 @@
+"""How a message reaches a phone: channels, SMS text rules, link tokens, reply parsing.
+
+Pure Python: no Flask, no database. The app stores messages and decides when to
+send; this package sends them and reads the answers.
+"""
+
+from .channel import (
+    Channel,
+    OutgoingSms,
+    PermanentSendError,
+    ReconcilingChannel,
+    SendError,
+    SendReceipt,
+    TransientSendError,
+    UnknownOutcomeError,
+)
+from .dev_outbox import DevOutboxChannel, NullChannel
+from .replies import Reply, ReplyKind, opt_out_type_from_twilio, parse_reply
+from .sms_text import SegmentInfo, gsm7_friendly, is_gsm7, segment_info
+from .tokens import hash_token, new_token, tokens_match
+from .twilio_errors import stops_sms_to_number
+from .twilio_sms import TwilioSmsChannel
+
+__all__ = [
+    "Channel",
+    "DevOutboxChannel",
+    "NullChannel",
+    "OutgoingSms",
+    "PermanentSendError",
+    "ReconcilingChannel",
+    "Reply",
+    "ReplyKind",
+    "SegmentInfo",
+    "SendError",
+    "SendReceipt",
+    "TransientSendError",
+    "TwilioSmsChannel",
+    "UnknownOutcomeError",
+    "gsm7_friendly",
+    "hash_token",
+    "is_gsm7",
+    "new_token",
+    "opt_out_type_from_twilio",
+    "parse_reply",
+    "segment_info",
+    "stops_sms_to_number",
+    "tokens_match",
+]

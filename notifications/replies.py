@@ -1,0 +1,221 @@
+"""Read an inbound SMS: an opt-out, an opt-in, a call for help, or an answer.
+
+The rules, in order:
+
+1. **Stop** wins whenever the text asks to stop. A stop word (STOP, STOPALL,
+   UNSUBSCRIBE, CANCEL, END, QUIT, REVOKE, OPTOUT, "opt out") counts when it is not
+   negated ("can't stop", "won't end") and either
+   - it is one of the unambiguous words STOPALL, UNSUBSCRIBE, REVOKE, OPTOUT, or
+   - everything else in the text is politeness, other stop words or numbers
+     ("STOP!!", "Stop. Thank you", "stop please", "7 STOP"), or
+   - a word about our texts is close by ("please stop texting me", "no texts, stop").
+   "No more texts", "don't text me" and "do not contact me" also stop.
+   So "10 - can't stop the pain" is the answer 10, while "7. Stop" is an opt-out:
+   when a text both answers and asks to stop, stopping wins.
+2. **Number**: exactly one whole number (digits or zero..ten in words) within
+   `minimum..maximum`; "7/10" and "7 out of 10" count as 7 when the denominator is
+   `maximum`. A fraction ("7.5"), a negative ("-1"), a number out of range ("11",
+   "78") or two different numbers ("7 or 8") make the text unreadable.
+3. **Start**: the text is only START, UNSTOP or YES (with politeness).
+4. **Help**: HELP or INFO anywhere in a text without a number.
+5. Anything else is **unreadable**.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from .sms_text import gsm7_friendly
+
+ReplyKind = Literal["stop", "start", "help", "number", "unreadable"]
+
+STOP_WORDS = frozenset(
+    {"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "revoke", "optout"}
+)
+_UNAMBIGUOUS_STOP_WORDS = frozenset({"stopall", "unsubscribe", "revoke", "optout"})
+START_WORDS = frozenset({"start", "unstop", "yes"})
+HELP_WORDS = frozenset({"help", "info"})
+NUMBER_WORDS = {
+    "zero": 0,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+}
+
+_NEGATIONS = frozenset(
+    {
+        "not",
+        "never",
+        "cant",
+        "cannot",
+        "dont",
+        "doesnt",
+        "didnt",
+        "wont",
+        "wouldnt",
+        "isnt",
+        "shouldnt",
+        "couldnt",
+    }
+)
+_TEXTING_WORDS = frozenset(
+    {
+        "text",
+        "texts",
+        "texting",
+        "message",
+        "messages",
+        "messaging",
+        "msg",
+        "msgs",
+        "sms",
+        "send",
+        "sending",
+        "contact",
+        "contacting",
+        "reminder",
+        "reminders",
+        "survey",
+        "surveys",
+        "question",
+        "questions",
+    }
+)
+_TEXTING_VERBS = frozenset({"text", "message", "msg", "sms", "send", "contact"})
+_FILLER = frozenset(
+    {
+        "please",
+        "pls",
+        "plz",
+        "thank",
+        "thanks",
+        "thankyou",
+        "thx",
+        "ty",
+        "you",
+        "now",
+        "me",
+        "i",
+        "id",
+        "im",
+        "want",
+        "wish",
+        "to",
+        "would",
+        "like",
+        "just",
+        "ok",
+        "okay",
+        "sorry",
+        "the",
+        "all",
+        "it",
+        "this",
+        "that",
+        "these",
+        "those",
+        "them",
+        "and",
+        "a",
+        "already",
+        "asap",
+        "immediately",
+        "kindly",
+        "hi",
+        "hello",
+        "sir",
+        "madam",
+    }
+)
+
+_OUT_OF = re.compile(r"(-?\d+(?:[.,]\d+)?)\s*(?:/|\bout of\b|\bof\b)\s*(\d+)")
+_NUMBER = re.compile(r"(?<![\d.,])(-?)(\d+)(?:[.,](\d+))?")
+_WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What an inbound text says; `value` is set only for `number`."""
+
+    kind: ReplyKind
+    value: int | None = None
+
+
+def parse_reply(body: str, *, minimum: int = 0, maximum: int = 10) -> Reply:
+    """Classify an inbound SMS body (see the module's rules)."""
+    text = _normalise(body)
+    words = [w.replace("'", "") for w in _WORD.findall(text)]
+    if _asks_to_stop(words):
+        return Reply("stop")
+    numbers = _numbers(text, maximum)
+    if numbers is not None:
+        if len(numbers) == 1:
+            value = numbers.pop()
+            if value is not None and minimum <= value <= maximum:
+                return Reply("number", value)
+        return Reply("unreadable")
+    if words and set(words) & START_WORDS and set(words) <= START_WORDS | _FILLER:
+        return Reply("start")
+    if set(words) & HELP_WORDS:
+        return Reply("help")
+    return Reply("unreadable")
+
+
+def opt_out_type_from_twilio(value: str | None) -> ReplyKind | None:
+    """Map Twilio's `OptOutType` webhook field (STOP, START, HELP) to a reply kind."""
+    kinds: dict[str, ReplyKind] = {"STOP": "stop", "START": "start", "HELP": "help"}
+    return kinds.get((value or "").strip().upper())
+
+
+def _normalise(body: str) -> str:
+    text = gsm7_friendly(body).lower()
+    text = re.sub(r"\bopt[\s_-]*out\b", "optout", text)
+    text = re.sub(r"\bstop[\s_-]*all\b", "stopall", text)
+    return re.sub(r"\b(" + "|".join(NUMBER_WORDS) + r")\b", lambda m: str(NUMBER_WORDS[m[1]]), text)
+
+
+def _asks_to_stop(words: list[str]) -> bool:
+    for i, word in enumerate(words):
+        if word not in STOP_WORDS or _NEGATIONS & set(words[max(0, i - 2) : i]):
+            continue
+        others = set(words[:i] + words[i + 1 :])
+        if (
+            word in _UNAMBIGUOUS_STOP_WORDS
+            or others <= _FILLER | STOP_WORDS
+            or _TEXTING_WORDS & set(words[max(0, i - 3) : i + 4])
+        ):
+            return True
+    padded = [*words, "", ""]
+    return any(
+        (a == "no" and b in {"more", "further"} and c in _TEXTING_WORDS)
+        or (a in {"dont", "never"} and b in _TEXTING_VERBS)
+        or (a == "do" and b == "not" and c in _TEXTING_VERBS)
+        for a, b, c in zip(padded, padded[1:], padded[2:], strict=False)
+    )
+
+
+def _numbers(text: str, maximum: int) -> set[int | None] | None:
+    """The distinct numbers in `text` (None for a fraction or a negative), or None if none."""
+    found: set[int | None] = set()
+
+    def whole_of(match: re.Match[str]) -> str:
+        if int(match[2]) != maximum:
+            found.add(None)
+        return f" {match[1]} "
+
+    text = _OUT_OF.sub(whole_of, text)
+    for sign, whole, fraction in _NUMBER.findall(text):
+        if sign or (fraction and int(fraction) != 0):
+            found.add(None)
+        else:
+            found.add(int(whole))
+    return found or None

@@ -1,0 +1,143 @@
+"""Plain-text SMS bodies.
+
+Texts can be read by anyone who picks up the phone, so they carry no clinical
+detail: a greeting with the first name, the team's name, the link and how to stop.
+No diagnosis, procedure or symptom words appear in invitations and reminders, and
+every builder returns GSM-7 text where its inputs allow (see `sms_text`).
+"""
+
+from __future__ import annotations
+
+import re
+
+from .sms_text import gsm7_friendly
+
+STOP_LINE = "Reply STOP to stop these texts."
+
+#: Word stems that must never appear in an invitation or a reminder.
+CLINICAL_WORDS: tuple[str, ...] = (
+    "pain",
+    "cancer",
+    "metasta",
+    "tumo",
+    "oncolog",
+    "spine",
+    "spinal",
+    "vertebr",
+    "kyphoplast",
+    "ablation",
+    "radiofrequency",
+    "rfa",
+    "fracture",
+    "surgery",
+    "operation",
+    "procedure",
+    "opioid",
+    "morphine",
+    "diagnos",
+)
+
+
+def find_clinical_words(text: str) -> list[str]:
+    """The clinical word stems found at the start of any word of `text`."""
+    words = re.findall(r"[a-z]+", text.lower())
+    return [stem for stem in CLINICAL_WORDS if any(w.startswith(stem) for w in words)]
+
+
+def _clean(value: str) -> str:
+    """One line, single spaces, GSM-7 look-alikes swapped in."""
+    return " ".join(gsm7_friendly(value).split())
+
+
+def _hello(first_name: str) -> str:
+    name = _clean(first_name)
+    return f"Hello {name}," if name else "Hello,"
+
+
+def invitation(first_name: str, team_name: str, link: str) -> str:
+    """First text of a timepoint: greeting, who asks, the link, how to stop."""
+    return (
+        f"{_hello(first_name)} {_clean(team_name)} would like to know how you are doing. "
+        f"Please answer a few short questions: {link}\n{STOP_LINE}"
+    )
+
+
+def reminder(first_name: str, team_name: str, link: str) -> str:
+    """A reminder while the questions are still open."""
+    return (
+        f"{_hello(first_name)} a reminder from {_clean(team_name)}: "
+        f"your short questions are still open: {link}\n{STOP_LINE}"
+    )
+
+
+def last_reminder(first_name: str, team_name: str, link: str, closes: str | None = None) -> str:
+    """The final reminder; `closes` is a ready-made phrase such as "on Friday" or "today"."""
+    when = f" close {_clean(closes)}" if closes else " close soon"
+    return (
+        f"{_hello(first_name)} a last reminder from {_clean(team_name)}: "
+        f"your short questions{when}: {link}\n{STOP_LINE}"
+    )
+
+
+def conversation_question(
+    question: str,
+    *,
+    minimum: int = 0,
+    maximum: int = 10,
+    low_label: str | None = None,
+    high_label: str | None = None,
+    number: int | None = None,
+    total: int | None = None,
+) -> str:
+    """One question of an SMS conversation, with how to answer it.
+
+    >>> conversation_question("How are you today?", low_label="very bad", number=1, total=3)
+    'Question 1 of 3: How are you today? Reply with a number from 0 (very bad) to 10.'
+    """
+    low = f"{minimum} ({_clean(low_label)})" if low_label else str(minimum)
+    high = f"{maximum} ({_clean(high_label)})" if high_label else str(maximum)
+    prefix = ""
+    if number is not None:
+        prefix = f"Question {number} of {total}: " if total else f"Question {number}: "
+    return f"{prefix}{_clean(question)} Reply with a number from {low} to {high}."
+
+
+def thank_you(team_name: str) -> str:
+    """Sent when the last answer of a timepoint has arrived."""
+    return f"Thank you. {_clean(team_name)} has received your answers."
+
+
+def help_reply(team_name: str, team_phone: str) -> str:
+    """Answer to HELP: who is texting, whom to call, how to stop."""
+    return (
+        f"{_clean(team_name)} sends these texts to follow up on your care. "
+        f"Replies are not read straight away: for help call {_clean(team_phone)}, "
+        f"or your emergency number if it is urgent. {STOP_LINE}"
+    )
+
+
+def unreadable_reply(minimum: int = 0, maximum: int = 10) -> str:
+    """Answer to a reply that is not a number in range."""
+    return f"Sorry, we could not read that. Please reply with a number from {minimum} to {maximum}."
+
+
+def unknown_sender_reply(team_phone: str | None = None) -> str:
+    """Answer to a text we cannot match to an open questionnaire.
+
+    It names no team and no patient: the sender may be anyone.
+    """
+    contact = f"call {_clean(team_phone)}" if team_phone else "contact your care team"
+    return f"Sorry, we could not match your message to open questions. If you need help, {contact}."
+
+
+def opted_out(team_name: str, team_phone: str) -> str:
+    """Confirmation after STOP."""
+    return (
+        f"You will get no more texts from {_clean(team_name)}. Reply START to get them again. "
+        f"Questions? Call {_clean(team_phone)}."
+    )
+
+
+def opted_in(team_name: str) -> str:
+    """Confirmation after START."""
+    return f"You will get texts from {_clean(team_name)} again. {STOP_LINE}"

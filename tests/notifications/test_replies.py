@@ -1,0 +1,132 @@
+from __future__ import annotations
+
+import pytest
+
+from notifications import Reply, opt_out_type_from_twilio, parse_reply
+
+STOP = Reply("stop")
+START = Reply("start")
+HELP = Reply("help")
+UNREADABLE = Reply("unreadable")
+
+
+def number(value: int) -> Reply:
+    return Reply("number", value)
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        # Opt-out words, alone or with politeness and punctuation.
+        ("STOP", STOP),
+        ("stop", STOP),
+        ("STOP!!", STOP),
+        ("Stop. Thank you", STOP),
+        ("stop please", STOP),
+        ("Please STOP", STOP),
+        ("please stop texting me", STOP),
+        ("Stop sending these messages", STOP),
+        ("Don’t text me. Stop", STOP),
+        ("STOPALL", STOP),
+        ("stop all", STOP),
+        ("Unsubscribe", STOP),
+        ("unsubscribe me from this", STOP),
+        ("cancel", STOP),
+        ("END", STOP),
+        ("quit", STOP),
+        ("Revoke", STOP),
+        ("OPTOUT", STOP),
+        ("opt out", STOP),
+        ("Opt-out please", STOP),
+        ("I want to stop", STOP),
+        ("No more texts please", STOP),
+        ("Please don't text me anymore", STOP),
+        ("do not contact me", STOP),
+        ("Never message me again", STOP),
+        ("I don't mind the texts, 5", number(5)),
+        # A number together with a plain stop command: stopping wins.
+        ("7 STOP", STOP),
+        ("Stop. 7", STOP),
+        ("8, stop texting me", STOP),
+        # A stop word that is not a request to stop texting: the answer counts.
+        ("10 - can't stop the pain", number(10)),
+        ("10 - can’t stop the pain", number(10)),
+        ("The pain won't end. 9", number(9)),
+        ("I need to stop taking morphine 6", number(6)),
+        ("At the end of the day 4", number(4)),
+        ("the pain won't end", UNREADABLE),
+        ("cancel my appointment", UNREADABLE),
+        ("stopped hurting 0", number(0)),
+        # Numbers.
+        ("7", number(7)),
+        (" 7 ", number(7)),
+        ("7.", number(7)),
+        ("7/10", number(7)),
+        ("7 / 10", number(7)),
+        ("7 out of 10", number(7)),
+        ("seven", number(7)),
+        ("Seven.", number(7)),
+        ("zero", number(0)),
+        ("0", number(0)),
+        ("TEN", number(10)),
+        ("10", number(10)),
+        ("07", number(7)),
+        ("7.0", number(7)),
+        ("About a 7 today, thanks", number(7)),
+        ("7 7", number(7)),
+        ("11", UNREADABLE),
+        ("-1", UNREADABLE),
+        ("7.5", UNREADABLE),
+        ("7,5", UNREADABLE),
+        ("78", UNREADABLE),
+        ("7-8", UNREADABLE),
+        ("7 or 8", UNREADABLE),
+        ("seven or eight", UNREADABLE),
+        ("3/5", UNREADABLE),
+        ("twelve", UNREADABLE),
+        ("often", UNREADABLE),
+        ("", UNREADABLE),
+        ("   ", UNREADABLE),
+        ("😀", UNREADABLE),
+        ("ok", UNREADABLE),
+        # Opt back in.
+        ("START", START),
+        ("start", START),
+        ("Unstop", START),
+        ("YES", START),
+        ("Yes please", START),
+        ("started again 5", number(5)),
+        ("yes 5", number(5)),
+        # Help.
+        ("HELP", HELP),
+        ("help!", HELP),
+        ("Info", HELP),
+        ("I need help", HELP),
+        ("5, help", number(5)),
+    ],
+)
+def test_parse_reply(body: str, expected: Reply) -> None:
+    assert parse_reply(body) == expected
+
+
+def test_range_is_configurable() -> None:
+    assert parse_reply("4", minimum=1, maximum=5) == number(4)
+    assert parse_reply("0", minimum=1, maximum=5) == UNREADABLE
+    assert parse_reply("6", minimum=1, maximum=5) == UNREADABLE
+    assert parse_reply("4/5", minimum=1, maximum=5) == number(4)
+    assert parse_reply("4/10", minimum=1, maximum=5) == UNREADABLE
+
+
+@pytest.mark.parametrize(
+    ("value", "kind"),
+    [
+        ("STOP", "stop"),
+        ("start", "start"),
+        (" HELP ", "help"),
+        (None, None),
+        ("", None),
+        ("OTHER", None),
+    ],
+)
+def test_opt_out_type_from_twilio(value: str | None, kind: str | None) -> None:
+    assert opt_out_type_from_twilio(value) == kind

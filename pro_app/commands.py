@@ -1,10 +1,13 @@
 """Commands under ``pro-app`` (and ``flask --app pro_app``)."""
 
+import json
+import logging
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlmodel import select
 
@@ -83,11 +86,61 @@ def import_patients_command(csv_file: Path, site_code: str) -> None:
     click.echo(f"Enrolled {len(enrolled)} patients at {site_code}.")
 
 
+def _tick_callable(app: Flask, now: datetime | None = None):
+    from .channels import build_channel, link_context
+    from .scheduling.tick import run_tick
+
+    settings = app.extensions["pro_settings"]
+    channel = build_channel(settings)
+    links = link_context(settings)
+    engine = app.extensions["pro_engine"]
+    return lambda: run_tick(engine, channel, links, now=now)
+
+
+@click.command("tick")
+@click.option("--now", "now_text", default=None, help="ISO-8601 time to run at (default: now)")
+@with_appcontext
+def tick_command(now_text: str | None) -> None:
+    """Run one scheduling pass and print what it did as JSON."""
+    now = parse_when(now_text) if now_text else None
+    report = _tick_callable(current_app._get_current_object(), now)()
+    click.echo(json.dumps(report.as_dict(), default=str))
+
+
+@click.command("scheduler")
+@click.option("--interval", default=60, show_default=True, help="Seconds between passes")
+@with_appcontext
+def scheduler_command(interval: int) -> None:
+    """Run the scheduling clock in the foreground (one per deployment is enough)."""
+    from .scheduling.clock import run_blocking
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    click.echo(f"Scheduler running: a pass every {interval} s. Ctrl+C to stop.")
+    run_blocking(_tick_callable(current_app._get_current_object()), interval)
+
+
+def parse_when(text: str) -> datetime:
+    """An ISO-8601 time; 'Z' or an offset is required so that nobody guesses the zone."""
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not an ISO-8601 time") from None
+    if when.tzinfo is None:
+        raise click.BadParameter("give a zone, e.g. 2027-01-01T09:00Z")
+    return when.astimezone(UTC)
+
+
 def register_commands(app: Flask) -> None:
+    from .demo import demo_command, seed_demo_command
+
     for command in (
         db_group,
         create_site_command,
         create_user_command,
         import_patients_command,
+        tick_command,
+        scheduler_command,
+        demo_command,
+        seed_demo_command,
     ):
         app.cli.add_command(command)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 05:49:43.986320
+Create Date: 2026-11-24 06:23:00.570491
 """
 from typing import Sequence, Union
 
@@ -49,6 +49,7 @@ def upgrade() -> None:
     sa.Column('channel', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('sms_opted_out', sa.Boolean(), nullable=False),
     sa.Column('sms_opted_out_at', pro_app.models.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('phone_problem', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('status_reason', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
     sa.Column('created_at', pro_app.models.types.UTCDateTime(timezone=True), nullable=False),
@@ -155,6 +156,7 @@ def upgrade() -> None:
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('status_reason', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
     sa.Column('token_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('link_version', sa.Integer(), nullable=False),
     sa.Column('invited_at', pro_app.models.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('reminders_sent', sa.Integer(), nullable=False),
     sa.Column('next_reminder_at', pro_app.models.types.UTCDateTime(timezone=True), nullable=True),
@@ -162,7 +164,6 @@ def upgrade() -> None:
     sa.Column('completed_at', pro_app.models.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('progress', sa.JSON(), nullable=False),
     sa.Column('claimed_by', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
-    sa.Column('claimed_until', pro_app.models.types.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['patient_id'], ['patient.id'], name=op.f('fk_survey_instance_patient_id_patient')),
     sa.ForeignKeyConstraint(['procedure_id'], ['procedure.id'], name=op.f('fk_survey_instance_procedure_id_procedure')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_survey_instance')),

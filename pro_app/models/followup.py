@@ -44,14 +44,14 @@ class SurveyInstance(SQLModel, table=True):
     status: str = Field(default=InstanceStatus.SCHEDULED, max_length=16)
     status_reason: str | None = Field(default=None, max_length=200)
     token_hash: str | None = Field(default=None, max_length=64, unique=True)
+    link_version: int = Field(default=0, description="bumped to invalidate earlier links")
     invited_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     reminders_sent: int = 0
     next_reminder_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     first_opened_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     progress: dict = Field(default_factory=dict, sa_type=JSON)
-    claimed_by: str | None = Field(default=None, max_length=64)
-    claimed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    claimed_by: str | None = Field(default=None, max_length=64, description="who invited")
 
 
 class AnswerChannel(StrEnum):

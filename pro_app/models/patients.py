@@ -53,9 +53,17 @@ class Patient(SQLModel, table=True):
     channel: str = Field(default=ContactChannel.LINK, max_length=16)
     sms_opted_out: bool = False
     sms_opted_out_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    phone_problem: str | None = Field(
+        default=None, max_length=200, description="why texts cannot reach the number"
+    )
     status: str = Field(default=FollowUpStatus.ACTIVE, max_length=16)
     status_reason: str | None = Field(default=None, max_length=200)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+    @property
+    def textable(self) -> bool:
+        """Whether texts may be sent: a number that works and no opt-out."""
+        return bool(self.phone_e164) and not self.sms_opted_out and not self.phone_problem
 
 
 class Procedure(SQLModel, table=True):

@@ -24,5 +24,13 @@ def timepoints_for(protocol_id: str) -> tuple[TimepointPlan, ...]:
     return tuple(_plan(tp) for tp in protocol.timepoints)
 
 
-def _plan(tp) -> TimepointPlan:  # adapted once the surveys protocol model is final
-    raise NotImplementedError
+def _plan(tp) -> TimepointPlan:
+    return TimepointPlan(
+        id=tp.id,
+        offset_days=tp.offset_days,
+        days_before=tp.days_before,
+        days_after=tp.days_after,
+        instruments=tuple(tp.instruments),
+        reminder_hours=tuple(tp.reminder_hours),
+        is_baseline=tp.is_baseline,
+    )

@@ -49,14 +49,12 @@ class SendPolicy:
 
 
 def local_moment(day: date, clock: time, zone: str) -> datetime:
-    """A local wall-clock moment as UTC; a time skipped by a DST change moves forward."""
-    tz = ZoneInfo(zone)
-    naive = datetime.combine(day, clock)
-    candidate = naive.replace(tzinfo=tz)
-    roundtrip = candidate.astimezone(UTC).astimezone(tz).replace(tzinfo=None)
-    if roundtrip != naive:  # in the spring-forward gap: take the moment after the gap
-        candidate = naive.replace(tzinfo=tz, fold=1)
-    return candidate.astimezone(UTC)
+    """A local wall-clock moment as UTC.
+
+    A time skipped by a spring-forward change lands after the gap (fold=0 uses the
+    offset from before the change); a repeated autumn time is its first occurrence.
+    """
+    return datetime.combine(day, clock, tzinfo=ZoneInfo(zone)).astimezone(UTC)
 
 
 def local_midnight(day: date, zone: str) -> datetime:

@@ -4,8 +4,14 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import auth, health, patients
+    from . import auth, dev, health, patients, sms
 
     app.register_blueprint(health.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(patients.bp)
+    app.register_blueprint(sms.bp)
+    settings = app.extensions["pro_settings"]
+    dev_outbox = settings.sms_backend == "outbox" and not settings.production
+    if dev_outbox:
+        app.register_blueprint(dev.bp)
+    app.jinja_env.globals["dev_outbox"] = dev_outbox

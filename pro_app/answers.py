@@ -1,0 +1,102 @@
+"""Saving a patient's answers: versioned rows, scores, red-flag alerts, completion.
+
+The web form, the SMS conversation, nurse entry and the demo all save through here.
+"""
+
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlmodel import Session, select
+
+from .alerts import raise_alert
+from .instruments import instrument, red_flags, scores_for
+from .models import (
+    AlertKind,
+    InstanceStatus,
+    Message,
+    MessageStatus,
+    Patient,
+    Response,
+    Site,
+    SurveyInstance,
+)
+
+ANSWERABLE = (InstanceStatus.SENT, InstanceStatus.IN_PROGRESS)
+
+
+class SurveyClosed(Exception):
+    """The instance no longer takes answers (completed, expired or cancelled)."""
+
+
+def current_responses(session: Session, instance_id: int) -> dict[str, Response]:
+    """The latest answer row of each instrument at an instance."""
+    rows = session.exec(
+        select(Response).where(Response.instance_id == instance_id).order_by(Response.id)
+    ).all()
+    superseded = {row.supersedes_id for row in rows if row.supersedes_id}
+    return {row.instrument_id: row for row in rows if row.id not in superseded}
+
+
+def save_answers(
+    session: Session,
+    instance: SurveyInstance,
+    instrument_id: str,
+    answers: dict,
+    *,
+    channel: str,
+    now: datetime,
+    user_id: int | None = None,
+) -> Response:
+    """Store one instrument's answers as a new row (a change supersedes, never overwrites).
+
+    Answers must already be validated. Red flags raise alerts at once.
+    """
+    if instance.status not in ANSWERABLE and channel != "nurse":
+        raise SurveyClosed(instance.status)
+    definition = instrument(instrument_id)
+    patient = session.get(Patient, instance.patient_id)
+    site = session.get(Site, patient.site_id)
+    previous = current_responses(session, instance.id).get(instrument_id)
+    merged = {**(previous.answers if previous else {}), **answers}
+    row = Response(
+        instance_id=instance.id,
+        instrument_id=instrument_id,
+        instrument_version=str(definition.version),
+        channel=channel,
+        answers=merged,
+        scores=scores_for(definition, merged, omed_table=site.omed_table),
+        entered_by_user_id=user_id,
+        supersedes_id=previous.id if previous else None,
+        created_at=now,
+    )
+    session.add(row)
+    if instance.status == InstanceStatus.SENT:
+        instance.status = InstanceStatus.IN_PROGRESS
+    session.flush()
+    for flag in red_flags(definition, merged):
+        raise_alert(
+            session,
+            site=site,
+            patient_id=patient.id,
+            kind=AlertKind.RED_FLAG,
+            urgency=flag.urgency,
+            summary=f"Red flag at {instance.timepoint}: {flag.summary}",
+            dedupe_key=f"red_flag:{instance.id}:{flag.item_id}",
+            now=now,
+            instance_id=instance.id,
+        )
+    return row
+
+
+def complete(session: Session, instance: SurveyInstance, *, now: datetime) -> None:
+    """Close the instance as answered and cancel its reminders still waiting to go."""
+    instance.status = InstanceStatus.COMPLETED
+    instance.completed_at = now
+    instance.next_reminder_at = None
+    session.execute(
+        update(Message)
+        .where(Message.instance_id == instance.id, Message.status == MessageStatus.PENDING)
+        .values(status=MessageStatus.CANCELLED, last_error="survey already answered")
+        .execution_options(synchronize_session=False)
+    )
+    session.flush()

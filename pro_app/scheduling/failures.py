@@ -1,0 +1,48 @@
+"""What happens when a text cannot be delivered: alert, and stop texting a dead number."""
+
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlmodel import Session
+
+from notifications import stops_sms_to_number
+
+from ..alerts import raise_alert
+from ..models import AlertKind, Message, MessageStatus, Patient, Site
+
+UNSUBSCRIBED = 21610
+
+
+def record_delivery_failure(
+    session: Session, message: Message, *, code: int | None, reason: str, now: datetime
+) -> None:
+    """Mark ``message`` failed, alert the nurses, and stop texting a number that cannot take it."""
+    message.status = MessageStatus.FAILED
+    message.error_code = code
+    message.last_error = reason[:500]
+    if message.patient_id is None:
+        return
+    patient = session.get(Patient, message.patient_id)
+    if code == UNSUBSCRIBED:
+        patient.sms_opted_out = True
+        patient.sms_opted_out_at = now
+    elif stops_sms_to_number(code):
+        patient.phone_problem = f"Twilio error {code}: {reason}"[:200]
+    if not patient.textable:
+        session.execute(
+            update(Message)
+            .where(Message.to_number == message.to_number, Message.status == MessageStatus.PENDING)
+            .values(status=MessageStatus.CANCELLED, last_error="number cannot receive texts")
+            .execution_options(synchronize_session=False)
+        )
+    raise_alert(
+        session,
+        site=session.get(Site, patient.site_id),
+        patient_id=patient.id,
+        kind=AlertKind.DELIVERY_FAILURE,
+        urgency="routine",
+        summary=f"A text could not be delivered (error {code}): {reason}",
+        dedupe_key=f"delivery_failure:{message.id}",
+        now=now,
+        instance_id=message.instance_id,
+    )

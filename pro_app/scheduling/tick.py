@@ -1,0 +1,76 @@
+"""One scheduling pass: ``run_tick(now)`` expires, invites, reminds and delivers.
+
+APScheduler only calls this once a minute; what is due is read from the database, so
+any number of tick processes may run at once without doing the same work twice.
+"""
+
+import os
+import socket
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+
+from notifications import Channel, PermanentSendError
+
+from ..db import session_scope
+from ..models import Message, utcnow
+from .failures import record_delivery_failure
+from .invitations import expire_closed, invite_due, remind_due
+from .outbox import DeliveryReport, LinkContext, deliver
+from .timing import SendPolicy
+
+
+@dataclass
+class TickReport:
+    expired: int = 0
+    non_response_alerts: int = 0
+    invited: int = 0
+    reminded: int = 0
+    delivery: DeliveryReport | None = None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def run_tick(
+    engine: Engine,
+    channel: Channel,
+    links: LinkContext,
+    *,
+    now: datetime | None = None,
+    worker: str | None = None,
+    policy: SendPolicy | None = None,
+) -> TickReport:
+    """Do everything that is due at ``now`` (default: the current time)."""
+    now = now or utcnow()
+    worker = worker or worker_name()
+    policy = policy or SendPolicy.from_env()
+    report = TickReport()
+    report.expired, report.non_response_alerts = expire_closed(engine, now)
+    report.invited = invite_due(engine, now, secret_key=links.secret_key, worker=worker)
+    report.reminded = remind_due(engine, now)
+    report.delivery = deliver(
+        engine,
+        channel,
+        links,
+        worker=worker,
+        now=now,
+        policy=policy,
+        on_permanent_failure=lambda message_id, error, at: record_permanent_failure(
+            engine, message_id, error, at
+        ),
+    )
+    return report
+
+
+def record_permanent_failure(
+    engine: Engine, message_id: int, error: PermanentSendError, now: datetime
+) -> None:
+    with session_scope(engine) as session:
+        message = session.get(Message, message_id)
+        record_delivery_failure(session, message, code=error.code, reason=str(error), now=now)

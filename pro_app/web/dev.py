@@ -1,0 +1,70 @@
+"""The dev outbox: texts that would have gone to phones, and a way to reply as the patient.
+
+Only registered when ``SMS_BACKEND=outbox`` outside production.
+"""
+
+import secrets
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlmodel import select
+
+from notifications import segment_info
+
+from .. import database
+from ..models import Direction, Message, Patient, SurveyInstance, utcnow
+from ..scheduling.links import render_body
+from ..sms_inbox import handle_inbound
+
+bp = Blueprint("dev", __name__, url_prefix="/dev")
+
+DEV_NUMBER = "+15005550006"
+
+
+@bp.get("/outbox")
+@login_required
+def outbox():
+    session = database.session()
+    settings = current_app.extensions["pro_settings"]
+    statement = select(Message).order_by(Message.id.desc()).limit(100)
+    if current_user.site_id is not None:
+        statement = statement.join(Patient, Patient.id == Message.patient_id).where(
+            Patient.site_id == current_user.site_id
+        )
+    messages = session.exec(statement).all()
+    rows = []
+    for message in messages:
+        instance = session.get(SurveyInstance, message.instance_id) if message.instance_id else None
+        body = render_body(
+            message.body,
+            secret_key=settings.secret_key,
+            base_url=settings.public_base_url,
+            instance=instance,
+        )
+        rows.append((message, body, segment_info(body)))
+    return render_template("dev/outbox.html", rows=rows)
+
+
+@bp.post("/reply")
+@login_required
+def reply():
+    """Answer a text as the patient would, through the real inbound handler."""
+    session = database.session()
+    number = request.form.get("from", "")
+    body = request.form.get("body", "")
+    texts = handle_inbound(
+        session,
+        sid="DEVIN" + secrets.token_hex(15),
+        from_number=number,
+        to_number=DEV_NUMBER,
+        body=body,
+        opt_out_type=None,
+        now=utcnow(),
+    )
+    session.commit()
+    flash("Reply recorded. Answer: " + (" / ".join(texts) if texts else "(no reply)"), "info")
+    return redirect(url_for("dev.outbox"))
+
+
+def direction_label(message: Message) -> str:
+    return "to patient" if message.direction == Direction.OUT else "from patient"

@@ -1,0 +1,49 @@
+"""What pro-app asks and how it scores it: instrument and protocol definitions as data,
+a validating loader, scoring rules, red flags and FHIR conversion.
+
+Pure Python: no Flask and no database.
+"""
+
+from .answers import AnswerError, enabled_items, is_enabled, missing_required, validate_answer
+from .loader import (
+    InstrumentError,
+    all_instruments,
+    configured_instrument_dirs,
+    get_instrument,
+    load_instrument,
+    load_instruments,
+)
+from .model import Instrument, Item, ItemType, Urgency
+from .protocol import Protocol, ProtocolError, Timepoint, load_protocol, load_protocol_file
+from .red_flags import RaisedFlag, red_flags_raised
+from .scoring import PainResponse, clinically_important_improvement, omed, pain_response, score
+
+__all__ = [
+    "AnswerError",
+    "Instrument",
+    "InstrumentError",
+    "Item",
+    "ItemType",
+    "PainResponse",
+    "Protocol",
+    "ProtocolError",
+    "RaisedFlag",
+    "Timepoint",
+    "Urgency",
+    "all_instruments",
+    "clinically_important_improvement",
+    "configured_instrument_dirs",
+    "enabled_items",
+    "get_instrument",
+    "is_enabled",
+    "load_instrument",
+    "load_instruments",
+    "load_protocol",
+    "load_protocol_file",
+    "missing_required",
+    "omed",
+    "pain_response",
+    "red_flags_raised",
+    "score",
+    "validate_answer",
+]

@@ -190,11 +190,12 @@ def _reply_by_text(engine, instance, patient, values, at) -> None:
     from .instruments import sms_questions
 
     for number, question in enumerate(sms_questions(instance.instruments)):
-        value = values.get(question.instrument_id, {}).get(question.item_id, 5)
+        answer = values.get(question.instrument_id, {}).get(question.item_id)
+        value = question.reply_for(answer) if answer is not None else "5"
         with session_scope(engine) as session:
             handle_inbound(
                 session, sid=f"DEMOSMS{instance.id}x{number}", from_number=patient.phone_e164,
-                to_number="+15005550006", body=str(value), opt_out_type=None,
+                to_number="+15005550006", body=value, opt_out_type=None,
                 now=at + timedelta(minutes=number),
             )
 
@@ -236,4 +237,6 @@ def demo_command(host: str, port: int) -> None:
         click.echo(f"  {role:8} {email}  password: {password}")
     click.echo(f"  texts go to the dev outbox: http://{host}:{port}/dev/outbox")
     click.echo("")
-    app.run(host=host, port=port, use_reloader=False, threaded=True)
+    from werkzeug.serving import run_simple
+
+    run_simple(host, port, app, threaded=True, use_reloader=False)

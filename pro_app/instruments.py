@@ -46,6 +46,14 @@ class SmsQuestion:
             return self.choices[number - 1]
         return number
 
+    def reply_for(self, answer) -> str:
+        """The number a patient would text for ``answer`` (the inverse of ``answer_for``)."""
+        if self.yes_no:
+            return "1" if answer else "0"
+        if self.choices:
+            return str(self.choices.index(answer) + 1)
+        return str(answer)
+
 
 def sms_questions(instrument_ids: list[str]) -> list[SmsQuestion]:
     """The text-message questions of these instruments, in order."""

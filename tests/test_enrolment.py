@@ -1,0 +1,206 @@
+"""Enrolment by form, by CSV upload and by command; site scoping of patient records."""
+
+import io
+from datetime import date
+
+import pytest
+from sqlmodel import Session, select
+
+from pro_app.db import session_scope
+from pro_app.models import AccessLog, Patient, Procedure, Site, SurveyInstance
+from pro_app.services.enrolment import EnrolmentError, import_csv, normalise_mobile
+
+HEADER = (
+    "study_id,first_name,phone,consent,procedure_date,augmentation,levels,lesion_type,electrode"
+)
+
+
+def form_data(**changes) -> dict:
+    data = {
+        "study_id": "RFA-100",
+        "first_name": "Joan",
+        "phone": "07400 123456",
+        "timezone": "Europe/London",
+        "language": "en",
+        "channel": "link",
+        "consent": "y",
+        "procedure_date": "2027-02-01",
+        "augmentation": "vertebroplasty",
+        "levels": "t12, L1",
+        "lesion_type": "mixed",
+        "electrode": "monopolar",
+    }
+    data.update(changes)
+    return data
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("07400 123456", "+447400123456"), ("+44 7400 123456", "+447400123456")],
+)
+def test_mobile_numbers_are_normalised_to_e164(raw, expected):
+    assert normalise_mobile(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [("0113 496 0000", "not a mobile"), ("12345", "not a valid"), ("call me", "not a phone")],
+)
+def test_bad_numbers_are_refused_with_a_reason(raw, reason):
+    with pytest.raises(ValueError, match=reason):
+        normalise_mobile(raw)
+
+
+def test_a_nurse_enrols_a_patient_by_form(client, auth, gen):
+    site = gen.site()
+    nurse = gen.user(site)
+    auth.login(nurse.email)
+    response = client.post("/patients/enrol", data=form_data())
+    assert response.status_code == 302
+    with Session(gen.engine) as session:
+        patient = session.exec(select(Patient)).one()
+        procedure = session.exec(select(Procedure)).one()
+        planned = session.exec(select(SurveyInstance)).all()
+    assert (patient.site_id, patient.phone_e164, patient.consent) == (
+        site.id,
+        "+447400123456",
+        True,
+    )
+    assert (procedure.levels, procedure.procedure_date) == ("T12,L1", date(2027, 2, 1))
+    assert len(planned) == 8
+    assert client.get(response.headers["Location"]).status_code == 200
+
+
+def test_a_bad_form_says_what_is_wrong_and_saves_nothing(client, auth, gen):
+    nurse = gen.user(gen.site())
+    auth.login(nurse.email)
+    response = client.post(
+        "/patients/enrol", data=form_data(phone="0113 496 0000", levels="X9", consent="")
+    )
+    assert response.status_code == 422
+    page = response.data.decode()
+    assert "not a mobile number" in page or "consent" in page
+    with Session(gen.engine) as session:
+        assert session.exec(select(Patient)).first() is None
+
+
+def test_a_study_id_cannot_be_enrolled_twice_at_a_site(client, auth, gen):
+    nurse = gen.user(gen.site())
+    auth.login(nurse.email)
+    assert client.post("/patients/enrol", data=form_data()).status_code == 302
+    response = client.post("/patients/enrol", data=form_data(phone="07400 654321"))
+    assert response.status_code == 422
+    assert b"already enrolled" in response.data
+
+
+def test_csv_import_reports_each_bad_row_and_imports_nothing(gen):
+    site = gen.site()
+    text = "\n".join(
+        [
+            HEADER,
+            "A1,Ann,07400 111111,yes,2027-02-01,kyphoplasty,T12,lytic,bipolar",
+            "A2,Bob,01134960000,yes,2027-02-01,kyphoplasty,T12,lytic,bipolar",
+            "A3,Cy,07400 333333,yes,2027-02-30,kyphoplasty,T12,lytic,bipolar",
+            "A1,Di,07400 444444,yes,2027-02-01,kyphoplasty,T12,lytic,bipolar",
+            "A5,Ed,07400 555555,no,2027-02-01,balloon,T12,lytic,bipolar",
+        ]
+    )
+    with pytest.raises(EnrolmentError) as caught, session_scope(gen.engine) as session:
+        import_csv(session, session.get(Site, site.id), text, user_id=None)
+    rows = {(row, field) for row, field, _ in caught.value.problems}
+    assert (3, "phone") in rows
+    assert (4, "procedure_date") in rows
+    assert (5, "study_id") in rows
+    assert (6, "consent") in rows and (6, "augmentation") in rows
+    assert (2, "phone") not in rows
+    with Session(gen.engine) as session:
+        assert session.exec(select(Patient)).first() is None
+
+
+def test_csv_upload_enrols_every_row(client, auth, gen):
+    nurse = gen.user(gen.site())
+    auth.login(nurse.email)
+    text = "\n".join(
+        [
+            HEADER,
+            "B1,Ann,07400 111111,yes,2027-02-01,kyphoplasty,T12,lytic,bipolar",
+            "B2,Bob,07400 222222,yes,2027-02-03,vertebroplasty,L1,mixed,monopolar",
+        ]
+    )
+    response = client.post(
+        "/patients/import",
+        data={"file": (io.BytesIO(text.encode()), "patients.csv")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302
+    with Session(gen.engine) as session:
+        assert sorted(p.study_id for p in session.exec(select(Patient))) == ["B1", "B2"]
+
+
+def test_import_command(runner, gen, tmp_path):
+    site = gen.site()
+    good = tmp_path / "good.csv"
+    good.write_text(HEADER + "\nC1,Ann,07400 111111,yes,2027-02-01,kyphoplasty,T12,lytic,bipolar\n")
+    result = runner.invoke(args=["import-patients", str(good), "--site", site.code])
+    assert result.exit_code == 0, result.output
+    assert "Enrolled 1" in result.output
+    bad = tmp_path / "bad.csv"
+    bad.write_text(HEADER + "\nC2,Ann,07400 111111,yes,2027-02-01,kyphoplasty,Q1,lytic,bipolar\n")
+    result = runner.invoke(args=["import-patients", str(bad), "--site", site.code])
+    assert result.exit_code == 1
+    assert "row 2: levels" in result.output
+
+
+def test_create_user_command(runner, gen):
+    site = gen.site()
+    result = runner.invoke(
+        args=[
+            "create-user",
+            "--email",
+            "New@Example.org",
+            "--name",
+            "New Nurse",
+            "--role",
+            "nurse",
+            "--site",
+            site.code,
+            "--password",
+            "a long password",
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(
+        args=[
+            "create-user",
+            "--email",
+            "x@example.org",
+            "--name",
+            "X",
+            "--role",
+            "nurse",
+            "--password",
+            "a long password",
+        ]
+    )
+    assert result.exit_code != 0
+    assert "must belong to a site" in result.output
+
+
+def test_a_nurse_never_sees_another_sites_patient(client, auth, gen):
+    site_a, site_b = gen.site(), gen.site()
+    nurse_a = gen.user(site_a)
+    theirs = gen.patient(site_b)
+    ours = gen.patient(site_a)
+    auth.login(nurse_a.email)
+    assert client.get(f"/patients/{theirs.patient.id}").status_code == 404
+    assert client.get(f"/patients/{ours.patient.id}").status_code == 200
+    listing = client.get("/patients/").data.decode()
+    assert ours.patient.study_id in listing and theirs.patient.study_id not in listing
+    found = client.get(f"/patients/?q={theirs.patient.study_id}").data.decode()
+    assert f"/patients/{theirs.patient.id}" not in found
+    assert "No patients" in found
+    with Session(gen.engine) as session:
+        logged = session.exec(select(AccessLog)).all()
+    assert [(entry.action, entry.patient_id) for entry in logged] == [
+        ("view_patient", ours.patient.id)
+    ]

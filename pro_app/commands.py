@@ -131,6 +131,8 @@ def parse_when(text: str) -> datetime:
 
 
 def register_commands(app: Flask) -> None:
+    from surveys.cli import instruments_group, score_command
+
     from .demo import demo_command, seed_demo_command
 
     for command in (
@@ -142,5 +144,7 @@ def register_commands(app: Flask) -> None:
         scheduler_command,
         demo_command,
         seed_demo_command,
+        instruments_group,
+        score_command,
     ):
         app.cli.add_command(command)

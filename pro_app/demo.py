@@ -15,6 +15,8 @@ from flask.cli import with_appcontext
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from notifications import DevOutboxChannel
+
 from . import database
 from .answers import complete, save_answers
 from .channels import link_context
@@ -35,8 +37,6 @@ from .services.enrolment import enrol
 from .services.users import create_user
 from .sms_inbox import handle_inbound
 
-from notifications import DevOutboxChannel
-
 LOGINS = (
     ("nurse", "nurse@demo.pro-app.test", "Nina Nurse", "demo-nurse-password", "DEMO"),
     ("auditor", "auditor@demo.pro-app.test", "Audrey Auditor", "demo-auditor-password", None),
@@ -44,10 +44,36 @@ LOGINS = (
 )
 COHORT = 30
 FIRST_NAMES = (
-    "Margaret", "John", "Patricia", "David", "Susan", "Robert", "Linda", "Michael", "Barbara",
-    "Peter", "Elizabeth", "James", "Janet", "William", "Carol", "Brian", "Ann", "Alan", "Jean",
-    "Keith", "Sheila", "Derek", "Maureen", "Graham", "Pauline", "Colin", "Irene", "Trevor",
-    "Doreen", "Roy",
+    "Margaret",
+    "John",
+    "Patricia",
+    "David",
+    "Susan",
+    "Robert",
+    "Linda",
+    "Michael",
+    "Barbara",
+    "Peter",
+    "Elizabeth",
+    "James",
+    "Janet",
+    "William",
+    "Carol",
+    "Brian",
+    "Ann",
+    "Alan",
+    "Jean",
+    "Keith",
+    "Sheila",
+    "Derek",
+    "Maureen",
+    "Graham",
+    "Pauline",
+    "Colin",
+    "Irene",
+    "Trevor",
+    "Doreen",
+    "Roy",
 )
 
 
@@ -169,11 +195,16 @@ def _answer(engine: Engine, plan: list[DemoPatient], rng: random.Random, at: dat
         if person.stops_texts_at == instance.timepoint:
             with session_scope(engine) as session:
                 handle_inbound(
-                    session, sid=f"DEMOSTOP{instance.id}", from_number=patient.phone_e164,
-                    to_number="+15005550006", body="Stop please", opt_out_type=None, now=at,
+                    session,
+                    sid=f"DEMOSTOP{instance.id}",
+                    from_number=patient.phone_e164,
+                    to_number="+15005550006",
+                    body="Stop please",
+                    opt_out_type=None,
+                    now=at,
                 )
             continue
-        days = (instance.day_offset if instance.timepoint != "baseline" else -7)
+        days = instance.day_offset if instance.timepoint != "baseline" else -7
         values = answers_for(instance, days, person, rng)
         if patient.channel == ContactChannel.SMS:
             _reply_by_text(engine, instance, patient, values, at)
@@ -181,7 +212,9 @@ def _answer(engine: Engine, plan: list[DemoPatient], rng: random.Random, at: dat
         with session_scope(engine) as session:
             live = session.get(SurveyInstance, instance.id)
             for instrument_id, answers in values.items():
-                save_answers(session, live, instrument_id, answers, channel=AnswerChannel.WEB, now=at)
+                save_answers(
+                    session, live, instrument_id, answers, channel=AnswerChannel.WEB, now=at
+                )
             complete(session, live, now=at)
 
 
@@ -194,8 +227,12 @@ def _reply_by_text(engine, instance, patient, values, at) -> None:
         value = question.reply_for(answer) if answer is not None else "5"
         with session_scope(engine) as session:
             handle_inbound(
-                session, sid=f"DEMOSMS{instance.id}x{number}", from_number=patient.phone_e164,
-                to_number="+15005550006", body=value, opt_out_type=None,
+                session,
+                sid=f"DEMOSMS{instance.id}x{number}",
+                from_number=patient.phone_e164,
+                to_number="+15005550006",
+                body=value,
+                opt_out_type=None,
                 now=at + timedelta(minutes=number),
             )
 

@@ -57,7 +57,11 @@ def answers_for(instance: SurveyInstance, days: int, person, rng: random.Random)
     worst = pain_at(days, baseline, person.worsening, rng)
     average = _clamp(worst - rng.choice((1, 1, 2)))
     answers: dict[str, dict] = {
-        "pain_nrs": {"worst": worst, "average": average, "now": _clamp(average + rng.choice((-1, 0, 0, 1)))},
+        "pain_nrs": {
+            "worst": worst,
+            "average": average,
+            "now": _clamp(average + rng.choice((-1, 0, 0, 1))),
+        },
         "qol_overall": {"overall": _clamp(10 - worst * 0.7 + rng.gauss(0, 0.8))},
         "red_flags": {
             item.id: person.red_flag_at == instance.timepoint and item.id in ("weakness", "walking")
@@ -70,9 +74,17 @@ def answers_for(instance: SurveyInstance, days: int, person, rng: random.Random)
     if "global_change" in instance.instruments:
         drop = baseline - worst
         code = (
-            "very_much_better" if drop >= 5 else "much_better" if drop >= 3
-            else "a_little_better" if drop >= 1 else "no_change" if drop > -1
-            else "a_little_worse" if drop > -3 else "much_worse"
+            "very_much_better"
+            if drop >= 5
+            else "much_better"
+            if drop >= 3
+            else "a_little_better"
+            if drop >= 1
+            else "no_change"
+            if drop > -1
+            else "a_little_worse"
+            if drop > -3
+            else "much_worse"
         )
         answers["global_change"] = {"change": code}
     if "rand36" in instance.instruments:

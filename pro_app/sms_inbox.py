@@ -99,8 +99,12 @@ def handle_inbound(
         _set_opt_out(session, patients, False, now)
         site = session.get(Site, patients[0].site_id)
         return _replies(
-            session, patients[0], None, [] if twilio_kind else [templates.opted_in(site.name)],
-            sid, now,
+            session,
+            patients[0],
+            None,
+            [] if twilio_kind else [templates.opted_in(site.name)],
+            sid,
+            now,
         )
     if patient is None:
         return []  # two patients share the number and both have open surveys: a nurse decides
@@ -128,7 +132,11 @@ def _set_opt_out(session: Session, patients: list[Patient], stop: bool, now: dat
             continue
         patient.sms_opted_out = stop
         patient.sms_opted_out_at = now if stop else None
-        session.add(PatientEvent(patient_id=patient.id, kind="sms_opt_out" if stop else "sms_opt_in", at=now))
+        session.add(
+            PatientEvent(
+                patient_id=patient.id, kind="sms_opt_out" if stop else "sms_opt_in", at=now
+            )
+        )
         if stop:
             session.execute(
                 update(Message)
@@ -180,7 +188,9 @@ def record_status(
     now: datetime,
 ) -> None:
     """Apply a delivery callback; repeated or out-of-order callbacks change nothing."""
-    message = session.exec(select(Message).where(Message.provider_sid == sid)).first() if sid else None
+    message = (
+        session.exec(select(Message).where(Message.provider_sid == sid)).first() if sid else None
+    )
     if message is None and message_id is not None:
         candidate = session.get(Message, message_id)
         if candidate is not None and candidate.provider_sid is None:

@@ -28,7 +28,11 @@ def _where(instrument_data: dict, location: tuple) -> str:
     if len(location) >= 2 and location[0] == "items" and isinstance(location[1], int):
         items = instrument_data.get("items") or []
         index = location[1]
-        item_id = items[index].get("id") if index < len(items) and isinstance(items[index], dict) else None
+        item_id = (
+            items[index].get("id")
+            if index < len(items) and isinstance(items[index], dict)
+            else None
+        )
         rest = ".".join(str(part) for part in location[2:])
         label = f"item {item_id!r}" if item_id else f"item #{index + 1}"
         return f"{label}{' field ' + rest if rest else ''}"

@@ -89,7 +89,9 @@ class Item(Strict):
         if self.type in (ItemType.SCALE, ItemType.NUMBER):
             if self.min is None or self.max is None or self.min >= self.max:
                 raise ValueError(f"a {self.type} item needs min < max")
-            if self.type == ItemType.SCALE and (self.min != int(self.min) or self.max != int(self.max)):
+            if self.type == ItemType.SCALE and (
+                self.min != int(self.min) or self.max != int(self.max)
+            ):
                 raise ValueError("a scale's min and max must be whole numbers")
             bad = [a for a in self.anchors if not self.min <= a <= self.max]
             if bad:
@@ -156,7 +158,9 @@ class Instrument(Strict):
         known = set(ids)
         for item in self.items:
             if item.enable_when and item.enable_when.item not in known:
-                raise ValueError(f"item {item.id}: enable_when names unknown item {item.enable_when.item!r}")
+                raise ValueError(
+                    f"item {item.id}: enable_when names unknown item {item.enable_when.item!r}"
+                )
         for rule in self.scoring:
             missing = [i for i in rule.items if i not in known]
             if missing:

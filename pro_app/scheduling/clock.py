@@ -5,8 +5,8 @@ and the work itself is claimed from the database by ``run_tick``.
 """
 
 import logging
-from datetime import UTC, datetime
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler

@@ -54,7 +54,9 @@ def _context(session: Session, instances: Sequence[SurveyInstance]):
     }
     sites = {
         s.id: s
-        for s in session.exec(select(Site).where(Site.id.in_({p.site_id for p in patients.values()})))
+        for s in session.exec(
+            select(Site).where(Site.id.in_({p.site_id for p in patients.values()}))
+        )
     }
     return patients, procedures, sites
 
@@ -69,7 +71,9 @@ def _reminder_times(procedure: Procedure, instance: SurveyInstance) -> list[date
     plan = {tp.id: tp for tp in timepoints_for(procedure.protocol_id)}.get(instance.timepoint)
     hours = plan.reminder_hours if plan else ()
     base = instance.invited_at
-    return [base + timedelta(hours=h) for h in hours if base + timedelta(hours=h) < instance.closes_at]
+    return [
+        base + timedelta(hours=h) for h in hours if base + timedelta(hours=h) < instance.closes_at
+    ]
 
 
 def invite_due(
@@ -245,19 +249,20 @@ def expire_closed(engine: Engine, now: datetime, *, limit: int = 1000) -> tuple[
                 .execution_options(synchronize_session=False)
             )
             patient = patients[instance.patient_id]
-            if patient.status == FollowUpStatus.ACTIVE and _missed_twice(session, instance):
-                if raise_alert(
-                    session,
-                    site=sites[patient.site_id],
-                    patient_id=patient.id,
-                    kind=AlertKind.NON_RESPONSE,
-                    urgency="routine",
-                    summary=f"No answer at two timepoints in a row (latest: {instance.timepoint}).",
-                    dedupe_key=f"non_response:{instance.id}",
-                    now=now,
-                    instance_id=instance.id,
-                ):
-                    alerts += 1
+            if patient.status != FollowUpStatus.ACTIVE or not _missed_twice(session, instance):
+                continue
+            raised = raise_alert(
+                session,
+                site=sites[patient.site_id],
+                patient_id=patient.id,
+                kind=AlertKind.NON_RESPONSE,
+                urgency="routine",
+                summary=f"No answer at two timepoints in a row ({instance.timepoint}).",
+                dedupe_key=f"non_response:{instance.id}",
+                now=now,
+                instance_id=instance.id,
+            )
+            alerts += 1 if raised else 0
     return expired, alerts
 
 

@@ -131,7 +131,7 @@ def mark_lapsed_unknown(engine: Engine, now: datetime) -> int:
 
 
 def reconcile_unknown(engine: Engine, channel: Channel, links: LinkContext, now: datetime) -> int:
-    """Ask the channel whether each ``unknown`` message went out; requeue only those that did not."""
+    """Ask the channel whether each ``unknown`` message went out; requeue those that did not."""
     finder = getattr(channel, "find_sent", None)
     resolved = 0
     with session_scope(engine) as session:
@@ -228,11 +228,16 @@ def deliver(
     for message_id in claimed:
         with session_scope(engine) as session:
             message = session.get(Message, message_id)
-            instance = session.get(SurveyInstance, message.instance_id) if message.instance_id else None
+            instance = (
+                session.get(SurveyInstance, message.instance_id) if message.instance_id else None
+            )
             outgoing = OutgoingSms(
                 to=message.to_number,
                 body=render_body(
-                    message.body, secret_key=links.secret_key, base_url=links.base_url, instance=instance
+                    message.body,
+                    secret_key=links.secret_key,
+                    base_url=links.base_url,
+                    instance=instance,
                 ),
                 idempotency_key=message.idempotency_key or f"message:{message.id}",
                 status_callback=links.callback_for(message.id),

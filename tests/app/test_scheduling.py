@@ -191,9 +191,7 @@ def test_lost_send_is_reconciled_not_repeated(gen, tick, engine):
     message = messages(engine)[0]
     assert message.status == MessageStatus.SENDING
     instance = instances(engine)[0]
-    body = render_body(
-        message.body, secret_key=SECRET, base_url=LINKS.base_url, instance=instance
-    )
+    body = render_body(message.body, secret_key=SECRET, base_url=LINKS.base_url, instance=instance)
     channel.send(OutgoingSms(to=message.to_number, body=body, idempotency_key="x"))
     # ... and the process died here. Within the lease nobody touches it:
     report = tick(ENROLLED + timedelta(minutes=1), channel)

@@ -58,9 +58,7 @@ def main() -> None:
     engine = make_engine(args.url)
     links = LinkContext(secret_key=SECRET, base_url="https://pro.example.test")
     channel = LoggingChannel(args.log, args.die_after)
-    run_tick(
-        engine, channel, links, now=datetime.fromisoformat(args.now), worker=args.worker
-    )
+    run_tick(engine, channel, links, now=datetime.fromisoformat(args.now), worker=args.worker)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -26,7 +26,7 @@ from ..models import (
 )
 from .conversation import first_question
 from .links import LINK_PLACEHOLDER, token_hash_for
-from .outbox import enqueue
+from .outbox import enqueue, enqueue_many, message_values
 from .protocols import timepoints_for
 
 LATE_AFTER = timedelta(hours=2)
@@ -95,56 +95,68 @@ def invite_due(
             )
             if not batch:
                 return invited
-            patients, procedures, sites = _context(session, batch)
-            for instance in batch:
-                if _invite(session, instance, patients, procedures, sites, now, secret_key, worker):
-                    invited += 1
+            invited += _invite_batch(session, batch, now, secret_key, worker)
         if len(batch) < limit:
             return invited
 
 
-def _invite(session, instance, patients, procedures, sites, now, secret_key, worker) -> bool:
-    patient: Patient = patients[instance.patient_id]
-    if patient.status != FollowUpStatus.ACTIVE:
-        return False
-    if instance.closes_at <= now:
-        return False  # expiry will take it
-    token_hash = token_hash_for(secret_key, instance.id, instance.link_version)
+def _invite_batch(session: Session, batch, now: datetime, secret_key: str, worker: str) -> int:
+    """Claim a batch (compare-and-set on status), then set links and queue texts in bulk."""
+    patients, procedures, sites = _context(session, batch)
+    eligible = {
+        instance.id: instance
+        for instance in batch
+        if patients[instance.patient_id].status == FollowUpStatus.ACTIVE
+        and instance.closes_at > now  # otherwise expiry takes it
+    }
+    if not eligible:
+        return 0
     claimed = session.execute(
         update(SurveyInstance)
         .where(
-            SurveyInstance.id == instance.id,
+            SurveyInstance.id.in_(list(eligible)),
             SurveyInstance.status == InstanceStatus.SCHEDULED,
         )
-        .values(
-            status=InstanceStatus.SENT,
-            invited_at=now,
-            token_hash=token_hash,
-            claimed_by=worker,
+        .values(status=InstanceStatus.SENT, invited_at=now, claimed_by=worker)
+        .returning(SurveyInstance.id)
+        .execution_options(synchronize_session=False)
+    ).scalars()
+    details, texts = [], []
+    for instance_id in sorted(claimed):
+        instance = eligible[instance_id]
+        instance.invited_at = now
+        reminders = _reminder_times(procedures[instance.procedure_id], instance)
+        details.append(
+            {
+                "b_id": instance_id,
+                "b_hash": token_hash_for(secret_key, instance_id, instance.link_version),
+                "b_next": reminders[0] if reminders else None,
+            }
         )
-        .execution_options(synchronize_session=False)
-    )
-    if claimed.rowcount != 1:
-        return False
-    instance.invited_at = now
-    reminders = _reminder_times(procedures[instance.procedure_id], instance)
-    session.execute(
-        update(SurveyInstance)
-        .where(SurveyInstance.id == instance.id)
-        .values(next_reminder_at=reminders[0] if reminders else None)
-        .execution_options(synchronize_session=False)
-    )
-    if not patient.textable:
-        return True  # no text: the nurse follows up by phone
-    site: Site = sites[patient.site_id]
-    late = now - instance.due_at > LATE_AFTER
+        patient = patients[instance.patient_id]
+        if patient.textable:  # otherwise the nurse follows up by phone
+            texts.append(_invitation(instance, patient, sites[patient.site_id], now))
+    if details:
+        table = SurveyInstance.__table__
+        session.connection().execute(
+            table.update()
+            .where(table.c.id == bindparam("b_id"))
+            .values(token_hash=bindparam("b_hash"), next_reminder_at=bindparam("b_next")),
+            details,
+        )
+    enqueue_many(session, texts)
+    return len(details)
+
+
+def _invitation(instance: SurveyInstance, patient: Patient, site: Site, now: datetime) -> dict:
+    """The first text of a timepoint: a link, or the first question of a text conversation."""
     if patient.channel == ContactChannel.SMS:
         kind, body = "question", first_question(instance, patient, site)
     else:
         kind = "invitation"
         body = templates.invitation(patient.first_name, site.name, LINK_PLACEHOLDER)
-    enqueue(
-        session,
+    late = now - instance.due_at > LATE_AFTER
+    return message_values(
         key=f"invite:{instance.id}",
         kind=kind,
         to=patient.phone_e164,
@@ -154,7 +166,6 @@ def _invite(session, instance, patients, procedures, sites, now, secret_key, wor
         instance_id=instance.id,
         validity_period_s=VALIDITY_S if late else None,
     )
-    return True
 
 
 def remind_due(engine: Engine, now: datetime, *, limit: int = 500) -> int:

@@ -8,11 +8,14 @@ it ``unknown`` and asks the channel whether it went out before sending it again.
 
 import logging
 import random
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, update
-from sqlalchemy.engine import Engine
+from sqlalchemy import bindparam, or_, update
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, select
 
 from notifications import (
@@ -33,7 +36,7 @@ from ..models import (
     Patient,
     SurveyInstance,
 )
-from ..upsert import insert_ignore
+from ..upsert import insert_ignore, insert_ignore_statement
 from .links import LINK_PLACEHOLDER, render_body, survey_url
 from .timing import SendPolicy
 
@@ -43,6 +46,7 @@ LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 12
 BACKOFF_BASE_S = 60
 BACKOFF_CAP_S = 30 * 60
+DELIVERY_BUDGET_S = 45.0  # real seconds a pass may spend handing texts to the channel
 # Kinds that wait for the morning; replies and on-call notices go at once.
 QUIET_HOURS_KINDS = frozenset({"invitation", "reminder", "last_reminder", "question"})
 SAMPLE_LINK = survey_url("https://pro.example.org", "x" * 32)
@@ -74,8 +78,7 @@ class DeliveryReport:
     failures: list[int] = field(default_factory=list)
 
 
-def enqueue(
-    session: Session,
+def message_values(
     *,
     key: str,
     kind: str,
@@ -86,28 +89,47 @@ def enqueue(
     instance_id: int | None = None,
     validity_period_s: int | None = None,
     status: MessageStatus = MessageStatus.PENDING,
-) -> int | None:
-    """Queue one outgoing text under a unique key; a second call with the key does nothing."""
+) -> dict:
+    """Every column of an outgoing message row, ready to insert."""
     info = segment_info(body.replace(LINK_PLACEHOLDER, SAMPLE_LINK))
-    return insert_ignore(
-        session,
-        Message,
-        {
-            "patient_id": patient_id,
-            "instance_id": instance_id,
-            "direction": Direction.OUT,
-            "kind": kind,
-            "to_number": to,
-            "body": body,
-            "status": status,
-            "idempotency_key": key,
-            "next_attempt_at": now,
-            "validity_period_s": validity_period_s,
-            "segments": info.segments,
-            "encoding": info.encoding,
-            "created_at": now,
-        },
-    )
+    return {
+        "patient_id": patient_id,
+        "instance_id": instance_id,
+        "direction": Direction.OUT.value,
+        "kind": kind,
+        "to_number": to,
+        "from_number": None,
+        "body": body,
+        "status": MessageStatus(status).value,
+        "idempotency_key": key,
+        "provider_sid": None,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "claimed_by": None,
+        "claimed_until": None,
+        "last_error": None,
+        "error_code": None,
+        "validity_period_s": validity_period_s,
+        "segments": info.segments,
+        "encoding": info.encoding,
+        "created_at": now,
+        "sent_at": None,
+        "delivered_at": None,
+    }
+
+
+def enqueue(session: Session, **fields) -> int | None:
+    """Queue one outgoing text under a unique key; a second call with the key does nothing.
+
+    Takes the keyword arguments of ``message_values``; returns the new id or None.
+    """
+    return insert_ignore(session, Message, message_values(**fields))
+
+
+def enqueue_many(session: Session, rows: list[dict]) -> None:
+    """Queue many texts at once (rows from ``message_values``); known keys are skipped."""
+    if rows:
+        session.execute(insert_ignore_statement(session, Message), rows)
 
 
 def backoff(attempts: int, retry_after: float | None = None) -> timedelta:
@@ -186,26 +208,43 @@ def claim_batch(
             .limit(limit)
             .with_for_update(skip_locked=True, of=Message)
         ).all()
+        wanted: list[int] = []
+        waits: list[dict] = []
         for message, zone in rows:
-            if message.kind in QUIET_HOURS_KINDS and zone:
-                allowed = policy.next_allowed(now, zone)
-                if allowed > now:
-                    message.next_attempt_at = allowed
-                    deferred += 1
-                    continue
-            # Compare-and-set: on SQLite, where FOR UPDATE is ignored, this is the claim.
-            result = session.execute(
-                update(Message)
-                .where(Message.id == message.id, Message.status == MessageStatus.PENDING)
-                .values(
-                    status=MessageStatus.SENDING,
-                    claimed_by=worker,
-                    claimed_until=now + LEASE,
-                    attempts=Message.attempts + 1,
-                )
+            allowed = (
+                policy.next_allowed(now, zone)
+                if message.kind in QUIET_HOURS_KINDS and zone
+                else now
             )
-            if result.rowcount == 1:
-                claimed.append(message.id)
+            if allowed > now:
+                waits.append({"b_id": message.id, "b_at": allowed})
+            else:
+                wanted.append(message.id)
+        if waits:
+            table = Message.__table__
+            session.connection().execute(
+                table.update()
+                .where(table.c.id == bindparam("b_id"))
+                .values(next_attempt_at=bindparam("b_at")),
+                waits,
+            )
+        deferred = len(waits)
+        if wanted:
+            # Compare-and-set: on SQLite, where FOR UPDATE is ignored, this is the claim.
+            claimed = list(
+                session.execute(
+                    update(Message)
+                    .where(Message.id.in_(wanted), Message.status == MessageStatus.PENDING)
+                    .values(
+                        status=MessageStatus.SENDING,
+                        claimed_by=worker,
+                        claimed_until=now + LEASE,
+                        attempts=Message.attempts + 1,
+                    )
+                    .returning(Message.id)
+                    .execution_options(synchronize_session=False)
+                ).scalars()
+            )
     return claimed, deferred
 
 
@@ -217,37 +256,79 @@ def deliver(
     worker: str,
     now: datetime,
     policy: SendPolicy,
-    limit: int = 500,
+    batch: int = 500,
+    budget_s: float = DELIVERY_BUDGET_S,
     on_permanent_failure=None,
 ) -> DeliveryReport:
-    """Hand due messages to the channel and record each outcome as it comes."""
+    """Hand due messages to the channel, batch by batch, recording each outcome as it comes.
+
+    Stops when nothing is due or after ``budget_s`` seconds of real time, so that a slow
+    provider never holds up the rest of the scheduling pass for long.
+    """
     report = DeliveryReport()
     report.unknown = mark_lapsed_unknown(engine, now)
     report.reconciled = reconcile_unknown(engine, channel, links, now)
-    claimed, report.deferred = claim_batch(engine, worker, now, policy, limit)
-    for message_id in claimed:
-        with session_scope(engine) as session:
-            message = session.get(Message, message_id)
-            instance = (
-                session.get(SurveyInstance, message.instance_id) if message.instance_id else None
-            )
-            outgoing = OutgoingSms(
-                to=message.to_number,
-                body=render_body(
-                    message.body,
-                    secret_key=links.secret_key,
-                    base_url=links.base_url,
-                    instance=instance,
-                ),
-                idempotency_key=message.idempotency_key or f"message:{message.id}",
-                status_callback=links.callback_for(message.id),
-                validity_period_s=message.validity_period_s,
-            )
-        _send_one(engine, channel, message_id, outgoing, now, report, on_permanent_failure)
+    started = time.monotonic()
+    while time.monotonic() - started < budget_s:
+        claimed, deferred = claim_batch(engine, worker, now, policy, batch)
+        report.deferred += deferred
+        with _recording_connection(engine) as connection:
+            for message_id, outgoing in _outgoing(engine, claimed, links):
+                _send_one(
+                    engine,
+                    connection,
+                    channel,
+                    message_id,
+                    outgoing,
+                    now,
+                    report,
+                    on_permanent_failure,
+                )
+        if len(claimed) + deferred < batch:
+            break
     return report
 
 
-def _send_one(engine, channel, message_id, outgoing, now, report, on_permanent_failure) -> None:
+def _outgoing(
+    engine: Engine, message_ids: list[int], links: LinkContext
+) -> list[tuple[int, OutgoingSms]]:
+    """The texts to send for a batch of claimed messages, links filled in (two queries)."""
+    if not message_ids:
+        return []
+    with Session(engine) as session:
+        rows = session.exec(select(Message).where(Message.id.in_(message_ids))).all()
+        instance_ids = {m.instance_id for m in rows if m.instance_id}
+        instances = {
+            i.id: i
+            for i in session.exec(select(SurveyInstance).where(SurveyInstance.id.in_(instance_ids)))
+        }
+    prepared = []
+    for message in sorted(rows, key=lambda m: m.id):
+        body = render_body(
+            message.body,
+            secret_key=links.secret_key,
+            base_url=links.base_url,
+            instance=instances.get(message.instance_id),
+        )
+        prepared.append(
+            (
+                message.id,
+                OutgoingSms(
+                    to=message.to_number,
+                    body=body,
+                    idempotency_key=message.idempotency_key or f"message:{message.id}",
+                    status_callback=links.callback_for(message.id),
+                    validity_period_s=message.validity_period_s,
+                ),
+            )
+        )
+    return prepared
+
+
+def _send_one(
+    engine, connection, channel, message_id, outgoing, now, report, on_permanent_failure
+) -> None:
+    """Send one text and record what happened straight away."""
     try:
         receipt = channel.send(outgoing)
     except TransientSendError as exc:
@@ -263,17 +344,42 @@ def _send_one(engine, channel, message_id, outgoing, now, report, on_permanent_f
             message.last_error = str(exc)[:500]
         report.unknown += 1
     else:
-        with session_scope(engine) as session:
-            message = session.get(Message, message_id)
-            message.status = (
-                MessageStatus.DELIVERED if receipt.status == "delivered" else MessageStatus.SENT
+        delivered = receipt.status == "delivered"
+        with connection.begin():
+            connection.execute(
+                update(Message)
+                .where(Message.id == message_id)
+                .values(
+                    status=MessageStatus.DELIVERED if delivered else MessageStatus.SENT,
+                    provider_sid=receipt.provider_sid,
+                    sent_at=now,
+                    delivered_at=now if delivered else None,
+                    claimed_by=None,
+                    claimed_until=None,
+                )
             )
-            message.provider_sid = receipt.provider_sid
-            message.sent_at = now
-            if receipt.status == "delivered":
-                message.delivered_at = now
-            message.claimed_by = message.claimed_until = None
         report.sent += 1
+
+
+@contextmanager
+def _recording_connection(engine: Engine) -> Iterator[Connection]:
+    """One connection to record a batch's outcomes, not waiting for the disk on PostgreSQL.
+
+    If the server crashed before a write reached disk, that message would be back in
+    ``sending``, then ``unknown``, and reconciled with the provider: never sent blind.
+    """
+    with engine.connect() as connection:
+        relaxed = connection.dialect.name == "postgresql"
+        if relaxed:
+            connection.exec_driver_sql("SET synchronous_commit TO OFF")
+            connection.commit()
+        try:
+            yield connection
+        finally:
+            if relaxed:
+                connection.rollback()
+                connection.exec_driver_sql("RESET synchronous_commit")
+                connection.commit()
 
 
 def _record(engine, message_id, now, *, error, transient: bool, report: DeliveryReport) -> None:

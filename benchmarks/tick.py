@@ -1,0 +1,211 @@
+"""How a scheduling pass scales: idle and busy ticks at 1,000 / 10,000 / 100,000 patients.
+
+Usage: ``.venv/bin/python benchmarks/tick.py [--sizes 1000,10000,100000] [--skip-postgres]``
+
+For speed the cohort is bulk-inserted (patients, procedures and eight planned survey
+instances each, all due in the future) instead of going through enrolment one by one;
+the tick itself is the real ``run_tick`` with a channel that sends nothing. Prints, per
+database and size: the median idle tick (nothing due), the time of a tick with 1,000
+invitations due (prepared, written to the outbox and handed to the channel), and the
+invitations per second. Target: idle tick under 50 ms at 100,000 patients and within 2x
+of the one at 1,000; at least 500 invitations a second.
+"""
+
+import argparse
+import statistics
+import tempfile
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import insert, text, update
+
+from notifications import NullChannel
+from pro_app.db import make_engine
+from pro_app.migrate import upgrade
+from pro_app.models import Patient, Procedure, Site, SurveyInstance
+from pro_app.scheduling.outbox import LinkContext
+from pro_app.scheduling.tick import run_tick
+
+NOW = datetime(2027, 3, 1, 10, 0, tzinfo=UTC)
+OFFSETS = (0, 1, 7, 14, 28, 84, 182, 364)
+LINKS = LinkContext(secret_key="bench", base_url="https://pro.example.org")
+CHUNK = 5000
+
+
+def seed(engine, patients: int) -> None:
+    with engine.begin() as connection:
+        connection.execute(
+            insert(Site.__table__).values(id=1, code="B", name="Bench", team_phone="0", **_site())
+        )
+    for start in range(0, patients, CHUNK):
+        ids = range(start + 1, min(start + CHUNK, patients) + 1)
+        with engine.begin() as connection:
+            connection.execute(insert(Patient.__table__), [_patient(i) for i in ids])
+            connection.execute(insert(Procedure.__table__), [_procedure(i) for i in ids])
+            connection.execute(
+                insert(SurveyInstance.__table__), [row for i in ids for row in _instances(i)]
+            )
+
+
+def _site() -> dict:
+    return {
+        "timezone": "Europe/London",
+        "phone_region": "GB",
+        "protocol_id": "default",
+        "omed_table": "opioids_aware",
+        "alert_target_hours": 72,
+        "min_cell_count": 5,
+        "created_at": NOW,
+    }
+
+
+def _patient(i: int) -> dict:
+    return {
+        "id": i,
+        "site_id": 1,
+        "study_id": f"B{i}",
+        "first_name": "Pat",
+        "phone_e164": f"+4474{i:08d}",
+        "timezone": "Europe/London",
+        "language": "en",
+        "consent": True,
+        "channel": "link",
+        "sms_opted_out": False,
+        "status": "active",
+        "created_at": NOW,
+    }
+
+
+def _procedure(i: int) -> dict:
+    return {
+        "id": i,
+        "patient_id": i,
+        "procedure_date": date(2027, 3, 10),
+        "augmentation": "kyphoplasty",
+        "levels": "T12",
+        "lesion_type": "lytic",
+        "electrode": "bipolar",
+        "protocol_id": "default",
+        "created_at": NOW,
+    }
+
+
+def _instances(i: int) -> list[dict]:
+    names = ("baseline", "day1", "week1", "week2", "week4", "week12", "week26", "week52")
+    rows = []
+    for name, offset in zip(names, OFFSETS, strict=True):
+        due = NOW + timedelta(days=offset + 1)
+        rows.append(
+            {
+                "procedure_id": i,
+                "patient_id": i,
+                "timepoint": name,
+                "day_offset": offset,
+                "instruments": ["pain_nrs"],
+                "opens_at": due - timedelta(days=1),
+                "due_at": due,
+                "closes_at": due + timedelta(days=3),
+                "status": "scheduled",
+                "reminders_sent": 0,
+                "link_version": 0,
+                "progress": {},
+            }
+        )
+    return rows
+
+
+def make_due(engine, count: int) -> None:
+    with engine.begin() as connection:
+        connection.execute(
+            update(SurveyInstance)
+            .where(SurveyInstance.timepoint == "baseline", SurveyInstance.patient_id <= count)
+            .values(due_at=NOW - timedelta(minutes=1), opens_at=NOW - timedelta(days=1))
+        )
+
+
+def measure(engine, patients: int) -> dict:
+    channel = NullChannel()
+    started = time.perf_counter()
+    seed(engine, patients)
+    seeded = time.perf_counter() - started
+    run_tick(engine, channel, LINKS, now=NOW, worker="bench")  # warm caches
+    idle = []
+    for _ in range(7):
+        began = time.perf_counter()
+        run_tick(engine, channel, LINKS, now=NOW, worker="bench")
+        idle.append(time.perf_counter() - began)
+    make_due(engine, 1000)
+    began = time.perf_counter()
+    report = run_tick(engine, channel, LINKS, now=NOW, worker="bench")
+    busy = time.perf_counter() - began
+    assert report.invited == 1000 and report.delivery.sent == 1000, report
+    return {
+        "patients": patients,
+        "seed_s": seeded,
+        "idle_ms": statistics.median(idle) * 1000,
+        "busy_s": busy,
+        "per_s": 1000 / busy,
+    }
+
+
+def sqlite_engine(folder: Path):
+    engine = make_engine(f"sqlite:///{folder / f'{uuid.uuid4().hex}.sqlite3'}")
+    upgrade(engine)
+    return engine
+
+
+def postgres_engine(url: str):
+    admin = make_engine(url, isolation_level="AUTOCOMMIT")
+    name = f"pro_bench_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    engine = make_engine(url.rsplit("/", 1)[0] + f"/{name}")
+    upgrade(engine)
+
+    def drop() -> None:
+        engine.dispose()
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+
+    return engine, drop
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--skip-postgres", action="store_true")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    backends = ["sqlite"] + ([] if args.skip_postgres else ["postgresql"])
+    print(
+        f"{'database':10} {'patients':>9} {'seed s':>7} {'idle tick ms':>13} "
+        f"{'1,000 due s':>12} {'invites/s':>10}"
+    )
+    for backend in backends:
+        results = []
+        for size in sizes:
+            with tempfile.TemporaryDirectory() as folder:
+                if backend == "sqlite":
+                    engine, drop = sqlite_engine(Path(folder)), None
+                else:
+                    engine, drop = postgres_engine(args.postgres)
+                try:
+                    result = measure(engine, size)
+                finally:
+                    engine.dispose()
+                    if drop:
+                        drop()
+            results.append(result)
+            print(
+                f"{backend:10} {size:>9,} {result['seed_s']:>7.1f} {result['idle_ms']:>13.1f} "
+                f"{result['busy_s']:>12.2f} {result['per_s']:>10.0f}"
+            )
+        ratio = results[-1]["idle_ms"] / results[0]["idle_ms"]
+        print(f"{backend:10} idle tick {sizes[-1]:,} vs {sizes[0]:,} patients: {ratio:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

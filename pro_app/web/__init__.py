@@ -4,12 +4,13 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import auth, dev, health, patients, sms
+    from . import admin, auth, dev, health, patients, sms
 
     app.register_blueprint(health.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(patients.bp)
     app.register_blueprint(sms.bp)
+    app.register_blueprint(admin.bp)
     settings = app.extensions["pro_settings"]
     dev_outbox = settings.sms_backend == "outbox" and not settings.production
     if dev_outbox:

@@ -22,6 +22,8 @@ class LoginForm(FlaskForm):
 def home_for(user: User) -> str:
     if user.role == Role.NURSE:
         return url_for("patients.index")
+    if user.role == Role.ADMIN:
+        return url_for("admin.index")
     return url_for("auth.account")
 
 

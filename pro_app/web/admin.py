@@ -9,6 +9,7 @@ from wtforms.validators import DataRequired, Email, Length, NumberRange
 
 from .. import database
 from ..access import roles_required
+from ..forms import options
 from ..models import Role, Site, User
 from ..passwords import MIN_LENGTH
 from ..services.users import UserError, create_user
@@ -24,7 +25,7 @@ class SiteForm(FlaskForm):
     timezone = StringField("Time zone", default="Europe/London", validators=[DataRequired()])
     omed_table = SelectField(
         "Opioid conversion table",
-        choices=[("opioids_aware", "Opioids Aware (UK)"), ("cdc_2022", "CDC 2022")],
+        choices=options([("opioids_aware", "Opioids Aware (UK)"), ("cdc_2022", "CDC 2022")]),
     )
     alert_target_hours = IntegerField(
         "Hours to act on an alert", default=72, validators=[NumberRange(1, 720)]
@@ -37,7 +38,7 @@ class SiteForm(FlaskForm):
 class UserForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(), Email()])
     name = StringField("Name", validators=[DataRequired()])
-    role = SelectField("Role", choices=[(r.value, r.value.capitalize()) for r in Role])
+    role = SelectField("Role", choices=options((r.value, r.value.capitalize()) for r in Role))
     site_code = SelectField("Site (none: registry-wide, for auditors and admins)")
     password = PasswordField(
         f"Initial password (at least {MIN_LENGTH} characters)",
@@ -45,9 +46,9 @@ class UserForm(FlaskForm):
     )
 
 
-def _site_choices() -> list[tuple[str, str]]:
+def _site_choices() -> list:
     sites = database.session().exec(select(Site).order_by(Site.code)).all()
-    return [("", "None")] + [(site.code, f"{site.code}: {site.name}") for site in sites]
+    return options([("", "None")] + [(site.code, f"{site.code}: {site.name}") for site in sites])
 
 
 @bp.get("/")

@@ -5,7 +5,6 @@ The web form, the SMS conversation, nurse entry and the demo all save through he
 
 from datetime import datetime
 
-from sqlalchemy import update
 from sqlmodel import Session, select
 
 from .alerts import raise_alert
@@ -14,12 +13,12 @@ from .models import (
     AlertKind,
     InstanceStatus,
     Message,
-    MessageStatus,
     Patient,
     Response,
     Site,
     SurveyInstance,
 )
+from .scheduling.outbox import cancel_pending
 
 ANSWERABLE = (InstanceStatus.SENT, InstanceStatus.IN_PROGRESS)
 
@@ -93,10 +92,5 @@ def complete(session: Session, instance: SurveyInstance, *, now: datetime) -> No
     instance.status = InstanceStatus.COMPLETED
     instance.completed_at = now
     instance.next_reminder_at = None
-    session.execute(
-        update(Message)
-        .where(Message.instance_id == instance.id, Message.status == MessageStatus.PENDING)
-        .values(status=MessageStatus.CANCELLED, last_error="survey already answered")
-        .execution_options(synchronize_session=False)
-    )
+    cancel_pending(session, "survey already answered", Message.instance_id == instance.id)
     session.flush()

@@ -193,16 +193,7 @@ def _answer(engine: Engine, plan: list[DemoPatient], rng: random.Random, at: dat
         if person is None or rng.random() > person.answer_rate:
             continue
         if person.stops_texts_at == instance.timepoint:
-            with session_scope(engine) as session:
-                handle_inbound(
-                    session,
-                    sid=f"DEMOSTOP{instance.id}",
-                    from_number=patient.phone_e164,
-                    to_number="+15005550006",
-                    body="Stop please",
-                    opt_out_type=None,
-                    now=at,
-                )
+            _text_from(engine, patient, "Stop please", sid=f"DEMOSTOP{instance.id}", at=at)
             continue
         days = instance.day_offset if instance.timepoint != "baseline" else -7
         values = answers_for(instance, days, person, rng)
@@ -224,17 +215,23 @@ def _reply_by_text(engine, instance, patient, values, at) -> None:
 
     for number, question in enumerate(sms_questions(instance.instruments)):
         answer = values.get(question.instrument_id, {}).get(question.item_id)
-        value = question.reply_for(answer) if answer is not None else "5"
-        with session_scope(engine) as session:
-            handle_inbound(
-                session,
-                sid=f"DEMOSMS{instance.id}x{number}",
-                from_number=patient.phone_e164,
-                to_number="+15005550006",
-                body=value,
-                opt_out_type=None,
-                now=at + timedelta(minutes=number),
-            )
+        body = question.reply_for(answer) if answer is not None else "5"
+        sid = f"DEMOSMS{instance.id}x{number}"
+        _text_from(engine, patient, body, sid=sid, at=at + timedelta(minutes=number))
+
+
+def _text_from(engine: Engine, patient: Patient, body: str, *, sid: str, at: datetime) -> None:
+    """A text from the patient, handled as the SMS webhook handles one."""
+    with session_scope(engine) as session:
+        handle_inbound(
+            session,
+            sid=sid,
+            from_number=patient.phone_e164,
+            to_number="+15005550006",
+            body=body,
+            opt_out_type=None,
+            now=at,
+        )
 
 
 @click.command("seed-demo")

@@ -2,7 +2,6 @@
 
 from datetime import datetime
 
-from sqlalchemy import update
 from sqlmodel import Session, select
 
 from notifications import opt_out_type_from_twilio, parse_reply, templates
@@ -21,6 +20,7 @@ from .models import (
 )
 from .scheduling.conversation import handle_conversation_reply, in_conversation
 from .scheduling.failures import record_delivery_failure
+from .scheduling.outbox import cancel_pending
 from .upsert import insert_ignore
 
 # Twilio's message states, in the order they move; a callback never moves a message back.
@@ -138,12 +138,7 @@ def _set_opt_out(session: Session, patients: list[Patient], stop: bool, now: dat
             )
         )
         if stop:
-            session.execute(
-                update(Message)
-                .where(Message.patient_id == patient.id, Message.status == MessageStatus.PENDING)
-                .values(status=MessageStatus.CANCELLED, last_error="patient opted out of texts")
-                .execution_options(synchronize_session=False)
-            )
+            cancel_pending(session, "patient opted out of texts", Message.patient_id == patient.id)
             raise_alert(
                 session,
                 site=session.get(Site, patient.site_id),

@@ -2,13 +2,13 @@
 
 from datetime import datetime
 
-from sqlalchemy import update
 from sqlmodel import Session
 
 from notifications import stops_sms_to_number
 
 from ..alerts import raise_alert
 from ..models import AlertKind, Message, MessageStatus, Patient, Site
+from .outbox import cancel_pending
 
 UNSUBSCRIBED = 21610
 
@@ -29,11 +29,8 @@ def record_delivery_failure(
     elif stops_sms_to_number(code):
         patient.phone_problem = f"Twilio error {code}: {reason}"[:200]
     if not patient.textable:
-        session.execute(
-            update(Message)
-            .where(Message.to_number == message.to_number, Message.status == MessageStatus.PENDING)
-            .values(status=MessageStatus.CANCELLED, last_error="number cannot receive texts")
-            .execution_options(synchronize_session=False)
+        cancel_pending(
+            session, "number cannot receive texts", Message.to_number == message.to_number
         )
     raise_alert(
         session,

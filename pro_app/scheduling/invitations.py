@@ -18,7 +18,6 @@ from ..models import (
     FollowUpStatus,
     InstanceStatus,
     Message,
-    MessageStatus,
     Patient,
     Procedure,
     Site,
@@ -26,7 +25,7 @@ from ..models import (
 )
 from .conversation import first_question
 from .links import LINK_PLACEHOLDER, token_hash_for
-from .outbox import enqueue, enqueue_many, message_values
+from .outbox import cancel_pending, enqueue, enqueue_many, message_values
 from .protocols import timepoints_for
 
 LATE_AFTER = timedelta(hours=2)
@@ -253,12 +252,7 @@ def expire_closed(engine: Engine, now: datetime, *, limit: int = 1000) -> tuple[
             if done.rowcount != 1:
                 continue
             expired += 1
-            session.execute(
-                update(Message)
-                .where(Message.instance_id == instance.id, Message.status == MessageStatus.PENDING)
-                .values(status=MessageStatus.CANCELLED, last_error="survey window closed")
-                .execution_options(synchronize_session=False)
-            )
+            cancel_pending(session, "survey window closed", Message.instance_id == instance.id)
             patient = patients[instance.patient_id]
             if patient.status != FollowUpStatus.ACTIVE or not _missed_twice(session, instance):
                 continue

@@ -132,6 +132,17 @@ def enqueue_many(session: Session, rows: list[dict]) -> None:
         session.execute(insert_ignore_statement(session, Message), rows)
 
 
+def cancel_pending(session: Session, reason: str, *criteria) -> int:
+    """Cancel outgoing texts still waiting to go that match ``criteria``; return how many."""
+    result = session.execute(
+        update(Message)
+        .where(Message.status == MessageStatus.PENDING, *criteria)
+        .values(status=MessageStatus.CANCELLED, last_error=reason)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
+
+
 def backoff(attempts: int, retry_after: float | None = None) -> timedelta:
     """Exponential backoff with jitter, never sooner than the provider's Retry-After."""
     delay = min(BACKOFF_BASE_S * 2 ** max(attempts - 1, 0), BACKOFF_CAP_S)

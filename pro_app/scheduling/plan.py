@@ -8,12 +8,12 @@ from sqlmodel import Session, select
 from ..models import (
     InstanceStatus,
     Message,
-    MessageStatus,
     Patient,
     PatientEvent,
     Procedure,
     SurveyInstance,
 )
+from .outbox import cancel_pending
 from .protocols import TimepointPlan, timepoints_for
 from .timing import SendPolicy, local_midnight
 
@@ -180,13 +180,7 @@ def stop_follow_up(
         instance.status = InstanceStatus.CANCELLED
         instance.status_reason = reason
         instance.next_reminder_at = None
-    for message in session.exec(
-        select(Message).where(
-            Message.patient_id == patient.id, Message.status == MessageStatus.PENDING
-        )
-    ):
-        message.status = MessageStatus.CANCELLED
-        message.last_error = f"follow-up {status}: {reason}"
+    cancel_pending(session, f"follow-up {status}: {reason}", Message.patient_id == patient.id)
     session.add(
         PatientEvent(
             patient_id=patient.id,

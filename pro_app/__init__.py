@@ -4,7 +4,7 @@ from typing import Any
 
 from flask import Flask
 
-from .config import Settings
+from .config import Settings, instance_dir
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -12,7 +12,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from . import database, extensions
     from .web import register_blueprints
 
-    app = Flask(__name__, instance_path=str(_instance_path()))
+    app = Flask(__name__, instance_path=str(instance_dir()))
     overrides = dict(test_config or {})
     settings: Settings = overrides.pop("SETTINGS", None) or Settings.from_env()
     app.config.update(settings.flask_config())
@@ -25,9 +25,3 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     register_commands(app)
     return app
-
-
-def _instance_path():
-    from .config import instance_dir
-
-    return instance_dir()

@@ -40,6 +40,7 @@ CSV_COLUMNS = (
     "lesion_type",
     "electrode",
 )
+REQUIRED = set(CSV_COLUMNS) - {"timezone", "language", "channel"}
 
 
 class EnrolmentInput(BaseModel):
@@ -279,16 +280,3 @@ def import_csv(
     return [
         _create(session, site, item, phone, user_id=user_id, now=now) for _, item, phone in valid
     ]
-
-
-REQUIRED = {
-    "study_id",
-    "first_name",
-    "phone",
-    "consent",
-    "procedure_date",
-    "augmentation",
-    "levels",
-    "lesion_type",
-    "electrode",
-}

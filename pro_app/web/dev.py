@@ -12,7 +12,7 @@ from sqlmodel import select
 from notifications import segment_info
 
 from .. import database
-from ..models import Direction, Message, Patient, SurveyInstance, utcnow
+from ..models import Message, Patient, SurveyInstance, utcnow
 from ..scheduling.links import render_body
 from ..sms_inbox import handle_inbound
 
@@ -64,7 +64,3 @@ def reply():
     session.commit()
     flash("Reply recorded. Answer: " + (" / ".join(texts) if texts else "(no reply)"), "info")
     return redirect(url_for("dev.outbox"))
-
-
-def direction_label(message: Message) -> str:
-    return "to patient" if message.direction == Direction.OUT else "from patient"

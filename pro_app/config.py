@@ -107,4 +107,7 @@ class Settings:
             "REMEMBER_COOKIE_SECURE": self.production,
             "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,
             "WTF_CSRF_TIME_LIMIT": None,
+            # Patient pages send no Referer (their link is a secret), so CSRF rests on
+            # the token and SameSite cookies rather than on a Referer check.
+            "WTF_CSRF_SSL_STRICT": False,
         }

@@ -43,6 +43,7 @@ LOGINS = (
     ("admin", "admin@demo.pro-app.test", "Adam Admin", "demo-admin-password", None),
 )
 COHORT = 30
+OPEN_DAYS = 3  # the last days' surveys stay unanswered, for the demo user to try
 FIRST_NAMES = (
     "Margaret",
     "John",
@@ -150,7 +151,8 @@ def seed(engine: Engine, settings, now: datetime | None = None, *, echo=click.ec
             if enrol_days[person.index] == day:
                 _enrol(engine, person, morning)
         run_tick(engine, channel, links, now=morning, worker="demo")
-        _answer(engine, plan, rng, morning + timedelta(hours=2))
+        if day < now.date() - timedelta(days=OPEN_DAYS):
+            _answer(engine, plan, rng, morning + timedelta(hours=2))
         day += timedelta(days=1)
     run_tick(engine, channel, links, now=now, worker="demo")
     echo(f"Seeded {len(plan)} patients, replayed from {start} to {now.date()}.")

@@ -1,6 +1,7 @@
 """Flask extensions, created unbound and bound in ``create_app``."""
 
-from flask import Flask
+from flask import Flask, g
+from flask_babel import Babel
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -11,11 +12,21 @@ login_manager = LoginManager()
 login_manager.login_view = "auth.login"
 login_manager.login_message = "Please sign in to continue."
 csrf = CSRFProtect()
+babel = Babel()
+LANGUAGES = ("en",)  # languages with a catalogue; add one under pro_app/translations
+
+
+def patient_locale() -> str:
+    """Patient pages speak the patient's language where a catalogue exists, else English."""
+    patient = g.get("patient")
+    language = getattr(patient, "language", None)
+    return language if language in LANGUAGES else "en"
 
 
 def init_app(app: Flask, settings: Settings) -> None:
     login_manager.init_app(app)
     csrf.init_app(app)
+    babel.init_app(app, locale_selector=patient_locale)
     if settings.trust_proxy:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
 

@@ -17,7 +17,14 @@ $(STAMP): pyproject.toml | $(BIN)/python
 demo: $(STAMP)
 	$(BIN)/pro-app demo
 
-test: $(STAMP)
+BROWSER_DEPS := tests/browser/node_modules/.package-lock.json
+
+# axe-core for the accessibility checks; without npm the browser tests skip.
+$(BROWSER_DEPS): tests/browser/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then npm ci --prefix tests/browser --no-audit --no-fund --silent; \
+	else echo "npm not found: browser accessibility checks will skip"; fi
+
+test: $(STAMP) $(BROWSER_DEPS)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)

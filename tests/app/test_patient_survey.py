@@ -181,16 +181,49 @@ def test_patient_pages_carry_strict_headers_and_no_third_party_resources(client,
         assert "https://" not in response.text
 
 
-def test_the_page_speaks_the_patients_language_where_a_catalogue_exists(app):
-    from flask import g
+def test_a_language_with_a_catalogue_is_spoken_to_its_patients(
+    gen, tick, engine, tmp_path, monkeypatch
+):
+    """The translation layer end to end: a compiled catalogue for a test language changes
+    what its patients read; a language without one falls back to English."""
+    from babel.messages.catalog import Catalog
+    from babel.messages.mofile import write_mo
 
-    from pro_app.extensions import patient_locale
+    from pro_app import create_app
+    from pro_app.config import Settings
 
-    class P:
-        language = "cy"
-
-    with app.test_request_context("/s/x"):
-        g.patient = P()
-        assert patient_locale() == "en"  # no Welsh catalogue is shipped
-        P.language = "en"
-        assert patient_locale() == "en"
+    catalog = Catalog(locale="de")
+    catalog.add("Save and continue", "Speichern und weiter")
+    folder = tmp_path / "translations" / "de" / "LC_MESSAGES"
+    folder.mkdir(parents=True)
+    with (folder / "messages.mo").open("wb") as handle:
+        write_mo(handle, catalog)
+    monkeypatch.setattr("pro_app.web.patient_survey.utcnow", lambda: ENROLLED + timedelta(hours=1))
+    monkeypatch.setenv("PRO_INSTANCE_DIR", str(tmp_path))
+    site = gen.site()
+    german = gen.patient(site, now=ENROLLED, language="en")
+    welsh = gen.patient(site, now=ENROLLED, language="cy")
+    with Session(engine) as session:  # "de" is not offered at enrolment; set it directly
+        patient = session.get(type(german.patient), german.patient.id)
+        patient.language = "de"
+        session.add(patient)
+        session.commit()
+    tick(ENROLLED)
+    app = create_app(
+        {
+            "SETTINGS": Settings(database_url=str(engine.url), secret_key=SECRET),
+            "ENGINE": engine,
+            "PRO_LANGUAGES": ("en", "de"),
+            "BABEL_TRANSLATION_DIRECTORIES": str(tmp_path / "translations"),
+        }
+    )
+    client = app.test_client()
+    links = {
+        i.patient_id: f"/s/{survey_token(SECRET, i.id, i.link_version)}"
+        for i in instances(engine)
+        if i.timepoint == "baseline"
+    }
+    assert "Speichern und weiter" in client.get(links[german.patient.id]).text
+    english = client.get(links[welsh.patient.id]).text
+    assert "Save and continue" in english and "Speichern" not in english
+    assert '<html lang="en">' in english

@@ -204,3 +204,35 @@ def test_a_nurse_never_sees_another_sites_patient(client, auth, gen):
     assert [(entry.action, entry.patient_id) for entry in logged] == [
         ("view_patient", ours.patient.id)
     ]
+
+
+def test_a_nurse_moves_the_procedure_date_and_stops_follow_up(client, auth, gen):
+    site = gen.site()
+    enrolled = gen.patient(site, procedure_date=date(2027, 3, 1))
+    auth.login(gen.user(site).email)
+    path = f"/patients/{enrolled.patient.id}"
+    assert (
+        client.post(f"{path}/procedure-date", data={"procedure_date": "2027-03-08"}).status_code
+        == 302
+    )
+    with Session(gen.engine) as session:
+        assert session.get(Procedure, enrolled.procedure.id).procedure_date == date(2027, 3, 8)
+    client.post(f"{path}/stop", data={"reason": "withdrew", "note": "moved away"})
+    with Session(gen.engine) as session:
+        patient = session.get(Patient, enrolled.patient.id)
+        statuses = {i.status for i in session.exec(select(SurveyInstance))}
+    assert patient.status == "stopped" and "moved away" in patient.status_reason
+    assert statuses == {"cancelled"}
+
+
+def test_another_sites_nurse_cannot_act_on_a_patient(client, auth, gen):
+    theirs = gen.patient(gen.site(), procedure_date=date(2027, 3, 1))
+    auth.login(gen.user(gen.site()).email)
+    path = f"/patients/{theirs.patient.id}"
+    assert (
+        client.post(f"{path}/procedure-date", data={"procedure_date": "2027-03-08"}).status_code
+        == 404
+    )
+    assert client.post(f"{path}/stop", data={"reason": "died"}).status_code == 404
+    with Session(gen.engine) as session:
+        assert session.get(Patient, theirs.patient.id).status == "active"

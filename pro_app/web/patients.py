@@ -10,17 +10,21 @@ from wtforms.validators import DataRequired, InputRequired
 
 from .. import database
 from ..access import log_access, patient_for, roles_required, site_patients
+from ..forms import options
 from ..models import (
     Augmentation,
     ContactChannel,
     Electrode,
+    FollowUpStatus,
     LesionType,
     Patient,
     Procedure,
     Role,
     Site,
     SurveyInstance,
+    utcnow,
 )
+from ..scheduling.plan import change_procedure_date, stop_follow_up
 from ..services.enrolment import LANGUAGES, EnrolmentError, enrol, import_csv
 
 bp = Blueprint("patients", __name__, url_prefix="/patients")
@@ -28,8 +32,8 @@ bp = Blueprint("patients", __name__, url_prefix="/patients")
 PER_PAGE = 50
 
 
-def _choices(enum) -> list[tuple[str, str]]:
-    return [(member.value, member.value.replace("_", " ").capitalize()) for member in enum]
+def _choices(enum) -> list:
+    return options((member.value, member.value.replace("_", " ").capitalize()) for member in enum)
 
 
 class EnrolForm(FlaskForm):
@@ -37,13 +41,15 @@ class EnrolForm(FlaskForm):
     first_name = StringField("First name (used to greet the patient)", validators=[DataRequired()])
     phone = StringField("Mobile number", validators=[DataRequired()])
     timezone = StringField("Time zone", default="Europe/London", validators=[DataRequired()])
-    language = SelectField("Language", choices=[(code, code) for code in LANGUAGES])
+    language = SelectField("Language", choices=options((code, code) for code in LANGUAGES))
     channel = SelectField(
         "How to ask",
-        choices=[
-            (ContactChannel.LINK.value, "Text with a web link"),
-            (ContactChannel.SMS.value, "Questions by text, answered by reply"),
-        ],
+        choices=options(
+            [
+                (ContactChannel.LINK.value, "Text with a web link"),
+                (ContactChannel.SMS.value, "Questions by text, answered by reply"),
+            ]
+        ),
     )
     consent = BooleanField("The patient consents to follow-up by text")
     procedure_date = DateField("Procedure date", validators=[InputRequired()])
@@ -51,6 +57,22 @@ class EnrolForm(FlaskForm):
     levels = StringField("Vertebral levels (e.g. T12, L1)", validators=[DataRequired()])
     lesion_type = SelectField("Lesion type", choices=_choices(LesionType))
     electrode = SelectField("Electrode", choices=_choices(Electrode))
+
+
+class ProcedureDateForm(FlaskForm):
+    procedure_date = DateField("New procedure date", validators=[InputRequired()])
+
+
+STOP_REASONS = (
+    ("died", "The patient has died"),
+    ("withdrew", "The patient withdrew from follow-up"),
+    ("other", "Other reason"),
+)
+
+
+class StopForm(FlaskForm):
+    reason = SelectField("Why", choices=options(STOP_REASONS))
+    note = StringField("Note (optional)")
 
 
 class ImportForm(FlaskForm):
@@ -142,5 +164,51 @@ def detail(patient_id: int):
     log_access(session, current_user, "view_patient", patient.id)
     session.commit()
     return render_template(
-        "patients/detail.html", patient=patient, procedure=procedure, instances=instances
+        "patients/detail.html",
+        patient=patient,
+        procedure=procedure,
+        instances=instances,
+        date_form=ProcedureDateForm(procedure_date=procedure.procedure_date if procedure else None),
+        stop_form=StopForm(),
     )
+
+
+@bp.post("/<int:patient_id>/procedure-date")
+@roles_required(Role.NURSE)
+def move_procedure(patient_id: int):
+    session = database.session()
+    patient = patient_for(session, current_user, patient_id)
+    form = ProcedureDateForm()
+    procedure = session.exec(select(Procedure).where(Procedure.patient_id == patient.id)).one()
+    if form.validate_on_submit():
+        moved = change_procedure_date(
+            session, procedure, form.procedure_date.data, user_id=current_user.id, now=utcnow()
+        )
+        session.commit()
+        flash(f"Procedure date set; {moved} surveys not yet sent were re-planned.", "info")
+    else:
+        flash("Give the new procedure date as a date.", "error")
+    return redirect(url_for("patients.detail", patient_id=patient.id))
+
+
+@bp.post("/<int:patient_id>/stop")
+@roles_required(Role.NURSE)
+def stop(patient_id: int):
+    session = database.session()
+    patient = patient_for(session, current_user, patient_id)
+    form = StopForm()
+    if form.validate_on_submit():
+        reason = dict(STOP_REASONS)[form.reason.data]
+        if form.note.data:
+            reason = f"{reason}: {form.note.data.strip()}"[:200]
+        cancelled = stop_follow_up(
+            session,
+            patient,
+            status=FollowUpStatus.STOPPED,
+            reason=reason,
+            user_id=current_user.id,
+            now=utcnow(),
+        )
+        session.commit()
+        flash(f"Follow-up stopped; {cancelled} surveys cancelled.", "info")
+    return redirect(url_for("patients.detail", patient_id=patient.id))

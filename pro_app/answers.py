@@ -18,7 +18,7 @@ from .models import (
     Site,
     SurveyInstance,
 )
-from .scheduling.outbox import cancel_pending
+from .scheduling.outbox import cancel_pending, enqueue
 
 ANSWERABLE = (InstanceStatus.SENT, InstanceStatus.IN_PROGRESS)
 
@@ -73,7 +73,7 @@ def save_answers(
         instance.status = InstanceStatus.IN_PROGRESS
     session.flush()
     for flag in red_flags(definition, merged):
-        raise_alert(
+        alert_id = raise_alert(
             session,
             site=site,
             patient_id=patient.id,
@@ -84,7 +84,25 @@ def save_answers(
             now=now,
             instance_id=instance.id,
         )
+        if alert_id is not None and site.on_call_phone:
+            notify_on_call(session, site, patient, alert_id, now=now)
     return row
+
+
+def notify_on_call(session: Session, site: Site, patient: Patient, alert_id: int, *, now) -> None:
+    """Text the site's on-call contact at once, through the outbox, with no clinical detail."""
+    enqueue(
+        session,
+        key=f"on_call:{alert_id}",
+        kind="alert_notify",
+        to=site.on_call_phone,
+        body=(
+            f"pro-app: an urgent alert needs review for patient {patient.study_id} "
+            f"({site.code}). Please check the dashboard."
+        ),
+        now=now,
+        patient_id=patient.id,
+    )
 
 
 def complete(session: Session, instance: SurveyInstance, *, now: datetime) -> None:

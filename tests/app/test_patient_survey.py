@@ -227,3 +227,28 @@ def test_a_language_with_a_catalogue_is_spoken_to_its_patients(
     english = client.get(links[welsh.patient.id]).text
     assert "Save and continue" in english and "Speichern" not in english
     assert '<html lang="en">' in english
+
+
+def test_a_red_flag_texts_the_on_call_contact_without_clinical_detail(
+    client, gen, tick, engine, monkeypatch
+):
+    from notifications.templates import find_clinical_words
+    from tests.app.conftest import messages
+
+    monkeypatch.setattr("pro_app.web.patient_survey.utcnow", lambda: ENROLLED + timedelta(hours=1))
+    site = gen.site(on_call_phone="+447400999000")
+    gen.patient(site, now=ENROLLED)
+    tick(ENROLLED)
+    instance = instances(engine)[0]
+    path = f"/s/{survey_token(SECRET, instance.id, instance.link_version)}"
+    pages = pages_of(engine)
+    client.post(path, data={"action": "next", **answers_for_page(pages[0])})
+    client.post(path, data={"action": "next", **answers_for_page(pages[1]), "weakness": "yes"})
+    client.post(path, data={"action": "next", **answers_for_page(pages[1]), "weakness": "yes"})
+    notices = messages(engine, kind="alert_notify")
+    assert [m.to_number for m in notices] == ["+447400999000"]  # once, not per save
+    assert find_clinical_words(notices[0].body) == []
+    assert "weak" not in notices[0].body.lower()
+    # It goes out with the next pass, quiet hours or not.
+    tick(datetime(2027, 1, 4, 23, 0, tzinfo=UTC))
+    assert messages(engine, kind="alert_notify")[0].status == "delivered"

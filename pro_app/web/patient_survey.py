@@ -59,9 +59,11 @@ def _instance_for(token: str) -> SurveyInstance:
     if _too_many_guesses(client):
         abort(429)
     digest = hash_token(token)
-    instance = database.session().exec(
-        select(SurveyInstance).where(SurveyInstance.token_hash == digest)
-    ).first()
+    instance = (
+        database.session()
+        .exec(select(SurveyInstance).where(SurveyInstance.token_hash == digest))
+        .first()
+    )
     if instance is None or not tokens_match(instance.token_hash, digest):
         _guesses()[client].append(time.monotonic())
         abort(404)

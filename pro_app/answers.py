@@ -19,6 +19,7 @@ from .models import (
     SurveyInstance,
 )
 from .scheduling.outbox import cancel_pending, enqueue
+from .worsening import evaluate_worsening
 
 ANSWERABLE = (InstanceStatus.SENT, InstanceStatus.IN_PROGRESS)
 
@@ -106,9 +107,10 @@ def notify_on_call(session: Session, site: Site, patient: Patient, alert_id: int
 
 
 def complete(session: Session, instance: SurveyInstance, *, now: datetime) -> None:
-    """Close the instance as answered and cancel its reminders still waiting to go."""
+    """Close the instance as answered, cancel its waiting reminders, check for worsening."""
     instance.status = InstanceStatus.COMPLETED
     instance.completed_at = now
     instance.next_reminder_at = None
     cancel_pending(session, "survey already answered", Message.instance_id == instance.id)
     session.flush()
+    evaluate_worsening(session, instance, now=now)

@@ -105,7 +105,7 @@ def cohort_plan(today: date, rng: random.Random) -> list[DemoPatient]:
             )
         )
     plan[-5].red_flag_at = "week1"
-    plan[-9].worsening = True
+    plan[5].worsening = True
     plan[-12].answer_rate = 0.0
     plan[-14].stops_texts_at = "week4"
     return plan

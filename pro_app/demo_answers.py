@@ -23,8 +23,8 @@ def pain_at(days: int, baseline: float, worsening: bool, rng: random.Random) -> 
         return _clamp(baseline + rng.gauss(0, 0.5))
     relief = 0.35 + 0.65 * math.exp(-days / 10)
     value = baseline * relief
-    if worsening and days > 28:
-        value += min((days - 28) / 20, 4)
+    if worsening and days > 7:  # relief fades, then pain exceeds where it started
+        value += min((days - 7) / 5, 8)
     return _clamp(value + rng.gauss(0, 0.8))
 
 

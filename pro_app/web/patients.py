@@ -1,6 +1,6 @@
 """The nurse's view of their site's patients: list, enrol, import, patient record."""
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
@@ -9,15 +9,16 @@ from wtforms import BooleanField, DateField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired
 
 from .. import database
-from ..access import log_access, patient_for, roles_required, site_patients
+from ..access import log_access, patient_for, roles_required
+from ..dashboard import Filters, patient_page
 from ..forms import options
 from ..models import (
+    Alert,
     Augmentation,
     ContactChannel,
     Electrode,
     FollowUpStatus,
     LesionType,
-    Patient,
     Procedure,
     Role,
     Site,
@@ -28,8 +29,6 @@ from ..scheduling.plan import change_procedure_date, stop_follow_up
 from ..services.enrolment import LANGUAGES, EnrolmentError, enrol, import_csv
 
 bp = Blueprint("patients", __name__, url_prefix="/patients")
-
-PER_PAGE = 50
 
 
 def _choices(enum) -> list:
@@ -75,6 +74,18 @@ class StopForm(FlaskForm):
     note = StringField("Note (optional)")
 
 
+ACTIONS = (
+    ("called", "Called the patient"),
+    ("review", "Arranged a review"),
+    ("no_action", "No action needed"),
+)
+
+
+class AcknowledgeForm(FlaskForm):
+    action = SelectField("Action taken", choices=options(ACTIONS))
+    note = StringField("Note (optional)")
+
+
 class ImportForm(FlaskForm):
     file = FileField("CSV file", validators=[FileRequired()])
 
@@ -87,19 +98,23 @@ def _site() -> Site:
 @roles_required(Role.NURSE)
 def index():
     session = database.session()
-    query = request.args.get("q", "").strip()
+    filters = Filters(
+        query=request.args.get("q", "").strip(),
+        alerts_only=request.args.get("alerts") == "1",
+        augmentation=request.args.get("procedure", ""),
+        status=request.args.get("status", ""),
+    )
     page = max(request.args.get("page", 1, type=int), 1)
-    statement = site_patients(current_user).order_by(Patient.study_id)
-    if query:
-        like = f"%{query}%"
-        statement = statement.where(Patient.study_id.ilike(like) | Patient.first_name.ilike(like))
-    patients = session.exec(statement.offset((page - 1) * PER_PAGE).limit(PER_PAGE + 1)).all()
+    now = utcnow()
+    rows, has_next = patient_page(session, current_user.site_id, filters, page, now)
     return render_template(
         "patients/index.html",
-        patients=patients[:PER_PAGE],
-        has_next=len(patients) > PER_PAGE,
+        rows=rows,
+        has_next=has_next,
         page=page,
-        q=query,
+        filters=filters,
+        today=now.date(),
+        args={k: v for k, v in request.args.items() if k != "page"},
     )
 
 
@@ -170,7 +185,32 @@ def detail(patient_id: int):
         instances=instances,
         date_form=ProcedureDateForm(procedure_date=procedure.procedure_date if procedure else None),
         stop_form=StopForm(),
+        alerts=session.exec(
+            select(Alert).where(Alert.patient_id == patient.id).order_by(Alert.created_at.desc())
+        ).all(),
+        ack_form=AcknowledgeForm(),
+        now=utcnow(),
+        actions=dict(ACTIONS),
     )
+
+
+@bp.post("/<int:patient_id>/alerts/<int:alert_id>/acknowledge")
+@roles_required(Role.NURSE)
+def acknowledge(patient_id: int, alert_id: int):
+    session = database.session()
+    patient = patient_for(session, current_user, patient_id)
+    alert = session.get(Alert, alert_id)
+    if alert is None or alert.patient_id != patient.id:
+        abort(404)
+    form = AcknowledgeForm()
+    if form.validate_on_submit() and alert.acknowledged_at is None:
+        alert.acknowledged_at = utcnow()
+        alert.acknowledged_by = current_user.id
+        alert.action = form.action.data
+        alert.action_note = (form.note.data or "").strip()[:1000] or None
+        session.commit()
+        flash("Alert acknowledged.", "info")
+    return redirect(url_for("patients.detail", patient_id=patient.id))
 
 
 @bp.post("/<int:patient_id>/procedure-date")

@@ -39,6 +39,7 @@ def test_an_admin_adds_a_site_and_a_nurse(client, auth, gen):
     assert client.post("/admin/users", data=nurse).status_code == 302
     page = client.get("/admin/").data.decode()
     assert "Leeds Spinal Team" in page and "nurse@leeds.example" in page
+    assert "Public domain (RAND)" in page  # each questionnaire's licence note
     with Session(gen.engine) as session:
         added = session.exec(select(User).where(User.email == "nurse@leeds.example")).one()
         leeds = session.exec(select(Site).where(Site.code == "LEEDS")).one()

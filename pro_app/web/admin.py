@@ -7,6 +7,8 @@ from sqlmodel import select
 from wtforms import EmailField, IntegerField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length, NumberRange
 
+from surveys import all_instruments
+
 from .. import database
 from ..access import roles_required
 from ..forms import options
@@ -67,6 +69,7 @@ def index():
         codes=codes,
         site_form=SiteForm(),
         user_form=user_form,
+        instruments=list(all_instruments().values()),
     )
 
 

@@ -1,0 +1,28 @@
+"""The scheduling clock: APScheduler calls the pass at once and then on its interval."""
+
+import threading
+
+from pro_app.scheduling.clock import JOB_OPTIONS, start_background
+
+
+def test_the_clock_runs_a_pass_at_once_and_survives_a_failing_one():
+    calls = []
+    second = threading.Event()
+
+    def tick():
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("database away")  # logged; the clock keeps going
+        second.set()
+
+    scheduler = start_background(tick, seconds=1)
+    try:
+        assert second.wait(timeout=10)
+    finally:
+        scheduler.shutdown(wait=False)
+    assert len(calls) >= 2
+
+
+def test_passes_never_overlap_and_missed_ones_coalesce():
+    assert JOB_OPTIONS["max_instances"] == 1
+    assert JOB_OPTIONS["coalesce"] is True

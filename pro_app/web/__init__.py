@@ -1,14 +1,36 @@
 """Blueprints, one per area."""
 
-from flask import Flask
+from flask import Flask, url_for
+
+STAFF_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; "
+        "form-action 'self'"
+    ),
+    "Referrer-Policy": "same-origin",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+}
+
+
+def _staff_headers(response):
+    """Security headers for every page; patient pages set stricter ones of their own."""
+    for name, value in STAFF_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if response.mimetype == "text/html" and "Cache-Control" not in response.headers:
+        response.headers["Cache-Control"] = "no-store"  # pages hold patient data
+    return response
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import admin, auth, dev, health, patient_survey, patients, sms
+    from . import admin, auth, dev, health, patient_actions, patient_survey, patients, sms, vendor
 
     app.register_blueprint(health.bp)
+    app.register_blueprint(vendor.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(patients.bp)
+    app.register_blueprint(patient_actions.bp)
     app.register_blueprint(sms.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(patient_survey.bp)
@@ -17,3 +39,7 @@ def register_blueprints(app: Flask) -> None:
     if dev_outbox:
         app.register_blueprint(dev.bp)
     app.jinja_env.globals["dev_outbox"] = dev_outbox
+    app.jinja_env.globals["plotly_url"] = lambda: url_for(
+        "vendor.plotly_js", version=vendor.plotly_version()
+    )
+    app.after_request(_staff_headers)

@@ -22,11 +22,13 @@ from ..models import (
     Procedure,
     Role,
     Site,
-    SurveyInstance,
     utcnow,
 )
+from ..nurse_entry import can_enter
+from ..patient_record import SAFETY_LABELS, gather
 from ..scheduling.plan import change_procedure_date, stop_follow_up
 from ..services.enrolment import LANGUAGES, EnrolmentError, enrol, import_csv
+from .patient_actions import action_forms
 
 bp = Blueprint("patients", __name__, url_prefix="/patients")
 
@@ -171,26 +173,23 @@ def detail(patient_id: int):
     session = database.session()
     patient = patient_for(session, current_user, patient_id)
     procedure = session.exec(select(Procedure).where(Procedure.patient_id == patient.id)).first()
-    instances = session.exec(
-        select(SurveyInstance)
-        .where(SurveyInstance.patient_id == patient.id)
-        .order_by(SurveyInstance.due_at)
-    ).all()
+    now = utcnow()
+    record = gather(session, patient, procedure, now=now)
     log_access(session, current_user, "view_patient", patient.id)
     session.commit()
     return render_template(
         "patients/detail.html",
         patient=patient,
         procedure=procedure,
-        instances=instances,
+        record=record,
         date_form=ProcedureDateForm(procedure_date=procedure.procedure_date if procedure else None),
         stop_form=StopForm(),
-        alerts=session.exec(
-            select(Alert).where(Alert.patient_id == patient.id).order_by(Alert.created_at.desc())
-        ).all(),
         ack_form=AcknowledgeForm(),
-        now=utcnow(),
+        now=now,
         actions=dict(ACTIONS),
+        safety_labels=SAFETY_LABELS,
+        can_enter=can_enter,
+        **action_forms(patient),
     )
 
 

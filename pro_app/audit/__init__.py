@@ -1,0 +1,1 @@
+"""Audit of outcomes by timepoint and de-identified exports for registries."""

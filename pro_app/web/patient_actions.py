@@ -1,0 +1,277 @@
+"""Nurse actions on one patient: resend a link, switch channel, pause or resume, correct
+the mobile number, record a safety event, enter answers taken by phone.
+
+Every route finds the patient through ``patient_for`` (404 outside the nurse's site) and
+the survey through the patient, so nothing of another site can be touched.
+"""
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlmodel import select
+from wtforms import DateField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Optional
+
+from .. import database
+from ..access import patient_for, roles_required
+from ..answers import current_responses
+from ..forms import options
+from ..models import ContactChannel, Procedure, Role, SafetyEventKind, SurveyInstance, utcnow
+from ..nurse_entry import can_enter, prefixed, read_entry, save_entry
+from ..patient_actions import (
+    ActionRefused,
+    correct_mobile,
+    pause,
+    record_safety_event,
+    resend_link,
+    resume,
+    switch_channel,
+)
+from ..patient_record import SAFETY_LABELS
+from ..patient_survey import MEDICATION_ROWS, survey_pages
+
+bp = Blueprint("patient_actions", __name__, url_prefix="/patients")
+
+CHANNELS = (
+    (ContactChannel.LINK.value, "Text with a web link"),
+    (ContactChannel.SMS.value, "Questions by text, answered by reply"),
+)
+GRADES = (
+    ("1", "1: mild, no intervention"),
+    ("2", "2: moderate, minimal intervention"),
+    ("3", "3: severe, needs hospital care"),
+    ("4", "4: life-threatening"),
+    ("5", "5: death"),
+)
+
+
+class ChannelForm(FlaskForm):
+    channel = SelectField("Ask by", choices=options(CHANNELS))
+
+
+class MobileForm(FlaskForm):
+    mobile = StringField("Mobile number", validators=[DataRequired()])
+
+
+class PauseForm(FlaskForm):
+    reason = StringField("Why pause", validators=[DataRequired()])
+
+
+class SafetyEventForm(FlaskForm):
+    kind = SelectField(
+        "Event",
+        choices=options((kind.value, SAFETY_LABELS[kind.value]) for kind in SafetyEventKind),
+    )
+    symptomatic = SelectField(
+        "Symptomatic (cement leakage)",
+        choices=options([("", "Not applicable"), ("yes", "Symptomatic"), ("no", "Asymptomatic")]),
+        validators=[Optional()],
+    )
+    grade = SelectField("Grade (CTCAE)", choices=options(GRADES))
+    event_date = DateField("Date of the event", validators=[InputRequired()])
+    notes = TextAreaField("Notes (kept in the record, never exported)")
+
+
+class ConfirmForm(FlaskForm):
+    """A button that needs only the CSRF token."""
+
+
+def action_forms(patient) -> dict:
+    """The empty forms the patient page renders."""
+    return {
+        "channel_form": ChannelForm(channel=patient.channel),
+        "mobile_form": MobileForm(),
+        "pause_form": PauseForm(),
+        "safety_form": SafetyEventForm(),
+        "confirm_form": ConfirmForm(),
+    }
+
+
+def _back(patient_id: int):
+    return redirect(url_for("patients.detail", patient_id=patient_id))
+
+
+def _instance(session, patient, instance_id: int) -> SurveyInstance:
+    instance = session.get(SurveyInstance, instance_id)
+    if instance is None or instance.patient_id != patient.id:
+        abort(404)
+    return instance
+
+
+def _refused(session, exc: ActionRefused) -> None:
+    session.rollback()
+    flash(str(exc), "error")
+
+
+@bp.post("/<int:patient_id>/surveys/<int:instance_id>/resend")
+@roles_required(Role.NURSE)
+def resend(patient_id: int, instance_id: int):
+    session = database.session()
+    patient = patient_for(session, current_user, patient_id)
+    instance = _instance(session, patient, instance_id)
+    if ConfirmForm().validate_on_submit():
+        try:
+            resend_link(
+                session,
+                patient,
+                instance,
+                secret_key=current_app.config["SECRET_KEY"],
+                user_id=current_user.id,
+                now=utcnow(),
+            )
+        except ActionRefused as exc:
+            _refused(session, exc)
+        else:
+            session.commit()
+            flash(
+                f"A new link for {instance.timepoint} is on its way; the old one no longer works."
+            )
+    return _back(patient.id)
+
+
+@bp.post("/<int:patient_id>/channel")
+@roles_required(Role.NURSE)
+def change_channel(patient_id: int):
+    session = database.session()
+    patient = patient_for(session, current_user, patient_id)
+    form = ChannelForm()
+    if form.validate_on_submit():
+        switch_channel(session, patient, form.channel.data, user_id=current_user.id, now=utcnow())
+        session.commit()
+        flash("Channel changed; it applies from the next survey.", "info")
+    return _back(patient.id)
+
+
+@bp.post("/<int:patient_id>/mobile")
+@roles_required(Role.NURSE)
+def change_mobile(patient_id: int):
+    session = database.session()
+    patient = patient_for(session, current_user, patient_id)
+    form = MobileForm()
+    if form.validate_on_submit():
+        try:
+            correct_mobile(
+                session, patient, form.mobile.data, user_id=current_user.id, now=utcnow()
+            )
+        except ActionRefused as exc:
+            _refused(session, exc)
+        else:
+            session.commit()
+            flash("Mobile number updated.", "info")
+    return _back(patient.id)
+
+
+@bp.post("/<int:patient_id>/pause")
+@roles_required(Role.NURSE)
+def pause_follow_up(patient_id: int):
+    session = database.session()
+    patient = patient_for(session, current_user, patient_id)
+    form = PauseForm()
+    if form.validate_on_submit():
+        try:
+            pause(
+                session,
+                patient,
+                form.reason.data.strip()[:200],
+                user_id=current_user.id,
+                now=utcnow(),
+            )
+        except ActionRefused as exc:
+            _refused(session, exc)
+        else:
+            session.commit()
+            flash("Follow-up paused: no texts until you resume it.", "info")
+    else:
+        flash("Give a reason for the pause.", "error")
+    return _back(patient.id)
+
+
+@bp.post("/<int:patient_id>/resume")
+@roles_required(Role.NURSE)
+def resume_follow_up(patient_id: int):
+    session = database.session()
+    patient = patient_for(session, current_user, patient_id)
+    if ConfirmForm().validate_on_submit():
+        try:
+            count = resume(session, patient, user_id=current_user.id, now=utcnow())
+        except ActionRefused as exc:
+            _refused(session, exc)
+        else:
+            session.commit()
+            flash(f"Follow-up resumed; {count} surveys still open or to come are planned.", "info")
+    return _back(patient.id)
+
+
+@bp.post("/<int:patient_id>/safety-events")
+@roles_required(Role.NURSE)
+def add_safety_event(patient_id: int):
+    session = database.session()
+    patient = patient_for(session, current_user, patient_id)
+    procedure = session.exec(select(Procedure).where(Procedure.patient_id == patient.id)).one()
+    form = SafetyEventForm()
+    if form.validate_on_submit():
+        symptomatic = {"yes": True, "no": False}.get(form.symptomatic.data or "")
+        try:
+            record_safety_event(
+                session,
+                patient,
+                procedure,
+                kind=form.kind.data,
+                grade=int(form.grade.data),
+                event_date=form.event_date.data,
+                symptomatic=symptomatic,
+                notes=form.notes.data,
+                user_id=current_user.id,
+                now=utcnow(),
+            )
+        except ActionRefused as exc:
+            _refused(session, exc)
+        else:
+            session.commit()
+            flash("Safety event recorded.", "info")
+    else:
+        flash("Give the date of the event.", "error")
+    return _back(patient.id)
+
+
+@bp.route("/<int:patient_id>/surveys/<int:instance_id>/enter", methods=["GET", "POST"])
+@roles_required(Role.NURSE)
+def enter_answers(patient_id: int, instance_id: int):
+    session = database.session()
+    patient = patient_for(session, current_user, patient_id)
+    instance = _instance(session, patient, instance_id)
+    now = utcnow()
+    if not can_enter(instance, now):
+        flash(f"{instance.timepoint} is {instance.status}: answers cannot be entered.", "error")
+        return _back(patient.id)
+    saved = {k: r.answers for k, r in current_responses(session, instance.id).items()}
+    errors: dict[str, str] = {}
+    values = saved
+    form = ConfirmForm()
+    if request.method == "POST" and form.validate_on_submit():
+        answers, errors = read_entry(instance, request.form.to_dict(flat=False), saved)
+        if not errors:
+            skipped = save_entry(session, instance, answers, user_id=current_user.id, now=now)
+            session.commit()
+            flash(
+                f"Answers for {instance.timepoint} saved as taken by phone"
+                + (f"; not asked: {', '.join(skipped)}." if skipped else "."),
+                "info",
+            )
+            return _back(patient.id)
+        values = {k: {**saved.get(k, {}), **v} for k, v in answers.items()}
+    status = 422 if errors else 200
+    return (
+        render_template(
+            "patients/enter.html",
+            patient=patient,
+            instance=instance,
+            pages=survey_pages(instance.instruments),
+            values=values,
+            errors=errors,
+            prefixed=prefixed,
+            form=form,
+            medication_rows=MEDICATION_ROWS,
+        ),
+        status,
+    )

@@ -5,8 +5,9 @@ cohort of patients a year into follow-up on the default protocol: one procedure 
 spread over the year before ``now``; the eight survey instances of the protocol, answered
 (about 80%), expired or still to come; the answers with scores from the real
 ``surveys.score``; one invitation text per invited instance with its delivery state; and
-a few open alerts and safety events. Rows go in with SQLAlchemy core inserts, chunk by
-chunk, like ``benchmarks/tick.py``, so every NOT NULL column is given here explicitly.
+a few open alerts (a red-flag alert comes with the yes answer that raised it) and safety
+events. Rows go in with SQLAlchemy core inserts, chunk by chunk, like
+``benchmarks/tick.py``, so every NOT NULL column is given here explicitly.
 
 Pain follows the published course after RFA with augmentation (worst pain about 7 at
 baseline, about 3 by week 4), quality of life rises as pain falls and opioid use follows
@@ -379,7 +380,7 @@ def _add_patient(
     if rng.random() < ALERT_SHARE:
         later = [i for i in answered if i["timepoint"] != context.plans[0].id]
         if later:
-            rows.alert.append(_alert(context, patient_id, later[-1]))
+            rows.alert.append(_alert(context, rows, patient_id, later[-1], sms))
     if rng.random() < SAFETY_SHARE:
         rows.safety.append(_safety_event(context, patient_id, procedure_id, procedure_date))
 
@@ -527,7 +528,7 @@ def _invitation_template(
         kind=kind,
         to="",
         body=body,
-        now=datetime.now(UTC),
+        now=datetime.min.replace(tzinfo=UTC),
         patient_id=None,
         status=MessageStatus.DELIVERED,
     )
@@ -559,7 +560,7 @@ def _add_responses(
                 by_text[instrument_id] = asked
         answers = by_text
     started, finished = instance["first_opened_at"], instance["completed_at"]
-    step = (finished - started) / max(len(answers), 1)
+    count = max(len(answers), 1)
     for n, (instrument_id, pairs) in enumerate(answers.items(), start=1):
         version, stored, scores = _scored(instrument_id, context.omed_table, pairs)
         rows.response.append(
@@ -572,7 +573,7 @@ def _add_responses(
                 "scores": scores,
                 "entered_by_user_id": None,
                 "supersedes_id": None,
-                "created_at": started + step * n,
+                "created_at": started + (finished - started) * n // count,
             }
         )
 
@@ -604,8 +605,13 @@ def _answers(plan: TimepointPlan, course: _PainCourse, rng: random.Random) -> di
 
 def _medicine(drug: str, strength: str, doses: str = "1", **extra: str) -> Frozen:
     """One medicine as the web form sends it (numbers as text)."""
-    fields = {"drug": drug, "strength": strength, "unit": "mg", "doses": doses}
-    fields.setdefault("pattern", "regular")
+    fields = {
+        "drug": drug,
+        "strength": strength,
+        "unit": "mg",
+        "doses": doses,
+        "pattern": "regular",
+    }
     return tuple(sorted({**fields, **extra}.items()))
 
 
@@ -707,12 +713,17 @@ def _sms_question_count(instruments: tuple[str, ...]) -> int:
 # Alerts and safety events
 
 
-def _alert(context: _Context, patient_id: int, instance: dict) -> dict:
-    """An open alert raised when ``instance`` was answered."""
+def _alert(context: _Context, rows: _Rows, patient_id: int, instance: dict, sms: bool) -> dict:
+    """An open alert raised when ``instance`` was answered.
+
+    A red-flag alert turns the flagged item's answer at ``instance`` to yes.
+    """
     rng = context.rng
     raised_at = instance["completed_at"]
     if rng.random() < 0.5:
-        item = get_instrument("red_flags").item(rng.choice(RED_FLAG_ALERTS))
+        asked = [i for i in RED_FLAG_ALERTS if not sms or i in _sms_items("red_flags")]
+        item = get_instrument("red_flags").item(rng.choice(asked))
+        _answer_yes(context, rows, instance["id"], item.id)
         kind, urgency = AlertKind.RED_FLAG, item.red_flag.urgency.value
         summary = f"Red flag at {instance['timepoint']}: {item.red_flag.summary}"
         key = f"red_flag:{instance['id']}:{item.id}"
@@ -737,6 +748,15 @@ def _alert(context: _Context, patient_id: int, instance: dict) -> dict:
         "action": None,
         "action_note": None,
     }
+
+
+def _answer_yes(context: _Context, rows: _Rows, instance_id: int, item_id: str) -> None:
+    """Make ``item_id`` the one red flag answered yes at an instance (rescored)."""
+    for row in reversed(rows.response):
+        if row["instance_id"] == instance_id and row["instrument_id"] == "red_flags":
+            pairs = tuple((k, "yes" if k == item_id else "no") for k in row["answers"])
+            _, row["answers"], row["scores"] = _scored("red_flags", context.omed_table, pairs)
+            return
 
 
 def _safety_event(

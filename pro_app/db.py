@@ -25,7 +25,7 @@ def make_engine(url: str, **kwargs) -> Engine:
     engine = create_engine(url, **kwargs)
     if is_sqlite(engine):
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin_immediate)
+        event.listen(engine, "begin", _sqlite_begin)
     return engine
 
 
@@ -40,10 +40,33 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def _sqlite_begin_immediate(connection) -> None:
+READ_ONLY = "pro_read_only"
+
+
+def _sqlite_begin(connection) -> None:
     # Take the write lock at the start of a transaction: two writers queue on the busy
-    # timeout instead of failing halfway with "database is locked".
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # timeout instead of failing halfway with "database is locked". Read-only sessions
+    # take a deferred transaction instead: a WAL snapshot that never blocks a writer.
+    if connection.get_execution_options().get(READ_ONLY):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+@contextmanager
+def read_session(engine: Engine) -> Iterator[Session]:
+    """A session for long reads (audit, exports): one consistent snapshot, no write lock."""
+    if is_sqlite(engine):
+        bound = engine.execution_options(**{READ_ONLY: True})
+    else:
+        bound = engine.execution_options(
+            isolation_level="REPEATABLE READ", postgresql_readonly=True
+        )
+    with Session(bound, expire_on_commit=False) as session:
+        try:
+            yield session
+        finally:
+            session.rollback()
 
 
 @contextmanager

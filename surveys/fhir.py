@@ -160,7 +160,12 @@ def _answer_values(instrument: Instrument, item: Item, value: Any) -> list[dict]
     return []
 
 
-def _medication_items(instrument: Instrument, item: Item, entries: list) -> list[dict]:
+FREE_TEXT_MEDICATION_FIELDS = ("name",)
+
+
+def _medication_items(
+    instrument: Instrument, item: Item, entries: list, include_free_text: bool = True
+) -> list[dict]:
     groups = []
     for raw in entries:
         entry = MedicationEntry.model_validate(raw).model_dump(exclude_none=True)
@@ -171,6 +176,8 @@ def _medication_items(instrument: Instrument, item: Item, entries: list) -> list
             }
         ]
         for name, kind, _text in MEDICATION_FIELDS:
+            if name in FREE_TEXT_MEDICATION_FIELDS and not include_free_text:
+                continue
             if name in entry:
                 key = "valueDecimal" if kind == "decimal" else "valueString"
                 value = float(entry[name]) if kind == "decimal" else str(entry[name])
@@ -183,13 +190,18 @@ def to_questionnaire_response(
     instrument: Instrument,
     answers: dict,
     *,
-    authored: datetime,
+    authored: datetime | None,
     status: str = "completed",
     subject_reference: str | None = None,
     base: str = DEFAULT_BASE,
     include_free_text: bool = True,
+    extra: dict[str, Any] | None = None,
 ) -> dict:
-    """A set of answers as a FHIR R4 QuestionnaireResponse (a validated dict)."""
+    """A set of answers as a FHIR R4 QuestionnaireResponse (a validated dict).
+
+    ``authored`` None leaves the date out (de-identified exports); ``extra`` adds
+    elements such as ``subject`` or ``extension`` before validation.
+    """
     items: list[dict] = []
     for item in instrument.items:
         if item.id not in answers or answers[item.id] in (None, ""):
@@ -197,7 +209,9 @@ def to_questionnaire_response(
         if item.type == ItemType.FREE_TEXT and not include_free_text:
             continue
         if item.type == ItemType.MEDICATION_LIST:
-            items.extend(_medication_items(instrument, item, answers[item.id]))
+            items.extend(
+                _medication_items(instrument, item, answers[item.id], include_free_text)
+            )
             continue
         items.append(
             {
@@ -210,10 +224,12 @@ def to_questionnaire_response(
         "resourceType": "QuestionnaireResponse",
         "questionnaire": f"{canonical_url(instrument, base)}|{instrument.version}",
         "status": status,
-        "authored": authored.isoformat(),
         "item": items,
     }
+    if authored is not None:
+        resource["authored"] = authored.isoformat()
     if subject_reference:
         resource["subject"] = {"reference": subject_reference}
+    resource.update(extra or {})
     QuestionnaireResponse.model_validate(resource)
     return resource

@@ -24,7 +24,18 @@ def _staff_headers(response):
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import admin, auth, dev, health, patient_actions, patient_survey, patients, sms, vendor
+    from . import (
+        admin,
+        audit,
+        auth,
+        dev,
+        health,
+        patient_actions,
+        patient_survey,
+        patients,
+        sms,
+        vendor,
+    )
 
     app.register_blueprint(health.bp)
     app.register_blueprint(vendor.bp)
@@ -33,6 +44,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(patient_actions.bp)
     app.register_blueprint(sms.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(audit.bp)
     app.register_blueprint(patient_survey.bp)
     settings = app.extensions["pro_settings"]
     dev_outbox = settings.sms_backend == "outbox" and not settings.production

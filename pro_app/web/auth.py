@@ -24,6 +24,8 @@ def home_for(user: User) -> str:
         return url_for("patients.index")
     if user.role == Role.ADMIN:
         return url_for("admin.index")
+    if user.role == Role.AUDITOR:
+        return url_for("audit.index")
     return url_for("auth.account")
 
 

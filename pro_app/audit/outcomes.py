@@ -1,0 +1,215 @@
+"""NICE's audit outcomes by timepoint, computed from patient timelines (no database here).
+
+The definitions used are in ``definitions.py`` (shown on the page and in the workbook).
+"""
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from surveys import PainResponse, clinically_important_improvement, pain_response
+
+from .statistics import ChangeSummary, Summary, summarise, summarise_change
+from .timelines import InstanceFacts, PatientTimeline
+
+BASELINE = "baseline"
+COUNTED = ("sent", "in_progress", "completed", "expired")
+
+
+@dataclass
+class Quality:
+    """How follow-up went at a timepoint."""
+
+    invited: int = 0
+    delivered: int = 0
+    opened: int = 0
+    answered: int = 0
+    on_time: int = 0
+    late: int = 0
+    missed: int = 0
+    channels: Counter = field(default_factory=Counter)
+
+
+@dataclass
+class TimepointOutcome:
+    timepoint: str
+    day: int
+    due: int = 0
+    answered: int = 0
+    worst: Summary | None = None
+    average: Summary | None = None
+    worst_change: ChangeSummary | None = None
+    average_change: ChangeSummary | None = None
+    change_n: int = 0  # answered with a baseline pain score
+    no_baseline: int = 0  # answered without one: excluded from change figures
+    improved_2_points: int = 0
+    improved_30_percent: int = 0
+    response: Counter = field(default_factory=Counter)  # consensus categories
+    response_not_evaluable: int = 0
+    opioid_answered: int = 0
+    any_opioid: int = 0
+    omed: Summary | None = None
+    omed_change: ChangeSummary | None = None
+    omed_needs_review: int = 0
+    qol: Summary | None = None
+    qol_change: ChangeSummary | None = None
+    quality: Quality = field(default_factory=Quality)
+
+    @property
+    def response_rate(self) -> float | None:
+        return self.answered / self.due if self.due else None
+
+
+@dataclass
+class AuditReport:
+    timepoints: list[TimepointOutcome]
+    procedures: int
+    patients_opted_out: int
+    safety: Counter  # (kind, grade) -> events
+    safety_patients: Counter  # kind -> procedures with at least one event of that kind
+    generated_at: datetime
+
+    def safety_rate(self, kind: str) -> float | None:
+        return self.safety_patients[kind] / self.procedures if self.procedures else None
+
+
+@dataclass
+class _Values:
+    """What one timepoint collects before it is summarised."""
+
+    day_offsets: list[int] = field(default_factory=list)
+    worst: list[float] = field(default_factory=list)
+    average: list[float] = field(default_factory=list)
+    worst_change: list[float] = field(default_factory=list)
+    average_change: list[float] = field(default_factory=list)
+    omed: list[float] = field(default_factory=list)
+    omed_change: list[float] = field(default_factory=list)
+    qol: list[float] = field(default_factory=list)
+    qol_change: list[float] = field(default_factory=list)
+
+
+def _answered(facts: InstanceFacts | None) -> bool:
+    return facts is not None and facts.status == "completed"
+
+
+def _omed(facts: InstanceFacts | None) -> float | None:
+    if facts is None or facts.omed is None or facts.omed_needs_review:
+        return None
+    return facts.omed
+
+
+def _change(value: float | None, baseline: float | None) -> float | None:
+    return None if value is None or baseline is None else value - baseline
+
+
+class OutcomeAccumulator:
+    """Feed timelines one at a time; ``report`` summarises them."""
+
+    def __init__(self, now: datetime):
+        self.now = now
+        self.outcomes: dict[str, TimepointOutcome] = {}
+        self.values: dict[str, _Values] = defaultdict(_Values)
+        self.procedures = 0
+        self.opted_out = 0
+
+    def add(self, timeline: PatientTimeline) -> None:
+        self.procedures += 1
+        self.opted_out += timeline.opted_out
+        base = timeline.at(BASELINE)
+        base = base if _answered(base) else None
+        for facts in timeline.instances:
+            self._add_instance(facts, base)
+
+    def _add_instance(self, facts: InstanceFacts, base: InstanceFacts | None) -> None:
+        outcome = self.outcomes.setdefault(
+            facts.timepoint, TimepointOutcome(facts.timepoint, facts.day_offset)
+        )
+        values = self.values[facts.timepoint]
+        if facts.status not in COUNTED or facts.due_at > self.now:
+            return
+        values.day_offsets.append(facts.day_offset)
+        outcome.due += 1
+        quality = outcome.quality
+        quality.invited += facts.invited_at is not None
+        quality.delivered += facts.delivered_at is not None
+        quality.opened += facts.opened_at is not None or facts.completed_at is not None
+        if facts.status == "expired":
+            quality.missed += 1
+        if not _answered(facts):
+            return
+        outcome.answered += 1
+        quality.answered += 1
+        if facts.completed_at and facts.completed_at > facts.closes_at:
+            quality.late += 1
+        else:
+            quality.on_time += 1
+        quality.channels[facts.channel or "unknown"] += 1
+        for name in ("worst", "average", "qol"):
+            value = getattr(facts, name)
+            if value is not None:
+                getattr(values, name).append(value)
+        if facts.omed is not None:
+            outcome.opioid_answered += 1
+            outcome.any_opioid += bool(facts.any_opioid)
+            if facts.omed_needs_review:
+                outcome.omed_needs_review += 1
+            else:
+                values.omed.append(facts.omed)
+        if facts.timepoint == BASELINE:
+            return
+        self._add_change(facts, base, outcome, values)
+
+    def _add_change(self, facts, base, outcome: TimepointOutcome, values: _Values) -> None:
+        if base is None or base.worst is None:
+            outcome.no_baseline += 1
+        elif facts.worst is not None:
+            outcome.change_n += 1
+            values.worst_change.append(facts.worst - base.worst)
+            improvement = clinically_important_improvement(base.worst, facts.worst)
+            outcome.improved_2_points += improvement["points"]
+            outcome.improved_30_percent += improvement["percent"]
+        if base is not None:
+            for name in ("average", "qol"):
+                change = _change(getattr(facts, name), getattr(base, name))
+                if change is not None:
+                    getattr(values, f"{name}_change").append(change)
+            omed_change = _change(_omed(facts), _omed(base))
+            if omed_change is not None:
+                values.omed_change.append(omed_change)
+        category = pain_response(
+            base.worst if base else None, _omed(base), facts.worst, _omed(facts)
+        )
+        if category is None:
+            outcome.response_not_evaluable += 1
+        else:
+            outcome.response[PainResponse(category).value] += 1
+
+    def report(self, safety_events: Iterable[tuple[int, str, int]] = ()) -> AuditReport:
+        """Summaries by timepoint; ``safety_events`` are (procedure id, kind, grade)."""
+        for timepoint, outcome in self.outcomes.items():
+            values = self.values[timepoint]
+            if values.day_offsets:
+                outcome.day = sorted(values.day_offsets)[len(values.day_offsets) // 2]
+            outcome.worst = summarise(values.worst)
+            outcome.average = summarise(values.average)
+            outcome.omed = summarise(values.omed)
+            outcome.qol = summarise(values.qol)
+            if timepoint != BASELINE:
+                outcome.worst_change = summarise_change(values.worst_change)
+                outcome.average_change = summarise_change(values.average_change)
+                outcome.omed_change = summarise_change(values.omed_change)
+                outcome.qol_change = summarise_change(values.qol_change)
+        safety: Counter = Counter()
+        with_event: dict[str, set[int]] = defaultdict(set)
+        for procedure_id, kind, grade in safety_events:
+            safety[(kind, grade)] += 1
+            with_event[kind].add(procedure_id)
+        return AuditReport(
+            timepoints=sorted(self.outcomes.values(), key=lambda o: (o.day, o.timepoint)),
+            procedures=self.procedures,
+            patients_opted_out=self.opted_out,
+            safety=safety,
+            safety_patients=Counter({kind: len(ids) for kind, ids in with_event.items()}),
+            generated_at=self.now,
+        )

@@ -1,0 +1,279 @@
+"""The audit report as tables: one section per outcome, the same for page, CSV and XLSX.
+
+Cells that count patients carry their count, so small cells can be suppressed in exports
+that leave the site: a count, or a statistic computed from fewer patients than the
+site's minimum (and more than none), is shown as "<k" instead.
+"""
+
+from dataclasses import dataclass
+
+from .outcomes import AuditReport, TimepointOutcome
+from .statistics import ChangeSummary, Summary
+
+SAFETY_KINDS = {
+    "cement_leakage": "Cement leakage",
+    "infection": "Infection",
+    "thermal_injury": "Thermal injury to adjacent structures",
+    "neurological_injury": "Neurological injury",
+    "other": "Other",
+}
+RESPONSES = ("complete", "partial", "indeterminate", "progression")
+CHANNELS = ("web", "sms", "nurse")
+
+
+@dataclass(frozen=True)
+class Count:
+    n: int
+
+
+@dataclass(frozen=True)
+class Stat:
+    """A figure computed from ``n`` patients (a median, a share, an interval bound)."""
+
+    value: float | None
+    n: int
+
+
+Cell = str | int | float | Count | Stat | None
+
+
+@dataclass(frozen=True)
+class Section:
+    key: str
+    title: str
+    columns: tuple[str, ...]
+    rows: list[list[Cell]]
+
+
+def _round(value: float | None, digits: int = 2) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def _summary(summary: Summary | None) -> list[Cell]:
+    if summary is None or not summary.n:
+        return [Count(0), None, None, None, None, None]
+    n = summary.n
+    return [
+        Count(n),
+        Stat(_round(summary.median), n),
+        Stat(_round(summary.q1), n),
+        Stat(_round(summary.q3), n),
+        Stat(_round(summary.mean), n),
+        Stat(_round(summary.sd), n),
+    ]
+
+
+SUMMARY_COLUMNS = ("n", "median", "Q1", "Q3", "mean", "SD")
+
+
+def _change(change: ChangeSummary | None) -> list[Cell]:
+    if change is None or not change.n:
+        return [Count(0) if change else None, None, None, None, None, None, None]
+    n = change.n
+    return [Count(n)] + [
+        Stat(_round(value), n)
+        for value in (
+            change.median,
+            change.median_low,
+            change.median_high,
+            change.mean,
+            change.mean_low,
+            change.mean_high,
+        )
+    ]
+
+
+CHANGE_COLUMNS = (
+    "change n",
+    "median change",
+    "median change 95% CI low",
+    "median change 95% CI high",
+    "mean change",
+    "mean change 95% CI low",
+    "mean change 95% CI high",
+)
+
+
+def _percent(part: int, whole: int) -> Stat:
+    return Stat(round(100 * part / whole, 1) if whole else None, part)
+
+
+def _rate(outcome: TimepointOutcome) -> Stat:
+    return _percent(outcome.answered, outcome.due)
+
+
+def sections(report: AuditReport) -> list[Section]:
+    """Every section of the audit, in the order the page shows them."""
+    tps = report.timepoints
+    response = Section(
+        "response",
+        "Patients due and answered",
+        ("timepoint", "day", "due", "answered", "response rate %"),
+        [[o.timepoint, o.day, Count(o.due), Count(o.answered), _rate(o)] for o in tps],
+    )
+    pain_rows = []
+    for o in tps:
+        for measure, summary, change in (
+            ("worst pain", o.worst, o.worst_change),
+            ("average pain", o.average, o.average_change),
+        ):
+            row: list[Cell] = [o.timepoint, o.day, measure, *_summary(summary), *_change(change)]
+            if measure == "worst pain" and o.timepoint != "baseline":
+                row += [
+                    Count(o.no_baseline),
+                    Count(o.improved_2_points),
+                    _percent(o.improved_2_points, o.change_n),
+                    Count(o.improved_30_percent),
+                    _percent(o.improved_30_percent, o.change_n),
+                ]
+            else:
+                row += [None] * 5
+            pain_rows.append(row)
+    pain = Section(
+        "pain",
+        "Pain (0-10)",
+        (
+            "timepoint",
+            "day",
+            "measure",
+            *SUMMARY_COLUMNS,
+            *CHANGE_COLUMNS,
+            "answered without baseline (excluded from change)",
+            "improved >=2 points",
+            "improved >=2 points %",
+            "improved >=30%",
+            "improved >=30% %",
+        ),
+        pain_rows,
+    )
+    consensus = Section(
+        "pain_response",
+        "Pain response (international consensus, Chow 2012)",
+        ("timepoint", "day", "evaluable", *RESPONSES, "responders %", "not evaluable"),
+        [
+            [
+                o.timepoint,
+                o.day,
+                Count(sum(o.response.values())),
+                *[Count(o.response[r]) for r in RESPONSES],
+                _percent(o.response["complete"] + o.response["partial"], sum(o.response.values())),
+                Count(o.response_not_evaluable),
+            ]
+            for o in tps
+            if o.timepoint != "baseline"
+        ],
+    )
+    opioids = Section(
+        "opioids",
+        "Opioid use (oral morphine equivalent, mg/day)",
+        (
+            "timepoint",
+            "day",
+            "answered",
+            "taking any opioid",
+            "taking any opioid %",
+            "OMED needs review",
+            *(f"OMED {c}" for c in SUMMARY_COLUMNS),
+            *(f"OMED {c}" for c in CHANGE_COLUMNS),
+        ),
+        [
+            [
+                o.timepoint,
+                o.day,
+                Count(o.opioid_answered),
+                Count(o.any_opioid),
+                _percent(o.any_opioid, o.opioid_answered),
+                Count(o.omed_needs_review),
+                *_summary(o.omed),
+                *_change(o.omed_change),
+            ]
+            for o in tps
+        ],
+    )
+    qol = Section(
+        "quality_of_life",
+        "Quality of life (overall, 0-10)",
+        ("timepoint", "day", *SUMMARY_COLUMNS, *CHANGE_COLUMNS),
+        [[o.timepoint, o.day, *_summary(o.qol), *_change(o.qol_change)] for o in tps],
+    )
+    return [response, pain, consensus, opioids, qol, _safety(report), _quality(report)]
+
+
+def _safety(report: AuditReport) -> Section:
+    rows: list[list[Cell]] = []
+    for kind, label in SAFETY_KINDS.items():
+        events = {grade: n for (k, grade), n in report.safety.items() if k == kind}
+        with_event = report.safety_patients[kind]
+        rows.append(
+            [
+                label,
+                *[Count(events.get(grade, 0)) for grade in range(1, 6)],
+                Count(sum(events.values())),
+                Count(with_event),
+                _percent(with_event, report.procedures),
+            ]
+        )
+    return Section(
+        "safety",
+        f"Safety events (clinician-reported) in {report.procedures} procedures",
+        (
+            "event",
+            *(f"grade {g}" for g in range(1, 6)),
+            "events",
+            "procedures with the event",
+            "per 100 procedures",
+        ),
+        rows,
+    )
+
+
+def _quality(report: AuditReport) -> Section:
+    rows: list[list[Cell]] = []
+    for o in report.timepoints:
+        q = o.quality
+        rows.append(
+            [
+                o.timepoint,
+                o.day,
+                Count(o.due),
+                Count(q.invited),
+                Count(q.delivered),
+                Count(q.opened),
+                Count(q.answered),
+                Count(q.on_time),
+                Count(q.late),
+                Count(q.missed),
+                *[Count(q.channels[c]) for c in CHANNELS],
+            ]
+        )
+    return Section(
+        "follow_up",
+        f"Follow-up quality ({report.patients_opted_out} patients opted out of texts)",
+        (
+            "timepoint",
+            "day",
+            "due",
+            "invited",
+            "delivered",
+            "opened",
+            "answered",
+            "answered on time",
+            "answered late",
+            "missed",
+            *(f"answered by {c}" for c in CHANNELS),
+        ),
+        rows,
+    )
+
+
+def plain(cell: Cell, min_count: int = 0) -> str | int | float | None:
+    """A cell's value, with small cells suppressed when ``min_count`` is above 1."""
+    if isinstance(cell, Count):
+        if 0 < cell.n < min_count:
+            return f"<{min_count}"
+        return cell.n
+    if isinstance(cell, Stat):
+        if cell.value is not None and 0 < cell.n < min_count:
+            return f"<{min_count}"
+        return cell.value
+    return cell

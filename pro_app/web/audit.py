@@ -1,0 +1,117 @@
+"""The audit page and its exports, for auditors and admins (site-scoped or registry-wide)."""
+
+from datetime import date
+
+from flask import Blueprint, Response, abort, render_template, request, stream_with_context
+from flask_login import current_user
+from sqlmodel import select
+
+from .. import database
+from ..access import log_access, roles_required
+from ..audit.definitions import DEFINITIONS
+from ..audit.exports import export_chunks
+from ..audit.figures import cohort_figures
+from ..audit.report import AUDIT_ROLES, build_report, scoped
+from ..audit.tables import plain, sections
+from ..audit.timelines import AuditFilters
+from ..db import read_session
+from ..models import Augmentation, Electrode, LesionType, Site, utcnow
+
+bp = Blueprint("audit", __name__, url_prefix="/audit")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _date(name: str) -> date | None:
+    raw = request.args.get(name, "").strip()
+    try:
+        return date.fromisoformat(raw) if raw else None
+    except ValueError:
+        abort(400, f"{name} must be a date (YYYY-MM-DD)")
+
+
+def _choice(name: str, allowed) -> str:
+    value = request.args.get(name, "")
+    return value if value in {member.value for member in allowed} else ""
+
+
+def filters_from_request() -> AuditFilters:
+    """The page's filters, limited to what the signed-in user may see."""
+    site = request.args.get("site", type=int)
+    wanted = AuditFilters(
+        site_id=site,
+        augmentation=_choice("procedure", Augmentation),
+        electrode=_choice("electrode", Electrode),
+        lesion_type=_choice("lesion", LesionType),
+        date_from=_date("from"),
+        date_to=_date("to"),
+    )
+    return scoped(current_user, wanted)
+
+
+@bp.get("/")
+@roles_required(*AUDIT_ROLES)
+def index():
+    session = database.session()
+    filters = filters_from_request()
+    with read_session(database.engine()) as reading:
+        report = build_report(reading, filters, utcnow())
+    sites = (
+        session.exec(select(Site).order_by(Site.code)).all()
+        if current_user.site_id is None
+        else [session.get(Site, current_user.site_id)]
+    )
+    log_access(session, current_user, "view_audit", detail=filters.describe()[:500])
+    session.commit()
+    return render_template(
+        "audit/index.html",
+        report=report,
+        sections=sections(report),
+        plain=plain,
+        definitions=DEFINITIONS,
+        figures=cohort_figures(report),
+        filters=filters,
+        sites=sites,
+        registry=current_user.site_id is None,
+        options={
+            "procedure": [m.value for m in Augmentation],
+            "electrode": [m.value for m in Electrode],
+            "lesion": [m.value for m in LesionType],
+        },
+        query=request.query_string.decode(),
+        excluded=sum(o.no_baseline for o in report.timepoints if o.timepoint != "baseline"),
+    )
+
+
+EXPORTS = {
+    ("aggregate", "csv"): ("text/csv; charset=utf-8", "audit-outcomes.csv"),
+    ("aggregate", "xlsx"): (XLSX, "audit-outcomes.xlsx"),
+    ("patients", "csv"): ("text/csv; charset=utf-8", "audit-patients.csv"),
+    ("patients", "xlsx"): (XLSX, "audit-patients.xlsx"),
+    ("patients", "fhir"): ("application/fhir+json", "audit-bundle.json"),
+}
+
+
+@bp.get("/export/<level>.<fmt>")
+@roles_required(*AUDIT_ROLES)
+def export(level: str, fmt: str):
+    if (level, fmt) not in EXPORTS:
+        abort(404)
+    session = database.session()
+    filters = filters_from_request()
+    log_access(session, current_user, f"export_{level}_{fmt}", detail=filters.describe()[:500])
+    session.commit()
+    mimetype, filename = EXPORTS[(level, fmt)]
+    return Response(
+        stream_with_context(_streamed(database.engine(), level, fmt, filters)),
+        mimetype=mimetype,
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+def _streamed(engine, level: str, fmt: str, filters: AuditFilters):
+    """The export's chunks, read in a snapshot of its own that ends with the download."""
+    with read_session(engine) as session:
+        yield from export_chunks(session, level, fmt, filters, utcnow())

@@ -1,0 +1,262 @@
+"""The audit read from the database, its page and its exports, on both databases."""
+
+import csv
+import io
+import json
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fhir.resources.R4B.bundle import Bundle
+from openpyxl import load_workbook
+from sqlmodel import Session, select
+
+from pro_app.answers import complete, save_answers
+from pro_app.audit.exports import PATIENT_COLUMNS, export_chunks, neutralise
+from pro_app.audit.report import build_report
+from pro_app.audit.timelines import AuditFilters, timelines
+from pro_app.db import session_scope
+from pro_app.models import AccessLog, Message, Patient, Site, SurveyInstance
+
+NOW = datetime.now(UTC)  # the web views use the real clock
+ENROLLED = (NOW - timedelta(days=120)).replace(hour=9, minute=0, second=0, microsecond=0)
+PROCEDURE = ENROLLED.date() + timedelta(days=7)
+OTHER_MEDICINE = {"drug": "other", "name": "=HYPERLINK(secret)", "strength": 5, "doses": 1}
+
+
+def answer(engine, patient_id, timepoint, worst, morphine_doses=0, channel="web", other=False):
+    with session_scope(engine) as session:
+        instance = session.exec(
+            select(SurveyInstance).where(
+                SurveyInstance.patient_id == patient_id, SurveyInstance.timepoint == timepoint
+            )
+        ).one()
+        at = instance.due_at + timedelta(hours=1)
+        instance.status = "sent"
+        instance.invited_at = instance.due_at
+        save_answers(
+            session,
+            instance,
+            "pain_nrs",
+            {"worst": worst, "average": worst, "now": worst},
+            channel=channel,
+            now=at,
+        )
+        medicines = [{"drug": "morphine", "strength": 10, "doses": morphine_doses}]
+        if other:
+            medicines.append(OTHER_MEDICINE)
+        save_answers(
+            session,
+            instance,
+            "analgesic_use",
+            {"medicines": medicines if morphine_doses else [], "medicine_change": "same"},
+            channel=channel,
+            now=at,
+        )
+        save_answers(
+            session, instance, "qol_overall", {"overall": 10 - worst}, channel=channel, now=at
+        )
+        complete(session, instance, now=at)
+        return instance.id
+
+
+@pytest.fixture
+def cohort(gen):
+    """Site A: three patients (one without baseline); site B: one patient."""
+    site_a, site_b = gen.site(min_cell_count=5), gen.site()
+    a = [
+        gen.patient(
+            site_a, now=ENROLLED, first_name="Zebedee", study_id=f"A{n}", procedure_date=PROCEDURE
+        ).patient
+        for n in range(3)
+    ]
+    b = gen.patient(site_b, now=ENROLLED, study_id="B0", procedure_date=PROCEDURE).patient
+    answer(gen.engine, a[0].id, "baseline", 8, 6, other=True)
+    answer(gen.engine, a[0].id, "week4", 3, 2)
+    answer(gen.engine, a[1].id, "baseline", 6, 0)
+    answer(gen.engine, a[1].id, "week4", 6, 0, channel="nurse")
+    answer(gen.engine, a[2].id, "week4", 5, 0)  # no baseline
+    answer(gen.engine, b.id, "baseline", 9, 0)
+    with session_scope(gen.engine) as session:
+        session.exec(select(Patient).where(Patient.id == a[1].id)).one().study_id = "=cmd|calc"
+        missed = session.exec(
+            select(SurveyInstance).where(
+                SurveyInstance.patient_id == a[2].id, SurveyInstance.timepoint == "baseline"
+            )
+        ).one()
+        missed.status = "expired"
+    return site_a, site_b, a, b
+
+
+def test_timelines_read_the_current_answers(gen, cohort):
+    site_a, _, a, _ = cohort
+    answer(gen.engine, a[0].id, "week4", 2, 2)  # a correction supersedes the first answer
+    with Session(gen.engine) as session:
+        found = list(timelines(session, AuditFilters(site_id=site_a.id)))
+    assert [t.patient_id for t in found] == [p.id for p in a]
+    first = found[0]
+    assert [i.timepoint for i in first.instances][:2] == ["baseline", "day1"]
+    baseline = first.at("baseline")  # "other" medicine: the OMED needs review
+    assert (baseline.worst, baseline.omed, baseline.omed_needs_review) == (8, None, True)
+    assert (first.at("week4").worst, first.at("week4").omed, first.at("week4").qol) == (2, 20, 8)
+    assert first.at("week4").channel == "web" and found[1].at("week4").channel == "nurse"
+
+
+def test_the_report_counts_change_only_with_a_baseline(gen, cohort):
+    site_a, *_ = cohort
+    with Session(gen.engine) as session:
+        report = build_report(session, AuditFilters(site_id=site_a.id), NOW)
+    week4 = next(o for o in report.timepoints if o.timepoint == "week4")
+    assert (week4.due, week4.answered, week4.change_n, week4.no_baseline) == (3, 3, 2, 1)
+    assert sorted([week4.worst_change.median, week4.worst_change.mean]) == [-2.5, -2.5]
+    assert week4.improved_2_points == 1
+    assert (dict(week4.response), week4.response_not_evaluable) == ({"indeterminate": 1}, 2)
+    baseline = next(o for o in report.timepoints if o.timepoint == "baseline")
+    assert (baseline.due, baseline.answered) == (3, 2)
+
+
+def text_of(chunks) -> str:
+    return "".join(c if isinstance(c, str) else c.decode() for c in chunks)
+
+
+def test_the_patient_level_table_is_de_identified_and_safe(gen, cohort):
+    site_a, *_ = cohort
+    with Session(gen.engine) as session:
+        content = text_of(
+            export_chunks(session, "patients", "csv", AuditFilters(site_id=site_a.id), NOW)
+        )
+    rows = list(csv.reader(io.StringIO(content)))
+    assert tuple(rows[0]) == PATIENT_COLUMNS
+    assert "Zebedee" not in content and "+44" not in content and "HYPERLINK" not in content
+    assert not re.search(r"\d{4}-\d\d-\d\d", content)  # no dates: relative days and hours
+    by_score = {(r[0], r[5], r[9]): r for r in rows[1:]}
+    worst = by_score[("A0", "week4", "worst")]
+    assert worst[6:] == [
+        "28",
+        "pain_nrs",
+        "1.0",
+        "worst",
+        "3.0",
+        "web",
+        "on_time",
+        "0.0",
+        "",
+        "1.0",
+    ]
+    assert by_score[("A0", "baseline", "omed.needs_review")][10] == "1"
+    assert by_score[("A0", "week4", "omed.omed_mg_per_day")][10] == "20.0"
+    assert ("'=cmd|calc", "week4", "worst") in by_score  # formula neutralised
+
+
+def test_the_fhir_bundle_is_valid_r4_and_de_identified(gen, cohort):
+    site_a, *_ = cohort
+    with Session(gen.engine) as session:
+        content = text_of(
+            export_chunks(session, "patients", "fhir", AuditFilters(site_id=site_a.id), NOW)
+        )
+    bundle = json.loads(content)
+    Bundle.model_validate(bundle)
+    kinds = [entry["resource"]["resourceType"] for entry in bundle["entry"]]
+    assert kinds[:3] == ["Questionnaire"] * 3
+    responses = [
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] != "Questionnaire"
+    ]
+    assert len(responses) == 15  # five answered timepoints, three questionnaires each
+    assert all("authored" not in r for r in responses)
+    assert {r["subject"]["identifier"]["value"] for r in responses} == {"A0", "=cmd|calc", "A2"}
+    assert "HYPERLINK" not in content and "Zebedee" not in content and "+44" not in content
+
+
+def test_the_workbook_has_definitions_and_suppresses_small_cells(gen, cohort):
+    site_a, *_ = cohort
+    with Session(gen.engine) as session:
+        data = b"".join(
+            export_chunks(session, "aggregate", "xlsx", AuditFilters(site_id=site_a.id), NOW)
+        )
+    workbook = load_workbook(io.BytesIO(data), read_only=True)
+    assert workbook.sheetnames == [
+        "response",
+        "pain",
+        "pain_response",
+        "opioids",
+        "quality_of_life",
+        "safety",
+        "follow_up",
+        "definitions",
+    ]
+    response = [list(r) for r in workbook["response"].iter_rows(values_only=True)]
+    assert response[1] == ["timepoint", "day", "due", "answered", "response rate %"]
+    baseline = next(r for r in response if r[0] == "baseline")
+    assert baseline[2:] == ["<5", "<5", "<5"]  # three due, two answered: under the minimum of 5
+    terms = [r[0] for r in workbook["definitions"].iter_rows(values_only=True)]
+    assert "Small cells" in terms and "Pain response" in terms and "De-identification" in terms
+
+
+def test_the_audit_page_is_for_auditors_and_scoped_to_their_site(client, auth, gen, cohort):
+    site_a, site_b, *_ = cohort
+    nurse = gen.user(site_a)
+    auth.login(nurse.email)
+    assert client.get("/audit/").status_code == 403
+    assert client.get("/audit/export/patients.csv").status_code == 403
+    auth.logout()
+    auditor = gen.user(site_a, role="auditor")
+    auth.login(auditor.email)
+    page = client.get(f"/audit/?site={site_b.id}")
+    assert page.status_code == 200 and f"{site_b.code}" not in page.text
+    assert "3 procedures" in page.text and "1 answers at later timepoints" in page.text
+    exported = client.get(f"/audit/export/patients.csv?site={site_b.id}").text
+    assert "B0" not in exported and "A0" in exported
+    with Session(gen.engine) as session:
+        actions = [row.action for row in session.exec(select(AccessLog).order_by(AccessLog.id))]
+    assert actions == ["view_audit", "export_patients_csv"]
+    auth.logout()
+    registry = gen.user(None, role="auditor")
+    auth.login(registry.email)
+    assert "4 procedures" in client.get("/audit/").text
+    assert "B0" in client.get(f"/audit/export/patients.csv?site={site_b.id}").text
+    assert client.get("/audit/export/aggregate.fhir").status_code == 404
+
+
+def test_the_export_command_writes_a_file_and_logs_it(runner, gen, cohort, tmp_path):
+    site_a, *_ = cohort
+    auditor = gen.user(site_a, role="auditor")
+    out = tmp_path / "outcomes.csv"
+    result = runner.invoke(
+        args=["export", "--format", "csv", "--as", auditor.email, "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    rows = list(csv.reader(out.open()))
+    assert rows[0] == ["section", "row", "column", "value"]
+    assert ["response", "week4 | 28", "due", "<5"] in rows
+    nurse = gen.user(site_a)
+    refused = runner.invoke(
+        args=["export", "--format", "fhir", "--as", nurse.email, "--out", str(out)]
+    )
+    assert refused.exit_code != 0 and "not an active auditor" in refused.output
+    with Session(gen.engine) as session:
+        assert [r.action for r in session.exec(select(AccessLog))] == ["export_aggregate_csv"]
+
+
+def test_neutralise_leaves_numbers_and_plain_text_alone():
+    assert [neutralise(v) for v in ("=1+1", "+4", "-x", "@a", "\tx", "\rx")] == [
+        "'=1+1",
+        "'+4",
+        "'-x",
+        "'@a",
+        "'\tx",
+        "'\rx",
+    ]
+    assert [neutralise(v) for v in (-4, 2.5, "week4", None)] == [-4, 2.5, "week4", None]
+    assert Site and Message  # models used by the fixtures above
+
+
+def test_a_long_read_does_not_block_writers(engine, gen, cohort):
+    from pro_app.db import read_session
+
+    site_a, _, a, _ = cohort
+    with read_session(engine) as reading:
+        before = list(timelines(reading, AuditFilters(site_id=site_a.id)))
+        with session_scope(engine) as writing:  # would wait on a write lock on SQLite
+            writing.get(Patient, a[0].id).first_name = "Changed"
+        again = list(timelines(reading, AuditFilters(site_id=site_a.id)))
+    assert len(before) == len(again) == 3

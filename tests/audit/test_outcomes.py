@@ -1,0 +1,179 @@
+"""Audit outcomes on a small cohort computed by hand."""
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from pro_app.audit.outcomes import OutcomeAccumulator
+from pro_app.audit.tables import Count, Stat, plain, sections
+from pro_app.audit.timelines import InstanceFacts, PatientTimeline
+
+NOW = datetime(2027, 6, 1, tzinfo=UTC)
+PROCEDURE = date(2027, 1, 10)
+
+
+def facts(timepoint, status, worst=None, average=None, omed=None, qol=None, **extra):
+    day = 0 if timepoint == "baseline" else 28
+    due = datetime(2027, 1, 10, 10, tzinfo=UTC) + timedelta(days=day)
+    completed = due + timedelta(hours=2) if status == "completed" else None
+    values = {
+        "instance_id": 0,
+        "timepoint": timepoint,
+        "day_offset": day,
+        "status": status,
+        "opens_at": due - timedelta(days=3),
+        "due_at": due,
+        "closes_at": due + timedelta(days=3),
+        "invited_at": due,
+        "delivered_at": due + timedelta(minutes=1),
+        "opened_at": completed,
+        "completed_at": completed,
+        "worst": worst,
+        "average": average,
+        "omed": omed,
+        "any_opioid": bool(omed) if omed is not None else None,
+        "omed_needs_review": False if omed is not None else None,
+        "qol": qol,
+        "channel": "web" if completed else None,
+    }
+    values.update(extra)
+    return InstanceFacts(**values)
+
+
+def patient(n: int, *instances) -> PatientTimeline:
+    return PatientTimeline(
+        n,
+        f"S{n}",
+        "SITE",
+        100 + n,
+        "kyphoplasty",
+        "bipolar",
+        "lytic",
+        PROCEDURE,
+        n == 5,
+        list(instances),
+    )
+
+
+COHORT = [
+    patient(
+        1, facts("baseline", "completed", 8, 6, 60, 3), facts("week4", "completed", 4, 3, 30, 6)
+    ),
+    patient(
+        2,
+        facts("baseline", "completed", 6, 5, 0, 5),
+        facts("week4", "completed", 5, 5, 0, 5, channel="sms"),
+    ),
+    patient(
+        3, facts("baseline", "completed", 5, 4, 20, 4), facts("week4", "completed", 0, 0, 20, 8)
+    ),
+    patient(
+        4,
+        facts("baseline", "expired"),
+        facts(
+            "week4",
+            "completed",
+            7,
+            6,
+            40,
+            2,
+            channel="nurse",
+            delivered_at=None,
+            completed_at=datetime(2027, 2, 14, tzinfo=UTC),
+        ),
+    ),
+    patient(5, facts("baseline", "completed", 3, 3, 10, 6), facts("week4", "expired")),
+    patient(
+        6,
+        facts("baseline", "completed", 4, 4, 15, 7, omed_needs_review=True, any_opioid=True),
+        facts("week4", "cancelled"),
+    ),
+]
+SAFETY = [(101, "cement_leakage", 1), (101, "cement_leakage", 2), (103, "infection", 2)]
+
+
+@pytest.fixture
+def report():
+    accumulator = OutcomeAccumulator(NOW)
+    for timeline in COHORT:
+        accumulator.add(timeline)
+    return accumulator.report(SAFETY)
+
+
+def test_due_answered_and_pain_at_each_timepoint(report):
+    baseline, week4 = report.timepoints
+    assert (baseline.due, baseline.answered) == (6, 5)
+    assert (baseline.worst.median, baseline.worst.q1, baseline.worst.q3) == (5, 4, 6)
+    assert baseline.worst.mean == pytest.approx(5.2)
+    assert (week4.due, week4.answered, week4.response_rate) == (5, 4, 0.8)
+    assert (week4.worst.median, week4.worst.q1, week4.worst.q3, week4.worst.mean) == (
+        4.5,
+        3,
+        5.5,
+        4,
+    )
+
+
+def test_change_from_baseline_excludes_patients_without_one(report):
+    week4 = report.timepoints[1]
+    change = week4.worst_change
+    assert (week4.change_n, week4.no_baseline) == (3, 1)
+    assert (change.n, change.median, change.mean) == (3, -4, pytest.approx(-10 / 3))
+    assert (change.median_low, change.median_high) == (None, None)  # too few for an interval
+    assert change.mean_low == pytest.approx(-8.505, abs=0.001)
+    assert change.mean_high == pytest.approx(1.838, abs=0.001)
+    assert (week4.improved_2_points, week4.improved_30_percent) == (2, 2)
+
+
+def test_consensus_response_opioids_and_quality_of_life(report):
+    baseline, week4 = report.timepoints
+    assert dict(week4.response) == {"partial": 1, "indeterminate": 1, "complete": 1}
+    assert week4.response_not_evaluable == 1
+    assert (baseline.opioid_answered, baseline.any_opioid, baseline.omed_needs_review) == (5, 4, 1)
+    assert baseline.omed.median == 15  # 60, 0, 20, 10: the one needing review left out
+    assert (week4.opioid_answered, week4.any_opioid, week4.omed.median) == (4, 3, 25)
+    assert week4.omed_change.median == 0  # -30, 0, 0
+    assert (week4.qol.median, week4.qol_change.median) == (5.5, 3)
+
+
+def test_follow_up_quality_and_safety(report):
+    quality = report.timepoints[1].quality
+    assert (quality.invited, quality.delivered, quality.opened, quality.answered) == (5, 4, 4, 4)
+    assert (quality.on_time, quality.late, quality.missed) == (3, 1, 1)
+    assert dict(quality.channels) == {"web": 2, "sms": 1, "nurse": 1}
+    assert (report.procedures, report.patients_opted_out) == (6, 1)
+    assert report.safety == {
+        ("cement_leakage", 1): 1,
+        ("cement_leakage", 2): 1,
+        ("infection", 2): 1,
+    }
+    assert report.safety_rate("cement_leakage") == pytest.approx(1 / 6)
+
+
+def test_tables_carry_counts_and_suppress_small_cells(report):
+    tables = {section.key: section for section in sections(report)}
+    assert tables["response"].rows[1] == ["week4", 28, Count(5), Count(4), Stat(80.0, 4)]
+    consensus = tables["pain_response"].rows[0]
+    assert consensus[2:] == [
+        Count(3),
+        Count(1),
+        Count(1),
+        Count(1),
+        Count(0),
+        Stat(66.7, 2),
+        Count(1),
+    ]
+    assert [plain(cell, 5) for cell in tables["response"].rows[1]] == ["week4", 28, 5, "<5", "<5"]
+    assert [plain(cell) for cell in tables["response"].rows[1]] == ["week4", 28, 5, 4, 80.0]
+    assert plain(Count(0), 5) == 0  # an empty cell reveals nobody
+    cement = tables["safety"].rows[0]
+    assert cement[0] == "Cement leakage" and [plain(c) for c in cement[1:]] == [
+        1,
+        1,
+        0,
+        0,
+        0,
+        2,
+        1,
+        16.7,
+    ]

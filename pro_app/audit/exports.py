@@ -15,21 +15,25 @@ import tempfile
 import uuid
 from collections.abc import Iterable, Iterator
 from datetime import datetime
+from functools import lru_cache
+from itertools import islice
 
 from openpyxl import Workbook
-from sqlalchemy import and_, exists
-from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from surveys import get_instrument
 from surveys.fhir import DEFAULT_BASE, to_questionnaire, to_questionnaire_response
 
 from ..models import Patient, Procedure, Response, SurveyInstance
+from .answer_stream import ExportedAnswer, current_answers
 from .definitions import DEFINITIONS
 from .outcomes import AuditReport
 from .report import build_report, minimum_cell_count
 from .tables import Section, plain, sections
-from .timelines import AuditFilters, InstanceFacts, PatientTimeline, apply_filters, timelines
+from .timelines import (
+    AuditFilters,
+    apply_filters,
+)
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CHUNK_PATIENTS = 500
@@ -64,16 +68,23 @@ def neutralise(value):
     return value
 
 
-def _csv_lines(header: Iterable[str], rows: Iterable[Iterable]) -> Iterator[str]:
+def neutralised(row: Iterable) -> tuple:
+    return tuple(neutralise(value) for value in row)
+
+
+def _csv_lines(
+    header: Iterable[str], rows: Iterable[Iterable], *, already_safe: bool = False
+) -> Iterator[str]:
+    """CSV text in chunks; cells are neutralised unless the rows come ``already_safe``."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(header)
-    for number, row in enumerate(rows, 1):
-        writer.writerow([neutralise(value) for value in row])
-        if number % 500 == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
+    safe = rows if already_safe else map(neutralised, rows)
+    while batch := list(islice(safe, 2000)):
+        writer.writerows(batch)
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
     yield buffer.getvalue()
 
 
@@ -142,108 +153,116 @@ def _saved(workbook: Workbook) -> Iterator[bytes]:
 # Patient-level long table
 
 
-def _hours(moment: datetime | None, due: datetime) -> float | None:
-    return None if moment is None else round((moment - due).total_seconds() / 3600, 1)
+NESTED_SCORES = ("omed_mg_per_day", "known_mg_per_day", "any_opioid", "needs_review", "who_step")
 
 
-def adherence(facts: InstanceFacts) -> str:
-    """Whether the answer came inside the window: on_time, early, late or missed."""
-    if facts.completed_at is None:
-        return "missed" if facts.status == "expired" else facts.status
-    if facts.completed_at > facts.closes_at:
-        return "late"
-    if facts.completed_at < facts.opens_at:
-        return "early"
-    return "on_time"
+@lru_cache(maxsize=4096)
+def _safe_name(name: str) -> str:
+    return neutralise(name)
 
 
 def _flatten(scores: dict) -> Iterator[tuple[str, float | int | str | None]]:
+    """Each score as (name, value), nested ones as ``omed.omed_mg_per_day``; safe cells."""
     for name, value in scores.items():
         if isinstance(value, dict):
-            for key in ("omed_mg_per_day", "known_mg_per_day", "any_opioid", "needs_review"):
+            for key in NESTED_SCORES:
                 if key in value:
-                    yield f"{name}.{key}", _number(value[key])
-            if "who_step" in value:
-                yield f"{name}.who_step", _number(value["who_step"])
+                    yield _safe_name(f"{name}.{key}"), _cell(value[key])
         elif not isinstance(value, list):
-            yield name, _number(value)
+            yield _safe_name(name), _cell(value)
 
 
-def _number(value):
-    return int(value) if isinstance(value, bool) else value
+def _cell(value):
+    if value.__class__ is bool:
+        return int(value)
+    return neutralise(value) if value.__class__ is str else value
 
 
-def _chunks(items: Iterable, size: int) -> Iterator[list]:
-    chunk: list = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
-def _current_responses(session: Session, instance_ids: list[int]) -> list[Response]:
-    newer = aliased(Response)
-    return session.exec(
-        select(Response)
-        .where(
-            Response.instance_id.in_(instance_ids),
-            ~exists().where(and_(newer.supersedes_id == Response.id)),
+def _answer_parts(answer: ExportedAnswer) -> tuple[tuple, tuple]:
+    """The columns before and after (score, value), neutralised, for one answer."""
+    common = neutralised(
+        (
+            answer.study_id,
+            answer.site_code,
+            answer.augmentation,
+            answer.electrode,
+            answer.lesion_type,
+            answer.timepoint,
+            answer.days_since_procedure,
+            answer.instrument_id,
+            answer.instrument_version,
         )
-        .order_by(Response.instance_id, Response.id)
-    ).all()
-
-
-def _with_responses(
-    session: Session, filters: AuditFilters
-) -> Iterator[tuple[PatientTimeline, InstanceFacts, Response]]:
-    """Every current answer of the cohort with its patient and instance, chunk by chunk."""
-    for chunk in _chunks(timelines(session, filters), CHUNK_PATIENTS):
-        facts = {i.instance_id: (t, i) for t in chunk for i in t.instances}
-        for response in _current_responses(session, list(facts)):
-            timeline, instance = facts[response.instance_id]
-            yield timeline, instance, response
-        session.expunge_all()
+    )
+    timing = neutralised(
+        (
+            answer.channel,
+            answer.adherence,
+            answer.hours_from_due(answer.invited_at),
+            answer.hours_from_due(answer.delivered_at),
+            answer.hours_from_due(answer.completed_at),
+        )
+    )
+    return common, timing
 
 
 def patient_rows(session: Session, filters: AuditFilters) -> Iterator[tuple]:
     """One row per patient, timepoint and score, in ``PATIENT_COLUMNS`` order."""
-    for timeline, facts, response in _with_responses(session, filters):
-        answered = facts.completed_at or response.created_at
-        common = (
-            timeline.study_id,
-            timeline.site_code,
-            timeline.augmentation,
-            timeline.electrode,
-            timeline.lesion_type,
-            facts.timepoint,
-            (answered.date() - timeline.procedure_date).days,
-            response.instrument_id,
-            response.instrument_version,
-        )
-        timing = (
-            response.channel,
-            adherence(facts),
-            _hours(facts.invited_at, facts.due_at),
-            _hours(facts.delivered_at, facts.due_at),
-            _hours(facts.completed_at, facts.due_at),
-        )
-        for score, value in _flatten(response.scores):
+    for answer in current_answers(session, filters):
+        common, timing = _answer_parts(answer)
+        for score, value in _flatten(answer.scores):
             yield (*common, score, value, *timing)
 
 
 def patient_csv(session: Session, filters: AuditFilters) -> Iterator[str]:
-    return _csv_lines(PATIENT_COLUMNS, patient_rows(session, filters))
+    """The long table as CSV: each answer's shared columns are formatted once, then one
+    line per score (names and numbers need no quoting; text values are quoted)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="")
+    writer.writerow(PATIENT_COLUMNS)
+    lines = [buffer.getvalue() + "\r\n"]
+    for answer in current_answers(session, filters):
+        common, timing = _answer_parts(answer)
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow(common)
+        prefix = buffer.getvalue() + ","
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow(timing)
+        suffix = "," + buffer.getvalue() + "\r\n"
+        for score, value in _flatten(answer.scores):
+            lines.append(f"{prefix}{_csv_name(score)},{_csv_value(value)}{suffix}")
+        if len(lines) >= 5000:
+            yield "".join(lines)
+            lines = []
+    yield "".join(lines)
+
+
+@lru_cache(maxsize=4096)
+def _csv_name(name: str) -> str:
+    return _quoted(name)
+
+
+def _csv_value(value) -> str:
+    if value is None:
+        return ""
+    if value.__class__ is str:
+        return _quoted(value)
+    return repr(value) if value.__class__ is float else str(value)
+
+
+def _quoted(text: str) -> str:
+    if any(mark in text for mark in ',"\r\n'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
 
 
 def patient_xlsx(session: Session, filters: AuditFilters) -> Iterator[bytes]:
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("patients")
     sheet.append(list(PATIENT_COLUMNS))
-    for row in patient_rows(session, filters):
-        sheet.append([neutralise(value) for value in row])
+    for row in patient_rows(session, filters):  # already neutralised
+        sheet.append(row)
     return _saved(workbook)
 
 
@@ -265,33 +284,32 @@ def fhir_bundle(session: Session, filters: AuditFilters, now: datetime) -> Itera
         resource = to_questionnaire(get_instrument(instrument_id))
         yield ("" if first else ",") + json.dumps({"resource": resource})
         first = False
-    for timeline, facts, response in _with_responses(session, filters):
-        instrument = get_instrument(response.instrument_id)
-        answered = facts.completed_at or response.created_at
+    for answer in current_answers(session, filters, with_answers=True):
+        instrument = get_instrument(answer.instrument_id)
         resource = to_questionnaire_response(
             instrument,
-            response.answers,
+            answer.answers,
             authored=None,
-            status="completed" if facts.status == "completed" else "in-progress",
+            status="completed" if answer.status == "completed" else "in-progress",
             include_free_text=False,
             extra={
                 "subject": {
                     "identifier": {
-                        "system": f"{DEFAULT_BASE}/sites/{timeline.site_code}/study-id",
-                        "value": timeline.study_id,
+                        "system": f"{DEFAULT_BASE}/sites/{answer.site_code}/study-id",
+                        "value": answer.study_id,
                     }
                 },
                 "extension": [
                     {
                         "url": DAYS_EXTENSION,
-                        "valueInteger": (answered.date() - timeline.procedure_date).days,
+                        "valueInteger": answer.days_since_procedure,
                     },
-                    {"url": TIMEPOINT_EXTENSION, "valueCode": facts.timepoint},
+                    {"url": TIMEPOINT_EXTENSION, "valueCode": answer.timepoint},
                 ],
             },
         )
         entry = {
-            "fullUrl": f"urn:uuid:{uuid.uuid5(UUID_NAMESPACE, f'response:{response.id}')}",
+            "fullUrl": f"urn:uuid:{uuid.uuid5(UUID_NAMESPACE, f'response:{answer.response_id}')}",
             "resource": resource,
         }
         yield ("" if first else ",") + json.dumps(entry)

@@ -122,25 +122,27 @@ class OutcomeAccumulator:
             self._add_instance(facts, base)
 
     def _add_instance(self, facts: InstanceFacts, base: InstanceFacts | None) -> None:
-        outcome = self.outcomes.setdefault(
-            facts.timepoint, TimepointOutcome(facts.timepoint, facts.day_offset)
-        )
+        outcome = self.outcomes.get(facts.timepoint)
+        if outcome is None:
+            outcome = self.outcomes[facts.timepoint] = TimepointOutcome(
+                facts.timepoint, facts.day_offset
+            )
         values = self.values[facts.timepoint]
-        if facts.status not in COUNTED or facts.due_at > self.now:
+        if facts.status not in COUNTED or not facts.due:
             return
         values.day_offsets.append(facts.day_offset)
         outcome.due += 1
         quality = outcome.quality
-        quality.invited += facts.invited_at is not None
-        quality.delivered += facts.delivered_at is not None
-        quality.opened += facts.opened_at is not None or facts.completed_at is not None
+        quality.invited += facts.invited
+        quality.delivered += facts.delivered
+        quality.opened += facts.opened
         if facts.status == "expired":
             quality.missed += 1
         if not _answered(facts):
             return
         outcome.answered += 1
         quality.answered += 1
-        if facts.completed_at and facts.completed_at > facts.closes_at:
+        if facts.late:
             quality.late += 1
         else:
             quality.on_time += 1

@@ -22,7 +22,7 @@ def scoped(user: User, filters: AuditFilters) -> AuditFilters:
 def build_report(session: Session, filters: AuditFilters, now: datetime) -> AuditReport:
     """The outcomes of every covered procedure, read as a stream."""
     accumulator = OutcomeAccumulator(now)
-    for timeline in timelines(session, filters):
+    for timeline in timelines(session, filters, now):
         accumulator.add(timeline)
     events = session.exec(
         apply_filters(

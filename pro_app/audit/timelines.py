@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import and_, exists, func
+from sqlalchemy import and_, exists, func, or_
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
@@ -47,19 +47,17 @@ class AuditFilters:
 
 @dataclass
 class InstanceFacts:
-    """One timepoint of one patient, with what the audit counts."""
+    """One timepoint of one patient, with what the audit counts (flags worked out in SQL)."""
 
     instance_id: int
     timepoint: str
     day_offset: int
     status: str
-    opens_at: datetime
-    due_at: datetime
-    closes_at: datetime
-    invited_at: datetime | None
-    delivered_at: datetime | None
-    opened_at: datetime | None
-    completed_at: datetime | None
+    due: bool  # the due time has passed
+    invited: bool
+    delivered: bool  # a text for it has a delivery receipt
+    opened: bool
+    late: bool  # answered after the window closed
     worst: float | None
     average: float | None
     omed: float | None
@@ -124,12 +122,9 @@ def _current(instrument_id: str):
     return row, condition
 
 
-def timelines(session: Session, filters: AuditFilters) -> Iterator[PatientTimeline]:
-    """Each covered patient's timeline, in patient order, streamed from one query."""
-    pain, pain_on = _current("pain_nrs")
-    drugs, drugs_on = _current("analgesic_use")
-    qol, qol_on = _current("qol_overall")
-    delivered = (
+def delivery_receipts():
+    """A subquery: each instance's first delivery receipt of a text sent for it."""
+    return (
         select(
             Message.instance_id.label("instance_id"),
             func.min(Message.delivered_at).label("delivered_at"),
@@ -138,6 +133,28 @@ def timelines(session: Session, filters: AuditFilters) -> Iterator[PatientTimeli
         .group_by(Message.instance_id)
         .subquery()
     )
+
+
+def timelines(session: Session, filters: AuditFilters, now: datetime) -> Iterator[PatientTimeline]:
+    """Each covered patient's timeline at ``now``, in patient order, from one query."""
+    pain, pain_on = _current("pain_nrs")
+    drugs, drugs_on = _current("analgesic_use")
+    qol, qol_on = _current("qol_overall")
+    delivered = delivery_receipts()
+    counted = [
+        SurveyInstance.due_at <= now,
+        SurveyInstance.invited_at.is_not(None),
+        delivered.c.delivered_at.is_not(None),
+        or_(SurveyInstance.first_opened_at.is_not(None), SurveyInstance.completed_at.is_not(None)),
+        func.coalesce(SurveyInstance.completed_at > SurveyInstance.closes_at, False),
+        pain.scores["worst"].as_float(),
+        pain.scores["average"].as_float(),
+        drugs.scores[("omed", "omed_mg_per_day")].as_float(),
+        drugs.scores[("omed", "any_opioid")].as_boolean(),
+        drugs.scores[("omed", "needs_review")].as_boolean(),
+        qol.scores["overall"].as_float(),
+        func.coalesce(pain.channel, qol.channel, drugs.channel),
+    ]
     statement = (
         select(
             Patient.id,
@@ -153,20 +170,7 @@ def timelines(session: Session, filters: AuditFilters) -> Iterator[PatientTimeli
             SurveyInstance.timepoint,
             SurveyInstance.day_offset,
             SurveyInstance.status,
-            SurveyInstance.opens_at,
-            SurveyInstance.due_at,
-            SurveyInstance.closes_at,
-            SurveyInstance.invited_at,
-            delivered.c.delivered_at,
-            SurveyInstance.first_opened_at,
-            SurveyInstance.completed_at,
-            pain.scores["worst"].as_float(),
-            pain.scores["average"].as_float(),
-            drugs.scores[("omed", "omed_mg_per_day")].as_float(),
-            drugs.scores[("omed", "any_opioid")].as_boolean(),
-            drugs.scores[("omed", "needs_review")].as_boolean(),
-            qol.scores["overall"].as_float(),
-            func.coalesce(pain.channel, qol.channel, drugs.channel),
+            *counted,
         )
         .join(Procedure, Procedure.patient_id == Patient.id)
         .join(Site, Site.id == Patient.site_id)
@@ -179,7 +183,7 @@ def timelines(session: Session, filters: AuditFilters) -> Iterator[PatientTimeli
     )
     statement = apply_filters(statement, filters)
     current: PatientTimeline | None = None
-    result = session.execute(statement.execution_options(yield_per=STREAM_ROWS))
+    result = session.connection().execute(statement.execution_options(yield_per=STREAM_ROWS))
     for row in result:
         if current is None or current.patient_id != row[0]:
             if current is not None:

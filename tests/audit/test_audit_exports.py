@@ -92,7 +92,7 @@ def test_timelines_read_the_current_answers(gen, cohort):
     site_a, _, a, _ = cohort
     answer(gen.engine, a[0].id, "week4", 2, 2)  # a correction supersedes the first answer
     with Session(gen.engine) as session:
-        found = list(timelines(session, AuditFilters(site_id=site_a.id)))
+        found = list(timelines(session, AuditFilters(site_id=site_a.id), NOW))
     assert [t.patient_id for t in found] == [p.id for p in a]
     first = found[0]
     assert [i.timepoint for i in first.instances][:2] == ["baseline", "day1"]
@@ -255,8 +255,8 @@ def test_a_long_read_does_not_block_writers(engine, gen, cohort):
 
     site_a, _, a, _ = cohort
     with read_session(engine) as reading:
-        before = list(timelines(reading, AuditFilters(site_id=site_a.id)))
+        before = list(timelines(reading, AuditFilters(site_id=site_a.id), NOW))
         with session_scope(engine) as writing:  # would wait on a write lock on SQLite
             writing.get(Patient, a[0].id).first_name = "Changed"
-        again = list(timelines(reading, AuditFilters(site_id=site_a.id)))
+        again = list(timelines(reading, AuditFilters(site_id=site_a.id), NOW))
     assert len(before) == len(again) == 3

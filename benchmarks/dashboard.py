@@ -1,0 +1,90 @@
+"""What the nurse's dashboard costs at a site of 5,000 patients with a year of answers.
+
+Usage: ``.venv/bin/python benchmarks/dashboard.py [--patients 5000] [--runs 30]
+[--postgres URL]``
+
+Seeds the cohort with ``benchmarks/cohort.py`` (bulk inserts, real scores), signs in as
+the site's nurse through the Flask test client and prints the median server time of the
+patient list (first page, and a search), and of a patient page (different patients each
+run, with the cohort's expected course cached after the first; the first, uncached, is
+printed too). Also prints how plotly.js is served: its size, gzipped size and cache
+headers (it is fetched once per browser). Targets: list under 300 ms, patient page under
+150 ms.
+"""
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.cohort import NURSE_EMAIL, PASSWORD, fresh_sqlite_engine, seed_cohort  # noqa: E402
+from pro_app import create_app  # noqa: E402
+from pro_app.cohort import forget_cached  # noqa: E402
+from pro_app.config import Settings  # noqa: E402
+from pro_app.db import make_engine  # noqa: E402
+from pro_app.migrate import upgrade  # noqa: E402
+from pro_app.web.vendor import plotly_version  # noqa: E402
+
+
+def timed(client, url: str) -> float:
+    started = time.perf_counter()
+    response = client.get(url)
+    elapsed = (time.perf_counter() - started) * 1000
+    assert response.status_code == 200, (url, response.status_code)
+    return elapsed
+
+
+def measure(engine, patients: int, runs: int, label: str) -> None:
+    started = time.perf_counter()
+    seed_cohort(engine, patients=patients, now=datetime.now(UTC))
+    print(f"{label}: seeded {patients:,} patients in {time.perf_counter() - started:.1f} s")
+    settings = Settings(database_url=str(engine.url), secret_key="bench")
+    app = create_app({"SETTINGS": settings, "ENGINE": engine, "WTF_CSRF_ENABLED": False})
+    client = app.test_client()
+    client.post("/login", data={"email": NURSE_EMAIL, "password": PASSWORD})
+    lists = [timed(client, "/patients/") for _ in range(runs)]
+    searches = [timed(client, "/patients/?q=B0001") for _ in range(runs)]
+    filtered = [timed(client, "/patients/?alerts=1&procedure=kyphoplasty") for _ in range(runs)]
+    forget_cached()
+    first = timed(client, "/patients/1")
+    step = max(patients // runs, 1)
+    pages = [timed(client, f"/patients/{1 + i * step}") for i in range(runs)]
+    print(f"  patient list, first page:      median {statistics.median(lists):6.1f} ms")
+    print(f"  patient list, search:          median {statistics.median(searches):6.1f} ms")
+    print(f"  patient list, alerts filter:   median {statistics.median(filtered):6.1f} ms")
+    print(f"  patient page, cohort uncached: {first:6.1f} ms")
+    print(f"  patient page:                  median {statistics.median(pages):6.1f} ms")
+    script = client.get(f"/vendor/plotly-{plotly_version()}.min.js")
+    packed = client.get(
+        f"/vendor/plotly-{plotly_version()}.min.js", headers={"Accept-Encoding": "gzip"}
+    )
+    print(
+        f"  plotly.js {plotly_version()}: {len(script.data) / 1e6:.2f} MB, "
+        f"{len(packed.data) / 1e6:.2f} MB gzipped, Cache-Control: "
+        f"{script.headers['Cache-Control']}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--patients", type=int, default=5000)
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--postgres", default=None, help="an empty PostgreSQL database URL")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        engine = fresh_sqlite_engine(Path(folder) / "dashboard.sqlite3")
+        measure(engine, args.patients, args.runs, "SQLite")
+        engine.dispose()
+    if args.postgres:
+        engine = make_engine(args.postgres)
+        upgrade(engine)
+        measure(engine, args.patients, args.runs, "PostgreSQL")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,115 @@
+"""What the audit costs at 10,000 patients: page time, export times and peak memory.
+
+Usage: ``.venv/bin/python benchmarks/export.py [--patients 10000] [--skip-slow]``
+
+Seeds a year of follow-up with ``benchmarks/cohort.py`` into a temporary SQLite file,
+then runs each measurement in a fresh process (so its peak memory is its own): the audit
+page through the Flask test client as the site's auditor (median of 5), and each export
+written to a file, with the time and the process's peak resident memory. The
+patient-level CSV also runs on a quarter of the cohort (procedure date filter), to show
+that memory stays flat as the cohort grows. Targets: page under 2 s, CSV under 10 s,
+under 300 MB. ``--skip-slow`` leaves out the patient-level XLSX and FHIR exports.
+"""
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+MEASURE = """
+import json, resource, statistics, sys, time
+from datetime import date
+from pro_app import create_app
+from pro_app.config import Settings
+from pro_app.db import make_engine, read_session
+from pro_app.models import utcnow
+from pro_app.audit.exports import export_chunks
+from pro_app.audit.timelines import AuditFilters
+url, what, since = sys.argv[1], sys.argv[2], sys.argv[3]
+engine = make_engine(url)
+started = time.perf_counter()
+size = 0
+if what == "page":
+    app = create_app({"SETTINGS": Settings(database_url=url, secret_key="bench"),
+                      "ENGINE": engine, "WTF_CSRF_ENABLED": False})
+    client = app.test_client()
+    client.post("/login", data={"email": "auditor@bench.test", "password": "bench-password"})
+    times = []
+    for _ in range(5):
+        t = time.perf_counter()
+        response = client.get("/audit/")
+        assert response.status_code == 200
+        times.append(time.perf_counter() - t)
+    seconds = statistics.median(times)
+    size = len(response.data)
+else:
+    level, fmt = what.split(".")
+    filters = AuditFilters(date_from=date.fromisoformat(since) if since else None)
+    with read_session(engine) as session, open("/dev/null", "wb") as sink:
+        for chunk in export_chunks(session, level, fmt, filters, utcnow()):
+            data = chunk.encode() if isinstance(chunk, str) else chunk
+            size += len(data)
+            sink.write(data)
+    seconds = time.perf_counter() - started
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"seconds": seconds, "peak_mb": peak, "bytes": size}))
+"""
+
+
+def run(url: str, what: str, since: str = "") -> dict:
+    output = subprocess.run(
+        [sys.executable, "-c", MEASURE, url, what, since],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    ).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def main() -> None:
+    from benchmarks.cohort import fresh_sqlite_engine, seed_cohort
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--patients", type=int, default=10_000)
+    parser.add_argument("--skip-slow", action="store_true")
+    args = parser.parse_args()
+    now = datetime.now(UTC)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "audit.sqlite3"
+        engine = fresh_sqlite_engine(path)
+        started = time.perf_counter()
+        seed_cohort(engine, patients=args.patients, now=now)
+        engine.dispose()
+        print(f"SQLite: seeded {args.patients:,} patients in {time.perf_counter() - started:.1f} s")
+        url = f"sqlite:///{path}"
+        quarter = (now - timedelta(days=91)).date().isoformat()
+        plans = [
+            ("audit page (median of 5)", "page", ""),
+            ("outcomes CSV", "aggregate.csv", ""),
+            ("outcomes XLSX", "aggregate.xlsx", ""),
+            ("patient-level CSV, last quarter's procedures", "patients.csv", quarter),
+            ("patient-level CSV, whole cohort", "patients.csv", ""),
+        ]
+        if not args.skip_slow:
+            plans += [
+                ("patient-level XLSX, whole cohort", "patients.xlsx", ""),
+                ("FHIR Bundle, whole cohort", "patients.fhir", ""),
+            ]
+        for label, what, since in plans:
+            figures = run(url, what, since)
+            print(
+                f"  {label:46s} {figures['seconds']:7.2f} s  peak {figures['peak_mb']:6.0f} MB"
+                f"  {figures['bytes'] / 1e6:8.1f} MB out"
+            )
+
+
+if __name__ == "__main__":
+    main()

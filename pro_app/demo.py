@@ -28,10 +28,13 @@ from .models import (
     ContactChannel,
     InstanceStatus,
     Patient,
+    Procedure,
     Site,
     SurveyInstance,
+    User,
     utcnow,
 )
+from .patient_actions import record_safety_event
 from .scheduling.tick import run_tick
 from .services.enrolment import enrol
 from .services.users import create_user
@@ -155,7 +158,45 @@ def seed(engine: Engine, settings, now: datetime | None = None, *, echo=click.ec
             _answer(engine, plan, rng, morning + timedelta(hours=2))
         day += timedelta(days=1)
     run_tick(engine, channel, links, now=now, worker="demo")
+    _safety_events(engine, now)
     echo(f"Seeded {len(plan)} patients, replayed from {start} to {now.date()}.")
+
+
+DEMO_SAFETY_EVENTS = (
+    # (patient index, days after the procedure, kind, grade, symptomatic, notes)
+    (2, 1, "cement_leakage", 1, False, "Small leak into the disc space on the check film."),
+    (7, 9, "infection", 2, None, "Superficial wound infection; oral antibiotics."),
+)
+
+
+def _safety_events(engine: Engine, now: datetime) -> None:
+    """A few clinician-reported events, recorded as a nurse would, for the audit page."""
+    with session_scope(engine) as session:
+        nurse = session.exec(select(User).where(User.role == "nurse").order_by(User.id)).first()
+        procedures = session.exec(
+            select(Patient, Procedure)
+            .join(Procedure, Procedure.patient_id == Patient.id)
+            .where(Patient.site_id == nurse.site_id)
+            .order_by(Procedure.procedure_date)
+        ).all()
+        for index, days, kind, grade, symptomatic, notes in DEMO_SAFETY_EVENTS:
+            if index >= len(procedures):
+                continue
+            patient, procedure = procedures[index]
+            when = procedure.procedure_date + timedelta(days=days)
+            if when <= now.date():
+                record_safety_event(
+                    session,
+                    patient,
+                    procedure,
+                    kind=kind,
+                    grade=grade,
+                    event_date=when,
+                    symptomatic=symptomatic,
+                    notes=notes,
+                    user_id=nurse.id,
+                    now=now,
+                )
 
 
 def _enrol(engine: Engine, person: DemoPatient, at: datetime) -> None:

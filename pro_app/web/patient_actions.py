@@ -5,6 +5,8 @@ Every route finds the patient through ``patient_for`` (404 outside the nurse's s
 the survey through the patient, so nothing of another site can be touched.
 """
 
+from collections.abc import Callable
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -98,9 +100,26 @@ def _instance(session, patient, instance_id: int) -> SurveyInstance:
     return instance
 
 
-def _refused(session, exc: ActionRefused) -> None:
-    session.rollback()
-    flash(str(exc), "error")
+def _perform(patient, form: FlaskForm, act: Callable[[], object], done: Callable[[object], str]):
+    """Validate ``form``, run ``act``, commit and flash ``done(result)``; a refusal or an
+    invalid form is flashed instead and nothing is kept. Back to the patient page."""
+    session = database.session()
+    if not form.validate_on_submit():
+        flash("Check the form: " + _form_errors(form), "error")
+        return _back(patient.id)
+    try:
+        result = act()
+    except ActionRefused as exc:
+        session.rollback()
+        flash(str(exc), "error")
+    else:
+        session.commit()
+        flash(done(result), "info")
+    return _back(patient.id)
+
+
+def _form_errors(form: FlaskForm) -> str:
+    return "; ".join(f"{form[name].label.text}: {', '.join(e)}" for name, e in form.errors.items())
 
 
 @bp.post("/<int:patient_id>/surveys/<int:instance_id>/resend")
@@ -109,24 +128,21 @@ def resend(patient_id: int, instance_id: int):
     session = database.session()
     patient = patient_for(session, current_user, patient_id)
     instance = _instance(session, patient, instance_id)
-    if ConfirmForm().validate_on_submit():
-        try:
-            resend_link(
-                session,
-                patient,
-                instance,
-                secret_key=current_app.config["SECRET_KEY"],
-                user_id=current_user.id,
-                now=utcnow(),
-            )
-        except ActionRefused as exc:
-            _refused(session, exc)
-        else:
-            session.commit()
-            flash(
-                f"A new link for {instance.timepoint} is on its way; the old one no longer works."
-            )
-    return _back(patient.id)
+    return _perform(
+        patient,
+        ConfirmForm(),
+        lambda: resend_link(
+            session,
+            patient,
+            instance,
+            secret_key=current_app.config["SECRET_KEY"],
+            user_id=current_user.id,
+            now=utcnow(),
+        ),
+        lambda _: (
+            f"A new link for {instance.timepoint} is on its way; the old one no longer works."
+        ),
+    )
 
 
 @bp.post("/<int:patient_id>/channel")
@@ -135,11 +151,14 @@ def change_channel(patient_id: int):
     session = database.session()
     patient = patient_for(session, current_user, patient_id)
     form = ChannelForm()
-    if form.validate_on_submit():
-        switch_channel(session, patient, form.channel.data, user_id=current_user.id, now=utcnow())
-        session.commit()
-        flash("Channel changed; it applies from the next survey.", "info")
-    return _back(patient.id)
+    return _perform(
+        patient,
+        form,
+        lambda: switch_channel(
+            session, patient, form.channel.data, user_id=current_user.id, now=utcnow()
+        ),
+        lambda _: "Channel changed; it applies from the next survey.",
+    )
 
 
 @bp.post("/<int:patient_id>/mobile")
@@ -148,17 +167,14 @@ def change_mobile(patient_id: int):
     session = database.session()
     patient = patient_for(session, current_user, patient_id)
     form = MobileForm()
-    if form.validate_on_submit():
-        try:
-            correct_mobile(
-                session, patient, form.mobile.data, user_id=current_user.id, now=utcnow()
-            )
-        except ActionRefused as exc:
-            _refused(session, exc)
-        else:
-            session.commit()
-            flash("Mobile number updated.", "info")
-    return _back(patient.id)
+    return _perform(
+        patient,
+        form,
+        lambda: correct_mobile(
+            session, patient, form.mobile.data, user_id=current_user.id, now=utcnow()
+        ),
+        lambda _: "Mobile number updated.",
+    )
 
 
 @bp.post("/<int:patient_id>/pause")
@@ -167,23 +183,14 @@ def pause_follow_up(patient_id: int):
     session = database.session()
     patient = patient_for(session, current_user, patient_id)
     form = PauseForm()
-    if form.validate_on_submit():
-        try:
-            pause(
-                session,
-                patient,
-                form.reason.data.strip()[:200],
-                user_id=current_user.id,
-                now=utcnow(),
-            )
-        except ActionRefused as exc:
-            _refused(session, exc)
-        else:
-            session.commit()
-            flash("Follow-up paused: no texts until you resume it.", "info")
-    else:
-        flash("Give a reason for the pause.", "error")
-    return _back(patient.id)
+    return _perform(
+        patient,
+        form,
+        lambda: pause(
+            session, patient, form.reason.data.strip()[:200], user_id=current_user.id, now=utcnow()
+        ),
+        lambda _: "Follow-up paused: no texts until you resume it.",
+    )
 
 
 @bp.post("/<int:patient_id>/resume")
@@ -191,15 +198,12 @@ def pause_follow_up(patient_id: int):
 def resume_follow_up(patient_id: int):
     session = database.session()
     patient = patient_for(session, current_user, patient_id)
-    if ConfirmForm().validate_on_submit():
-        try:
-            count = resume(session, patient, user_id=current_user.id, now=utcnow())
-        except ActionRefused as exc:
-            _refused(session, exc)
-        else:
-            session.commit()
-            flash(f"Follow-up resumed; {count} surveys still open or to come are planned.", "info")
-    return _back(patient.id)
+    return _perform(
+        patient,
+        ConfirmForm(),
+        lambda: resume(session, patient, user_id=current_user.id, now=utcnow()),
+        lambda count: f"Follow-up resumed; {count} surveys still open or to come are planned.",
+    )
 
 
 @bp.post("/<int:patient_id>/safety-events")
@@ -209,29 +213,23 @@ def add_safety_event(patient_id: int):
     patient = patient_for(session, current_user, patient_id)
     procedure = session.exec(select(Procedure).where(Procedure.patient_id == patient.id)).one()
     form = SafetyEventForm()
-    if form.validate_on_submit():
-        symptomatic = {"yes": True, "no": False}.get(form.symptomatic.data or "")
-        try:
-            record_safety_event(
-                session,
-                patient,
-                procedure,
-                kind=form.kind.data,
-                grade=int(form.grade.data),
-                event_date=form.event_date.data,
-                symptomatic=symptomatic,
-                notes=form.notes.data,
-                user_id=current_user.id,
-                now=utcnow(),
-            )
-        except ActionRefused as exc:
-            _refused(session, exc)
-        else:
-            session.commit()
-            flash("Safety event recorded.", "info")
-    else:
-        flash("Give the date of the event.", "error")
-    return _back(patient.id)
+    return _perform(
+        patient,
+        form,
+        lambda: record_safety_event(
+            session,
+            patient,
+            procedure,
+            kind=form.kind.data,
+            grade=int(form.grade.data),
+            event_date=form.event_date.data,
+            symptomatic={"yes": True, "no": False}.get(form.symptomatic.data or ""),
+            notes=form.notes.data,
+            user_id=current_user.id,
+            now=utcnow(),
+        ),
+        lambda _: "Safety event recorded.",
+    )
 
 
 @bp.route("/<int:patient_id>/surveys/<int:instance_id>/enter", methods=["GET", "POST"])

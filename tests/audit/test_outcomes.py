@@ -175,3 +175,20 @@ def test_tables_carry_counts_and_suppress_small_cells(report):
         1,
         16.7,
     ]
+
+
+def test_cohort_plots_hold_the_medians_shares_and_rates(report):
+    import plotly.graph_objects as go
+
+    from pro_app.audit.figures import cohort_figures
+
+    figures = cohort_figures(report)
+    upper, band, middle = figures["pain"]["data"]
+    assert middle["x"] == ["baseline (day 0)", "week4 (day 28)"]
+    assert (middle["y"], band["y"], upper["y"]) == ([5, 4.5], [4, 3], [6, 5.5])
+    share, omed = figures["opioids"]["data"]
+    assert (share["y"], omed["y"]) == ([80.0, 75.0], [15, 25])
+    assert figures["response"]["data"][0]["y"] == [83.3, 80.0]
+    for figure in figures.values():
+        go.Figure(figure)  # valid plotly, no template
+        assert "template" not in figure["layout"]

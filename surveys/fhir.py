@@ -209,9 +209,7 @@ def to_questionnaire_response(
         if item.type == ItemType.FREE_TEXT and not include_free_text:
             continue
         if item.type == ItemType.MEDICATION_LIST:
-            items.extend(
-                _medication_items(instrument, item, answers[item.id], include_free_text)
-            )
+            items.extend(_medication_items(instrument, item, answers[item.id], include_free_text))
             continue
         items.append(
             {

@@ -107,7 +107,7 @@ def main() -> None:
             figures = run(url, what, since)
             print(
                 f"  {label:46s} {figures['seconds']:7.2f} s  peak {figures['peak_mb']:6.0f} MB"
-                f"  {figures['bytes'] / 1e6:8.1f} MB out"
+                f"  {figures['bytes'] / 1e3:10,.0f} kB out"
             )
 
 

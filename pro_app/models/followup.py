@@ -67,8 +67,13 @@ class Response(SQLModel, table=True):
     at the row it replaces, and the current answer is the row nothing supersedes.
     """
 
+    # Answers are looked up by instance and questionnaire (audit, dashboard, trajectories).
+    __table_args__ = (
+        Index("ix_response_instance_id_instrument_id", "instance_id", "instrument_id"),
+    )
+
     id: int | None = Field(default=None, primary_key=True)
-    instance_id: int = Field(foreign_key="survey_instance.id", index=True)
+    instance_id: int = Field(foreign_key="survey_instance.id")
     instrument_id: str = Field(max_length=64)
     instrument_version: str = Field(max_length=32)
     channel: str = Field(max_length=16)

@@ -100,7 +100,7 @@ def _instance(session, patient, instance_id: int) -> SurveyInstance:
     return instance
 
 
-def _perform(patient, form: FlaskForm, act: Callable[[], object], done: Callable[[object], str]):
+def perform(patient, form: FlaskForm, act: Callable[[], object], done: Callable[[object], str]):
     """Validate ``form``, run ``act``, commit and flash ``done(result)``; a refusal or an
     invalid form is flashed instead and nothing is kept. Back to the patient page."""
     session = database.session()
@@ -128,7 +128,7 @@ def resend(patient_id: int, instance_id: int):
     session = database.session()
     patient = patient_for(session, current_user, patient_id)
     instance = _instance(session, patient, instance_id)
-    return _perform(
+    return perform(
         patient,
         ConfirmForm(),
         lambda: resend_link(
@@ -151,7 +151,7 @@ def change_channel(patient_id: int):
     session = database.session()
     patient = patient_for(session, current_user, patient_id)
     form = ChannelForm()
-    return _perform(
+    return perform(
         patient,
         form,
         lambda: switch_channel(
@@ -167,7 +167,7 @@ def change_mobile(patient_id: int):
     session = database.session()
     patient = patient_for(session, current_user, patient_id)
     form = MobileForm()
-    return _perform(
+    return perform(
         patient,
         form,
         lambda: correct_mobile(
@@ -183,7 +183,7 @@ def pause_follow_up(patient_id: int):
     session = database.session()
     patient = patient_for(session, current_user, patient_id)
     form = PauseForm()
-    return _perform(
+    return perform(
         patient,
         form,
         lambda: pause(
@@ -198,7 +198,7 @@ def pause_follow_up(patient_id: int):
 def resume_follow_up(patient_id: int):
     session = database.session()
     patient = patient_for(session, current_user, patient_id)
-    return _perform(
+    return perform(
         patient,
         ConfirmForm(),
         lambda: resume(session, patient, user_id=current_user.id, now=utcnow()),
@@ -213,7 +213,7 @@ def add_safety_event(patient_id: int):
     patient = patient_for(session, current_user, patient_id)
     procedure = session.exec(select(Procedure).where(Procedure.patient_id == patient.id)).one()
     form = SafetyEventForm()
-    return _perform(
+    return perform(
         patient,
         form,
         lambda: record_safety_event(

@@ -28,7 +28,7 @@ from ..nurse_entry import can_enter
 from ..patient_record import SAFETY_LABELS, gather
 from ..scheduling.plan import change_procedure_date, stop_follow_up
 from ..services.enrolment import LANGUAGES, EnrolmentError, enrol, import_csv
-from .patient_actions import action_forms
+from .patient_actions import action_forms, perform
 
 bp = Blueprint("patients", __name__, url_prefix="/patients")
 
@@ -219,15 +219,14 @@ def move_procedure(patient_id: int):
     patient = patient_for(session, current_user, patient_id)
     form = ProcedureDateForm()
     procedure = session.exec(select(Procedure).where(Procedure.patient_id == patient.id)).one()
-    if form.validate_on_submit():
-        moved = change_procedure_date(
+    return perform(
+        patient,
+        form,
+        lambda: change_procedure_date(
             session, procedure, form.procedure_date.data, user_id=current_user.id, now=utcnow()
-        )
-        session.commit()
-        flash(f"Procedure date set; {moved} surveys not yet sent were re-planned.", "info")
-    else:
-        flash("Give the new procedure date as a date.", "error")
-    return redirect(url_for("patients.detail", patient_id=patient.id))
+        ),
+        lambda moved: f"Procedure date set; {moved} surveys not yet sent were re-planned.",
+    )
 
 
 @bp.post("/<int:patient_id>/stop")
@@ -236,11 +235,12 @@ def stop(patient_id: int):
     session = database.session()
     patient = patient_for(session, current_user, patient_id)
     form = StopForm()
-    if form.validate_on_submit():
+
+    def act() -> int:
         reason = dict(STOP_REASONS)[form.reason.data]
         if form.note.data:
             reason = f"{reason}: {form.note.data.strip()}"[:200]
-        cancelled = stop_follow_up(
+        return stop_follow_up(
             session,
             patient,
             status=FollowUpStatus.STOPPED,
@@ -248,6 +248,7 @@ def stop(patient_id: int):
             user_id=current_user.id,
             now=utcnow(),
         )
-        session.commit()
-        flash(f"Follow-up stopped; {cancelled} surveys cancelled.", "info")
-    return redirect(url_for("patients.detail", patient_id=patient.id))
+
+    return perform(
+        patient, form, act, lambda cancelled: f"Follow-up stopped; {cancelled} surveys cancelled."
+    )

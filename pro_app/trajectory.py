@@ -165,11 +165,11 @@ def _layout(title: str, y_title: str, y_range: list[float] | None, days: list[in
     """Shared layout: ``days`` is the x range from :func:`x_range`."""
     layout = {
         "title": {"text": title, "x": 0, "font": {"size": 15}},
-        "height": 300,
-        "margin": {"l": 48, "r": 12, "t": 36, "b": 40},
+        "height": 340,
+        "margin": {"l": 48, "r": 12, "t": 36, "b": 90},
         "hovermode": "closest",
         "font": {"family": "system-ui, sans-serif", "size": 12, "color": "#222"},
-        "legend": {"orientation": "h", "y": -0.22},
+        "legend": {"orientation": "h", "y": -0.3, "yanchor": "top"},
         "xaxis": {
             "title": {"text": "Days since the procedure"},
             "range": days,

@@ -9,10 +9,10 @@ LINE = "#2166ac"
 def _layout(title: str, y_title: str, labels: list[str], y_range=None) -> dict:
     layout = {
         "title": {"text": title, "x": 0, "font": {"size": 15}},
-        "height": 300,
-        "margin": {"l": 48, "r": 12, "t": 36, "b": 48},
+        "height": 340,
+        "margin": {"l": 48, "r": 12, "t": 36, "b": 90},
         "font": {"family": "system-ui, sans-serif", "size": 12, "color": "#222"},
-        "legend": {"orientation": "h", "y": -0.25},
+        "legend": {"orientation": "h", "y": -0.3, "yanchor": "top"},
         "xaxis": {"type": "category", "categoryorder": "array", "categoryarray": labels},
         "yaxis": {"title": {"text": y_title}, "gridcolor": "#eee"},
     }
@@ -72,6 +72,7 @@ def opioids_by_timepoint(report: AuditReport) -> dict:
     shown = [o for o in report.timepoints if o.opioid_answered]
     labels = _labels(shown)
     layout = _layout("Opioid use by timepoint", "Taking any opioid (%)", labels, [0, 100])
+    layout["margin"]["r"] = 60  # room for the right axis
     layout["yaxis2"] = {
         "title": {"text": "Median OMED (mg/day)"},
         "overlaying": "y",

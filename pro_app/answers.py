@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 from .alerts import raise_alert
 from .instruments import instrument, red_flags, scores_for
 from .models import (
+    OPEN_STATUSES,
     AlertKind,
     InstanceStatus,
     Message,
@@ -20,8 +21,6 @@ from .models import (
 )
 from .scheduling.outbox import cancel_pending, enqueue
 from .worsening import evaluate_worsening
-
-ANSWERABLE = (InstanceStatus.SENT, InstanceStatus.IN_PROGRESS)
 
 
 class SurveyClosed(Exception):
@@ -51,7 +50,7 @@ def save_answers(
 
     Answers must already be validated. Red flags raise alerts at once.
     """
-    if instance.status not in ANSWERABLE and channel != "nurse":
+    if instance.status not in OPEN_STATUSES and channel != "nurse":
         raise SurveyClosed(instance.status)
     definition = instrument(instrument_id)
     patient = session.get(Patient, instance.patient_id)

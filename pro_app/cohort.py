@@ -8,11 +8,13 @@ kept for a few minutes per site: the expected course does not need to be live.
 
 import threading
 import time
+import weakref
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import and_, exists
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
@@ -36,7 +38,10 @@ class ExpectedCourse:
     bands: dict[str, list[CohortBand]]
 
 
-_cache: dict[int | None, tuple[float, ExpectedCourse]] = {}
+# Per database (engine), then per site: two apps in one process never share a course.
+_cache: "weakref.WeakKeyDictionary[Engine, dict[int, tuple[float, ExpectedCourse]]]" = (
+    weakref.WeakKeyDictionary()
+)
 _lock = threading.Lock()
 
 
@@ -45,8 +50,9 @@ def expected_course(
 ) -> ExpectedCourse:
     """The site's expected course (or the registry's if the site is small), cached."""
     now = clock()
+    engine = session.get_bind()
     with _lock:
-        cached = _cache.get(site_id)
+        cached = _cache.get(engine, {}).get(site_id)
     if cached and now - cached[0] < CACHE_SECONDS:
         return cached[1]
     site_values = _values(session, site_id)
@@ -56,7 +62,7 @@ def expected_course(
     else:
         course = ExpectedCourse("All sites' patients", _bands(_values(session, None)))
     with _lock:
-        _cache[site_id] = (now, course)
+        _cache.setdefault(engine, {})[site_id] = (now, course)
     return course
 
 

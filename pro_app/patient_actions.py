@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 from notifications import templates
 
 from .models import (
+    OPEN_STATUSES,
     FollowUpStatus,
     InstanceStatus,
     Message,
@@ -24,8 +25,6 @@ from .scheduling.links import LINK_PLACEHOLDER, token_hash_for
 from .scheduling.outbox import cancel_pending, enqueue
 from .scheduling.plan import stop_follow_up
 from .services.enrolment import normalise_mobile
-
-RESENDABLE = (InstanceStatus.SENT, InstanceStatus.IN_PROGRESS)
 
 
 class ActionRefused(ValueError):
@@ -48,7 +47,7 @@ def resend_link(
     now: datetime,
 ) -> None:
     """Text a fresh link to an open survey; the earlier link stops working."""
-    if instance.status not in RESENDABLE or instance.closes_at <= now:
+    if instance.status not in OPEN_STATUSES or instance.closes_at <= now:
         raise ActionRefused("Only a survey that is open now can be sent again.")
     if not patient.textable:
         raise ActionRefused(

@@ -10,6 +10,7 @@ from surveys.model import Instrument, ItemType
 
 from .cohort import expected_course
 from .models import (
+    SAFETY_EVENT_LABELS,
     Alert,
     InstanceStatus,
     Message,
@@ -32,13 +33,6 @@ from .trajectory import (
 )
 
 MESSAGES_SHOWN = 200
-SAFETY_LABELS = {
-    "cement_leakage": "Cement leakage",
-    "infection": "Infection",
-    "thermal_injury": "Thermal injury to adjacent structures",
-    "neurological_injury": "Neurological injury",
-    "other": "Other",
-}
 
 
 @dataclass
@@ -46,7 +40,6 @@ class AnsweredInstrument:
     title: str
     channel: str
     nurse_entered: bool
-    answered_at: datetime
     answers: list[tuple[str, str]]
     scores: list[tuple[str, str]]
 
@@ -143,7 +136,6 @@ def gather(
                 title=instrument.title,
                 channel=response.channel,
                 nurse_entered=response.entered_by_user_id is not None,
-                answered_at=response.created_at,
                 answers=[_answer_text(instrument, k, v) for k, v in response.answers.items()],
                 scores=_score_text(instrument, response.scores),
             )
@@ -230,7 +222,7 @@ def _markers(procedure, instances, alerts, events) -> list[Marker]:
             "safety",
             _day(procedure, e.event_date),
             e.event_date,
-            f"{SAFETY_LABELS.get(e.kind, e.kind)}, grade {e.grade}",
+            f"{SAFETY_EVENT_LABELS.get(e.kind, e.kind)}, grade {e.grade}",
         )
         for e in events
     ]

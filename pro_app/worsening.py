@@ -10,6 +10,7 @@ from surveys.alert_rules import PainPoint, opioid_rise, pain_worsening
 
 from .alerts import raise_alert
 from .models import AlertKind, Patient, Response, Site, SurveyInstance
+from .trajectory import omed_mg, worst_pain
 
 BASELINE = "baseline"
 
@@ -32,26 +33,17 @@ def scores_by_timepoint(session: Session, patient_id: int) -> list[tuple[SurveyI
     return list(ordered.values())
 
 
-def _omed(scores: dict) -> float | None:
-    return ((scores.get("analgesic_use") or {}).get("omed") or {}).get("omed_mg_per_day")
-
-
-def _worst(scores: dict) -> int | None:
-    worst = (scores.get("pain_nrs") or {}).get("worst")
-    return int(worst) if worst is not None else None
-
-
 def evaluate_worsening(session: Session, instance: SurveyInstance, *, now: datetime) -> list[str]:
     """Raise pain-worsening and opioid-rise alerts for the patient; return the kinds raised."""
     timeline = scores_by_timepoint(session, instance.patient_id)
     baseline = next((scores for i, scores in timeline if i.timepoint == BASELINE), {})
     later = [(i, scores) for i, scores in timeline if i.timepoint != BASELINE]
-    answers = [PainPoint(i.timepoint, w) for i, s in later if (w := _worst(s)) is not None]
+    answers = [PainPoint(i.timepoint, w) for i, s in later if (w := worst_pain(s)) is not None]
     current = next((scores for i, scores in timeline if i.id == instance.id), {})
     if instance.timepoint == BASELINE:
         return []
     findings = []
-    if pain_worsening(_worst(baseline), answers):
+    if pain_worsening(worst_pain(baseline), answers):
         findings.append(
             (
                 AlertKind.PAIN_WORSE,
@@ -59,13 +51,13 @@ def evaluate_worsening(session: Session, instance: SurveyInstance, *, now: datet
                 f"Worst pain up by 2 or more at two timepoints in a row ({instance.timepoint}).",
             )
         )
-    if opioid_rise(_omed(baseline), _omed(current)):
+    if opioid_rise(omed_mg(baseline), omed_mg(current)):
         findings.append(
             (
                 AlertKind.OPIOID_UP,
                 "routine",
                 f"Opioid use up by 25% or more from baseline at {instance.timepoint}: "
-                f"{_omed(baseline):g} to {_omed(current):g} mg/day oral morphine equivalent.",
+                f"{omed_mg(baseline):g} to {omed_mg(current):g} mg/day oral morphine equivalent.",
             )
         )
     patient = session.get(Patient, instance.patient_id)

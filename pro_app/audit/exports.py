@@ -72,14 +72,12 @@ def neutralised(row: Iterable) -> tuple:
     return tuple(neutralise(value) for value in row)
 
 
-def _csv_lines(
-    header: Iterable[str], rows: Iterable[Iterable], *, already_safe: bool = False
-) -> Iterator[str]:
-    """CSV text in chunks; cells are neutralised unless the rows come ``already_safe``."""
+def _csv_lines(header: Iterable[str], rows: Iterable[Iterable]) -> Iterator[str]:
+    """CSV text in chunks, every cell neutralised."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(header)
-    safe = rows if already_safe else map(neutralised, rows)
+    safe = map(neutralised, rows)
     while batch := list(islice(safe, 2000)):
         writer.writerows(batch)
         yield buffer.getvalue()

@@ -7,16 +7,10 @@ site's minimum (and more than none), is shown as "<k" instead.
 
 from dataclasses import dataclass
 
+from ..models import SAFETY_EVENT_LABELS
 from .outcomes import AuditReport, TimepointOutcome
 from .statistics import ChangeSummary, Summary
 
-SAFETY_KINDS = {
-    "cement_leakage": "Cement leakage",
-    "infection": "Infection",
-    "thermal_injury": "Thermal injury to adjacent structures",
-    "neurological_injury": "Neurological injury",
-    "other": "Other",
-}
 RESPONSES = ("complete", "partial", "indeterminate", "progression")
 CHANNELS = ("web", "sms", "nurse")
 
@@ -201,7 +195,7 @@ def sections(report: AuditReport) -> list[Section]:
 
 def _safety(report: AuditReport) -> Section:
     rows: list[list[Cell]] = []
-    for kind, label in SAFETY_KINDS.items():
+    for kind, label in SAFETY_EVENT_LABELS.items():
         events = {grade: n for (k, grade), n in report.safety.items() if k == kind}
         with_event = report.safety_patients[kind]
         rows.append(

@@ -1,9 +1,9 @@
 """The audited cohort read from the database, one patient at a time, in bounded memory.
 
-``AuditFilters`` says which procedures count; ``timelines`` streams each patient's
-instances with the few scores the audit needs, read in SQL from the current (never
-superseded) answers. Rows arrive ordered by patient, so a patient is complete as soon as
-the next one starts, and nothing holds the whole cohort.
+``AuditFilters`` says which procedures count (``apply_filters`` adds it to a query);
+``timelines`` streams each patient's instances with the few scores the audit needs, read
+in SQL from the current (never superseded) answers. Rows arrive ordered by patient, so a
+patient is complete as soon as the next one starts, and nothing holds the whole cohort.
 """
 
 from collections.abc import Iterator
@@ -84,17 +84,8 @@ class PatientTimeline:
         return next((i for i in self.instances if i.timepoint == timepoint), None)
 
 
-def procedures(filters: AuditFilters):
-    """A ``select`` of (Patient, Procedure, Site.code) rows the filters cover."""
-    statement = (
-        select(Patient, Procedure, Site.code)
-        .join(Procedure, Procedure.patient_id == Patient.id)
-        .join(Site, Site.id == Patient.site_id)
-    )
-    return apply_filters(statement, filters)
-
-
 def apply_filters(statement, filters: AuditFilters):
+    """``statement`` (joining Patient and Procedure) limited to the covered procedures."""
     if filters.site_id is not None:
         statement = statement.where(Patient.site_id == filters.site_id)
     for column, value in (

@@ -20,7 +20,7 @@ from .patients import (
     Procedure,
 )
 from .people import Role, Site, User
-from .safety import AccessLog, Alert, AlertKind, SafetyEvent, SafetyEventKind
+from .safety import SAFETY_EVENT_LABELS, AccessLog, Alert, AlertKind, SafetyEvent, SafetyEventKind
 from .types import UTCDateTime, utcnow
 
 __all__ = [
@@ -45,6 +45,7 @@ __all__ = [
     "Role",
     "SafetyEvent",
     "SafetyEventKind",
+    "SAFETY_EVENT_LABELS",
     "Site",
     "SurveyInstance",
     "User",

@@ -44,6 +44,15 @@ class SafetyEventKind(StrEnum):
     OTHER = "other"
 
 
+SAFETY_EVENT_LABELS = {
+    SafetyEventKind.CEMENT_LEAKAGE: "Cement leakage",
+    SafetyEventKind.INFECTION: "Infection",
+    SafetyEventKind.THERMAL_INJURY: "Thermal injury to adjacent structures",
+    SafetyEventKind.NEUROLOGICAL_INJURY: "Neurological injury",
+    SafetyEventKind.OTHER: "Other",
+}
+
+
 class SafetyEvent(SQLModel, table=True):
     """A clinician-reported complication: NICE's safety outcomes first."""
 

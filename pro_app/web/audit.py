@@ -9,7 +9,7 @@ from sqlmodel import select
 from .. import database
 from ..access import log_access, roles_required
 from ..audit.definitions import DEFINITIONS
-from ..audit.exports import export_chunks
+from ..audit.exports import FORMATS, export_chunks
 from ..audit.figures import cohort_figures
 from ..audit.report import AUDIT_ROLES, build_report, scoped
 from ..audit.tables import plain, sections
@@ -82,28 +82,23 @@ def index():
     )
 
 
-EXPORTS = {
-    ("aggregate", "csv"): ("text/csv; charset=utf-8", "audit-outcomes.csv"),
-    ("aggregate", "xlsx"): (XLSX, "audit-outcomes.xlsx"),
-    ("patients", "csv"): ("text/csv; charset=utf-8", "audit-patients.csv"),
-    ("patients", "xlsx"): (XLSX, "audit-patients.xlsx"),
-    ("patients", "fhir"): ("application/fhir+json", "audit-bundle.json"),
-}
+MIMETYPES = {"csv": "text/csv; charset=utf-8", "xlsx": XLSX, "fhir": "application/fhir+json"}
+NAMES = {"aggregate": "audit-outcomes", "patients": "audit-patients"}
 
 
 @bp.get("/export/<level>.<fmt>")
 @roles_required(*AUDIT_ROLES)
 def export(level: str, fmt: str):
-    if (level, fmt) not in EXPORTS:
+    if fmt not in FORMATS.get(level, ()):
         abort(404)
     session = database.session()
     filters = filters_from_request()
     log_access(session, current_user, f"export_{level}_{fmt}", detail=filters.describe()[:500])
     session.commit()
-    mimetype, filename = EXPORTS[(level, fmt)]
+    filename = f"{NAMES[level]}.{'json' if fmt == 'fhir' else fmt}"
     return Response(
         stream_with_context(_streamed(database.engine(), level, fmt, filters)),
-        mimetype=mimetype,
+        mimetype=MIMETYPES[fmt],
         headers={
             "Content-Disposition": f'attachment; filename="{filename}"',
             "Cache-Control": "no-store",

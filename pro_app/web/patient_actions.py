@@ -18,7 +18,15 @@ from .. import database
 from ..access import patient_for, roles_required
 from ..answers import current_responses
 from ..forms import options
-from ..models import ContactChannel, Procedure, Role, SafetyEventKind, SurveyInstance, utcnow
+from ..models import (
+    SAFETY_EVENT_LABELS,
+    ContactChannel,
+    Procedure,
+    Role,
+    SafetyEventKind,
+    SurveyInstance,
+    utcnow,
+)
 from ..nurse_entry import can_enter, prefixed, read_entry, save_entry
 from ..patient_actions import (
     ActionRefused,
@@ -29,7 +37,6 @@ from ..patient_actions import (
     resume,
     switch_channel,
 )
-from ..patient_record import SAFETY_LABELS
 from ..patient_survey import MEDICATION_ROWS, survey_pages
 
 bp = Blueprint("patient_actions", __name__, url_prefix="/patients")
@@ -62,7 +69,7 @@ class PauseForm(FlaskForm):
 class SafetyEventForm(FlaskForm):
     kind = SelectField(
         "Event",
-        choices=options((kind.value, SAFETY_LABELS[kind.value]) for kind in SafetyEventKind),
+        choices=options((kind.value, SAFETY_EVENT_LABELS[kind]) for kind in SafetyEventKind),
     )
     symptomatic = SelectField(
         "Symptomatic (cement leakage)",

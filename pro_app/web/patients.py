@@ -13,6 +13,7 @@ from ..access import log_access, patient_for, roles_required
 from ..dashboard import Filters, patient_page
 from ..forms import options
 from ..models import (
+    SAFETY_EVENT_LABELS,
     Alert,
     Augmentation,
     ContactChannel,
@@ -25,7 +26,7 @@ from ..models import (
     utcnow,
 )
 from ..nurse_entry import can_enter
-from ..patient_record import SAFETY_LABELS, gather
+from ..patient_record import gather
 from ..scheduling.plan import change_procedure_date, stop_follow_up
 from ..services.enrolment import LANGUAGES, EnrolmentError, enrol, import_csv
 from .patient_actions import action_forms, perform
@@ -187,7 +188,7 @@ def detail(patient_id: int):
         ack_form=AcknowledgeForm(),
         now=now,
         actions=dict(ACTIONS),
-        safety_labels=SAFETY_LABELS,
+        safety_labels=SAFETY_EVENT_LABELS,
         can_enter=can_enter,
         **action_forms(patient),
     )

@@ -35,6 +35,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from notifications import templates
 from pro_app.db import make_engine
+from pro_app.key_outcomes import KEY_OUTCOMES, key_outcome_updates
 from pro_app.migrate import upgrade
 from pro_app.models import (
     Alert,
@@ -428,6 +429,8 @@ def _instance(
         "completed_at": None,
         "progress": {},
         "claimed_by": None,
+        **dict.fromkeys(KEY_OUTCOMES),
+        "answer_channel": None,
     }
     if due_at > now:
         return row
@@ -563,6 +566,9 @@ def _add_responses(
     count = max(len(answers), 1)
     for n, (instrument_id, pairs) in enumerate(answers.items(), start=1):
         version, stored, scores = _scored(instrument_id, context.omed_table, pairs)
+        instance.update(
+            key_outcome_updates(instrument_id, scores, channel.value, instance["answer_channel"])
+        )
         rows.response.append(
             {
                 "instance_id": instance["id"],

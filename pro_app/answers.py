@@ -9,6 +9,7 @@ from sqlmodel import Session, select
 
 from .alerts import raise_alert
 from .instruments import instrument, red_flags, scores_for
+from .key_outcomes import record_key_outcomes
 from .models import (
     OPEN_STATUSES,
     AlertKind,
@@ -28,12 +29,11 @@ class SurveyClosed(Exception):
 
 
 def current_responses(session: Session, instance_id: int) -> dict[str, Response]:
-    """The latest answer row of each instrument at an instance."""
+    """The current answer row of each instrument at an instance."""
     rows = session.exec(
-        select(Response).where(Response.instance_id == instance_id).order_by(Response.id)
+        select(Response).where(Response.instance_id == instance_id, Response.is_current)
     ).all()
-    superseded = {row.supersedes_id for row in rows if row.supersedes_id}
-    return {row.instrument_id: row for row in rows if row.id not in superseded}
+    return {row.instrument_id: row for row in rows}
 
 
 def save_answers(
@@ -57,6 +57,9 @@ def save_answers(
     site = session.get(Site, patient.site_id)
     previous = current_responses(session, instance.id).get(instrument_id)
     merged = {**(previous.answers if previous else {}), **answers}
+    if previous is not None:  # cleared first: one current answer per questionnaire
+        previous.is_current = False
+        session.flush()
     row = Response(
         instance_id=instance.id,
         instrument_id=instrument_id,
@@ -69,6 +72,7 @@ def save_answers(
         created_at=now,
     )
     session.add(row)
+    record_key_outcomes(instance, instrument_id, row.scores, channel)
     if instance.status == InstanceStatus.SENT:
         instance.status = InstanceStatus.IN_PROGRESS
     session.flush()

@@ -13,19 +13,18 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import and_, exists
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from .audit.statistics import median, quartiles
+from .key_outcomes import KEY_OUTCOMES
 from .models import InstanceStatus, Patient, Response, SurveyInstance
 from .trajectory import CohortBand
 
 MEASURES = {
-    "worst_pain": ("pain_nrs", ("worst",)),
-    "omed": ("analgesic_use", ("omed", "omed_mg_per_day")),
-    "qol": ("qol_overall", ("overall",)),
+    "worst_pain": KEY_OUTCOMES["pain_worst"],
+    "omed": KEY_OUTCOMES["omed_mg_per_day"],
+    "qol": KEY_OUTCOMES["quality_of_life"],
 }
 MIN_PER_TIMEPOINT = 5  # fewer answers than this at a timepoint: no band drawn there
 MIN_SITE_BASELINES = 20  # a site with fewer baseline answers is compared with all sites
@@ -77,7 +76,6 @@ Values = dict[str, dict[str, tuple[list[int], list[float]]]]
 
 def _values(session: Session, site_id: int | None) -> Values:
     """Current scores of completed surveys by measure and timepoint, with their days."""
-    newer = aliased(Response)
     by_measure: Values = {m: defaultdict(lambda: ([], [])) for m in MEASURES}
     for measure, (instrument_id, path) in MEASURES.items():
         value = Response.scores[path if len(path) > 1 else path[0]].as_float()
@@ -87,7 +85,7 @@ def _values(session: Session, site_id: int | None) -> Values:
             .where(
                 SurveyInstance.status == InstanceStatus.COMPLETED,
                 Response.instrument_id == instrument_id,
-                ~exists().where(and_(newer.supersedes_id == Response.id)),
+                Response.is_current,
                 value.is_not(None),
             )
         )

@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from sqlalchemy import and_, exists, func, or_
-from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from .models import (
@@ -126,14 +125,13 @@ def _add_details(session: Session, rows: list[PatientRow], now: datetime) -> Non
 
 
 def _add_scores(session: Session, by_id: dict[int, PatientRow]) -> None:
-    newer = aliased(Response)
     current = session.exec(
         select(SurveyInstance.patient_id, SurveyInstance.timepoint, Response)
         .join(Response, Response.instance_id == SurveyInstance.id)
         .where(
             SurveyInstance.patient_id.in_(list(by_id)),
             Response.instrument_id.in_(["pain_nrs", "analgesic_use"]),
-            ~exists().where(newer.supersedes_id == Response.id),
+            Response.is_current,
         )
         .order_by(SurveyInstance.due_at)
     ).all()

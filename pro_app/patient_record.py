@@ -120,14 +120,13 @@ def gather(
         .order_by(SurveyInstance.due_at)
     ).all()
     by_instance = {instance.id: TimepointRecord(instance) for instance in instances}
-    responses = session.exec(
+    current = session.exec(
         select(Response)
         .join(SurveyInstance, SurveyInstance.id == Response.instance_id)
         .where(SurveyInstance.patient_id == patient.id)
+        .where(Response.is_current)
         .order_by(Response.id)
     ).all()
-    superseded = {r.supersedes_id for r in responses if r.supersedes_id}
-    current = [r for r in responses if r.id not in superseded]
     scores_at: dict[int, dict] = {}
     for response in current:
         instrument = get_instrument(response.instrument_id)

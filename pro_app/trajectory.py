@@ -11,6 +11,8 @@ from datetime import date
 
 from surveys.scoring.response import thresholds
 
+from .key_outcomes import KEY_OUTCOMES, score_at
+
 PATIENT_COLOURS = {"worst": "#b2182b", "average": "#2166ac", "now": "#4d9221"}
 COHORT_COLOUR = "rgba(120, 120, 120, 0.22)"
 COHORT_LINE = "#707070"
@@ -55,20 +57,26 @@ class CohortBand:
     n: int
 
 
+def key_outcome(scores: dict, column: str):
+    """One key outcome (a ``KEY_OUTCOMES`` column) from a timepoint's scores by instrument."""
+    source, path = KEY_OUTCOMES[column]
+    return score_at(scores.get(source) or {}, path)
+
+
 def worst_pain(scores: dict) -> float | None:
-    return (scores.get("pain_nrs") or {}).get("worst")
+    return key_outcome(scores, "pain_worst")
 
 
 def omed_mg(scores: dict) -> float | None:
-    return ((scores.get("analgesic_use") or {}).get("omed") or {}).get("omed_mg_per_day")
+    return key_outcome(scores, "omed_mg_per_day")
 
 
 def omed_needs_review(scores: dict) -> bool:
-    return bool(((scores.get("analgesic_use") or {}).get("omed") or {}).get("needs_review"))
+    return bool(key_outcome(scores, "omed_needs_review"))
 
 
 def quality_of_life(scores: dict) -> float | None:
-    return (scores.get("qol_overall") or {}).get("overall")
+    return key_outcome(scores, "quality_of_life")
 
 
 def _hover(label: str, unit: str = "") -> str:

@@ -2,8 +2,6 @@
 
 from datetime import datetime
 
-from sqlalchemy import and_, exists
-from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from surveys.alert_rules import PainPoint, opioid_rise, pain_worsening
@@ -17,13 +15,12 @@ BASELINE = "baseline"
 
 def scores_by_timepoint(session: Session, patient_id: int) -> list[tuple[SurveyInstance, dict]]:
     """Each instance of a patient with the current scores of each instrument, in time order."""
-    newer = aliased(Response)
     rows = session.exec(
         select(SurveyInstance, Response)
         .join(Response, Response.instance_id == SurveyInstance.id)
         .where(
             SurveyInstance.patient_id == patient_id,
-            ~exists().where(and_(newer.supersedes_id == Response.id)),
+            Response.is_current,
         )
         .order_by(SurveyInstance.due_at, Response.id)
     ).all()

@@ -25,7 +25,7 @@ from surveys import get_instrument
 from surveys.fhir import DEFAULT_BASE, to_questionnaire, to_questionnaire_response
 
 from ..models import Patient, Procedure, Response, SurveyInstance
-from .answer_stream import ExportedAnswer, current_answers
+from .answer_stream import current_answers
 from .definitions import DEFINITIONS
 from .outcomes import AuditReport
 from .report import build_report, minimum_cell_count
@@ -36,7 +36,6 @@ from .timelines import (
 )
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-CHUNK_PATIENTS = 500
 PATIENT_COLUMNS = (
     "study_id",
     "site",
@@ -176,61 +175,67 @@ def _cell(value):
     return neutralise(value) if value.__class__ is str else value
 
 
-def _answer_parts(answer: ExportedAnswer) -> tuple[tuple, tuple]:
-    """The columns before and after (score, value), neutralised, for one answer."""
-    common = neutralised(
-        (
-            answer.study_id,
-            answer.site_code,
-            answer.augmentation,
-            answer.electrode,
-            answer.lesion_type,
-            answer.timepoint,
-            answer.days_since_procedure,
-            answer.instrument_id,
-            answer.instrument_version,
-        )
-    )
-    timing = neutralised(
-        (
-            answer.channel,
-            answer.adherence,
-            answer.hours_from_due(answer.invited_at),
-            answer.hours_from_due(answer.delivered_at),
-            answer.hours_from_due(answer.completed_at),
-        )
-    )
-    return common, timing
-
-
 def patient_rows(session: Session, filters: AuditFilters) -> Iterator[tuple]:
     """One row per patient, timepoint and score, in ``PATIENT_COLUMNS`` order."""
     for answer in current_answers(session, filters):
-        common, timing = _answer_parts(answer)
+        context = answer.context
+        leading = neutralised((*context.leading(), answer.instrument_id, answer.instrument_version))
+        trailing = neutralised((answer.channel, *context.trailing()))
         for score, value in _flatten(answer.scores):
-            yield (*common, score, value, *timing)
+            yield (*leading, score, value, *trailing)
+
+
+class _CsvCells:
+    """CSV text for cells, each distinct text neutralised and quoted once; and each
+    distinct scores JSON flattened once into its "score,value" pairs (scores repeat a
+    lot). Both memos are bounded, so memory stays flat however large the cohort."""
+
+    LIMIT = 20_000
+
+    def __init__(self):
+        self.text: dict[str, str] = {}
+        self.scores: dict[str, list[str]] = {}
+
+    def cell(self, value) -> str:
+        if value.__class__ is not str:
+            return _csv_value(value)
+        found = self.text.get(value)
+        if found is None:
+            if len(self.text) >= self.LIMIT:
+                self.text.clear()
+            found = self.text[value] = _quoted(neutralise(value))
+        return found
+
+    def score_pairs(self, scores_json: str) -> list[str]:
+        found = self.scores.get(scores_json)
+        if found is None:
+            if len(self.scores) >= self.LIMIT:
+                self.scores.clear()
+            pairs = _flatten(json.loads(scores_json))
+            found = [f"{_csv_name(name)},{_csv_value(value)}" for name, value in pairs]
+            self.scores[scores_json] = found
+        return found
 
 
 def patient_csv(session: Session, filters: AuditFilters) -> Iterator[str]:
-    """The long table as CSV: each answer's shared columns are formatted once, then one
-    line per score (names and numbers need no quoting; text values are quoted)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="")
-    writer.writerow(PATIENT_COLUMNS)
-    lines = [buffer.getvalue() + "\r\n"]
+    """The long table as CSV: a timepoint's shared columns are formatted once, then each
+    answer's lines are joined around its score pairs."""
+    cells = _CsvCells()
+    cell = cells.cell
+    lines = [",".join(map(_quoted, PATIENT_COLUMNS)) + "\r\n"]
+    context = head = tail = None
     for answer in current_answers(session, filters):
-        common, timing = _answer_parts(answer)
-        buffer.seek(0)
-        buffer.truncate()
-        writer.writerow(common)
-        prefix = buffer.getvalue() + ","
-        buffer.seek(0)
-        buffer.truncate()
-        writer.writerow(timing)
-        suffix = "," + buffer.getvalue() + "\r\n"
-        for score, value in _flatten(answer.scores):
-            lines.append(f"{prefix}{_csv_name(score)},{_csv_value(value)}{suffix}")
-        if len(lines) >= 5000:
+        if answer.context is not context:
+            context = answer.context
+            head = ",".join(map(cell, context.leading()))
+            tail = ",".join(map(cell, context.trailing()))
+        pairs = cells.score_pairs(answer.scores_json)
+        if not pairs:
+            continue
+        prefix = f"{head},{cell(answer.instrument_id)},{cell(answer.instrument_version)},"
+        suffix = f",{cell(answer.channel)},{tail}\r\n"
+        lines.append(prefix + (suffix + prefix).join(pairs) + suffix)
+        if len(lines) >= 2000:
             yield "".join(lines)
             lines = []
     yield "".join(lines)
@@ -283,26 +288,26 @@ def fhir_bundle(session: Session, filters: AuditFilters, now: datetime) -> Itera
         yield ("" if first else ",") + json.dumps({"resource": resource})
         first = False
     for answer in current_answers(session, filters, with_answers=True):
-        instrument = get_instrument(answer.instrument_id)
+        instrument, context = get_instrument(answer.instrument_id), answer.context
         resource = to_questionnaire_response(
             instrument,
             answer.answers,
             authored=None,
-            status="completed" if answer.status == "completed" else "in-progress",
+            status="completed" if context.status == "completed" else "in-progress",
             include_free_text=False,
             extra={
                 "subject": {
                     "identifier": {
-                        "system": f"{DEFAULT_BASE}/sites/{answer.site_code}/study-id",
-                        "value": answer.study_id,
+                        "system": f"{DEFAULT_BASE}/sites/{context.site_code}/study-id",
+                        "value": context.study_id,
                     }
                 },
                 "extension": [
                     {
                         "url": DAYS_EXTENSION,
-                        "valueInteger": answer.days_since_procedure,
+                        "valueInteger": context.days_since_procedure,
                     },
-                    {"url": TIMEPOINT_EXTENSION, "valueCode": answer.timepoint},
+                    {"url": TIMEPOINT_EXTENSION, "valueCode": context.timepoint},
                 ],
             },
         )

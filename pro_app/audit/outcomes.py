@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from surveys import PainResponse, clinically_important_improvement, pain_response
+from surveys import clinically_important_improvement, pain_response
 
 from .statistics import ChangeSummary, Summary, summarise, summarise_change
 from .timelines import InstanceFacts, PatientTimeline
@@ -99,10 +99,6 @@ def _omed(facts: InstanceFacts | None) -> float | None:
     return facts.omed
 
 
-def _change(value: float | None, baseline: float | None) -> float | None:
-    return None if value is None or baseline is None else value - baseline
-
-
 class OutcomeAccumulator:
     """Feed timelines one at a time; ``report`` summarises them."""
 
@@ -127,9 +123,9 @@ class OutcomeAccumulator:
             outcome = self.outcomes[facts.timepoint] = TimepointOutcome(
                 facts.timepoint, facts.day_offset
             )
-        values = self.values[facts.timepoint]
-        if facts.status not in COUNTED or not facts.due:
+        if not facts.due or facts.status not in COUNTED:
             return
+        values = self.values[facts.timepoint]
         values.day_offsets.append(facts.day_offset)
         outcome.due += 1
         quality = outcome.quality
@@ -147,10 +143,12 @@ class OutcomeAccumulator:
         else:
             quality.on_time += 1
         quality.channels[facts.channel or "unknown"] += 1
-        for name in ("worst", "average", "qol"):
-            value = getattr(facts, name)
-            if value is not None:
-                getattr(values, name).append(value)
+        if facts.worst is not None:
+            values.worst.append(facts.worst)
+        if facts.average is not None:
+            values.average.append(facts.average)
+        if facts.qol is not None:
+            values.qol.append(facts.qol)
         if facts.omed is not None:
             outcome.opioid_answered += 1
             outcome.any_opioid += bool(facts.any_opioid)
@@ -171,21 +169,19 @@ class OutcomeAccumulator:
             improvement = clinically_important_improvement(base.worst, facts.worst)
             outcome.improved_2_points += improvement["points"]
             outcome.improved_30_percent += improvement["percent"]
+        omed, base_omed = _omed(facts), _omed(base)
         if base is not None:
-            for name in ("average", "qol"):
-                change = _change(getattr(facts, name), getattr(base, name))
-                if change is not None:
-                    getattr(values, f"{name}_change").append(change)
-            omed_change = _change(_omed(facts), _omed(base))
-            if omed_change is not None:
-                values.omed_change.append(omed_change)
-        category = pain_response(
-            base.worst if base else None, _omed(base), facts.worst, _omed(facts)
-        )
+            if facts.average is not None and base.average is not None:
+                values.average_change.append(facts.average - base.average)
+            if facts.qol is not None and base.qol is not None:
+                values.qol_change.append(facts.qol - base.qol)
+            if omed is not None and base_omed is not None:
+                values.omed_change.append(omed - base_omed)
+        category = pain_response(base.worst if base else None, base_omed, facts.worst, omed)
         if category is None:
             outcome.response_not_evaluable += 1
         else:
-            outcome.response[PainResponse(category).value] += 1
+            outcome.response[category.value] += 1
 
     def report(self, safety_events: Iterable[tuple[int, str, int]] = ()) -> AuditReport:
         """Summaries by timepoint; ``safety_events`` are (procedure id, kind, grade)."""

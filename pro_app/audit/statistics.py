@@ -50,7 +50,9 @@ Values = Sequence[float | None]
 
 def _clean(values: Values) -> list[float]:
     """The values without ``None`` entries, sorted ascending."""
-    return sorted(v for v in values if v is not None)
+    if None in values:
+        values = [v for v in values if v is not None]
+    return sorted(values)
 
 
 def _median_of_sorted(ordered: list[float]) -> float:
@@ -201,13 +203,12 @@ class Summary:
 def summarise(values: Values) -> Summary:
     """Count, median, quartiles, mean and SD; fields None where not computable."""
     cleaned = _clean(values)
-    quarts = quartiles(cleaned)
     moments = _mean_sd_of(cleaned)
     return Summary(
         n=len(cleaned),
-        median=median(cleaned),
-        q1=quarts[0] if quarts else None,
-        q3=quarts[1] if quarts else None,
+        median=_median_of_sorted(cleaned) if cleaned else None,
+        q1=_quantile_of_sorted(cleaned, 0.25) if cleaned else None,
+        q3=_quantile_of_sorted(cleaned, 0.75) if cleaned else None,
         mean=moments[0] if moments else None,
         sd=moments[1] if moments else None,
     )

@@ -1,20 +1,20 @@
 """The audited cohort read from the database, one patient at a time, in bounded memory.
 
 ``AuditFilters`` says which procedures count (``apply_filters`` adds it to a query);
-``timelines`` streams each patient's instances with the few scores the audit needs, read
-in SQL from the current (never superseded) answers. Rows arrive ordered by patient, so a
-patient is complete as soon as the next one starts, and nothing holds the whole cohort.
+``timelines`` streams each patient's instances with the key outcomes the audit needs
+(kept on each instance from its current answers, see ``pro_app/key_outcomes.py``).
+Rows arrive ordered by patient, so a patient is complete as soon as the next one starts,
+and nothing holds the whole cohort.
 """
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import and_, exists, func, or_
-from sqlalchemy.orm import aliased
+from sqlalchemy import func, or_
 from sqlmodel import Session, select
 
-from ..models import Direction, Message, Patient, Procedure, Response, Site, SurveyInstance
+from ..models import Direction, Message, Patient, Procedure, SurveyInstance
 
 STREAM_ROWS = 2000
 
@@ -45,7 +45,7 @@ class AuditFilters:
         return ", ".join(parts) or "all procedures"
 
 
-@dataclass
+@dataclass(slots=True)
 class InstanceFacts:
     """One timepoint of one patient, with what the audit counts (flags worked out in SQL)."""
 
@@ -67,16 +67,10 @@ class InstanceFacts:
     channel: str | None
 
 
-@dataclass
+@dataclass(slots=True)
 class PatientTimeline:
     patient_id: int
-    study_id: str
-    site_code: str
     procedure_id: int
-    augmentation: str
-    electrode: str
-    lesion_type: str
-    procedure_date: date
     opted_out: bool
     instances: list[InstanceFacts] = field(default_factory=list)
 
@@ -102,17 +96,6 @@ def apply_filters(statement, filters: AuditFilters):
     return statement
 
 
-def _current(instrument_id: str):
-    """An alias of Response and the join condition for an instance's current answer."""
-    row, newer = aliased(Response), aliased(Response)
-    condition = and_(
-        row.instance_id == SurveyInstance.id,
-        row.instrument_id == instrument_id,
-        ~exists().where(newer.supersedes_id == row.id),
-    )
-    return row, condition
-
-
 def delivery_receipts():
     """A subquery: each instance's first delivery receipt of a text sent for it."""
     return (
@@ -128,9 +111,6 @@ def delivery_receipts():
 
 def timelines(session: Session, filters: AuditFilters, now: datetime) -> Iterator[PatientTimeline]:
     """Each covered patient's timeline at ``now``, in patient order, from one query."""
-    pain, pain_on = _current("pain_nrs")
-    drugs, drugs_on = _current("analgesic_use")
-    qol, qol_on = _current("qol_overall")
     delivered = delivery_receipts()
     counted = [
         SurveyInstance.due_at <= now,
@@ -138,24 +118,18 @@ def timelines(session: Session, filters: AuditFilters, now: datetime) -> Iterato
         delivered.c.delivered_at.is_not(None),
         or_(SurveyInstance.first_opened_at.is_not(None), SurveyInstance.completed_at.is_not(None)),
         func.coalesce(SurveyInstance.completed_at > SurveyInstance.closes_at, False),
-        pain.scores["worst"].as_float(),
-        pain.scores["average"].as_float(),
-        drugs.scores[("omed", "omed_mg_per_day")].as_float(),
-        drugs.scores[("omed", "any_opioid")].as_boolean(),
-        drugs.scores[("omed", "needs_review")].as_boolean(),
-        qol.scores["overall"].as_float(),
-        func.coalesce(pain.channel, qol.channel, drugs.channel),
+        SurveyInstance.pain_worst,
+        SurveyInstance.pain_average,
+        SurveyInstance.omed_mg_per_day,
+        SurveyInstance.any_opioid,
+        SurveyInstance.omed_needs_review,
+        SurveyInstance.quality_of_life,
+        SurveyInstance.answer_channel,
     ]
     statement = (
         select(
             Patient.id,
-            Patient.study_id,
-            Site.code,
             Procedure.id,
-            Procedure.augmentation,
-            Procedure.electrode,
-            Procedure.lesion_type,
-            Procedure.procedure_date,
             Patient.sms_opted_out,
             SurveyInstance.id,
             SurveyInstance.timepoint,
@@ -164,11 +138,7 @@ def timelines(session: Session, filters: AuditFilters, now: datetime) -> Iterato
             *counted,
         )
         .join(Procedure, Procedure.patient_id == Patient.id)
-        .join(Site, Site.id == Patient.site_id)
         .join(SurveyInstance, SurveyInstance.procedure_id == Procedure.id)
-        .outerjoin(pain, pain_on)
-        .outerjoin(drugs, drugs_on)
-        .outerjoin(qol, qol_on)
         .outerjoin(delivered, delivered.c.instance_id == SurveyInstance.id)
         .order_by(Patient.id, SurveyInstance.due_at, SurveyInstance.id)
     )
@@ -179,7 +149,7 @@ def timelines(session: Session, filters: AuditFilters, now: datetime) -> Iterato
         if current is None or current.patient_id != row[0]:
             if current is not None:
                 yield current
-            current = PatientTimeline(*row[:9])
-        current.instances.append(InstanceFacts(*row[9:]))
+            current = PatientTimeline(*row[:3])
+        current.instances.append(InstanceFacts(*row[3:]))
     if current is not None:
         yield current

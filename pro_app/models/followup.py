@@ -3,7 +3,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Index, UniqueConstraint
+from sqlalchemy import JSON, Index, UniqueConstraint, text, true
 from sqlmodel import Field, SQLModel
 
 from .types import UTCDateTime, utcnow
@@ -52,6 +52,15 @@ class SurveyInstance(SQLModel, table=True):
     completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     progress: dict = Field(default_factory=dict, sa_type=JSON)
     claimed_by: str | None = Field(default=None, max_length=64, description="who invited")
+    # The key outcomes of the current answers (see ``pro_app/key_outcomes.py``), copied
+    # here when they are saved so the audit reads one row per timepoint.
+    pain_worst: float | None = None
+    pain_average: float | None = None
+    omed_mg_per_day: float | None = None
+    any_opioid: bool | None = None
+    omed_needs_review: bool | None = None
+    quality_of_life: float | None = None
+    answer_channel: str | None = Field(default=None, max_length=16)
 
 
 class AnswerChannel(StrEnum):
@@ -64,12 +73,22 @@ class Response(SQLModel, table=True):
     """One instrument's answers at one instance.
 
     Rows are never overwritten: a correction is a new row whose ``supersedes_id`` points
-    at the row it replaces, and the current answer is the row nothing supersedes.
+    at the row it replaces. The current answer is the row nothing supersedes; it is marked
+    ``is_current`` (cleared when a correction arrives), and the database holds at most one
+    current answer per questionnaire and instance.
     """
 
     # Answers are looked up by instance and questionnaire (audit, dashboard, trajectories).
     __table_args__ = (
         Index("ix_response_instance_id_instrument_id", "instance_id", "instrument_id"),
+        Index(
+            "uq_response_current_answer",
+            "instance_id",
+            "instrument_id",
+            unique=True,
+            sqlite_where=text("is_current"),
+            postgresql_where=text("is_current"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -81,4 +100,5 @@ class Response(SQLModel, table=True):
     scores: dict = Field(default_factory=dict, sa_type=JSON)
     entered_by_user_id: int | None = Field(default=None, foreign_key="user.id")
     supersedes_id: int | None = Field(default=None, foreign_key="response.id", unique=True)
+    is_current: bool = Field(default=True, sa_column_kwargs={"server_default": true()})
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

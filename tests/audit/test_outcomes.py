@@ -39,18 +39,7 @@ def facts(timepoint, status, worst=None, average=None, omed=None, qol=None, **ex
 
 
 def patient(n: int, *instances) -> PatientTimeline:
-    return PatientTimeline(
-        n,
-        f"S{n}",
-        "SITE",
-        100 + n,
-        "kyphoplasty",
-        "bipolar",
-        "lytic",
-        PROCEDURE,
-        n == 5,
-        list(instances),
-    )
+    return PatientTimeline(n, 100 + n, n == 5, list(instances))
 
 
 COHORT = [

@@ -1,0 +1,140 @@
+"""Each questionnaire has one current answer, and each timepoint keeps its key outcomes
+(pain, opioid use, quality of life, channel) in step with its current answers."""
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from alembic import command
+from sqlalchemy import literal
+from sqlalchemy import select as sa_select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from pro_app.answers import save_answers
+from pro_app.audit.sql_time import days_from_date, hours_between
+from pro_app.db import session_scope
+from pro_app.migrate import alembic_config, upgrade
+from pro_app.models import Response, SurveyInstance
+from pro_app.models.types import UTCDateTime
+from tests.databases import PostgresDatabase
+from tests.factories import Factory
+
+ENROLLED = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
+PROCEDURE = date(2027, 1, 11)
+
+
+def baseline_of(session: Session, patient_id: int) -> SurveyInstance:
+    return session.exec(
+        select(SurveyInstance).where(
+            SurveyInstance.patient_id == patient_id, SurveyInstance.timepoint == "baseline"
+        )
+    ).one()
+
+
+def answer_baseline(engine, patient_id: int) -> int:
+    """Pain 8 by web, morphine 3 x 10 mg, quality of life 4; then a nurse corrects pain to 6."""
+    with session_scope(engine) as session:
+        instance = baseline_of(session, patient_id)
+        instance.status = "sent"
+        at = ENROLLED + timedelta(hours=1)
+        pain = {"worst": 8, "average": 7, "now": 7}
+        save_answers(session, instance, "pain_nrs", pain, channel="web", now=at)
+        medicines = {"medicines": [{"drug": "morphine", "strength": 10, "doses": 3}]}
+        save_answers(session, instance, "analgesic_use", medicines, channel="web", now=at)
+        save_answers(session, instance, "qol_overall", {"overall": 4}, channel="web", now=at)
+        correction = {"worst": 6, "average": 5}
+        save_answers(session, instance, "pain_nrs", correction, channel="nurse", now=at)
+        return instance.id
+
+
+def assert_current_and_key_outcomes(engine, instance_id: int) -> None:
+    with Session(engine) as session:
+        rows = session.exec(
+            select(Response).where(Response.instance_id == instance_id).order_by(Response.id)
+        ).all()
+        instance = session.get(SurveyInstance, instance_id)
+    assert [(r.instrument_id, r.is_current) for r in rows] == [
+        ("pain_nrs", False),
+        ("analgesic_use", True),
+        ("qol_overall", True),
+        ("pain_nrs", True),
+    ]
+    assert rows[3].supersedes_id == rows[0].id
+    assert (instance.pain_worst, instance.pain_average) == (6, 5)
+    assert (instance.omed_mg_per_day, instance.any_opioid, instance.omed_needs_review) == (
+        30,
+        True,
+        False,
+    )
+    assert instance.quality_of_life == 4
+    assert instance.answer_channel == "nurse"  # the channel of the (corrected) pain answer
+
+
+def test_a_correction_replaces_the_current_answer_and_the_key_outcomes(engine, gen):
+    site = gen.site()
+    patient = gen.patient(site, now=ENROLLED, procedure_date=PROCEDURE).patient
+    assert_current_and_key_outcomes(engine, answer_baseline(engine, patient.id))
+
+
+def test_the_database_holds_one_current_answer_per_questionnaire(engine, gen):
+    site = gen.site()
+    patient = gen.patient(site, now=ENROLLED, procedure_date=PROCEDURE).patient
+    instance_id = answer_baseline(engine, patient.id)
+    with pytest.raises(IntegrityError), session_scope(engine) as session:
+        session.add(
+            Response(
+                instance_id=instance_id,
+                instrument_id="pain_nrs",
+                instrument_version="1",
+                channel="web",
+                answers={"worst": 1},
+                scores={"worst": 1.0},
+            )
+        )
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def own_database(request, tmp_path, sqlite_template):
+    """A database of the test's own, free to migrate up and down."""
+    if request.param == "sqlite":
+        engine = sqlite_template.fresh(tmp_path)
+        yield engine
+        engine.dispose()
+    else:
+        database = PostgresDatabase()
+        yield database.engine
+        database.drop()
+
+
+def test_the_migration_marks_current_answers_and_copies_key_outcomes(own_database):
+    engine = own_database
+    factory = Factory(engine)
+    patient = factory.patient(factory.site(), now=ENROLLED, procedure_date=PROCEDURE).patient
+    instance_id = answer_baseline(engine, patient.id)
+    config = alembic_config(engine)
+    with engine.begin() as connection:  # back to before the columns existed
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0002")
+    upgrade(engine)
+    assert_current_and_key_outcomes(engine, instance_id)
+
+
+def test_time_arithmetic_in_sql_is_in_utc_hours_and_days(engine):
+    due = datetime(2027, 2, 1, 10, 0, tzinfo=UTC)
+
+    def moment(value: datetime | None):
+        return literal(value, UTCDateTime)
+
+    late_evening = datetime(2027, 2, 1, 23, 30, tzinfo=UTC)
+    statement = sa_select(
+        hours_between(moment(due + timedelta(minutes=90)), moment(due)),
+        hours_between(moment(due - timedelta(minutes=18)), moment(due)),
+        hours_between(moment(None), moment(due)),
+        days_from_date(moment(late_evening), literal(date(2027, 1, 4))),
+        days_from_date(moment(due), literal(date(2027, 2, 8))),
+    )
+    with engine.connect() as connection:
+        if engine.dialect.name == "postgresql":  # a session zone where 23:30 UTC is tomorrow
+            connection.exec_driver_sql("SET TIME ZONE 'Pacific/Auckland'")
+        found = connection.execute(statement).one()
+    assert tuple(found) == (1.5, -0.3, None, 28, -7)

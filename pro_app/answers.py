@@ -55,6 +55,11 @@ def save_answers(
     definition = instrument(instrument_id)
     patient = session.get(Patient, instance.patient_id)
     site = session.get(Site, patient.site_id)
+    # Saves for one instance (a double tap, a text reply and the web form at once) queue
+    # here, so each sees the answer before it and supersedes it rather than colliding.
+    session.exec(
+        select(SurveyInstance.id).where(SurveyInstance.id == instance.id).with_for_update()
+    )
     previous = current_responses(session, instance.id).get(instrument_id)
     merged = {**(previous.answers if previous else {}), **answers}
     if previous is not None:  # cleared first: one current answer per questionnaire

@@ -1,6 +1,7 @@
 """Each questionnaire has one current answer, and each timepoint keeps its key outcomes
 (pain, opioid use, quality of life, channel) in step with its current answers."""
 
+import threading
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -138,3 +139,42 @@ def test_time_arithmetic_in_sql_is_in_utc_hours_and_days(engine):
             connection.exec_driver_sql("SET TIME ZONE 'Pacific/Auckland'")
         found = connection.execute(statement).one()
     assert tuple(found) == (1.5, -0.3, None, 28, -7)
+
+
+def test_two_saves_at_once_queue_rather_than_collide(engine, gen):
+    """A double tap: the second save waits for the first, then supersedes it."""
+    site = gen.site()
+    patient = gen.patient(site, now=ENROLLED, procedure_date=PROCEDURE).patient
+    at = ENROLLED + timedelta(hours=1)
+    with session_scope(engine) as session:
+        baseline_of(session, patient.id).status = "sent"
+    first = Session(engine)
+    instance = baseline_of(first, patient.id)
+    instance_id = instance.id
+    save_answers(first, instance, "qol_overall", {"overall": 4}, channel="web", now=at)
+    outcome: list = []
+
+    def second_save() -> None:
+        try:
+            with session_scope(engine) as second:
+                again = baseline_of(second, patient.id)
+                save_answers(second, again, "qol_overall", {"overall": 5}, channel="web", now=at)
+            outcome.append("saved")
+        except Exception as exc:  # noqa: BLE001 (reported by the assertion below)
+            outcome.append(repr(exc))
+
+    worker = threading.Thread(target=second_save)
+    worker.start()
+    worker.join(timeout=1)
+    assert worker.is_alive() and outcome == []  # waiting for the first to commit
+    first.commit()
+    first.close()
+    worker.join(timeout=30)
+    assert outcome == ["saved"]
+    with Session(engine) as session:
+        rows = session.exec(
+            select(Response).where(Response.instance_id == instance_id).order_by(Response.id)
+        ).all()
+        assert [(r.answers["overall"], r.is_current) for r in rows] == [(4, False), (5, True)]
+        assert rows[1].supersedes_id == rows[0].id
+        assert session.get(SurveyInstance, instance_id).quality_of_life == 5

@@ -14,7 +14,6 @@ from .models import (
     InstanceStatus,
     Patient,
     Procedure,
-    Response,
     SurveyInstance,
 )
 
@@ -125,29 +124,31 @@ def _add_details(session: Session, rows: list[PatientRow], now: datetime) -> Non
 
 
 def _add_scores(session: Session, by_id: dict[int, PatientRow]) -> None:
-    current = session.exec(
-        select(SurveyInstance.patient_id, SurveyInstance.timepoint, Response)
-        .join(Response, Response.instance_id == SurveyInstance.id)
-        .where(
-            SurveyInstance.patient_id.in_(list(by_id)),
-            Response.instrument_id.in_(["pain_nrs", "analgesic_use"]),
-            Response.is_current,
+    """Pain and opioid figures from the key outcomes kept on each instance."""
+    instance = SurveyInstance
+    timepoints = session.exec(
+        select(
+            instance.patient_id,
+            instance.timepoint,
+            instance.pain_worst,
+            instance.omed_mg_per_day,
+            instance.any_opioid,
+            instance.omed_needs_review,
         )
-        .order_by(SurveyInstance.due_at)
+        .where(instance.patient_id.in_(list(by_id)), instance.answer_channel.is_not(None))
+        .order_by(instance.due_at)
     ).all()
     baseline: dict[int, float] = {}
     pain: dict[int, list[float]] = defaultdict(list)
-    for patient_id, timepoint, response in current:
+    for patient_id, timepoint, worst, omed, any_opioid, needs_review in timepoints:
         row = by_id[patient_id]
-        if response.instrument_id == "pain_nrs" and response.scores.get("worst") is not None:
-            worst = response.scores["worst"]
+        if worst is not None:
             if timepoint == "baseline":
                 baseline[patient_id] = worst
             pain[patient_id].append(worst)
-        elif response.instrument_id == "analgesic_use" and response.scores.get("omed"):
-            omed = response.scores["omed"]
-            row.omed = omed.get("omed_mg_per_day")
-            row.omed_needs_review = bool(omed.get("needs_review"))
+        if (omed, any_opioid, needs_review) != (None, None, None):  # opioids were asked
+            row.omed = omed
+            row.omed_needs_review = bool(needs_review)
     for patient_id, values in pain.items():
         row = by_id[patient_id]
         row.last_worst = values[-1]

@@ -61,6 +61,11 @@ else:
             sink.write(data)
     seconds = time.perf_counter() - started
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+try:  # Linux: ru_maxrss carries the parent's size over exec; VmHWM is this image's own
+    with open("/proc/self/status") as status:
+        peak = next(int(line.split()[1]) for line in status if line.startswith("VmHWM")) / 1024
+except OSError:
+    pass
 print(json.dumps({"seconds": seconds, "peak_mb": peak, "bytes": size}))
 """
 

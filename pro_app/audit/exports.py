@@ -55,6 +55,7 @@ PATIENT_COLUMNS = (
     "answered_hours_from_due",
 )
 AGGREGATE_COLUMNS = ("section", "row", "column", "value")
+XLSX_SHEET_ROWS = 1_048_575  # Excel's 1,048,576 rows per sheet, less the header
 DAYS_EXTENSION = f"{DEFAULT_BASE}/StructureDefinition/days-since-procedure"
 TIMEPOINT_EXTENSION = f"{DEFAULT_BASE}/StructureDefinition/timepoint"
 UUID_NAMESPACE = uuid.UUID("3f4b1d2c-8a57-4b8e-9a37-5d8f0c6e2b11")
@@ -261,11 +262,20 @@ def _quoted(text: str) -> str:
 
 
 def patient_xlsx(session: Session, filters: AuditFilters) -> Iterator[bytes]:
+    """The long table as a workbook; past a sheet's row limit it goes on in "patients 2",
+    "patients 3"..., each with the header row."""
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("patients")
-    sheet.append(list(PATIENT_COLUMNS))
+    sheet, rows = None, XLSX_SHEET_ROWS
     for row in patient_rows(session, filters):  # already neutralised
+        if rows == XLSX_SHEET_ROWS:
+            number = len(workbook.worksheets) + 1
+            sheet = workbook.create_sheet("patients" if number == 1 else f"patients {number}")
+            sheet.append(list(PATIENT_COLUMNS))
+            rows = 0
         sheet.append(row)
+        rows += 1
+    if sheet is None:
+        workbook.create_sheet("patients").append(list(PATIENT_COLUMNS))
     return _saved(workbook)
 
 

@@ -12,7 +12,8 @@ from openpyxl import load_workbook
 from sqlmodel import Session, select
 
 from pro_app.answers import complete, save_answers
-from pro_app.audit.exports import PATIENT_COLUMNS, export_chunks, neutralise
+from pro_app.audit import exports
+from pro_app.audit.exports import PATIENT_COLUMNS, export_chunks, neutralise, patient_csv
 from pro_app.audit.report import build_report
 from pro_app.audit.timelines import AuditFilters, timelines
 from pro_app.db import session_scope
@@ -146,6 +147,34 @@ def test_the_patient_level_table_is_de_identified_and_safe(gen, cohort):
     assert by_score[("A0", "baseline", "omed.needs_review")][10] == "1"
     assert by_score[("A0", "week4", "omed.omed_mg_per_day")][10] == "20.0"
     assert ("'=cmd|calc", "week4", "worst") in by_score  # formula neutralised
+
+
+def test_the_patient_level_workbook_matches_the_csv_and_splits_at_the_row_limit(
+    gen, cohort, monkeypatch
+):
+    site_a, *_ = cohort
+    filters = AuditFilters(site_id=site_a.id)
+    with Session(gen.engine) as session:
+        lines = list(csv.reader(io.StringIO(text_of(patient_csv(session, filters)))))
+        monkeypatch.setattr(exports, "XLSX_SHEET_ROWS", 10)
+        data = b"".join(export_chunks(session, "patients", "xlsx", filters, NOW))
+    workbook = load_workbook(io.BytesIO(data), read_only=True)
+    sheets = [list(sheet.iter_rows(values_only=True)) for sheet in workbook.worksheets]
+    expected_sheets = -(-(len(lines) - 1) // 10)  # 10 data rows a sheet
+    assert workbook.sheetnames == ["patients"] + [
+        f"patients {n}" for n in range(2, expected_sheets + 1)
+    ]
+    assert all(rows[0] == PATIENT_COLUMNS and len(rows) <= 11 for rows in sheets)
+
+    def same(value):  # a spreadsheet reads 8.0 back as 8
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            return "" if value is None else value
+
+    cells = [[same(value) for value in row] for rows in sheets for row in rows[1:]]
+    assert cells == [[same(value) for value in line] for line in lines[1:]]  # same order
+    assert any(row[0] == "'=cmd|calc" for row in cells)  # neutralised in the workbook too
 
 
 def test_the_fhir_bundle_is_valid_r4_and_de_identified(gen, cohort):

@@ -2,7 +2,7 @@
 
 Drawn behind a patient's line so a nurse sees whether they recover as others do. The
 site's own cohort is used when it is large enough, otherwise every site's. Scores are
-read with JSON expressions in SQL (one query, no rows per patient), and the result is
+the key outcomes kept on each survey instance (one query a measure), and the result is
 kept for a few minutes per site: the expected course does not need to be live.
 """
 
@@ -17,14 +17,13 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from .audit.statistics import median, quartiles
-from .key_outcomes import KEY_OUTCOMES
-from .models import InstanceStatus, Patient, Response, SurveyInstance
+from .models import InstanceStatus, Patient, SurveyInstance
 from .trajectory import CohortBand
 
-MEASURES = {
-    "worst_pain": KEY_OUTCOMES["pain_worst"],
-    "omed": KEY_OUTCOMES["omed_mg_per_day"],
-    "qol": KEY_OUTCOMES["quality_of_life"],
+MEASURES = {  # measure: the key outcome on SurveyInstance (see key_outcomes.py)
+    "worst_pain": "pain_worst",
+    "omed": "omed_mg_per_day",
+    "qol": "quality_of_life",
 }
 MIN_PER_TIMEPOINT = 5  # fewer answers than this at a timepoint: no band drawn there
 MIN_SITE_BASELINES = 20  # a site with fewer baseline answers is compared with all sites
@@ -75,19 +74,12 @@ Values = dict[str, dict[str, tuple[list[int], list[float]]]]
 
 
 def _values(session: Session, site_id: int | None) -> Values:
-    """Current scores of completed surveys by measure and timepoint, with their days."""
+    """Key outcomes of completed surveys by measure and timepoint, with their days."""
     by_measure: Values = {m: defaultdict(lambda: ([], [])) for m in MEASURES}
-    for measure, (instrument_id, path) in MEASURES.items():
-        value = Response.scores[path if len(path) > 1 else path[0]].as_float()
-        statement = (
-            select(SurveyInstance.timepoint, SurveyInstance.day_offset, value)
-            .join(Response, Response.instance_id == SurveyInstance.id)
-            .where(
-                SurveyInstance.status == InstanceStatus.COMPLETED,
-                Response.instrument_id == instrument_id,
-                Response.is_current,
-                value.is_not(None),
-            )
+    for measure, column in MEASURES.items():
+        value = getattr(SurveyInstance, column)
+        statement = select(SurveyInstance.timepoint, SurveyInstance.day_offset, value).where(
+            SurveyInstance.status == InstanceStatus.COMPLETED, value.is_not(None)
         )
         if site_id is not None:
             statement = statement.join(Patient, Patient.id == SurveyInstance.patient_id).where(

@@ -6,9 +6,10 @@ from datetime import UTC, datetime
 
 from sqlmodel import select
 
+from pro_app.answers import save_answers
 from pro_app.cohort import MIN_SITE_BASELINES, expected_course, forget_cached
 from pro_app.db import session_scope
-from pro_app.models import Response, SurveyInstance
+from pro_app.models import SurveyInstance
 from pro_app.web.vendor import plotly_version
 
 
@@ -49,18 +50,11 @@ def _answered(engine, patient_id: int, timepoint: str, worst: int) -> None:
                 SurveyInstance.patient_id == patient_id, SurveyInstance.timepoint == timepoint
             )
         ).one()
+        instance.status = "sent"
+        pain = {"worst": worst, "average": worst, "now": worst}
+        save_answers(session, instance, "pain_nrs", pain, channel="web", now=instance.due_at)
         instance.status = "completed"
         instance.completed_at = instance.due_at
-        session.add(
-            Response(
-                instance_id=instance.id,
-                instrument_id="pain_nrs",
-                instrument_version="1",
-                channel="web",
-                answers={"worst": worst},
-                scores={"worst": worst, "average": None, "now": None},
-            )
-        )
 
 
 def test_the_expected_course_is_the_cohorts_median_and_quartiles(gen):

@@ -31,6 +31,7 @@ KEY_OUTCOMES = {
     'quality_of_life': ('qol_overall', ('overall',)),
 }
 CHANNEL_FROM = 'pain_nrs'
+INSTANCES_PER_SLICE = 5000
 
 
 def upgrade() -> None:
@@ -57,14 +58,22 @@ def upgrade() -> None:
 
 
 def _copy_key_outcomes() -> None:
+    """Copy in slices of instance ids, so memory stays small on a large database."""
     connection = op.get_bind()
+    last = connection.execute(sa.text("SELECT max(instance_id) FROM response")).scalar()
+    for start in range(0, (last or 0) + 1, INSTANCES_PER_SLICE):
+        _copy_slice(connection, start, start + INSTANCES_PER_SLICE)
+
+
+def _copy_slice(connection, start: int, stop: int) -> None:
     sources = sorted({source for source, _ in KEY_OUTCOMES.values()})
     rows = connection.execute(
         sa.text(
             "SELECT instance_id, instrument_id, channel, scores FROM response "
-            "WHERE is_current AND instrument_id IN :sources ORDER BY id"
+            "WHERE is_current AND instrument_id IN :sources "
+            "AND instance_id >= :start AND instance_id < :stop ORDER BY id"
         ).bindparams(sa.bindparam('sources', expanding=True)),
-        {'sources': sources},
+        {'sources': sources, 'start': start, 'stop': stop},
     )
     found: dict[int, dict] = {}
     for instance_id, instrument_id, channel, scores in rows:
@@ -88,12 +97,13 @@ def _copy_key_outcomes() -> None:
     ).bindparams(
         *(sa.bindparam(c, type_=sa.Boolean()) for c in ('any_opioid', 'omed_needs_review'))
     )
-    batch = [
-        {'id': instance_id, **{column: values.get(column) for column in columns}}
-        for instance_id, values in found.items()
-    ]
-    for start in range(0, len(batch), 1000):
-        connection.execute(update, batch[start:start + 1000])
+    connection.execute(
+        update,
+        [
+            {'id': instance_id, **{column: values.get(column) for column in columns}}
+            for instance_id, values in found.items()
+        ],
+    )
 
 
 def downgrade() -> None:

@@ -564,11 +564,11 @@ def _add_responses(
         answers = by_text
     started, finished = instance["first_opened_at"], instance["completed_at"]
     count = max(len(answers), 1)
+    channels: dict[str, str] = {}
     for n, (instrument_id, pairs) in enumerate(answers.items(), start=1):
         version, stored, scores = _scored(instrument_id, context.omed_table, pairs)
-        instance.update(
-            key_outcome_updates(instrument_id, scores, channel.value, instance["answer_channel"])
-        )
+        channels[instrument_id] = channel.value
+        instance.update(key_outcome_updates(instrument_id, scores, channels))
         rows.response.append(
             {
                 "instance_id": instance["id"],

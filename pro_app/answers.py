@@ -56,11 +56,12 @@ def save_answers(
     patient = session.get(Patient, instance.patient_id)
     site = session.get(Site, patient.site_id)
     # Saves for one instance (a double tap, a text reply and the web form at once) queue
-    # here, so each sees the answer before it and supersedes it rather than colliding.
-    session.exec(
-        select(SurveyInstance.id).where(SurveyInstance.id == instance.id).with_for_update()
-    )
-    previous = current_responses(session, instance.id).get(instrument_id)
+    # here, then reload it: each sees the answers and status the one before it committed,
+    # and supersedes rather than collides.
+    session.flush()
+    session.refresh(instance, with_for_update=True)
+    current = current_responses(session, instance.id)
+    previous = current.get(instrument_id)
     merged = {**(previous.answers if previous else {}), **answers}
     if previous is not None:  # cleared first: one current answer per questionnaire
         previous.is_current = False
@@ -77,7 +78,8 @@ def save_answers(
         created_at=now,
     )
     session.add(row)
-    record_key_outcomes(instance, instrument_id, row.scores, channel)
+    channels = {kind: answer.channel for kind, answer in current.items()}
+    record_key_outcomes(instance, instrument_id, row.scores, {**channels, instrument_id: channel})
     if instance.status == InstanceStatus.SENT:
         instance.status = InstanceStatus.IN_PROGRESS
     session.flush()

@@ -17,7 +17,9 @@ KEY_OUTCOMES: dict[str, tuple[str, tuple[str, ...]]] = {
     "omed_needs_review": ("analgesic_use", ("omed", "needs_review")),
     "quality_of_life": ("qol_overall", ("overall",)),
 }
-CHANNEL_FROM = "pain_nrs"  # the timepoint's channel is its pain answer's (else the first's)
+# The timepoint's channel: that of its current pain answer, else quality of life, else
+# opioid use (unknown if none of them was answered).
+CHANNEL_FROM = ("pain_nrs", "qol_overall", "analgesic_use")
 
 
 def score_at(scores: dict, path: tuple[str, ...]):
@@ -37,21 +39,17 @@ def key_outcomes(instrument_id: str, scores: dict) -> dict:
     }
 
 
-def key_outcome_updates(
-    instrument_id: str, scores: dict, channel: str, current_channel: str | None
-) -> dict:
-    """What one questionnaire's current answer sets on its instance: its key outcomes and,
-    for the pain answer or the first answer, the channel."""
+def key_outcome_updates(instrument_id: str, scores: dict, channels: dict[str, str]) -> dict:
+    """What one questionnaire's current answer sets on its instance: its key outcomes and
+    the timepoint's channel, given the channel of each current answer (this one included)."""
     updates = key_outcomes(instrument_id, scores)
-    if instrument_id == CHANNEL_FROM or current_channel is None:
-        updates["answer_channel"] = channel
+    updates["answer_channel"] = next((channels[s] for s in CHANNEL_FROM if s in channels), None)
     return updates
 
 
 def record_key_outcomes(
-    instance: SurveyInstance, instrument_id: str, scores: dict, channel: str
+    instance: SurveyInstance, instrument_id: str, scores: dict, channels: dict[str, str]
 ) -> None:
     """Copy a questionnaire's current key outcomes, and the channel, onto its instance."""
-    updates = key_outcome_updates(instrument_id, scores, channel, instance.answer_channel)
-    for column, value in updates.items():
+    for column, value in key_outcome_updates(instrument_id, scores, channels).items():
         setattr(instance, column, value)

@@ -30,7 +30,7 @@ KEY_OUTCOMES = {
     'omed_needs_review': ('analgesic_use', ('omed', 'needs_review')),
     'quality_of_life': ('qol_overall', ('overall',)),
 }
-CHANNEL_FROM = 'pain_nrs'
+CHANNEL_FROM = ('pain_nrs', 'qol_overall', 'analgesic_use')  # the first answered
 INSTANCES_PER_SLICE = 5000
 
 
@@ -42,6 +42,14 @@ def upgrade() -> None:
     op.execute(
         "UPDATE response SET is_current = false WHERE id IN "
         "(SELECT supersedes_id FROM response WHERE supersedes_id IS NOT NULL)"
+    )
+    # Two first answers saved at once (a double tap, before saves queued on a lock): the
+    # later one is current, as it was for the survey pages.
+    op.execute(
+        "UPDATE response SET is_current = false WHERE is_current AND EXISTS "
+        "(SELECT 1 FROM response AS later WHERE later.instance_id = response.instance_id "
+        "AND later.instrument_id = response.instrument_id AND later.is_current "
+        "AND later.id > response.id)"
     )
     op.create_index('uq_response_current_answer', 'response', ['instance_id', 'instrument_id'], unique=True, sqlite_where=sa.text('is_current'), postgresql_where=sa.text('is_current'))
     for column in (
@@ -76,19 +84,24 @@ def _copy_slice(connection, start: int, stop: int) -> None:
         {'sources': sources, 'start': start, 'stop': stop},
     )
     found: dict[int, dict] = {}
+    channels: dict[int, dict[str, str]] = {}
     for instance_id, instrument_id, channel, scores in rows:
         scores = json.loads(scores) if isinstance(scores, (str, bytes)) else scores or {}
-        values = found.setdefault(instance_id, {'answer_channel': None})
+        values = found.setdefault(instance_id, {})
         for column, (source, path) in KEY_OUTCOMES.items():
             if source == instrument_id:
                 value = scores
                 for key in path:
                     value = value.get(key) if isinstance(value, dict) else None
                 values[column] = value
-        if instrument_id == CHANNEL_FROM or values['answer_channel'] is None:
-            values['answer_channel'] = channel
+        channels.setdefault(instance_id, {})[instrument_id] = channel
     if not found:
         return
+    for instance_id, values in found.items():
+        by_source = channels[instance_id]
+        values['answer_channel'] = next(
+            (by_source[source] for source in CHANNEL_FROM if source in by_source), None
+        )
     columns = list(KEY_OUTCOMES) + ['answer_channel']
     update = sa.text(
         "UPDATE survey_instance SET "

@@ -1,20 +1,21 @@
 """Every current answer of an audited cohort, streamed from one query in patient order.
 
 The patient-level exports read hundreds of thousands of answers, so this reads plain rows
-(no ORM objects): only current answers (``Response.is_current``), with the times relative
-to the due time and the procedure, and the window adherence, worked out in SQL. Answers
-of one timepoint share one ``TimepointContext``, built once.
+(no ORM objects): only current answers (``Response.is_current``), with the days since the
+procedure and the window adherence worked out in SQL. Answers of one timepoint share one
+``TimepointContext``, built once (with its times as hours from the due time).
 """
 
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import Text, case, cast, func, null
 from sqlmodel import Session, select
 
 from ..models import InstanceStatus, Patient, Procedure, Response, Site, SurveyInstance
-from .sql_time import days_from_date, hours_between
+from .sql_time import days_from_date, utc_text
 from .timelines import AuditFilters, apply_filters, delivery_receipts
 
 STREAM_ROWS = 5000
@@ -121,9 +122,10 @@ def current_answers(
                 func.coalesce(SurveyInstance.completed_at, due), Procedure.procedure_date
             ),
             _adherence(),
-            hours_between(SurveyInstance.invited_at, due),
-            hours_between(delivered.c.delivered_at, due),
-            hours_between(SurveyInstance.completed_at, due),
+            _raw(due),
+            _raw(SurveyInstance.invited_at),
+            _raw(delivered.c.delivered_at),
+            _raw(SurveyInstance.completed_at),
             SurveyInstance.status,
             Response.id,
             Response.instrument_id,
@@ -147,5 +149,25 @@ def current_answers(
     for rows in result.partitions():
         for row in rows:
             if row[0] != instance_id:
-                instance_id, context = row[0], TimepointContext(*row[1:13])
-            yield ExportedAnswer(context, *row[13:])
+                instance_id, context = row[0], _context(row)
+            yield ExportedAnswer(context, *row[14:])
+
+
+def _context(row) -> TimepointContext:
+    due = _moment(row[9])
+    hours = (_hours_after(due, _moment(value)) for value in row[10:13])
+    return TimepointContext(*row[1:9], *hours, row[13])
+
+
+def _raw(column):
+    """A time column read as naive UTC text (see ``sql_time.utc_text``)."""
+    return utc_text(column)
+
+
+def _moment(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+def _hours_after(due: datetime, moment: datetime | None) -> float | None:
+    """Hours from the due time, to 0.1 (Python's rounding, the same on every database)."""
+    return None if moment is None else round((moment - due).total_seconds() / 3600, 1)

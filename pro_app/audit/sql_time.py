@@ -1,25 +1,16 @@
-"""Time arithmetic done in SQL, the same on SQLite and PostgreSQL.
+"""Date and time expressions for the exports, the same on SQLite and PostgreSQL.
 
-The patient-level export reports every answer's times relative to its due time and the
-procedure. Working them out in the query saves parsing three quarters of a million
-timestamps in Python. Times are UTC: naive ISO text on SQLite, ``timestamptz`` on
-PostgreSQL.
+The patient-level export reports each answer's day relative to the procedure; working it
+out in the query saves parsing a quarter of a million dates in Python. Times are UTC:
+naive ISO text on SQLite, ``timestamptz`` on PostgreSQL, and read as SQLite's text.
 """
 
-from sqlalchemy import Float, Integer
+from sqlalchemy import Integer, String
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
 
-class hours_between(FunctionElement):  # noqa: N801 (used like a SQL function)
-    """``later - earlier`` in hours, rounded to 0.1; NULL if either is NULL."""
-
-    type = Float()
-    name = "hours_between"
-    inherit_cache = True
-
-
-class days_from_date(FunctionElement):  # noqa: N801
+class days_from_date(FunctionElement):  # noqa: N801 (used like a SQL function)
     """Whole days from a date to the UTC calendar day of a moment."""
 
     type = Integer()
@@ -27,23 +18,17 @@ class days_from_date(FunctionElement):  # noqa: N801
     inherit_cache = True
 
 
+class utc_text(FunctionElement):  # noqa: N801 (used like a SQL function)
+    """A moment as naive UTC text, ``YYYY-MM-DD HH:MM:SS.ffffff``, as SQLite stores it:
+    cheaper to fetch than a timestamp, and read back the same way on both databases."""
+
+    type = String()
+    name = "utc_text"
+    inherit_cache = True
+
+
 def _arguments(element, compiler, **kw) -> list[str]:
     return [compiler.process(clause, **kw) for clause in element.clauses.clauses]
-
-
-@compiles(hours_between)
-def _hours_postgresql(element, compiler, **kw) -> str:
-    later, earlier = _arguments(element, compiler, **kw)
-    return (
-        f"CAST(round(CAST(EXTRACT(EPOCH FROM ({later}) - ({earlier})) / 3600 AS numeric), 1)"
-        " AS double precision)"
-    )
-
-
-@compiles(hours_between, "sqlite")
-def _hours_sqlite(element, compiler, **kw) -> str:
-    later, earlier = _arguments(element, compiler, **kw)
-    return f"round((julianday({later}) - julianday({earlier})) * 24, 1)"
 
 
 @compiles(days_from_date)
@@ -56,3 +41,15 @@ def _days_postgresql(element, compiler, **kw) -> str:
 def _days_sqlite(element, compiler, **kw) -> str:
     moment, start = _arguments(element, compiler, **kw)
     return f"CAST(julianday(date({moment})) - julianday({start}) AS INTEGER)"
+
+
+@compiles(utc_text)
+def _utc_text_postgresql(element, compiler, **kw) -> str:
+    (moment,) = _arguments(element, compiler, **kw)
+    return f"to_char(({moment}) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')"
+
+
+@compiles(utc_text, "sqlite")
+def _utc_text_sqlite(element, compiler, **kw) -> str:
+    (moment,) = _arguments(element, compiler, **kw)
+    return moment

@@ -11,8 +11,8 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from pro_app.answers import save_answers
-from pro_app.audit.sql_time import days_from_date, hours_between
+from pro_app.answers import complete, save_answers
+from pro_app.audit.sql_time import days_from_date
 from pro_app.db import session_scope
 from pro_app.migrate import alembic_config, upgrade
 from pro_app.models import Response, SurveyInstance
@@ -120,25 +120,70 @@ def test_the_migration_marks_current_answers_and_copies_key_outcomes(own_databas
     assert_current_and_key_outcomes(engine, instance_id)
 
 
-def test_time_arithmetic_in_sql_is_in_utc_hours_and_days(engine):
-    due = datetime(2027, 2, 1, 10, 0, tzinfo=UTC)
+def test_the_migration_keeps_the_later_of_two_first_answers_saved_at_once(own_database):
+    """Before saves queued on a lock, a double tap could store two first answers."""
+    engine = own_database
+    factory = Factory(engine)
+    patient = factory.patient(factory.site(), now=ENROLLED, procedure_date=PROCEDURE).patient
+    instance_id = answer_baseline(engine, patient.id)
+    config = alembic_config(engine)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0002")
+        connection.exec_driver_sql(
+            "INSERT INTO response (instance_id, instrument_id, instrument_version, channel,"
+            " answers, scores, created_at) SELECT instance_id, instrument_id,"
+            " instrument_version, channel, answers, '{\"overall\": 9.0}', created_at"
+            " FROM response WHERE instrument_id = 'qol_overall'"
+        )
+    upgrade(engine)
+    with Session(engine) as session:
+        answers = session.exec(
+            select(Response.scores, Response.is_current)
+            .where(Response.instance_id == instance_id, Response.instrument_id == "qol_overall")
+            .order_by(Response.id)
+        ).all()
+        assert [tuple(row) for row in answers] == [
+            ({"overall": 4.0}, False),
+            ({"overall": 9.0}, True),
+        ]
+        assert session.get(SurveyInstance, instance_id).quality_of_life == 9
 
-    def moment(value: datetime | None):
-        return literal(value, UTCDateTime)
 
+def test_days_since_the_procedure_are_counted_in_sql_on_the_utc_calendar(engine):
     late_evening = datetime(2027, 2, 1, 23, 30, tzinfo=UTC)
     statement = sa_select(
-        hours_between(moment(due + timedelta(minutes=90)), moment(due)),
-        hours_between(moment(due - timedelta(minutes=18)), moment(due)),
-        hours_between(moment(None), moment(due)),
-        days_from_date(moment(late_evening), literal(date(2027, 1, 4))),
-        days_from_date(moment(due), literal(date(2027, 2, 8))),
+        days_from_date(literal(late_evening, UTCDateTime), literal(date(2027, 1, 4))),
+        days_from_date(literal(late_evening, UTCDateTime), literal(date(2027, 2, 8))),
+        days_from_date(literal(None, UTCDateTime), literal(date(2027, 2, 8))),
     )
     with engine.connect() as connection:
         if engine.dialect.name == "postgresql":  # a session zone where 23:30 UTC is tomorrow
             connection.exec_driver_sql("SET TIME ZONE 'Pacific/Auckland'")
         found = connection.execute(statement).one()
-    assert tuple(found) == (1.5, -0.3, None, 28, -7)
+    assert tuple(found) == (28, -7, None)
+
+
+def test_the_timepoint_channel_is_the_pain_answers_else_quality_of_life(engine, gen):
+    site = gen.site()
+    patient = gen.patient(site, now=ENROLLED, procedure_date=PROCEDURE).patient
+    at = ENROLLED + timedelta(hours=1)
+    with session_scope(engine) as session:
+        instance = baseline_of(session, patient.id)
+        instance.status = "sent"
+        no_flags = {"weakness": "no", "numbness": "no", "bladder_bowel": "no", "fever": "no"}
+        save_answers(session, instance, "red_flags", no_flags, channel="sms", now=at)
+        assert instance.answer_channel is None  # red flags alone say nothing of the channel
+        medicines = {"medicines": []}
+        save_answers(session, instance, "analgesic_use", medicines, channel="sms", now=at)
+        assert instance.answer_channel == "sms"
+        save_answers(session, instance, "qol_overall", {"overall": 6}, channel="nurse", now=at)
+        assert instance.answer_channel == "nurse"  # quality of life comes before opioid use
+        pain = {"worst": 4, "average": 3, "now": 3}
+        save_answers(session, instance, "pain_nrs", pain, channel="web", now=at)
+        assert instance.answer_channel == "web"
+        save_answers(session, instance, "qol_overall", {"overall": 7}, channel="sms", now=at)
+        assert (instance.answer_channel, instance.quality_of_life) == ("web", 7)
 
 
 def test_two_saves_at_once_queue_rather_than_collide(engine, gen):
@@ -178,3 +223,41 @@ def test_two_saves_at_once_queue_rather_than_collide(engine, gen):
         assert [(r.answers["overall"], r.is_current) for r in rows] == [(4, False), (5, True)]
         assert rows[1].supersedes_id == rows[0].id
         assert session.get(SurveyInstance, instance_id).quality_of_life == 5
+
+
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
+def test_a_save_that_waited_sees_the_survey_completed_meanwhile(engine, gen):
+    """PostgreSQL reads without waiting: the waiting save must not reopen the survey (on
+    SQLite the write lock comes first, so a later save sees the completed survey at once)."""
+    site = gen.site()
+    patient = gen.patient(site, now=ENROLLED, procedure_date=PROCEDURE).patient
+    at = ENROLLED + timedelta(hours=1)
+    with session_scope(engine) as session:
+        baseline_of(session, patient.id).status = "sent"
+    first = Session(engine)
+    instance = baseline_of(first, patient.id)
+    instance_id = instance.id
+    save_answers(first, instance, "qol_overall", {"overall": 4}, channel="web", now=at)
+    complete(first, instance, now=at)
+    outcome: list = []
+
+    def late_reply() -> None:
+        with session_scope(engine) as second:
+            again = baseline_of(second, patient.id)  # read as sent: not yet committed
+            outcome.append(again.status)
+            save_answers(second, again, "qol_overall", {"overall": 5}, channel="web", now=at)
+            outcome.append(again.status)
+
+    worker = threading.Thread(target=late_reply)
+    worker.start()
+    worker.join(timeout=1)
+    first.commit()
+    first.close()
+    worker.join(timeout=30)
+    assert outcome == ["sent", "completed"]
+    with Session(engine) as session:
+        assert session.get(SurveyInstance, instance_id).status == "completed"
+        current = session.exec(
+            select(Response).where(Response.instance_id == instance_id, Response.is_current)
+        ).one()
+        assert current.answers == {"overall": 5}  # the late answer is kept, not dropped

@@ -22,6 +22,7 @@ from tests.factories import Factory
 
 ENROLLED = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
 PROCEDURE = date(2027, 1, 11)
+AT = ENROLLED + timedelta(hours=1)  # when the answers are given
 
 
 def baseline_of(session: Session, patient_id: int) -> SurveyInstance:
@@ -37,14 +38,13 @@ def answer_baseline(engine, patient_id: int) -> int:
     with session_scope(engine) as session:
         instance = baseline_of(session, patient_id)
         instance.status = "sent"
-        at = ENROLLED + timedelta(hours=1)
         pain = {"worst": 8, "average": 7, "now": 7}
-        save_answers(session, instance, "pain_nrs", pain, channel="web", now=at)
+        save_answers(session, instance, "pain_nrs", pain, channel="web", now=AT)
         medicines = {"medicines": [{"drug": "morphine", "strength": 10, "doses": 3}]}
-        save_answers(session, instance, "analgesic_use", medicines, channel="web", now=at)
-        save_answers(session, instance, "qol_overall", {"overall": 4}, channel="web", now=at)
+        save_answers(session, instance, "analgesic_use", medicines, channel="web", now=AT)
+        save_answers(session, instance, "qol_overall", {"overall": 4}, channel="web", now=AT)
         correction = {"worst": 6, "average": 5}
-        save_answers(session, instance, "pain_nrs", correction, channel="nurse", now=at)
+        save_answers(session, instance, "pain_nrs", correction, channel="nurse", now=AT)
         return instance.id
 
 
@@ -167,43 +167,47 @@ def test_days_since_the_procedure_are_counted_in_sql_on_the_utc_calendar(engine)
 def test_the_timepoint_channel_is_the_pain_answers_else_quality_of_life(engine, gen):
     site = gen.site()
     patient = gen.patient(site, now=ENROLLED, procedure_date=PROCEDURE).patient
-    at = ENROLLED + timedelta(hours=1)
     with session_scope(engine) as session:
         instance = baseline_of(session, patient.id)
         instance.status = "sent"
         no_flags = {"weakness": "no", "numbness": "no", "bladder_bowel": "no", "fever": "no"}
-        save_answers(session, instance, "red_flags", no_flags, channel="sms", now=at)
+        save_answers(session, instance, "red_flags", no_flags, channel="sms", now=AT)
         assert instance.answer_channel is None  # red flags alone say nothing of the channel
         medicines = {"medicines": []}
-        save_answers(session, instance, "analgesic_use", medicines, channel="sms", now=at)
+        save_answers(session, instance, "analgesic_use", medicines, channel="sms", now=AT)
         assert instance.answer_channel == "sms"
-        save_answers(session, instance, "qol_overall", {"overall": 6}, channel="nurse", now=at)
+        save_answers(session, instance, "qol_overall", {"overall": 6}, channel="nurse", now=AT)
         assert instance.answer_channel == "nurse"  # quality of life comes before opioid use
         pain = {"worst": 4, "average": 3, "now": 3}
-        save_answers(session, instance, "pain_nrs", pain, channel="web", now=at)
+        save_answers(session, instance, "pain_nrs", pain, channel="web", now=AT)
         assert instance.answer_channel == "web"
-        save_answers(session, instance, "qol_overall", {"overall": 7}, channel="sms", now=at)
+        save_answers(session, instance, "qol_overall", {"overall": 7}, channel="sms", now=AT)
         assert (instance.answer_channel, instance.quality_of_life) == ("web", 7)
 
 
-def test_two_saves_at_once_queue_rather_than_collide(engine, gen):
-    """A double tap: the second save waits for the first, then supersedes it."""
-    site = gen.site()
-    patient = gen.patient(site, now=ENROLLED, procedure_date=PROCEDURE).patient
-    at = ENROLLED + timedelta(hours=1)
+def first_save_left_open(engine, gen) -> tuple[int, Session, SurveyInstance]:
+    """A patient's baseline with a quality-of-life answer saved in a session not yet
+    committed (so it holds the instance's lock)."""
+    patient = gen.patient(gen.site(), now=ENROLLED, procedure_date=PROCEDURE).patient
     with session_scope(engine) as session:
         baseline_of(session, patient.id).status = "sent"
     first = Session(engine)
     instance = baseline_of(first, patient.id)
+    save_answers(first, instance, "qol_overall", {"overall": 4}, channel="web", now=AT)
+    return patient.id, first, instance
+
+
+def test_two_saves_at_once_queue_rather_than_collide(engine, gen):
+    """A double tap: the second save waits for the first, then supersedes it."""
+    patient_id, first, instance = first_save_left_open(engine, gen)
     instance_id = instance.id
-    save_answers(first, instance, "qol_overall", {"overall": 4}, channel="web", now=at)
     outcome: list = []
 
     def second_save() -> None:
         try:
             with session_scope(engine) as second:
-                again = baseline_of(second, patient.id)
-                save_answers(second, again, "qol_overall", {"overall": 5}, channel="web", now=at)
+                again = baseline_of(second, patient_id)
+                save_answers(second, again, "qol_overall", {"overall": 5}, channel="web", now=AT)
             outcome.append("saved")
         except Exception as exc:  # noqa: BLE001 (reported by the assertion below)
             outcome.append(repr(exc))
@@ -229,23 +233,16 @@ def test_two_saves_at_once_queue_rather_than_collide(engine, gen):
 def test_a_save_that_waited_sees_the_survey_completed_meanwhile(engine, gen):
     """PostgreSQL reads without waiting: the waiting save must not reopen the survey (on
     SQLite the write lock comes first, so a later save sees the completed survey at once)."""
-    site = gen.site()
-    patient = gen.patient(site, now=ENROLLED, procedure_date=PROCEDURE).patient
-    at = ENROLLED + timedelta(hours=1)
-    with session_scope(engine) as session:
-        baseline_of(session, patient.id).status = "sent"
-    first = Session(engine)
-    instance = baseline_of(first, patient.id)
+    patient_id, first, instance = first_save_left_open(engine, gen)
     instance_id = instance.id
-    save_answers(first, instance, "qol_overall", {"overall": 4}, channel="web", now=at)
-    complete(first, instance, now=at)
+    complete(first, instance, now=AT)
     outcome: list = []
 
     def late_reply() -> None:
         with session_scope(engine) as second:
-            again = baseline_of(second, patient.id)  # read as sent: not yet committed
+            again = baseline_of(second, patient_id)  # read as sent: not yet committed
             outcome.append(again.status)
-            save_answers(second, again, "qol_overall", {"overall": 5}, channel="web", now=at)
+            save_answers(second, again, "qol_overall", {"overall": 5}, channel="web", now=AT)
             outcome.append(again.status)
 
     worker = threading.Thread(target=late_reply)

@@ -30,19 +30,14 @@ def score_at(scores: dict, path: tuple[str, ...]):
     return value
 
 
-def key_outcomes(instrument_id: str, scores: dict) -> dict:
-    """The key outcomes one questionnaire's scores hold, by instance column."""
-    return {
+def key_outcome_updates(instrument_id: str, scores: dict, channels: dict[str, str]) -> dict:
+    """What one questionnaire's current answer sets on its instance: its key outcomes and
+    the timepoint's channel, given the channel of each current answer (this one included)."""
+    updates = {
         column: score_at(scores, path)
         for column, (source, path) in KEY_OUTCOMES.items()
         if source == instrument_id
     }
-
-
-def key_outcome_updates(instrument_id: str, scores: dict, channels: dict[str, str]) -> dict:
-    """What one questionnaire's current answer sets on its instance: its key outcomes and
-    the timepoint's channel, given the channel of each current answer (this one included)."""
-    updates = key_outcomes(instrument_id, scores)
     updates["answer_channel"] = next((channels[s] for s in CHANNEL_FROM if s in channels), None)
     return updates
 

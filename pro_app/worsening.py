@@ -7,40 +7,33 @@ from sqlmodel import Session, select
 from surveys.alert_rules import PainPoint, opioid_rise, pain_worsening
 
 from .alerts import raise_alert
-from .models import AlertKind, Patient, Response, Site, SurveyInstance
-from .trajectory import omed_mg, worst_pain
+from .models import AlertKind, Patient, Site, SurveyInstance
 
 BASELINE = "baseline"
 
 
-def scores_by_timepoint(session: Session, patient_id: int) -> list[tuple[SurveyInstance, dict]]:
-    """Each instance of a patient with the current scores of each instrument, in time order."""
-    rows = session.exec(
-        select(SurveyInstance, Response)
-        .join(Response, Response.instance_id == SurveyInstance.id)
-        .where(
-            SurveyInstance.patient_id == patient_id,
-            Response.is_current,
-        )
-        .order_by(SurveyInstance.due_at, Response.id)
-    ).all()
-    ordered: dict[int, tuple[SurveyInstance, dict]] = {}
-    for instance, response in rows:
-        ordered.setdefault(instance.id, (instance, {}))[1][response.instrument_id] = response.scores
-    return list(ordered.values())
-
-
 def evaluate_worsening(session: Session, instance: SurveyInstance, *, now: datetime) -> list[str]:
-    """Raise pain-worsening and opioid-rise alerts for the patient; return the kinds raised."""
-    timeline = scores_by_timepoint(session, instance.patient_id)
-    baseline = next((scores for i, scores in timeline if i.timepoint == BASELINE), {})
-    later = [(i, scores) for i, scores in timeline if i.timepoint != BASELINE]
-    answers = [PainPoint(i.timepoint, w) for i, s in later if (w := worst_pain(s)) is not None]
-    current = next((scores for i, scores in timeline if i.id == instance.id), {})
+    """Raise pain-worsening and opioid-rise alerts for the patient; return the kinds raised.
+
+    Reads the key outcomes kept on each of the patient's instances (``key_outcomes.py``).
+    """
     if instance.timepoint == BASELINE:
         return []
+    timeline = session.exec(
+        select(SurveyInstance)
+        .where(SurveyInstance.patient_id == instance.patient_id)
+        .order_by(SurveyInstance.due_at)
+    ).all()
+    baseline = next((i for i in timeline if i.timepoint == BASELINE), None)
+    base_worst = baseline.pain_worst if baseline else None
+    base_omed = baseline.omed_mg_per_day if baseline else None
+    answers = [
+        PainPoint(i.timepoint, i.pain_worst)
+        for i in timeline
+        if i.timepoint != BASELINE and i.pain_worst is not None
+    ]
     findings = []
-    if pain_worsening(worst_pain(baseline), answers):
+    if pain_worsening(base_worst, answers):
         findings.append(
             (
                 AlertKind.PAIN_WORSE,
@@ -48,13 +41,13 @@ def evaluate_worsening(session: Session, instance: SurveyInstance, *, now: datet
                 f"Worst pain up by 2 or more at two timepoints in a row ({instance.timepoint}).",
             )
         )
-    if opioid_rise(omed_mg(baseline), omed_mg(current)):
+    if opioid_rise(base_omed, instance.omed_mg_per_day):
         findings.append(
             (
                 AlertKind.OPIOID_UP,
                 "routine",
                 f"Opioid use up by 25% or more from baseline at {instance.timepoint}: "
-                f"{omed_mg(baseline):g} to {omed_mg(current):g} mg/day oral morphine equivalent.",
+                f"{base_omed:g} to {instance.omed_mg_per_day:g} mg/day oral morphine equivalent.",
             )
         )
     patient = session.get(Patient, instance.patient_id)

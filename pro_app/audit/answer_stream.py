@@ -74,11 +74,11 @@ class ExportedAnswer:
 
     @property
     def scores(self) -> dict:
-        return _json(self.scores_json)
+        return json.loads(self.scores_json)
 
     @property
     def answers(self) -> dict | None:
-        return None if self.answers_json is None else _json(self.answers_json)
+        return None if self.answers_json is None else json.loads(self.answers_json)
 
 
 def _adherence():
@@ -95,11 +95,6 @@ def _adherence():
         (instance.completed_at < instance.opens_at, "early"),
         else_="on_time",
     )
-
-
-def _json(value):
-    """A JSON column read as text, or already decoded (some drivers)."""
-    return json.loads(value) if isinstance(value, str | bytes) else value
 
 
 def current_answers(
@@ -122,10 +117,10 @@ def current_answers(
                 func.coalesce(SurveyInstance.completed_at, due), Procedure.procedure_date
             ),
             _adherence(),
-            _raw(due),
-            _raw(SurveyInstance.invited_at),
-            _raw(delivered.c.delivered_at),
-            _raw(SurveyInstance.completed_at),
+            utc_text(due),
+            utc_text(SurveyInstance.invited_at),
+            utc_text(delivered.c.delivered_at),
+            utc_text(SurveyInstance.completed_at),
             SurveyInstance.status,
             Response.id,
             Response.instrument_id,
@@ -157,11 +152,6 @@ def _context(row) -> TimepointContext:
     due = _moment(row[9])
     hours = (_hours_after(due, _moment(value)) for value in row[10:13])
     return TimepointContext(*row[1:9], *hours, row[13])
-
-
-def _raw(column):
-    """A time column read as naive UTC text (see ``sql_time.utc_text``)."""
-    return utc_text(column)
 
 
 def _moment(value: str | None) -> datetime | None:

@@ -213,7 +213,7 @@ class _CsvCells:
             if len(self.scores) >= self.LIMIT:
                 self.scores.clear()
             pairs = _flatten(json.loads(scores_json))
-            found = [f"{_csv_name(name)},{_csv_value(value)}" for name, value in pairs]
+            found = [f"{_quoted(name)},{_csv_value(value)}" for name, value in pairs]
             self.scores[scores_json] = found
         return found
 
@@ -240,11 +240,6 @@ def patient_csv(session: Session, filters: AuditFilters) -> Iterator[str]:
             yield "".join(lines)
             lines = []
     yield "".join(lines)
-
-
-@lru_cache(maxsize=4096)
-def _csv_name(name: str) -> str:
-    return _quoted(name)
 
 
 def _csv_value(value) -> str:

@@ -26,7 +26,7 @@ from surveys.fhir import DEFAULT_BASE, to_questionnaire, to_questionnaire_respon
 
 from ..models import Patient, Procedure, Response, SurveyInstance
 from .answer_stream import current_answers
-from .definitions import DEFINITIONS
+from .definitions import report_definitions
 from .outcomes import AuditReport
 from .report import build_report, minimum_cell_count
 from .tables import Section, plain, sections
@@ -48,6 +48,8 @@ PATIENT_COLUMNS = (
     "instrument_version",
     "score",
     "value",
+    "omed_table",  # the conversion table of an OMED figure, and its version
+    "omed_table_version",
     "channel",
     "window_adherence",
     "sent_hours_from_due",
@@ -58,6 +60,8 @@ AGGREGATE_COLUMNS = ("section", "row", "column", "value")
 XLSX_SHEET_ROWS = 1_048_575  # Excel's 1,048,576 rows per sheet, less the header
 DAYS_EXTENSION = f"{DEFAULT_BASE}/StructureDefinition/days-since-procedure"
 TIMEPOINT_EXTENSION = f"{DEFAULT_BASE}/StructureDefinition/timepoint"
+OMED_EXTENSION = f"{DEFAULT_BASE}/StructureDefinition/oral-morphine-equivalent"
+OMED_TABLES = f"{DEFAULT_BASE}/CodeSystem/omed-conversion-tables"
 UUID_NAMESPACE = uuid.UUID("3f4b1d2c-8a57-4b8e-9a37-5d8f0c6e2b11")
 
 
@@ -121,7 +125,7 @@ def definitions(report: AuditReport, filters: AuditFilters, min_count: int) -> l
             else "No suppression set for these sites.",
         ),
     ]
-    return lines + list(DEFINITIONS)
+    return lines + report_definitions(report)
 
 
 def aggregate_xlsx(report: AuditReport, filters: AuditFilters, min_count: int) -> Iterator[bytes]:
@@ -151,7 +155,14 @@ def _saved(workbook: Workbook) -> Iterator[bytes]:
 # Patient-level long table
 
 
-NESTED_SCORES = ("omed_mg_per_day", "known_mg_per_day", "any_opioid", "needs_review", "who_step")
+NESTED_SCORES = (
+    "omed_mg_per_day",
+    "known_mg_per_day",
+    "any_opioid",
+    "needs_review",
+    "implausible",
+    "who_step",
+)
 
 
 @lru_cache(maxsize=4096)
@@ -159,15 +170,18 @@ def _safe_name(name: str) -> str:
     return neutralise(name)
 
 
-def _flatten(scores: dict) -> Iterator[tuple[str, float | int | str | None]]:
-    """Each score as (name, value), nested ones as ``omed.omed_mg_per_day``; safe cells."""
+def _flatten(scores: dict) -> Iterator[tuple]:
+    """Each score as (name, value, table, version), nested ones as
+    ``omed.omed_mg_per_day`` with the conversion table that produced them; safe cells."""
     for name, value in scores.items():
         if isinstance(value, dict):
+            table = _cell(value.get("table") or None)
+            version = _cell(value.get("table_version") or None)
             for key in NESTED_SCORES:
                 if key in value:
-                    yield _safe_name(f"{name}.{key}"), _cell(value[key])
+                    yield _safe_name(f"{name}.{key}"), _cell(value[key]), table, version
         elif not isinstance(value, list):
-            yield _safe_name(name), _cell(value)
+            yield _safe_name(name), _cell(value), None, None
 
 
 def _cell(value):
@@ -182,8 +196,8 @@ def patient_rows(session: Session, filters: AuditFilters) -> Iterator[tuple]:
         context = answer.context
         leading = neutralised((*context.leading(), answer.instrument_id, answer.instrument_version))
         trailing = neutralised((answer.channel, *context.trailing()))
-        for score, value in _flatten(answer.scores):
-            yield (*leading, score, value, *trailing)
+        for cells in _flatten(answer.scores):
+            yield (*leading, *cells, *trailing)
 
 
 class _CsvCells:
@@ -208,12 +222,16 @@ class _CsvCells:
         return found
 
     def score_pairs(self, scores_json: str) -> list[str]:
+        """Each score's "score,value,omed_table,omed_table_version" cells."""
         found = self.scores.get(scores_json)
         if found is None:
             if len(self.scores) >= self.LIMIT:
                 self.scores.clear()
-            pairs = _flatten(json.loads(scores_json))
-            found = [f"{_quoted(name)},{_csv_value(value)}" for name, value in pairs]
+            scored = _flatten(json.loads(scores_json))
+            found = [
+                f"{_quoted(name)},{_csv_value(value)},{_csv_value(table)},{_csv_value(version)}"
+                for name, value, table, version in scored
+            ]
             self.scores[scores_json] = found
         return found
 
@@ -313,6 +331,7 @@ def fhir_bundle(session: Session, filters: AuditFilters, now: datetime) -> Itera
                         "valueInteger": context.days_since_procedure,
                     },
                     {"url": TIMEPOINT_EXTENSION, "valueCode": context.timepoint},
+                    *_omed_extensions(answer.scores),
                 ],
             },
         )
@@ -323,6 +342,36 @@ def fhir_bundle(session: Session, filters: AuditFilters, now: datetime) -> Itera
         yield ("" if first else ",") + json.dumps(entry)
         first = False
     yield "]}"
+
+
+def _omed_extensions(scores: dict) -> list[dict]:
+    """The OMED of an answer with the id and version of the table that produced it."""
+    extensions = []
+    for value in scores.values():
+        if not isinstance(value, dict) or not value.get("table"):
+            continue
+        coding = {"system": OMED_TABLES, "code": value["table"]}
+        if value.get("table_version"):
+            coding["version"] = value["table_version"]
+        parts: list[dict] = [
+            {"url": "table", "valueCoding": coding},
+            {"url": "needsReview", "valueBoolean": bool(value.get("needs_review"))},
+        ]
+        if value.get("omed_mg_per_day") is not None:
+            parts.insert(
+                0,
+                {
+                    "url": "dailyDose",
+                    "valueQuantity": {
+                        "value": value["omed_mg_per_day"],
+                        "unit": "mg/day",
+                        "system": "http://unitsofmeasure.org",
+                        "code": "mg/d",
+                    },
+                },
+            )
+        extensions.append({"url": OMED_EXTENSION, "extension": parts})
+    return extensions
 
 
 def _used_instruments(session: Session, filters: AuditFilters) -> list[str]:

@@ -5,9 +5,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from pro_app.audit.outcomes import OutcomeAccumulator
-from surveys import NotEvaluable
 from pro_app.audit.tables import Count, Stat, plain, sections
 from pro_app.audit.timelines import InstanceFacts, PatientTimeline
+from surveys import NotEvaluable
 
 NOW = datetime(2027, 6, 1, tzinfo=UTC)
 PROCEDURE = date(2027, 1, 10)

@@ -138,7 +138,13 @@ def omed(entries: list[MedicationEntry], table: ConversionTable) -> OmedResult:
     for entry in entries:
         label = entry.name if entry.drug == OTHER and entry.name else entry.drug
         found = identify(entry)
-        row = {"medicine": label, "class": "unknown", "omed_mg_per_day": None, "note": ""}
+        row = {
+            "medicine": label,
+            "listed_as": None,
+            "class": "unknown",
+            "omed_mg_per_day": None,
+            "note": "",
+        }
         counted.append(row)
         if not found:
             row["note"] = "unknown medicine: needs review"
@@ -152,7 +158,7 @@ def omed(entries: list[MedicationEntry], table: ConversionTable) -> OmedResult:
             reasons.append(f"{label}: names more than one medicine ({names}); enter each")
             continue
         medicine = found[0]
-        row["class"] = medicine.kind.code
+        row["listed_as"], row["class"] = medicine.code, medicine.kind.code
         if not medicine.opioid:
             row["note"] = NON_OPIOID_NOTE
             continue

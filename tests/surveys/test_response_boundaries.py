@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from surveys import PainResponse, evaluate_pain_response, pain_response
 from surveys.cli import score_command
+from surveys.response_cli import pain_response_command
 
 MINIMUM = 2
 
@@ -132,6 +133,33 @@ def test_hand_worked_boundary_table_through_score_and_response(
     assert tuple(figures) == omeds
     evaluation = evaluate_pain_response(baseline[1], figures[0], now[1], figures[1])
     assert evaluation.describe() == expected
+    files = []
+    for tablets, pain in (baseline, now):
+        path = tmp_path / f"{len(files)}.json"
+        medicines = [{"drug": "codeine", "strength": 8, "doses": tablets}] if tablets else []
+        path.write_text(json.dumps({"worst": pain, "medicines": medicines}))
+        files.append(str(path))
+    judged = runner.invoke(pain_response_command, ["--baseline", files[0], "--follow-up", files[1]])
+    assert judged.exit_code == 0, judged.output
+    assert json.loads(judged.output)["response"] == expected
+
+
+def test_pain_response_command_refuses_a_change_of_table_and_bad_files(tmp_path):
+    runner = CliRunner()
+    answers = tmp_path / "a.json"
+    answers.write_text(
+        json.dumps({"worst": 6, "medicines": [{"drug": "codeine", "strength": 60, "doses": 4}]})
+    )
+    args = ["--baseline", str(answers), "--follow-up", str(answers)]
+    same = json.loads(runner.invoke(pain_response_command, args).output)
+    assert (same["omed_change"], same["response"]) == ("0%", "indeterminate")
+    changed = runner.invoke(pain_response_command, [*args, "--follow-up-table", "cdc_2022"])
+    assert json.loads(changed.output)["response"] == (
+        "not evaluable: OMED conversion table changed since baseline"
+    )
+    answers.write_text("{not json")
+    refused = runner.invoke(pain_response_command, args)
+    assert refused.exit_code != 0 and "not a JSON file" in refused.output
 
 
 def test_floating_point_would_have_missed_the_boundary():

@@ -21,13 +21,14 @@ from itertools import islice
 from openpyxl import Workbook
 from sqlmodel import Session, select
 
-from surveys import get_instrument
+from surveys import evaluate_pain_response, get_instrument
 from surveys.fhir import DEFAULT_BASE, to_questionnaire, to_questionnaire_response
+from surveys.scoring.response import thresholds as response_settings
 
 from ..models import Patient, Procedure, Response, SurveyInstance
-from .answer_stream import current_answers
+from .answer_stream import KeyFigures, TimepointContext, current_answers
 from .definitions import report_definitions
-from .outcomes import AuditReport
+from .outcomes import BASELINE, AuditReport
 from .report import build_report, minimum_cell_count
 from .tables import Section, plain, sections
 from .timelines import (
@@ -190,14 +191,77 @@ def _cell(value):
     return neutralise(value) if value.__class__ is str else value
 
 
+RESPONSE_INSTRUMENT = "pain_response"
+
+
+def _same_table(base: KeyFigures | None, figures: KeyFigures) -> bool:
+    if base is None or None in (base.provenance, figures.provenance):
+        return True
+    return base.provenance == figures.provenance
+
+
+class _PainResponses:
+    """Each follow-up timepoint's consensus category, as a derived score row
+    (``pain_response`` / ``category``) after its answers: the stream is in patient order
+    with the baseline first, so each patient's baseline is seen before their follow-up."""
+
+    def __init__(self):
+        self.patient_id: int | None = None
+        self.baseline: KeyFigures | None = None
+
+    def cells(self, context: TimepointContext) -> tuple | None:
+        """(instrument, version, score, value, omed_table, omed_table_version), or None
+        for a baseline or a timepoint without pain or opioid answers."""
+        figures = context.figures
+        if figures is None:
+            return None
+        if figures.patient_id != self.patient_id:
+            self.patient_id, self.baseline = figures.patient_id, None
+        if context.timepoint == BASELINE:
+            self.baseline = figures
+            return None
+        if not figures.answered:
+            return None
+        base = self.baseline
+        evaluation = evaluate_pain_response(
+            base.worst if base else None,
+            base.usable_omed if base else None,
+            figures.worst,
+            figures.usable_omed,
+            same_table=_same_table(base, figures),
+        )
+        return (
+            RESPONSE_INSTRUMENT,
+            str(response_settings()["version"]),
+            "category",
+            evaluation.describe(),
+            figures.omed_table,
+            figures.omed_table_version,
+        )
+
+
+def _response_row(context: TimepointContext, cells: tuple) -> tuple:
+    return neutralised((*context.leading(), *cells, "", *context.trailing()))
+
+
 def patient_rows(session: Session, filters: AuditFilters) -> Iterator[tuple]:
-    """One row per patient, timepoint and score, in ``PATIENT_COLUMNS`` order."""
+    """One row per patient, timepoint and score, in ``PATIENT_COLUMNS`` order; each
+    follow-up timepoint ends with its pain response row."""
+    responses = _PainResponses()
+    context, pending = None, None
     for answer in current_answers(session, filters):
-        context = answer.context
+        if answer.context is not context:
+            if pending:
+                yield pending
+            context = answer.context
+            cells = responses.cells(context)
+            pending = _response_row(context, cells) if cells else None
         leading = neutralised((*context.leading(), answer.instrument_id, answer.instrument_version))
         trailing = neutralised((answer.channel, *context.trailing()))
         for cells in _flatten(answer.scores):
             yield (*leading, *cells, *trailing)
+    if pending:
+        yield pending
 
 
 class _CsvCells:
@@ -241,13 +305,18 @@ def patient_csv(session: Session, filters: AuditFilters) -> Iterator[str]:
     answer's lines are joined around its score pairs."""
     cells = _CsvCells()
     cell = cells.cell
+    responses = _PainResponses()
     lines = [",".join(map(_quoted, PATIENT_COLUMNS)) + "\r\n"]
-    context = head = tail = None
+    context = head = tail = pending = None
     for answer in current_answers(session, filters):
         if answer.context is not context:
+            if pending:
+                lines.append(pending)
             context = answer.context
             head = ",".join(map(cell, context.leading()))
             tail = ",".join(map(cell, context.trailing()))
+            derived = responses.cells(context)
+            pending = f"{head},{','.join(map(cell, derived))},,{tail}\r\n" if derived else None
         pairs = cells.score_pairs(answer.scores_json)
         if not pairs:
             continue
@@ -257,6 +326,8 @@ def patient_csv(session: Session, filters: AuditFilters) -> Iterator[str]:
         if len(lines) >= 2000:
             yield "".join(lines)
             lines = []
+    if pending:
+        lines.append(pending)
     yield "".join(lines)
 
 

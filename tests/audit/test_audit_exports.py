@@ -153,6 +153,33 @@ def test_the_patient_level_table_is_de_identified_and_safe(gen, cohort):
     assert omed[10:13] == ["20.0", "opioids_aware", "2020"]  # the figure with its table
     assert by_score[("A0", "week4", "omed.implausible")][10:13] == ["0", "opioids_aware", "2020"]
     assert ("'=cmd|calc", "week4", "worst") in by_score  # formula neutralised
+    responses = {(r[0], r[5]): r[7:13] for r in rows[1:] if r[7] == "pain_response"}
+    assert responses == {
+        ("A0", "week4"): [
+            "pain_response",
+            "2",
+            "category",
+            "not evaluable: OMED missing or needs review",  # baseline's "other" medicine
+            "opioids_aware",
+            "2020",
+        ],
+        ("'=cmd|calc", "week4"): [
+            "pain_response",
+            "2",
+            "category",
+            "indeterminate",
+            "opioids_aware",
+            "2020",
+        ],
+        ("A2", "week4"): [
+            "pain_response",
+            "2",
+            "category",
+            "not evaluable: no baseline pain score",
+            "opioids_aware",
+            "2020",
+        ],
+    }
 
 
 def test_the_patient_level_workbook_matches_the_csv_and_splits_at_the_row_limit(

@@ -25,13 +25,12 @@ needs review makes the timepoint not evaluable, never a category.
 
 from dataclasses import dataclass
 from enum import StrEnum
-from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
 
 import yaml
 
-from .exact import Number, exact, fell_by, rose_by
+from .exact import Number, compare_change, fell_by, ratio, rose_by
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "pain_response.yaml"
 
@@ -101,7 +100,7 @@ def evaluate_pain_response(
     """
     if baseline_worst is None:
         return ResponseEvaluation(None, NotEvaluable.NO_BASELINE_PAIN)
-    if exact(baseline_worst) < exact(minimum_baseline_pain()):
+    if compare_change(0, baseline_worst, _limits()[3]) < 0:
         return ResponseEvaluation(None, NotEvaluable.LOW_BASELINE_PAIN)
     if worst is None:
         return ResponseEvaluation(None, NotEvaluable.NO_PAIN)
@@ -112,28 +111,35 @@ def evaluate_pain_response(
     return ResponseEvaluation(_category(baseline_worst, baseline_omed, worst, omed))
 
 
-@lru_cache(maxsize=1)
-def _limits() -> tuple[Fraction, Fraction, Fraction]:
+def _limits() -> tuple[float, float, float, float]:
+    """Pain points, OMED fraction, stable band and minimum baseline pain."""
     t = thresholds()
     return (
-        exact(t["pain_change_points"]),
-        exact(t["omed_change_fraction"]),
-        exact(t["pain_stable_band_points"]),
+        t["pain_change_points"],
+        t["omed_change_fraction"],
+        t["pain_stable_band_points"],
+        t["minimum_baseline_worst_pain"],
     )
 
 
 def _category(baseline_worst: Number, baseline_omed: Number, worst: Number, omed: Number):
-    points, fraction, band = _limits()
-    pain_now, omed_start, omed_now = exact(worst), exact(baseline_omed), exact(omed)
-    pain_change = pain_now - exact(baseline_worst)
-    omed_increased = omed_now > omed_start
-    omed_up = rose_by(omed_start, omed_now, fraction)
-    omed_down = fell_by(omed_start, omed_now, fraction)
-    if pain_now == 0 and not omed_increased:
+    points, fraction, band, _ = _limits()
+    # signs of (change - threshold), exact: pain down 2 is compare(..., -2) <= 0
+    pain_up_2 = compare_change(baseline_worst, worst, points) >= 0
+    pain_down_2 = compare_change(baseline_worst, worst, -points) <= 0
+    pain_stable = (
+        compare_change(baseline_worst, worst, -band) >= 0
+        and compare_change(baseline_worst, worst, band) <= 0
+    )
+    pain_not_up = compare_change(baseline_worst, worst, 0) <= 0
+    omed_increased = compare_change(baseline_omed, omed, 0) > 0
+    omed_up = rose_by(baseline_omed, omed, fraction)
+    omed_down = fell_by(baseline_omed, omed, fraction)
+    if ratio(worst)[0] == 0 and not omed_increased:
         return PainResponse.COMPLETE
-    if (pain_change <= -points and not omed_increased) or (omed_down and pain_change <= 0):
+    if (pain_down_2 and not omed_increased) or (omed_down and pain_not_up):
         return PainResponse.PARTIAL
-    if (pain_change >= points and not omed_down) or (omed_up and -band <= pain_change <= band):
+    if (pain_up_2 and not omed_down) or (omed_up and pain_stable):
         return PainResponse.PROGRESSION
     return PainResponse.INDETERMINATE
 
@@ -156,6 +162,6 @@ def clinically_important_improvement(
         return None
     t = thresholds()
     return {
-        "points": exact(baseline) - exact(value) >= exact(t["important_improvement_points"]),
+        "points": compare_change(value, baseline, t["important_improvement_points"]) >= 0,
         "percent": fell_by(baseline, value, t["important_improvement_fraction"]),
     }

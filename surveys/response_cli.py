@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from .answers import AnswerError, validate_answer
+from .cli import read_answers_file
 from .loader import InstrumentError, get_instrument
 from .scoring import evaluate_pain_response, score
 from .scoring.exact import exact
@@ -18,11 +19,8 @@ from .scoring.exact import exact
 
 def _timepoint(path: Path, table: str) -> dict:
     """One timepoint's worst pain and OMED, validated as the questionnaires would."""
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise click.ClickException(f"{path}: not a JSON file ({exc})") from exc
-    if not isinstance(raw, dict) or "worst" not in raw or "medicines" not in raw:
+    raw = read_answers_file(path)
+    if "worst" not in raw or "medicines" not in raw:
         raise click.ClickException(f'{path}: give {{"worst": 0-10, "medicines": [...]}}')
     pain, medicines = get_instrument("pain_nrs"), get_instrument("analgesic_use")
     worst = validate_answer(pain, "worst", raw["worst"])

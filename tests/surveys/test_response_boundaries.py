@@ -124,7 +124,7 @@ def test_hand_worked_boundary_table_through_score_and_response(
     for tablets in (baseline[0], now[0]):
         answers = tmp_path / "answers.json"
         medicines = [{"drug": "codeine", "strength": 8, "doses": tablets}] if tablets else []
-        answers.write_text(json.dumps({"medicines": medicines}))
+        answers.write_text(json.dumps({"medicines": medicines, "medicine_change": "same"}))
         scored = runner.invoke(score_command, ["analgesic_use", "--answers", str(answers)])
         assert scored.exit_code == 0, scored.output
         result = json.loads(scored.output)["omed"]
@@ -159,7 +159,7 @@ def test_pain_response_command_refuses_a_change_of_table_and_bad_files(tmp_path)
     )
     answers.write_text("{not json")
     refused = runner.invoke(pain_response_command, args)
-    assert refused.exit_code != 0 and "not a JSON file" in refused.output
+    assert refused.exit_code != 0 and "is not valid JSON: line 1" in refused.output
 
 
 def test_floating_point_would_have_missed_the_boundary():

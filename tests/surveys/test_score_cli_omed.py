@@ -9,7 +9,7 @@ from surveys.cli import score_command
 
 def scored(tmp_path, medicines: list[dict], *options: str) -> dict:
     answers = tmp_path / "answers.json"
-    answers.write_text(json.dumps({"medicines": medicines}))
+    answers.write_text(json.dumps({"medicines": medicines, "medicine_change": "same"}))
     result = CliRunner().invoke(
         score_command, ["analgesic_use", "--answers", str(answers), *options]
     )

@@ -288,6 +288,8 @@ def test_the_audit_page_is_for_auditors_and_scoped_to_their_site(client, auth, g
     page = client.get(f"/audit/?site={site_b.id}")
     assert page.status_code == 200 and f"{site_b.code}" not in page.text
     assert "3 procedures" in page.text and "1 answers at later timepoints" in page.text
+    assert "Pain response: choices made by this project" in page.text
+    assert "OMED table opioids_aware 2020" in page.text  # the table behind the figures
     download = client.get(f"/audit/export/patients.csv?site={site_b.id}")
     assert download.headers.get_all("Content-Type") == ["text/csv; charset=utf-8"]
     exported = download.text

@@ -11,8 +11,8 @@ Definitions, each against baseline (worst pain 0-10 at the treated site; OMED mg
 
 Only patients whose baseline worst pain is at least the minimum in
 ``surveys/data/pain_response.yaml`` (2) are evaluated; the others are "not evaluable:
-baseline pain below 2". Thresholds are compared exactly (fractions of the stored
-figures, see ``exact.py``): 3.2 -> 4.0 mg/day is a rise of exactly 25%.
+baseline pain below 2". Thresholds are compared exactly (the stored figures read as
+their decimals, see ``exact.py``): 3.2 -> 4.0 mg/day is a rise of exactly 25%.
 
 Interpretations, where the paper leaves room (listed in surveys/data/REFERENCES.md and
 in the audit's definitions): "OMED stable" in the pain clause means OMED not reduced by

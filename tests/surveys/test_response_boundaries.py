@@ -1,9 +1,9 @@
 """Consensus categories at their exact boundaries, against an oracle in whole tenths.
 
-OMEDs are stored to 0.1 mg in practice, so every OMED is swept as a whole number of
-tenths of a milligram, and the oracle below decides the categories with integers only
-(a rise of 25% is 4 x (new - old) >= old), independently of the fractions the product
-uses. Each sweep asserts how many pairs it covered, so it cannot pass by covering none.
+OMEDs are swept at 0.1 mg resolution, each as a whole number of tenths of a milligram,
+and the oracle below decides the categories with integers only (a rise of 25% is
+4 x (new - old) >= old), written apart from the product's code (which reads each stored
+float as its exact decimal). Each sweep asserts how many pairs it covered.
 """
 
 import json

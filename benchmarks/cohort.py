@@ -34,9 +34,7 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import Connection, Engine
 
 from notifications import templates
-from pro_app.db import make_engine
 from pro_app.key_outcomes import KEY_OUTCOMES, key_outcome_updates
-from pro_app.migrate import upgrade
 from pro_app.models import (
     Alert,
     AlertKind,
@@ -64,6 +62,8 @@ from pro_app.scheduling.conversation import first_question
 from pro_app.scheduling.links import LINK_PLACEHOLDER, token_hash_for
 from pro_app.scheduling.outbox import message_values
 from pro_app.scheduling.protocols import TimepointPlan, timepoints_for
+from pro_app.storage.engine import make_engine
+from pro_app.storage.migrate import upgrade
 from surveys import get_instrument, score, validate_answer
 
 SECRET_KEY = "bench"  # the key of benchmarks/tick.py's LinkContext

@@ -11,12 +11,12 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlmodel import select
 
-from . import database
-from .db import session_scope
-from .migrate import upgrade
 from .models import Site
 from .services.enrolment import EnrolmentError, import_csv
 from .services.users import UserError, create_user
+from .storage import database
+from .storage.engine import session_scope
+from .storage.migrate import upgrade
 
 db_group = AppGroup("db", help="Database schema.")
 

@@ -17,12 +17,9 @@ from sqlmodel import Session, select
 
 from notifications import DevOutboxChannel
 
-from . import database
 from .answers import complete, save_answers
 from .channels import link_context
-from .db import session_scope
 from .demo_answers import answers_for
-from .migrate import upgrade
 from .models import (
     AnswerChannel,
     ContactChannel,
@@ -39,6 +36,9 @@ from .scheduling.tick import run_tick
 from .services.enrolment import enrol
 from .services.users import create_user
 from .sms_inbox import handle_inbound
+from .storage import database
+from .storage.engine import session_scope
+from .storage.migrate import upgrade
 
 LOGINS = (
     ("nurse", "nurse@demo.pro-app.test", "Nina Nurse", "demo-nurse-password", "DEMO"),

@@ -21,7 +21,7 @@ from .models import (
 from .scheduling.conversation import handle_conversation_reply, in_conversation
 from .scheduling.failures import record_delivery_failure
 from .scheduling.outbox import cancel_pending
-from .upsert import insert_ignore
+from .storage.upsert import insert_ignore
 
 # Twilio's message states, in the order they move; a callback never moves a message back.
 _PROGRESS = {"queued": 1, "accepted": 1, "sending": 2, "sent": 3, "delivered": 4}

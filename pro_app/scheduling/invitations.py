@@ -11,7 +11,6 @@ from sqlmodel import Session, select
 from notifications import templates
 
 from ..alerts import raise_alert
-from ..db import session_scope
 from ..models import (
     AlertKind,
     ContactChannel,
@@ -23,6 +22,7 @@ from ..models import (
     Site,
     SurveyInstance,
 )
+from ..storage.engine import session_scope
 from .conversation import first_question
 from .links import LINK_PLACEHOLDER, token_hash_for
 from .outbox import cancel_pending, enqueue, enqueue_many, message_values

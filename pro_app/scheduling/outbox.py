@@ -28,7 +28,6 @@ from notifications import (
 )
 from notifications.sms_text import segment_info
 
-from ..db import session_scope
 from ..models import (
     Direction,
     Message,
@@ -36,7 +35,8 @@ from ..models import (
     Patient,
     SurveyInstance,
 )
-from ..upsert import insert_ignore, insert_ignore_statement
+from ..storage.engine import session_scope
+from ..storage.upsert import insert_ignore, insert_ignore_statement
 from .links import LINK_PLACEHOLDER, render_body, survey_url
 from .timing import SendPolicy
 

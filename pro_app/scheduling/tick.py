@@ -13,8 +13,8 @@ from sqlalchemy.engine import Engine
 
 from notifications import Channel, PermanentSendError
 
-from ..db import session_scope
 from ..models import Message, utcnow
+from ..storage.engine import session_scope
 from .failures import record_delivery_failure
 from .invitations import expire_closed, invite_due, remind_due
 from .outbox import DeliveryReport, LinkContext, deliver

@@ -11,10 +11,10 @@ from sqlmodel import select
 
 from notifications import segment_info
 
-from .. import database
 from ..models import Message, Patient, SurveyInstance, utcnow
 from ..scheduling.links import render_body
 from ..sms_inbox import handle_inbound
+from ..storage import database
 
 bp = Blueprint("dev", __name__, url_prefix="/dev")
 

@@ -14,7 +14,6 @@ from sqlmodel import select
 from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Optional
 
-from .. import database
 from ..access import patient_for, roles_required
 from ..answers import current_responses
 from ..forms import options
@@ -38,6 +37,7 @@ from ..patient_actions import (
     switch_channel,
 )
 from ..patient_survey import MEDICATION_ROWS, survey_pages
+from ..storage import database
 
 bp = Blueprint("patient_actions", __name__, url_prefix="/patients")
 

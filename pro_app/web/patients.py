@@ -8,7 +8,6 @@ from sqlmodel import select
 from wtforms import BooleanField, DateField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired
 
-from .. import database
 from ..access import log_access, patient_for, roles_required
 from ..dashboard import Filters, patient_page
 from ..forms import options
@@ -29,6 +28,7 @@ from ..nurse_entry import can_enter
 from ..patient_record import gather
 from ..scheduling.plan import change_procedure_date, stop_follow_up
 from ..services.enrolment import LANGUAGES, EnrolmentError, enrol, import_csv
+from ..storage import database
 from .patient_actions import action_forms, perform
 
 bp = Blueprint("patients", __name__, url_prefix="/patients")

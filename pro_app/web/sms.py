@@ -6,10 +6,10 @@ from flask import Blueprint, Response, abort, current_app, request
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from .. import database
 from ..extensions import csrf
 from ..models import utcnow
 from ..sms_inbox import handle_inbound, record_status
+from ..storage import database
 
 bp = Blueprint("sms", __name__, url_prefix="/sms")
 

@@ -9,8 +9,8 @@ from sqlmodel import Session, select
 from pro_app import create_app
 from pro_app.answers import complete, save_answers
 from pro_app.config import Settings
-from pro_app.db import session_scope
 from pro_app.models import Alert, SurveyInstance
+from pro_app.storage.engine import session_scope
 from tests.app.browser import (
     axe_source,
     chromium,

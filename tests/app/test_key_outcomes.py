@@ -13,10 +13,10 @@ from sqlmodel import Session, select
 
 from pro_app.answers import complete, save_answers
 from pro_app.audit.sql_time import days_from_date
-from pro_app.db import session_scope
-from pro_app.migrate import alembic_config, upgrade
 from pro_app.models import Response, SurveyInstance
 from pro_app.models.types import UTCDateTime
+from pro_app.storage.engine import session_scope
+from pro_app.storage.migrate import alembic_config, upgrade
 from tests.databases import PostgresDatabase
 from tests.factories import Factory
 

@@ -5,7 +5,6 @@ from datetime import UTC, date, datetime, timedelta
 from sqlmodel import Session, select
 
 from notifications import OutgoingSms
-from pro_app.db import session_scope
 from pro_app.models import (
     Alert,
     InstanceStatus,
@@ -21,6 +20,7 @@ from pro_app.scheduling.outbox import claim_batch
 from pro_app.scheduling.plan import change_procedure_date, stop_follow_up
 from pro_app.scheduling.protocols import timepoints_for
 from pro_app.scheduling.timing import SendPolicy
+from pro_app.storage.engine import session_scope
 from tests.app.conftest import LINKS, SECRET, FlakyChannel, RecordingChannel, instances, messages
 
 TIMEPOINTS = ["baseline", "day1", "week1", "week2", "week4", "week12", "week26", "week52"]

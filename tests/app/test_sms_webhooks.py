@@ -8,7 +8,6 @@ from twilio.request_validator import RequestValidator
 
 from pro_app import create_app
 from pro_app.config import Settings
-from pro_app.db import session_scope
 from pro_app.models import (
     Alert,
     InstanceStatus,
@@ -18,6 +17,7 @@ from pro_app.models import (
     Response,
 )
 from pro_app.sms_inbox import record_status
+from pro_app.storage.engine import session_scope
 from tests.app.conftest import instances, messages
 
 TOKEN = "twilio-auth-token-for-tests"

@@ -5,8 +5,8 @@ from datetime import UTC, date, datetime, timedelta
 from sqlmodel import Session, select
 
 from pro_app.answers import complete, save_answers
-from pro_app.db import session_scope
 from pro_app.models import Alert, SurveyInstance
+from pro_app.storage.engine import session_scope
 
 ENROLLED = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
 

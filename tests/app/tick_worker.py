@@ -11,9 +11,9 @@ from datetime import datetime
 from pathlib import Path
 
 from notifications import OutgoingSms, SendReceipt
-from pro_app.db import make_engine
 from pro_app.scheduling.outbox import LinkContext
 from pro_app.scheduling.tick import run_tick
+from pro_app.storage.engine import make_engine
 
 SECRET = "test-secret"
 

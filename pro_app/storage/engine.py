@@ -1,4 +1,4 @@
-"""Engine and session handling for SQLite and PostgreSQL."""
+"""Engines and session scopes for SQLite and PostgreSQL (no Flask needed)."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager

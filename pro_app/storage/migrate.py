@@ -9,13 +9,13 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Engine
 
-from .models import metadata
+from ..models import metadata
 
 
 def migrations_dir() -> Path:
     """The Alembic folder: ``PRO_MIGRATIONS_DIR`` or ``migrations/`` beside the package."""
     override = os.environ.get("PRO_MIGRATIONS_DIR")
-    return Path(override) if override else Path(__file__).resolve().parent.parent / "migrations"
+    return Path(override) if override else Path(__file__).resolve().parents[2] / "migrations"
 
 
 def alembic_config(engine: Engine) -> Config:

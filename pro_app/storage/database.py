@@ -1,10 +1,10 @@
-"""Binds one engine per app and one session per request."""
+"""The running app's database: one engine per app, one session per request."""
 
 from flask import Flask, current_app, g
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from .db import make_engine
+from .engine import make_engine
 
 
 def init_app(app: Flask, url: str) -> None:

@@ -34,6 +34,7 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import Connection, Engine
 
 from notifications import templates
+from pro_app.accounts.passwords import hash_password
 from pro_app.key_outcomes import KEY_OUTCOMES, key_outcome_updates
 from pro_app.models import (
     Alert,
@@ -57,7 +58,6 @@ from pro_app.models import (
     SurveyInstance,
     User,
 )
-from pro_app.passwords import hash_password
 from pro_app.scheduling.conversation import first_question
 from pro_app.scheduling.links import LINK_PLACEHOLDER, token_hash_for
 from pro_app.scheduling.outbox import message_values

@@ -11,9 +11,9 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlmodel import select
 
+from .accounts.users import UserError, create_user
+from .enrolment import EnrolmentError, import_csv
 from .models import Site
-from .services.enrolment import EnrolmentError, import_csv
-from .services.users import UserError, create_user
 from .storage import database
 from .storage.engine import session_scope
 from .storage.migrate import upgrade

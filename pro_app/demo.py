@@ -17,9 +17,11 @@ from sqlmodel import Session, select
 
 from notifications import DevOutboxChannel
 
+from .accounts.users import create_user
 from .answers import complete, save_answers
 from .channels import link_context
 from .demo_answers import answers_for
+from .enrolment import enrol
 from .models import (
     AnswerChannel,
     ContactChannel,
@@ -33,8 +35,6 @@ from .models import (
 )
 from .patient_actions import record_safety_event
 from .scheduling.tick import run_tick
-from .services.enrolment import enrol
-from .services.users import create_user
 from .sms_inbox import handle_inbound
 from .storage import database
 from .storage.engine import session_scope

@@ -9,6 +9,7 @@ from sqlmodel import Session, select
 
 from notifications import templates
 
+from .enrolment import normalise_mobile
 from .models import (
     OPEN_STATUSES,
     FollowUpStatus,
@@ -24,7 +25,6 @@ from .models import (
 from .scheduling.links import LINK_PLACEHOLDER, token_hash_for
 from .scheduling.outbox import cancel_pending, enqueue
 from .scheduling.plan import stop_follow_up
-from .services.enrolment import normalise_mobile
 
 
 class ActionRefused(ValueError):

@@ -4,8 +4,8 @@ import pytest
 from sqlalchemy.exc import OperationalError
 
 from pro_app import create_app
+from pro_app.accounts.passwords import WeakPasswordError, hash_password, verify_password
 from pro_app.config import ConfigError, Settings
-from pro_app.passwords import WeakPasswordError, hash_password, verify_password
 from pro_app.storage.engine import make_engine
 from pro_app.storage.migrate import schema_differences
 

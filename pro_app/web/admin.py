@@ -9,11 +9,11 @@ from wtforms.validators import DataRequired, Email, Length, NumberRange
 
 from surveys import all_instruments
 
-from ..access import roles_required
+from ..accounts.access import roles_required
+from ..accounts.passwords import MIN_LENGTH
+from ..accounts.users import UserError, create_user
 from ..forms import options
 from ..models import Role, Site, User
-from ..passwords import MIN_LENGTH
-from ..services.users import UserError, create_user
 from ..storage import database
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")

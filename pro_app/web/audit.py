@@ -6,7 +6,7 @@ from flask import Blueprint, Response, abort, render_template, request, stream_w
 from flask_login import current_user
 from sqlmodel import select
 
-from ..access import log_access, roles_required
+from ..accounts.access import log_access, roles_required
 from ..audit.definitions import DEFINITIONS
 from ..audit.exports import FORMATS, export_chunks
 from ..audit.figures import cohort_figures

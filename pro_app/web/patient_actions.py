@@ -14,7 +14,7 @@ from sqlmodel import select
 from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Optional
 
-from ..access import patient_for, roles_required
+from ..accounts.access import patient_for, roles_required
 from ..answers import current_responses
 from ..forms import options
 from ..models import (

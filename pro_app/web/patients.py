@@ -8,8 +8,9 @@ from sqlmodel import select
 from wtforms import BooleanField, DateField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired
 
-from ..access import log_access, patient_for, roles_required
+from ..accounts.access import log_access, patient_for, roles_required
 from ..dashboard import Filters, patient_page
+from ..enrolment import LANGUAGES, EnrolmentError, enrol, import_csv
 from ..forms import options
 from ..models import (
     SAFETY_EVENT_LABELS,
@@ -27,7 +28,6 @@ from ..models import (
 from ..nurse_entry import can_enter
 from ..patient_record import gather
 from ..scheduling.plan import change_procedure_date, stop_follow_up
-from ..services.enrolment import LANGUAGES, EnrolmentError, enrol, import_csv
 from ..storage import database
 from .patient_actions import action_forms, perform
 

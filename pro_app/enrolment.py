@@ -11,7 +11,7 @@ import phonenumbers
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from sqlmodel import Session, select
 
-from ..models import (
+from .models import (
     Augmentation,
     ContactChannel,
     Electrode,
@@ -22,7 +22,7 @@ from ..models import (
     Site,
     utcnow,
 )
-from ..scheduling.plan import plan_follow_up
+from .scheduling.plan import plan_follow_up
 
 LEVEL = re.compile(r"^(C[1-7]|T([1-9]|1[0-2])|L[1-5]|S[1-5])$")
 LANGUAGES = ("en", "cy")

@@ -7,7 +7,7 @@ from flask import abort
 from flask_login import current_user, login_required
 from sqlmodel import Session, select
 
-from .models import AccessLog, Patient, Role, User
+from ..models import AccessLog, Patient, Role, User
 
 
 def roles_required(*roles: Role) -> Callable:

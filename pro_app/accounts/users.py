@@ -3,7 +3,7 @@
 from sqlmodel import Session, select
 
 from ..models import Role, Site, User
-from ..passwords import hash_password
+from .passwords import hash_password
 
 
 class UserError(ValueError):

@@ -22,8 +22,8 @@ from pathlib import Path
 from sqlalchemy import insert, text, update
 
 from notifications import NullChannel
+from pro_app.messaging.outbox import LinkContext
 from pro_app.models import Patient, Procedure, Site, SurveyInstance
-from pro_app.scheduling.outbox import LinkContext
 from pro_app.scheduling.tick import run_tick
 from pro_app.storage.engine import make_engine
 from pro_app.storage.migrate import upgrade

@@ -87,7 +87,7 @@ def import_patients_command(csv_file: Path, site_code: str) -> None:
 
 
 def _tick_callable(app: Flask, now: datetime | None = None):
-    from .channels import build_channel, link_context
+    from .messaging.channels import build_channel, link_context
     from .scheduling.tick import run_tick
 
     settings = app.extensions["pro_settings"]

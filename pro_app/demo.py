@@ -18,10 +18,12 @@ from sqlmodel import Session, select
 from notifications import DevOutboxChannel
 
 from .accounts.users import create_user
-from .answers import complete, save_answers
-from .channels import link_context
 from .demo_answers import answers_for
 from .enrolment import enrol
+from .followup.answer_saving import complete, save_answers
+from .followup.conversation import answer_text
+from .messaging.channels import link_context
+from .messaging.inbound import handle_inbound
 from .models import (
     AnswerChannel,
     ContactChannel,
@@ -35,7 +37,6 @@ from .models import (
 )
 from .patient_actions import record_safety_event
 from .scheduling.tick import run_tick
-from .sms_inbox import handle_inbound
 from .storage import database
 from .storage.engine import session_scope
 from .storage.migrate import upgrade
@@ -254,7 +255,7 @@ def _answer(engine: Engine, plan: list[DemoPatient], rng: random.Random, at: dat
 
 def _reply_by_text(engine, instance, patient, values, at) -> None:
     """Answer the text conversation one reply at a time through the inbound handler."""
-    from .instruments import sms_questions
+    from .followup.instruments import sms_questions
 
     for number, question in enumerate(sms_questions(instance.instruments)):
         answer = values.get(question.instrument_id, {}).get(question.item_id)
@@ -274,6 +275,7 @@ def _text_from(engine: Engine, patient: Patient, body: str, *, sid: str, at: dat
             body=body,
             opt_out_type=None,
             now=at,
+            answer_text=answer_text,
         )
 
 

@@ -10,6 +10,8 @@ from sqlmodel import Session, select
 from notifications import templates
 
 from .enrolment import normalise_mobile
+from .messaging.links import LINK_PLACEHOLDER, token_hash_for
+from .messaging.outbox import cancel_pending, enqueue
 from .models import (
     OPEN_STATUSES,
     FollowUpStatus,
@@ -22,8 +24,6 @@ from .models import (
     Site,
     SurveyInstance,
 )
-from .scheduling.links import LINK_PLACEHOLDER, token_hash_for
-from .scheduling.outbox import cancel_pending, enqueue
 from .scheduling.plan import stop_follow_up
 
 

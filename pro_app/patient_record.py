@@ -9,6 +9,7 @@ from surveys import get_instrument
 from surveys.model import Instrument, ItemType
 
 from .cohort import expected_course
+from .messaging.links import redact_body
 from .models import (
     SAFETY_EVENT_LABELS,
     Alert,
@@ -21,7 +22,6 @@ from .models import (
     SurveyInstance,
     User,
 )
-from .scheduling.links import redact_body
 from .trajectory import (
     Marker,
     Point,

@@ -13,12 +13,12 @@ from sqlalchemy.engine import Engine
 
 from notifications import Channel, PermanentSendError
 
+from ..messaging.failures import record_delivery_failure
+from ..messaging.outbox import DeliveryReport, LinkContext, deliver
+from ..messaging.timing import SendPolicy
 from ..models import Message, utcnow
 from ..storage.engine import session_scope
-from .failures import record_delivery_failure
 from .invitations import expire_closed, invite_due, remind_due
-from .outbox import DeliveryReport, LinkContext, deliver
-from .timing import SendPolicy
 
 
 @dataclass

@@ -15,7 +15,8 @@ from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Optional
 
 from ..accounts.access import patient_for, roles_required
-from ..answers import current_responses
+from ..followup.answer_saving import current_responses
+from ..followup.survey_pages import MEDICATION_ROWS, survey_pages
 from ..forms import options
 from ..models import (
     SAFETY_EVENT_LABELS,
@@ -36,7 +37,6 @@ from ..patient_actions import (
     resume,
     switch_channel,
 )
-from ..patient_survey import MEDICATION_ROWS, survey_pages
 from ..storage import database
 
 bp = Blueprint("patient_actions", __name__, url_prefix="/patients")

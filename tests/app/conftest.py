@@ -12,8 +12,8 @@ from notifications import (
     SendReceipt,
     TransientSendError,
 )
+from pro_app.messaging.outbox import LinkContext
 from pro_app.models import Message, SurveyInstance
-from pro_app.scheduling.outbox import LinkContext
 from pro_app.scheduling.tick import TickReport, run_tick
 from tests.twilio_mock import twilio_mock  # noqa: F401  (fixture)
 

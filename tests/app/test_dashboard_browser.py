@@ -7,8 +7,8 @@ import pytest
 from sqlmodel import Session, select
 
 from pro_app import create_app
-from pro_app.answers import complete, save_answers
 from pro_app.config import Settings
+from pro_app.followup.answer_saving import complete, save_answers
 from pro_app.models import Alert, SurveyInstance
 from pro_app.storage.engine import session_scope
 from tests.app.browser import (

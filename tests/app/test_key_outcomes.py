@@ -11,8 +11,8 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from pro_app.answers import complete, save_answers
 from pro_app.audit.sql_time import days_from_date
+from pro_app.followup.answer_saving import complete, save_answers
 from pro_app.models import Response, SurveyInstance
 from pro_app.models.types import UTCDateTime
 from pro_app.storage.engine import session_scope

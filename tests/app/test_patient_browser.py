@@ -7,9 +7,9 @@ import pytest
 
 from pro_app import create_app
 from pro_app.config import Settings
+from pro_app.followup.survey_pages import survey_pages
+from pro_app.messaging.links import survey_token
 from pro_app.models import InstanceStatus
-from pro_app.patient_survey import survey_pages
-from pro_app.scheduling.links import survey_token
 from tests.app.browser import (
     axe_source,
     chromium,

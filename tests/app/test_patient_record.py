@@ -8,6 +8,7 @@ import pytest
 from sqlmodel import Session, select
 
 from pro_app.cohort import forget_cached
+from pro_app.messaging.links import survey_token
 from pro_app.models import (
     AccessLog,
     Alert,
@@ -17,7 +18,6 @@ from pro_app.models import (
     SafetyEvent,
     SurveyInstance,
 )
-from pro_app.scheduling.links import survey_token
 from tests.app.conftest import instances, messages
 
 SECRET = "test-secret"

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import Session, select
 
+from pro_app.followup.survey_pages import survey_pages
+from pro_app.messaging.links import survey_token
 from pro_app.models import Alert, InstanceStatus, Response, SurveyInstance
-from pro_app.patient_survey import survey_pages
-from pro_app.scheduling.links import survey_token
 from tests.app.conftest import SECRET, instances
 
 ENROLLED = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)

@@ -5,6 +5,9 @@ from datetime import UTC, date, datetime, timedelta
 from sqlmodel import Session, select
 
 from notifications import OutgoingSms
+from pro_app.messaging.links import LINK_PLACEHOLDER, render_body, survey_token
+from pro_app.messaging.outbox import claim_batch
+from pro_app.messaging.timing import SendPolicy
 from pro_app.models import (
     Alert,
     InstanceStatus,
@@ -15,11 +18,8 @@ from pro_app.models import (
     SurveyInstance,
 )
 from pro_app.scheduling.invitations import invite_due
-from pro_app.scheduling.links import LINK_PLACEHOLDER, render_body, survey_token
-from pro_app.scheduling.outbox import claim_batch
 from pro_app.scheduling.plan import change_procedure_date, stop_follow_up
 from pro_app.scheduling.protocols import timepoints_for
-from pro_app.scheduling.timing import SendPolicy
 from pro_app.storage.engine import session_scope
 from tests.app.conftest import LINKS, SECRET, FlakyChannel, RecordingChannel, instances, messages
 
@@ -107,7 +107,7 @@ def test_a_year_of_follow_up_sends_each_invitation_once(gen, tick):
 
 
 def _answer_everything_open(engine, patient_id: int, now: datetime) -> None:
-    from pro_app.answers import complete
+    from pro_app.followup.answer_saving import complete
 
     with session_scope(engine) as session:
         for instance in session.exec(

@@ -8,6 +8,7 @@ from twilio.request_validator import RequestValidator
 
 from pro_app import create_app
 from pro_app.config import Settings
+from pro_app.messaging.inbound import record_status
 from pro_app.models import (
     Alert,
     InstanceStatus,
@@ -16,7 +17,6 @@ from pro_app.models import (
     Patient,
     Response,
 )
-from pro_app.sms_inbox import record_status
 from pro_app.storage.engine import session_scope
 from tests.app.conftest import instances, messages
 

@@ -50,7 +50,7 @@ def test_a_killed_tick_loses_nothing_and_repeats_nothing(gen, engine, tmp_path):
     stuck = [m for m in messages(engine) if m.status == MessageStatus.SENDING]
     assert stuck  # the dead process held leases it never settled
     # Passes after the lease lapsed reconcile the unknown ones and send the rest.
-    from pro_app.scheduling.outbox import LinkContext
+    from pro_app.messaging.outbox import LinkContext
     from pro_app.scheduling.tick import run_tick
 
     channel = LoggingChannel(log)

@@ -2,7 +2,7 @@
 
 from datetime import UTC, date, datetime, time
 
-from pro_app.scheduling.timing import SendPolicy, local_midnight, local_moment
+from pro_app.messaging.timing import SendPolicy, local_midnight, local_moment
 
 POLICY = SendPolicy()
 

@@ -11,8 +11,8 @@ from sqlmodel import Session, select
 from werkzeug import Request, Response
 
 from notifications import TwilioSmsChannel
+from pro_app.messaging.outbox import LinkContext
 from pro_app.models import Alert, MessageStatus, Patient
-from pro_app.scheduling.outbox import LinkContext
 from pro_app.scheduling.tick import run_tick
 from tests.app.conftest import messages
 

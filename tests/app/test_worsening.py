@@ -4,7 +4,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlmodel import Session, select
 
-from pro_app.answers import complete, save_answers
+from pro_app.followup.answer_saving import complete, save_answers
 from pro_app.models import Alert, SurveyInstance
 from pro_app.storage.engine import session_scope
 

@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 from notifications import OutgoingSms, SendReceipt
-from pro_app.scheduling.outbox import LinkContext
+from pro_app.messaging.outbox import LinkContext
 from pro_app.scheduling.tick import run_tick
 from pro_app.storage.engine import make_engine
 

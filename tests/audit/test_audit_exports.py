@@ -11,11 +11,11 @@ from fhir.resources.R4B.bundle import Bundle
 from openpyxl import load_workbook
 from sqlmodel import Session, select
 
-from pro_app.answers import complete, save_answers
 from pro_app.audit import exports
 from pro_app.audit.exports import PATIENT_COLUMNS, export_chunks, neutralise, patient_csv
 from pro_app.audit.report import build_report
 from pro_app.audit.timelines import AuditFilters, timelines
+from pro_app.followup.answer_saving import complete, save_answers
 from pro_app.models import AccessLog, Patient, SurveyInstance
 from pro_app.storage.engine import session_scope
 

@@ -6,7 +6,7 @@ so ``save_answers`` copies them onto the instance whenever a questionnaire that 
 is answered or corrected. ``KEY_OUTCOMES`` says where each one lives in the scores.
 """
 
-from .models import SurveyInstance
+from ..models import SurveyInstance
 
 # Column on SurveyInstance: (questionnaire, path to the value in its scores).
 KEY_OUTCOMES: dict[str, tuple[str, tuple[str, ...]]] = {

@@ -1,13 +1,19 @@
-"""Inbound texts and delivery callbacks: store once, opt out safely, route answers."""
+"""Inbound texts and delivery callbacks: store once, opt out safely, route answers.
 
+A reply to a texted survey question is handed to the ``answer_text`` function that the
+caller passes in (``pro_app.followup.conversation.answer_text`` from the SMS webhook), so
+messaging never imports the follow-up code that turns a reply into an answer.
+"""
+
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlmodel import Session, select
 
 from notifications import opt_out_type_from_twilio, parse_reply, templates
 
-from .alerts import raise_alert
-from .models import (
+from ..alerts import raise_alert
+from ..models import (
     OPEN_STATUSES,
     AlertKind,
     Direction,
@@ -18,14 +24,17 @@ from .models import (
     Site,
     SurveyInstance,
 )
-from .scheduling.conversation import handle_conversation_reply, in_conversation
-from .scheduling.failures import record_delivery_failure
-from .scheduling.outbox import cancel_pending
-from .storage.upsert import insert_ignore
+from ..storage.upsert import insert_ignore
+from .failures import record_delivery_failure
+from .outbox import cancel_pending
 
 # Twilio's message states, in the order they move; a callback never moves a message back.
 _PROGRESS = {"queued": 1, "accepted": 1, "sending": 2, "sent": 3, "delivered": 4}
 _FAILED = {"failed", "undelivered"}
+
+# (session, open instance, patient, site, body, now) -> texts to send back, or None when
+# the open survey is not being answered by text.
+AnswerText = Callable[[Session, SurveyInstance, Patient, Site, str, datetime], list[str] | None]
 
 
 def patients_with_number(session: Session, number: str) -> list[Patient]:
@@ -65,8 +74,12 @@ def handle_inbound(
     body: str,
     opt_out_type: str | None,
     now: datetime,
+    answer_text: AnswerText,
 ) -> list[str]:
-    """Record an inbound text once and return the replies to send back (TwiML)."""
+    """Record an inbound text once and return the replies to send back (TwiML).
+
+    ``answer_text`` takes a reply to a survey question that was texted out.
+    """
     patients = patients_with_number(session, from_number)
     patient, instance = _choose_patient(session, patients, now)
     stored = insert_ignore(
@@ -112,8 +125,8 @@ def handle_inbound(
     if kind == "help":
         texts = [] if twilio_kind else [templates.help_reply(site.name, site.team_phone)]
         return _replies(session, patient, instance, texts, sid, now)
-    if instance is not None and in_conversation(instance):
-        texts = handle_conversation_reply(session, instance, patient, site, body, now)
+    texts = None if instance is None else answer_text(session, instance, patient, site, body, now)
+    if texts is not None:
         return _replies(session, patient, instance, texts, sid, now)
     return _replies(
         session, patient, instance, [templates.help_reply(site.name, site.team_phone)], sid, now

@@ -28,13 +28,7 @@ from notifications import (
 )
 from notifications.sms_text import segment_info
 
-from ..models import (
-    Direction,
-    Message,
-    MessageStatus,
-    Patient,
-    SurveyInstance,
-)
+from ..models import Direction, Message, MessageStatus, Patient, SurveyInstance
 from ..storage.engine import session_scope
 from ..storage.upsert import insert_ignore, insert_ignore_statement
 from .links import LINK_PLACEHOLDER, render_body, survey_url

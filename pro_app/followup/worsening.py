@@ -6,8 +6,8 @@ from sqlmodel import Session, select
 
 from surveys.alert_rules import PainPoint, opioid_rise, pain_worsening
 
-from .alerts import raise_alert
-from .models import AlertKind, Patient, Site, SurveyInstance
+from ..alerts import raise_alert
+from ..models import AlertKind, Patient, Site, SurveyInstance
 
 BASELINE = "baseline"
 

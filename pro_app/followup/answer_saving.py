@@ -7,10 +7,9 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
-from .alerts import raise_alert
-from .instruments import instrument, red_flags, scores_for
-from .key_outcomes import record_key_outcomes
-from .models import (
+from ..alerts import raise_alert
+from ..messaging.outbox import cancel_pending, enqueue
+from ..models import (
     OPEN_STATUSES,
     AlertKind,
     InstanceStatus,
@@ -20,7 +19,8 @@ from .models import (
     Site,
     SurveyInstance,
 )
-from .scheduling.outbox import cancel_pending, enqueue
+from .instruments import instrument, red_flags, scores_for
+from .key_outcomes import record_key_outcomes
 from .worsening import evaluate_worsening
 
 

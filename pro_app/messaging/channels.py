@@ -2,8 +2,8 @@
 
 from notifications import Channel, DevOutboxChannel, TwilioSmsChannel
 
-from .config import Settings
-from .scheduling.outbox import LinkContext
+from ..config import Settings
+from .outbox import LinkContext
 
 
 def build_channel(settings: Settings) -> Channel:

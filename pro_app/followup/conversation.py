@@ -12,9 +12,9 @@ from sqlmodel import Session
 from notifications import parse_reply, templates
 
 from ..alerts import raise_alert
-from ..answers import complete, save_answers
-from ..instruments import SmsQuestion, instrument, red_flags, sms_questions
 from ..models import AlertKind, AnswerChannel, Patient, Site, SurveyInstance
+from .answer_saving import complete, save_answers
+from .instruments import SmsQuestion, instrument, red_flags, sms_questions
 
 MAX_RETRIES = 2
 
@@ -92,6 +92,21 @@ def handle_conversation_reply(
         return [*advice, templates.thank_you(site.name)]
     following = questions[state["position"]]
     return [*advice, _question_text(following, state["position"] + 1, len(questions))]
+
+
+def answer_text(
+    session: Session,
+    instance: SurveyInstance,
+    patient: Patient,
+    site: Site,
+    body: str,
+    now: datetime,
+) -> list[str] | None:
+    """A text from a patient with an open survey: the next text(s) when the survey is being
+    answered by text, None otherwise (the inbound router then sends its help reply)."""
+    if not in_conversation(instance):
+        return None
+    return handle_conversation_reply(session, instance, patient, site, body, now)
 
 
 def _store(instance: SurveyInstance, state: dict) -> None:

@@ -14,6 +14,7 @@ from sqlmodel import select
 from .accounts.users import UserError, create_user
 from .enrolment import EnrolmentError, import_csv
 from .models import Site
+from .scheduling.tick import tick_for_app as _tick_callable
 from .storage import database
 from .storage.engine import session_scope
 from .storage.migrate import upgrade
@@ -86,17 +87,6 @@ def import_patients_command(csv_file: Path, site_code: str) -> None:
     click.echo(f"Enrolled {len(enrolled)} patients at {site_code}.")
 
 
-def _tick_callable(app: Flask, now: datetime | None = None):
-    from .messaging.channels import build_channel, link_context
-    from .scheduling.tick import run_tick
-
-    settings = app.extensions["pro_settings"]
-    channel = build_channel(settings)
-    links = link_context(settings)
-    engine = app.extensions["pro_engine"]
-    return lambda: run_tick(engine, channel, links, now=now)
-
-
 @click.command("tick")
 @click.option("--now", "now_text", default=None, help="ISO-8601 time to run at (default: now)")
 @with_appcontext
@@ -134,7 +124,7 @@ def register_commands(app: Flask) -> None:
     from surveys.cli import instruments_group, score_command
 
     from .audit.command import export_command
-    from .demo import demo_command, seed_demo_command
+    from .demo.seed import demo_command, seed_demo_command
 
     for command in (
         db_group,

@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 
 from pro_app import create_app
 from pro_app.config import Settings
-from pro_app.demo import LOGINS, seed
+from pro_app.demo.seed import LOGINS, seed
 from pro_app.models import Alert, SafetyEvent
 
 

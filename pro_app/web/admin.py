@@ -12,9 +12,9 @@ from surveys import all_instruments
 from ..accounts.access import roles_required
 from ..accounts.passwords import MIN_LENGTH
 from ..accounts.users import UserError, create_user
-from ..forms import options
 from ..models import Role, Site, User
 from ..storage import database
+from .forms import options
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

@@ -9,9 +9,7 @@ from wtforms import BooleanField, DateField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired
 
 from ..accounts.access import log_access, patient_for, roles_required
-from ..dashboard import Filters, patient_page
 from ..enrolment import LANGUAGES, EnrolmentError, enrol, import_csv
-from ..forms import options
 from ..models import (
     SAFETY_EVENT_LABELS,
     Alert,
@@ -25,10 +23,12 @@ from ..models import (
     Site,
     utcnow,
 )
-from ..nurse_entry import can_enter
-from ..patient_record import gather
+from ..nurse.dashboard import Filters, patient_page
+from ..nurse.patient_record import gather
+from ..nurse.phone_entry import can_enter
 from ..scheduling.plan import change_procedure_date, stop_follow_up
 from ..storage import database
+from .forms import options
 from .patient_actions import action_forms, perform
 
 bp = Blueprint("patients", __name__, url_prefix="/patients")

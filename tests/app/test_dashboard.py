@@ -5,8 +5,8 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import event
 from sqlmodel import Session, select
 
-from pro_app.dashboard import Filters, patient_page
 from pro_app.models import Alert
+from pro_app.nurse.dashboard import Filters, patient_page
 from pro_app.storage.engine import session_scope
 from tests.app.test_worsening import answer
 

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import Session, select
 
-from pro_app.cohort import forget_cached
 from pro_app.messaging.links import survey_token
 from pro_app.models import (
     AccessLog,
@@ -18,6 +17,7 @@ from pro_app.models import (
     SafetyEvent,
     SurveyInstance,
 )
+from pro_app.nurse.expected_course import forget_cached
 from tests.app.conftest import instances, messages
 
 SECRET = "test-secret"

@@ -4,7 +4,7 @@ from datetime import date
 
 import plotly.graph_objects as go
 
-from pro_app.trajectory import (
+from pro_app.nurse.trajectory import (
     CohortBand,
     Marker,
     Point,

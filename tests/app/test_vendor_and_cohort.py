@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 from sqlmodel import select
 
-from pro_app.cohort import MIN_SITE_BASELINES, expected_course, forget_cached
 from pro_app.followup.answer_saving import save_answers
 from pro_app.models import SurveyInstance
+from pro_app.nurse.expected_course import MIN_SITE_BASELINES, expected_course, forget_cached
 from pro_app.storage.engine import session_scope
 from pro_app.web.vendor import plotly_version
 

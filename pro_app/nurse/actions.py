@@ -9,10 +9,10 @@ from sqlmodel import Session, select
 
 from notifications import templates
 
-from .enrolment import normalise_mobile
-from .messaging.links import LINK_PLACEHOLDER, token_hash_for
-from .messaging.outbox import cancel_pending, enqueue
-from .models import (
+from ..enrolment import normalise_mobile
+from ..messaging.links import LINK_PLACEHOLDER, token_hash_for
+from ..messaging.outbox import cancel_pending, enqueue
+from ..models import (
     OPEN_STATUSES,
     FollowUpStatus,
     InstanceStatus,
@@ -24,7 +24,7 @@ from .models import (
     Site,
     SurveyInstance,
 )
-from .scheduling.plan import stop_follow_up
+from ..scheduling.plan import stop_follow_up
 
 
 class ActionRefused(ValueError):

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from .audit.statistics import median, quartiles
-from .models import InstanceStatus, Patient, SurveyInstance
+from ..audit.statistics import median, quartiles
+from ..models import InstanceStatus, Patient, SurveyInstance
 from .trajectory import CohortBand
 
 MEASURES = {  # measure: the key outcome on SurveyInstance (see key_outcomes.py)

@@ -17,14 +17,13 @@ from sqlmodel import Session, select
 
 from notifications import DevOutboxChannel
 
-from .accounts.users import create_user
-from .demo_answers import answers_for
-from .enrolment import enrol
-from .followup.answer_saving import complete, save_answers
-from .followup.conversation import answer_text
-from .messaging.channels import link_context
-from .messaging.inbound import handle_inbound
-from .models import (
+from ..accounts.users import create_user
+from ..enrolment import enrol
+from ..followup.answer_saving import complete, save_answers
+from ..followup.conversation import answer_text
+from ..messaging.channels import link_context
+from ..messaging.inbound import handle_inbound
+from ..models import (
     AnswerChannel,
     ContactChannel,
     InstanceStatus,
@@ -35,11 +34,12 @@ from .models import (
     User,
     utcnow,
 )
-from .patient_actions import record_safety_event
-from .scheduling.tick import run_tick
-from .storage import database
-from .storage.engine import session_scope
-from .storage.migrate import upgrade
+from ..nurse.actions import record_safety_event
+from ..scheduling.tick import run_tick, tick_for_app
+from ..storage import database
+from ..storage.engine import session_scope
+from ..storage.migrate import upgrade
+from .simulated_answers import answers_for
 
 LOGINS = (
     ("nurse", "nurse@demo.pro-app.test", "Nina Nurse", "demo-nurse-password", "DEMO"),
@@ -255,7 +255,7 @@ def _answer(engine: Engine, plan: list[DemoPatient], rng: random.Random, at: dat
 
 def _reply_by_text(engine, instance, patient, values, at) -> None:
     """Answer the text conversation one reply at a time through the inbound handler."""
-    from .followup.instruments import sms_questions
+    from ..followup.instruments import sms_questions
 
     for number, question in enumerate(sms_questions(instance.instruments)):
         answer = values.get(question.instrument_id, {}).get(question.item_id)
@@ -296,8 +296,7 @@ def seed_demo_command() -> None:
 @with_appcontext
 def demo_command(host: str, port: int) -> None:
     """Migrate, seed once, and serve the app with the scheduler embedded."""
-    from .commands import _tick_callable
-    from .scheduling.clock import start_background
+    from ..scheduling.clock import start_background
 
     app = current_app._get_current_object()
     engine = database.engine()
@@ -309,7 +308,7 @@ def demo_command(host: str, port: int) -> None:
     else:
         click.echo("Seeding the demo cohort (a year of follow-up, replayed)...")
         seed(engine, app.extensions["pro_settings"])
-    start_background(_tick_callable(app))
+    start_background(tick_for_app(app))
     click.echo("")
     click.echo(f"pro-app demo: http://{host}:{port}/")
     for role, email, _name, password, _site in LOGINS:

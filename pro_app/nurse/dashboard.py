@@ -8,14 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import and_, exists, func, or_
 from sqlmodel import Session, select
 
-from .models import (
-    Alert,
-    AlertKind,
-    InstanceStatus,
-    Patient,
-    Procedure,
-    SurveyInstance,
-)
+from ..models import Alert, AlertKind, InstanceStatus, Patient, Procedure, SurveyInstance
 
 PER_PAGE = 50
 

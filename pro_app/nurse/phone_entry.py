@@ -12,9 +12,9 @@ from typing import Any
 
 from sqlmodel import Session
 
-from .followup.answer_saving import complete, current_responses, save_answers
-from .followup.survey_pages import read_page, survey_pages
-from .models import AnswerChannel, InstanceStatus, SurveyInstance
+from ..followup.answer_saving import complete, current_responses, save_answers
+from ..followup.survey_pages import read_page, survey_pages
+from ..models import AnswerChannel, InstanceStatus, SurveyInstance
 
 ENTERABLE = (InstanceStatus.SENT, InstanceStatus.IN_PROGRESS, InstanceStatus.EXPIRED)
 

@@ -8,9 +8,8 @@ from sqlmodel import Session, select
 from surveys import get_instrument
 from surveys.model import Instrument, ItemType
 
-from .cohort import expected_course
-from .messaging.links import redact_body
-from .models import (
+from ..messaging.links import redact_body
+from ..models import (
     SAFETY_EVENT_LABELS,
     Alert,
     InstanceStatus,
@@ -22,15 +21,8 @@ from .models import (
     SurveyInstance,
     User,
 )
-from .trajectory import (
-    Marker,
-    Point,
-    omed_figure,
-    pain_figure,
-    qol_figure,
-    worst_pain,
-    x_range,
-)
+from .expected_course import expected_course
+from .trajectory import Marker, Point, omed_figure, pain_figure, qol_figure, worst_pain, x_range
 
 MESSAGES_SHOWN = 200
 

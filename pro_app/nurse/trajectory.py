@@ -11,7 +11,7 @@ from datetime import date
 
 from surveys.scoring.response import thresholds
 
-from .followup.key_outcomes import KEY_OUTCOMES, score_at
+from ..followup.key_outcomes import KEY_OUTCOMES, score_at
 
 PATIENT_COLOURS = {"worst": "#b2182b", "average": "#2166ac", "now": "#4d9221"}
 COHORT_COLOUR = "rgba(120, 120, 120, 0.22)"

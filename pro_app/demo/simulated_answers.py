@@ -11,7 +11,7 @@ import random
 
 from surveys import get_instrument
 
-from .models import SurveyInstance
+from ..models import SurveyInstance
 
 
 def _clamp(value: float, low: int = 0, high: int = 10) -> int:

@@ -15,7 +15,7 @@ import pytest
 from werkzeug.serving import make_server
 
 CHROMIUM = os.environ.get("PRO_CHROMIUM", "/usr/bin/chromium")
-AXE = Path(__file__).resolve().parents[1] / "browser" / "node_modules" / "axe-core" / "axe.min.js"
+AXE = Path(__file__).resolve().parent / "browser" / "node_modules" / "axe-core" / "axe.min.js"
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 

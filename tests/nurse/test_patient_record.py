@@ -18,7 +18,7 @@ from pro_app.models import (
     SurveyInstance,
 )
 from pro_app.nurse.expected_course import forget_cached
-from tests.app.conftest import instances, messages
+from tests.tick_helpers import instances, messages
 
 SECRET = "test-secret"
 

@@ -14,7 +14,7 @@ from notifications import TwilioSmsChannel
 from pro_app.messaging.outbox import LinkContext
 from pro_app.models import Alert, MessageStatus, Patient
 from pro_app.scheduling.tick import run_tick
-from tests.app.conftest import messages
+from tests.tick_helpers import messages
 
 ENROLLED = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
 ACCOUNT = "AC" + "a" * 32

@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from pro_app.models import MessageStatus
-from tests.app.conftest import messages
-from tests.app.tick_worker import LoggingChannel
+from tests.scheduling.tick_worker import LoggingChannel
+from tests.tick_helpers import messages
 
 ENROLLED = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,7 +23,15 @@ def _enrol_many(gen, count: int) -> None:
 def _worker(engine, now: datetime, log: Path, *extra: str) -> subprocess.Popen:
     url = engine.url.render_as_string(hide_password=False)
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.app.tick_worker", url, now.isoformat(), str(log), *extra],
+        [
+            sys.executable,
+            "-m",
+            "tests.scheduling.tick_worker",
+            url,
+            now.isoformat(),
+            str(log),
+            *extra,
+        ],
         cwd=ROOT,
     )
 

@@ -7,7 +7,7 @@ from sqlmodel import Session
 from pro_app import create_app
 from pro_app.config import Settings
 from pro_app.models import Patient
-from tests.app.conftest import messages
+from tests.tick_helpers import messages
 
 ENROLLED = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
 

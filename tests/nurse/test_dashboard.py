@@ -8,7 +8,7 @@ from sqlmodel import Session, select
 from pro_app.models import Alert
 from pro_app.nurse.dashboard import Filters, patient_page
 from pro_app.storage.engine import session_scope
-from tests.app.test_worsening import answer
+from tests.followup.test_worsening import answer
 
 ENROLLED = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
 

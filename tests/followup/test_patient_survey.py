@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 from pro_app.followup.survey_pages import survey_pages
 from pro_app.messaging.links import survey_token
 from pro_app.models import Alert, InstanceStatus, Response, SurveyInstance
-from tests.app.conftest import SECRET, instances
+from tests.tick_helpers import SECRET, instances
 
 ENROLLED = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
 
@@ -233,7 +233,7 @@ def test_a_red_flag_texts_the_on_call_contact_without_clinical_detail(
     client, gen, tick, engine, monkeypatch
 ):
     from notifications.templates import find_clinical_words
-    from tests.app.conftest import messages
+    from tests.tick_helpers import messages
 
     monkeypatch.setattr("pro_app.web.patient_survey.utcnow", lambda: ENROLLED + timedelta(hours=1))
     site = gen.site(on_call_phone="+447400999000")

@@ -1,6 +1,6 @@
 """A tick in its own process, for the concurrency and crash tests.
 
-``python -m tests.app.tick_worker DATABASE_URL NOW SENDLOG [--die-after N]`` runs one
+``python -m tests.scheduling.tick_worker DATABASE_URL NOW SENDLOG [--die-after N]`` runs one
 pass at NOW, appending each text it hands over to SENDLOG. With ``--die-after N`` the
 process dies right after the Nth text reached the "provider", before recording it.
 """

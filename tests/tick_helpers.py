@@ -1,4 +1,4 @@
-"""Helpers for scheduling tests: a tick at a chosen time, and channels that misbehave."""
+"""Helpers for the app's tests: a tick at a chosen time, channels that misbehave, queries."""
 
 from collections.abc import Callable
 from datetime import datetime
@@ -15,7 +15,6 @@ from notifications import (
 from pro_app.messaging.outbox import LinkContext
 from pro_app.models import Message, SurveyInstance
 from pro_app.scheduling.tick import TickReport, run_tick
-from tests.twilio_mock import twilio_mock  # noqa: F401  (fixture)
 
 SECRET = "test-secret"
 LINKS = LinkContext(secret_key=SECRET, base_url="https://pro.example.test")

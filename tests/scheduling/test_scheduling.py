@@ -21,7 +21,7 @@ from pro_app.scheduling.invitations import invite_due
 from pro_app.scheduling.plan import change_procedure_date, stop_follow_up
 from pro_app.scheduling.protocols import timepoints_for
 from pro_app.storage.engine import session_scope
-from tests.app.conftest import LINKS, SECRET, FlakyChannel, RecordingChannel, instances, messages
+from tests.tick_helpers import LINKS, SECRET, FlakyChannel, RecordingChannel, instances, messages
 
 TIMEPOINTS = ["baseline", "day1", "week1", "week2", "week4", "week12", "week26", "week52"]
 ENROLLED = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)  # a Monday morning in London (GMT)

@@ -11,7 +11,8 @@ from pro_app.config import Settings
 from pro_app.followup.answer_saving import complete, save_answers
 from pro_app.models import Alert, SurveyInstance
 from pro_app.storage.engine import session_scope
-from tests.app.browser import (
+from tests.factories import Factory
+from tests.real_browser import (
     axe_source,
     chromium,
     new_page,
@@ -19,8 +20,7 @@ from tests.app.browser import (
     serious_violations,
     serve,
 )
-from tests.app.conftest import SECRET
-from tests.factories import Factory
+from tests.tick_helpers import SECRET
 
 pytestmark = pytest.mark.browser
 

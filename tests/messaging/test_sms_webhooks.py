@@ -18,7 +18,7 @@ from pro_app.models import (
     Response,
 )
 from pro_app.storage.engine import session_scope
-from tests.app.conftest import instances, messages
+from tests.tick_helpers import instances, messages
 
 TOKEN = "twilio-auth-token-for-tests"
 BASE = "https://pro.example.test"
@@ -179,7 +179,7 @@ def test_unreadable_replies_are_asked_again_twice_then_left_for_the_nurse(twilio
 
 
 def test_status_callbacks_are_recorded_once_and_never_move_back(twilio, gen, tick):
-    from tests.app.conftest import RecordingChannel
+    from tests.tick_helpers import RecordingChannel
 
     gen.patient(gen.site(), now=ENROLLED)
     tick(ENROLLED, RecordingChannel())
@@ -194,7 +194,7 @@ def test_status_callbacks_are_recorded_once_and_never_move_back(twilio, gen, tic
 
 
 def test_an_undeliverable_number_stops_texts_and_alerts(twilio, gen, tick):
-    from tests.app.conftest import RecordingChannel
+    from tests.tick_helpers import RecordingChannel
 
     enrolled = gen.patient(gen.site(), now=ENROLLED)
     tick(ENROLLED, RecordingChannel())

@@ -10,7 +10,8 @@ from pro_app.config import Settings
 from pro_app.followup.survey_pages import survey_pages
 from pro_app.messaging.links import survey_token
 from pro_app.models import InstanceStatus
-from tests.app.browser import (
+from tests.followup.test_patient_survey import GOOD
+from tests.real_browser import (
     axe_source,
     chromium,
     new_page,
@@ -18,8 +19,7 @@ from tests.app.browser import (
     serious_violations,
     serve,
 )
-from tests.app.conftest import SECRET, instances
-from tests.app.test_patient_survey import GOOD
+from tests.tick_helpers import SECRET, instances
 
 pytestmark = pytest.mark.browser
 PHONE = {"width": 360, "height": 740}

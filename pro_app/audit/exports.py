@@ -200,6 +200,14 @@ def _same_table(base: KeyFigures | None, figures: KeyFigures) -> bool:
     return base.provenance == figures.provenance
 
 
+@lru_cache(maxsize=8192)
+def _response_text(base_worst, base_omed, worst, omed, same_table: bool) -> str:
+    """The category or reason in words (figures repeat across patients, so cached)."""
+    return evaluate_pain_response(
+        base_worst, base_omed, worst, omed, same_table=same_table
+    ).describe()
+
+
 class _PainResponses:
     """Each follow-up timepoint's consensus category, as a derived score row
     (``pain_response`` / ``category``) after its answers: the stream is in patient order
@@ -223,18 +231,18 @@ class _PainResponses:
         if not figures.answered:
             return None
         base = self.baseline
-        evaluation = evaluate_pain_response(
+        category = _response_text(
             base.worst if base else None,
             base.usable_omed if base else None,
             figures.worst,
             figures.usable_omed,
-            same_table=_same_table(base, figures),
+            _same_table(base, figures),
         )
         return (
             RESPONSE_INSTRUMENT,
             str(response_settings()["version"]),
             "category",
-            evaluation.describe(),
+            category,
             figures.omed_table,
             figures.omed_table_version,
         )

@@ -7,6 +7,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 
 from surveys import clinically_important_improvement, evaluate_pain_response
 from surveys.scoring.exact import exact
@@ -15,6 +16,8 @@ from .statistics import ChangeSummary, Summary, summarise, summarise_change
 from .timelines import InstanceFacts, PatientTimeline
 
 BASELINE = "baseline"
+# The figures repeat across patients, and an evaluation is immutable: cache them.
+evaluate_response = lru_cache(maxsize=8192)(evaluate_pain_response)
 COUNTED = ("sent", "in_progress", "completed", "expired")
 
 
@@ -201,7 +204,7 @@ class OutcomeAccumulator:
                     values.omed_change.append(float(exact(omed) - exact(base_omed)))
                 else:
                     outcome.omed_table_changed += 1
-        evaluation = evaluate_pain_response(
+        evaluation = evaluate_response(
             base.worst if base else None, base_omed, facts.worst, omed, same_table=same_table
         )
         if evaluation.category is None:

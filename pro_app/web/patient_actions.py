@@ -27,7 +27,7 @@ from ..models import (
     SurveyInstance,
     utcnow,
 )
-from ..nurse_entry import can_enter, prefixed, read_entry, save_entry
+from ..nurse_entry import can_enter, entry_medicine_rows, prefixed, read_entry, save_entry
 from ..patient_actions import (
     ActionRefused,
     correct_mobile,
@@ -37,7 +37,7 @@ from ..patient_actions import (
     resume,
     switch_channel,
 )
-from ..patient_survey import MEDICATION_ROWS, survey_pages
+from ..patient_survey import display_value, survey_pages, timepoint_place
 
 bp = Blueprint("patient_actions", __name__, url_prefix="/patients")
 
@@ -253,8 +253,13 @@ def enter_answers(patient_id: int, instance_id: int):
     errors: dict[str, str] = {}
     values = saved
     form = ConfirmForm()
+    procedure = session.get(Procedure, instance.procedure_id)
+    baseline = timepoint_place(procedure.protocol_id, instance.timepoint).is_baseline
+    pages = survey_pages(instance.instruments, baseline=baseline)
+    typed = None
     if request.method == "POST" and form.validate_on_submit():
-        answers, errors = read_entry(instance, request.form.to_dict(flat=False), saved)
+        typed = request.form.to_dict(flat=False)
+        answers, errors = read_entry(instance, typed, saved, pages=pages)
         if not errors:
             skipped = save_entry(session, instance, answers, user_id=current_user.id, now=now)
             session.commit()
@@ -271,12 +276,13 @@ def enter_answers(patient_id: int, instance_id: int):
             "patients/enter.html",
             patient=patient,
             instance=instance,
-            pages=survey_pages(instance.instruments),
+            pages=pages,
             values=values,
             errors=errors,
             prefixed=prefixed,
             form=form,
-            medication_rows=MEDICATION_ROWS,
+            display=display_value,
+            medicines=entry_medicine_rows(pages, values, typed),
         ),
         status,
     )

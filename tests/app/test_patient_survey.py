@@ -57,7 +57,7 @@ def answers_for_page(page) -> dict:
             data.update(
                 {
                     f"{item.id}-0-drug": "oxycodone",
-                    f"{item.id}-0-strength": "20",
+                    f"{item.id}-0-amount": "20",
                     f"{item.id}-0-unit": "mg",
                     f"{item.id}-0-doses": "2",
                     f"{item.id}-0-pattern": "regular",
@@ -67,7 +67,8 @@ def answers_for_page(page) -> dict:
 
 
 def pages_of(engine):
-    return survey_pages(instances(engine)[0].instruments)
+    """The pages of the first (baseline) survey."""
+    return survey_pages(instances(engine)[0].instruments, baseline=True)
 
 
 def current(engine) -> dict[str, Response]:
@@ -108,11 +109,13 @@ def test_leaving_and_coming_back_resumes_where_the_patient_stopped(client, gen, 
 def test_back_changes_an_answer_as_a_new_version(client, gen, link):
     pages = pages_of(gen.engine)
     client.post(link, data={"action": "next", **answers_for_page(pages[0])})
-    client.post(link, data={"action": "back"})
-    page_one = client.get(link).text
+    page_two = client.get(link).text
+    assert f'<a class="back" href="{link}?page=1">Back</a>' in page_two
+    page_one = client.get(f"{link}?page=1").text
     assert "Page 1 of" in page_one and 'value="7" checked' in page_one
     changed = {**answers_for_page(pages[0]), "worst": "8"}
-    client.post(link, data={"action": "next", **changed})
+    client.post(f"{link}?page=1", data={"action": "next", **changed})
+    assert "Page 2 of" in client.get(link).text
     with Session(gen.engine) as session:
         rows = session.exec(select(Response).where(Response.instrument_id == "pain_nrs")).all()
     assert [r.answers["worst"] for r in rows] == [7, 8]

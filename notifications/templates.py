@@ -59,10 +59,10 @@ def invitation(first_name: str, team_name: str, link: str, estimate: str | None 
 
     `estimate` is a ready-made phrase such as "about 3 minutes".
     """
-    took = f" It takes {_clean(estimate)}." if estimate else ""
+    took = f" ({_clean(estimate)})" if estimate else ""
     return (
         f"{_hello(first_name)} {_clean(team_name)} would like to know how you are doing. "
-        f"Please answer a few short questions.{took} {link}\n{STOP_LINE}"
+        f"Please answer a few short questions{took}: {link}\n{STOP_LINE}"
     )
 
 

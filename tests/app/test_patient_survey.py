@@ -605,5 +605,5 @@ def test_the_invitation_gives_the_time_it_takes(gen, tick):
     tick(ENROLLED)
     tick(FOLLOW_UP)
     bodies = [m.body for m in messages(gen.engine, kind="invitation")]
-    assert "It takes about 9 minutes." in bodies[0]  # baseline, with RAND-36
-    assert "It takes about 3 minutes." in bodies[-1]  # week 1
+    assert "a few short questions (about 9 minutes):" in bodies[0]  # baseline, with RAND-36
+    assert "a few short questions (about 3 minutes):" in bodies[-1]  # week 1

@@ -34,11 +34,11 @@ def engine(sqlite_template, tmp_path):
 
 
 @pytest.fixture
-def live(engine, gen, tick, tmp_path, monkeypatch):
+def live(engine, gen, tick, tmp_path, monkeypatch, clock):
     require_browser()
-    # Invited at enrolment (midday, outside quiet hours); the app's clock is pinned an hour
-    # later, inside the baseline window.
-    monkeypatch.setattr("pro_app.web.patient_survey.utcnow", lambda: ENROLLED + timedelta(hours=1))
+    # Invited at enrolment (outside quiet hours); the survey is opened an hour later,
+    # inside the baseline window.
+    clock.move_to(ENROLLED + timedelta(hours=1))
     gen.patient(gen.site(team_phone="0113 496 0123"), now=ENROLLED)
     tick(ENROLLED)
     monkeypatch.setenv("PRO_INSTANCE_DIR", str(tmp_path))

@@ -8,7 +8,15 @@ error never empties a field.
 from dataclasses import dataclass
 from typing import Any
 
-from surveys import AnswerError, Instrument, Item, ItemType, get_instrument, is_enabled
+from surveys import (
+    AnswerError,
+    Instrument,
+    Item,
+    ItemType,
+    get_instrument,
+    is_enabled,
+    load_protocol,
+)
 from surveys.burden import asked_items
 from surveys.model import Checklist
 
@@ -414,13 +422,11 @@ class Place:
 
 
 def timepoint_place(protocol_id: str, timepoint_id: str) -> Place:
-    from .scheduling.protocols import timepoints_for
-
-    plans = timepoints_for(protocol_id)
-    plan = next((p for p in plans if p.id == timepoint_id), None)
+    timepoints = load_protocol(protocol_id).timepoints
+    plan = next((tp for tp in timepoints if tp.id == timepoint_id), None)
     return Place(
         is_baseline=bool(plan and plan.is_baseline),
-        is_last=bool(plans) and plans[-1].id == timepoint_id,
+        is_last=bool(timepoints) and timepoints[-1].id == timepoint_id,
     )
 
 

@@ -16,18 +16,8 @@ from notifications import hash_token, tokens_match
 from surveys import ItemType, red_flags_raised
 from surveys.burden import web_burden
 
-from .. import database
-from ..answers import complete, current_responses, save_answers
-from ..models import (
-    AnswerChannel,
-    InstanceStatus,
-    Patient,
-    Procedure,
-    Site,
-    SurveyInstance,
-    utcnow,
-)
-from ..patient_survey import (
+from ..followup.answer_saving import complete, current_responses, save_answers
+from ..followup.survey_pages import (
     MAX_MEDICINES,
     Place,
     display_values,
@@ -41,6 +31,16 @@ from ..patient_survey import (
     survey_pages,
     timepoint_place,
 )
+from ..models import (
+    AnswerChannel,
+    InstanceStatus,
+    Patient,
+    Procedure,
+    Site,
+    SurveyInstance,
+    utcnow,
+)
+from ..storage import database
 
 bp = Blueprint("survey", __name__)
 

@@ -16,6 +16,7 @@ from .db import session_scope
 from .migrate import upgrade
 from .models import Site
 from .services.enrolment import EnrolmentError, import_csv
+from .services.sites import normalise_on_call_phone
 from .services.users import UserError, create_user
 
 db_group = AppGroup("db", help="Database schema.")
@@ -35,13 +36,34 @@ def db_upgrade(revision: str) -> None:
 @click.option("--name", required=True, help="The team's name as patients know it")
 @click.option("--phone", required=True, help="The team's phone number shown to patients")
 @click.option("--timezone", default="Europe/London", show_default=True)
+@click.option(
+    "--on-call-phone",
+    default=None,
+    help="Mobile texted when an urgent alert is raised (stored in E.164 form)",
+)
+@click.option("--phone-region", default="GB", show_default=True, help="For numbers without +")
 @with_appcontext
-def create_site_command(code: str, name: str, phone: str, timezone: str) -> None:
+def create_site_command(
+    code: str, name: str, phone: str, timezone: str, on_call_phone: str | None, phone_region: str
+) -> None:
     """Add a site (hospital team)."""
+    try:
+        on_call = normalise_on_call_phone(on_call_phone, phone_region)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--on-call-phone") from exc
     with session_scope(database.engine()) as session:
         if session.exec(select(Site).where(Site.code == code)).first():
             raise click.ClickException(f"Site {code} already exists.")
-        session.add(Site(code=code, name=name, team_phone=phone, timezone=timezone))
+        session.add(
+            Site(
+                code=code,
+                name=name,
+                team_phone=phone,
+                timezone=timezone,
+                phone_region=phone_region,
+                on_call_phone=on_call,
+            )
+        )
     click.echo(f"Created site {code}.")
 
 

@@ -17,6 +17,8 @@ from notifications import (
     UnknownOutcomeError,
 )
 from pro_app.answers import notify_on_call
+from pro_app.audit.report import build_report
+from pro_app.audit.timelines import AuditFilters
 from pro_app.db import session_scope
 from pro_app.models import (
     Alert,
@@ -396,3 +398,8 @@ def test_a_text_out_of_retries_raises_an_alert(gen, engine):
     assert [(a.kind, a.patient_id) for a in alerts] == [(AlertKind.NOT_SENT, enrolled.patient.id)]
     assert "invitation could not be sent" in alerts[0].summary
     assert provider.attempts == 1
+    # The audit's follow-up quality counts it.
+    with Session(engine) as session:
+        report = build_report(session, AuditFilters(), now)
+    baseline = next(t for t in report.timepoints if t.timepoint == "baseline")
+    assert (baseline.quality.invited, baseline.quality.not_sent) == (1, 1)

@@ -33,8 +33,8 @@ class Faults:
     error_after_create: float = 0.03
     accepted_late: float = 0.03
     slow: float = 0.05
-    slow_s: float = 3.5  # the slowest answer that still arrives in time
-    late_s: float = 5.0  # how long after the request a late acceptance is created
+    slow_s: float = 3.0  # the slowest answer that still arrives in time
+    late_s: float = 4.0  # how long after the request a late acceptance is created
     list_unavailable: float = 0.05
 
 

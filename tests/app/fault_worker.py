@@ -19,11 +19,11 @@ from pro_app.scheduling.tick import run_tick
 from pro_app.scheduling.timing import SendPolicy
 
 ACCOUNT = "AC" + "f" * 32
-CLIENT_TIMEOUT_S = 4.0
+CLIENT_TIMEOUT_S = 3.5
 TIMING = DeliveryTiming(
-    lease=timedelta(seconds=15),
-    send_margin=timedelta(seconds=6),  # more than the client's timeout
-    settle_after=timedelta(seconds=8),  # more than the fake's late acceptance
+    lease=timedelta(seconds=10),
+    send_margin=timedelta(seconds=4),  # more than the client's timeout
+    settle_after=timedelta(seconds=5),  # more than the fake's late acceptance
     budget_s=5,
     backoff_base_s=0.5,
     backoff_cap_s=3,

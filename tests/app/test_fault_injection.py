@@ -9,7 +9,7 @@ text STOP and nurses stop follow-up while it runs. At the end:
   alert a nurse sees;
 - nothing was created for a patient after their STOP or stop was recorded.
 
-``PRO_FAULT_SIZE`` sets the number of due invitations (default 300, for ``make test``) and
+``PRO_FAULT_SIZE`` sets the number of due invitations (default 200, for ``make test``) and
 ``PRO_FAULT_SEED`` the random seed. The full-size run is
 ``PRO_FAULT_SIZE=5000 .venv/bin/python -m pytest tests/app/test_fault_injection.py``.
 """
@@ -38,7 +38,7 @@ from tests.fault_twilio import FaultyTwilio
 BASE = datetime(2027, 1, 4, 10, 0, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parents[2]
 WORKERS = 4
-SIZE = int(os.environ.get("PRO_FAULT_SIZE", "300"))
+SIZE = int(os.environ.get("PRO_FAULT_SIZE", "200"))
 SEED = int(os.environ.get("PRO_FAULT_SEED", "16"))
 DRAIN_LIMIT_S = 120 + SIZE * 0.3  # a bound to catch a stall, not a speed target
 UNSETTLED = (MessageStatus.PENDING, MessageStatus.SENDING, MessageStatus.UNKNOWN)
@@ -73,12 +73,20 @@ def _drained(engine) -> bool:
     return scheduled == 0 and unsettled == 0
 
 
+def _wait_for_sends(engine, provider: FaultyTwilio, count: int, limit_s: float) -> None:
+    """Until the run is well under way: ``count`` texts created at the provider."""
+    deadline = time.monotonic() + limit_s
+    while len(provider.created) < count:
+        assert time.monotonic() < deadline, "nothing was sent"
+        time.sleep(0.1)
+
+
 def _interfere(engine, rng: random.Random, mono0: float, patients: list[Patient]) -> dict:
     """STOP texts and stopped follow-ups at random moments; returns when each was recorded."""
     chosen = rng.sample(patients, max(3, len(patients) // 20))
     recorded = {}
     for n, patient in enumerate(chosen):
-        time.sleep(rng.uniform(0, 0.1))
+        time.sleep(rng.uniform(0, 0.2))
         at = BASE + timedelta(seconds=time.monotonic() - mono0)
         with session_scope(engine) as session:
             if n % 2:
@@ -116,8 +124,9 @@ def test_every_due_invitation_reaches_the_provider_once_whatever_fails(engine, t
     with FaultyTwilio(base=BASE, mono0=mono0, seed=SEED) as provider:
         workers = [_start(engine, mono0, provider, stop, f"w{n}") for n in range(WORKERS)]
         try:
-            time.sleep(rng.uniform(0.5, 4.0))
-            workers[0].send_signal(signal.SIGKILL)  # wherever it was
+            _wait_for_sends(engine, provider, SIZE // 10, limit_s=DRAIN_LIMIT_S)
+            time.sleep(rng.uniform(0, 2.0))
+            workers[0].send_signal(signal.SIGKILL)  # wherever it was, mid-run
             stopped_at = _interfere(engine, rng, mono0, patients)
             deadline = time.monotonic() + DRAIN_LIMIT_S
             while not _drained(engine):

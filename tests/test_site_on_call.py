@@ -54,8 +54,8 @@ def test_nurses_see_and_clear_their_sites_alerts_only(client, auth, gen):
     from datetime import UTC, datetime
 
     from pro_app.alerts import raise_site_alert
-    from pro_app.db import session_scope
     from pro_app.models import SiteAlert
+    from pro_app.storage.engine import session_scope
 
     mine, other = gen.site(), gen.site()
     at = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)

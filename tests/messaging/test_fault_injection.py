@@ -11,7 +11,7 @@ text STOP and nurses stop follow-up while it runs. At the end:
 
 ``PRO_FAULT_SIZE`` sets the number of due invitations (default 200, for ``make test``) and
 ``PRO_FAULT_SEED`` the random seed. The full-size run is
-``PRO_FAULT_SIZE=5000 .venv/bin/python -m pytest tests/messaging/test_fault_injection.py``.
+``PRO_FAULT_SIZE=1000 .venv/bin/python -m pytest tests/messaging/test_fault_injection.py -s``.
 """
 
 import os

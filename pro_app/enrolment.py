@@ -132,6 +132,19 @@ def normalise_mobile(raw: str, region: str = "GB") -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def normalise_on_call_phone(raw: str | None, region: str = "GB") -> str | None:
+    """A site's on-call mobile in E.164 form, None if not given, or ValueError saying why not.
+
+    Urgent-alert texts go to this number, so it must be a valid mobile number.
+    """
+    if raw is None or not raw.strip():
+        return None
+    try:
+        return normalise_mobile(raw.strip(), region)
+    except ValueError as exc:
+        raise ValueError(f"On-call phone: {exc}") from None
+
+
 class EnrolmentError(ValueError):
     """One or more inputs are invalid; ``problems`` lists them as (row, field, message)."""
 

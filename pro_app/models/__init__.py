@@ -24,7 +24,15 @@ from .patients import (
     Procedure,
 )
 from .people import Role, Site, User
-from .safety import SAFETY_EVENT_LABELS, AccessLog, Alert, AlertKind, SafetyEvent, SafetyEventKind
+from .safety import (
+    SAFETY_EVENT_LABELS,
+    AccessLog,
+    Alert,
+    AlertKind,
+    SafetyEvent,
+    SafetyEventKind,
+    SiteAlert,
+)
 from .types import UTCDateTime, utcnow
 
 __all__ = [
@@ -51,6 +59,7 @@ __all__ = [
     "SafetyEventKind",
     "SAFETY_EVENT_LABELS",
     "Site",
+    "SiteAlert",
     "SurveyInstance",
     "User",
     "UTCDateTime",

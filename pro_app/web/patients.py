@@ -21,6 +21,7 @@ from ..models import (
     Procedure,
     Role,
     Site,
+    SiteAlert,
     utcnow,
 )
 from ..nurse.dashboard import Filters, patient_page
@@ -110,8 +111,15 @@ def index():
     page = max(request.args.get("page", 1, type=int), 1)
     now = utcnow()
     rows, has_next = patient_page(session, current_user.site_id, filters, page, now)
+    site_alerts = session.exec(
+        select(SiteAlert)
+        .where(SiteAlert.site_id == current_user.site_id, SiteAlert.acknowledged_at.is_(None))
+        .order_by(SiteAlert.created_at)
+    ).all()
     return render_template(
         "patients/index.html",
+        site_alerts=site_alerts,
+        site_alert_form=FlaskForm(),
         rows=rows,
         has_next=has_next,
         page=page,
@@ -211,6 +219,22 @@ def acknowledge(patient_id: int, alert_id: int):
         session.commit()
         flash("Alert acknowledged.", "info")
     return redirect(url_for("patients.detail", patient_id=patient.id))
+
+
+@bp.post("/site-alerts/<int:alert_id>/acknowledge")
+@roles_required(Role.NURSE)
+def acknowledge_site_alert(alert_id: int):
+    """Mark a problem with the site's own set-up (e.g. its on-call phone) as dealt with."""
+    session = database.session()
+    alert = session.get(SiteAlert, alert_id)
+    if alert is None or alert.site_id != current_user.site_id:
+        abort(404)
+    if FlaskForm().validate_on_submit() and alert.acknowledged_at is None:
+        alert.acknowledged_at = utcnow()
+        alert.acknowledged_by = current_user.id
+        session.commit()
+        flash("Site alert acknowledged.", "info")
+    return redirect(url_for("patients.index"))
 
 
 @bp.post("/<int:patient_id>/procedure-date")

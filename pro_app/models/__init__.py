@@ -8,6 +8,7 @@ from .followup import (
     Response,
     SurveyInstance,
 )
+from .link_guesses import SurveyLinkMiss
 from .messaging import Direction, Message, MessageStatus
 from .patients import (
     Augmentation,
@@ -48,6 +49,7 @@ __all__ = [
     "SAFETY_EVENT_LABELS",
     "Site",
     "SurveyInstance",
+    "SurveyLinkMiss",
     "User",
     "UTCDateTime",
     "metadata",

@@ -11,6 +11,7 @@ import phonenumbers
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from sqlmodel import Session, select
 
+from ..clinical_dates import procedure_date_problem
 from ..models import (
     Augmentation,
     ContactChannel,
@@ -81,7 +82,7 @@ class EnrolmentInput(BaseModel):
     def _timezone(cls, value: str) -> str:
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: name too long
             raise ValueError(f"unknown time zone {value!r} (e.g. Europe/London)") from None
         return value
 
@@ -152,8 +153,14 @@ class Enrolled:
     procedure: Procedure
 
 
-def validate(data: dict, site: Site, row: int | None = None) -> tuple[EnrolmentInput, str]:
-    """Validate one patient's data; return the input and the E.164 number."""
+def validate(
+    data: dict, site: Site, row: int | None = None, *, today: date | None = None
+) -> tuple[EnrolmentInput, str]:
+    """Validate one patient's data; return the input and the E.164 number.
+
+    The procedure date must lie in the accepted range (see ``clinical_dates``) as of
+    ``today`` (default: today in UTC).
+    """
     problems: list[tuple[int | None, str, str]] = []
     try:
         item = EnrolmentInput.model_validate({**data, "phone_region": site.phone_region})
@@ -162,6 +169,9 @@ def validate(data: dict, site: Site, row: int | None = None) -> tuple[EnrolmentI
             field = ".".join(str(part) for part in error["loc"]) or "input"
             problems.append((row, field, _plain(error)))
         raise EnrolmentError(problems) from None
+    problem = procedure_date_problem(item.procedure_date, today or utcnow().date())
+    if problem:
+        raise EnrolmentError([(row, "procedure_date", problem)])
     try:
         phone = item.e164()
     except ValueError as exc:
@@ -183,9 +193,10 @@ def enrol(
     now: datetime | None = None,
 ) -> Enrolled:
     """Enrol one patient and plan their follow-up, in the caller's transaction."""
-    item, phone = validate(data, site)
+    now = now or utcnow()
+    item, phone = validate(data, site, today=now.date())
     _refuse_existing(session, site, [item.study_id])
-    return _create(session, site, item, phone, user_id=user_id, now=now or utcnow())
+    return _create(session, site, item, phone, user_id=user_id, now=now)
 
 
 def _refuse_existing(session: Session, site: Site, study_ids: list[str], rows=None) -> None:

@@ -30,12 +30,15 @@ def register_blueprints(app: Flask) -> None:
         auth,
         dev,
         health,
+        input_guard,
         patient_actions,
         patient_survey,
         patients,
         sms,
         vendor,
     )
+
+    input_guard.init_app(app)
 
     app.register_blueprint(health.bp)
     app.register_blueprint(vendor.bp)

@@ -10,6 +10,7 @@ from .. import database
 from ..extensions import csrf
 from ..models import utcnow
 from ..sms_inbox import handle_inbound, record_status
+from .input_guard import database_id
 
 bp = Blueprint("sms", __name__, url_prefix="/sms")
 
@@ -69,7 +70,7 @@ def status():
         sid=request.form.get("MessageSid", ""),
         status=request.form.get("MessageStatus", ""),
         error_code=request.form.get("ErrorCode"),
-        message_id=request.args.get("m", type=int),
+        message_id=database_id(request.args.get("m", type=int)),
         now=utcnow(),
     )
     session.commit()

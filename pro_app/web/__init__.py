@@ -4,7 +4,7 @@ from flask import Flask, url_for
 
 STAFF_HEADERS = {
     "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        "default-src 'self'; script-src 'self'; style-src 'self'; "
         "img-src 'self' data:; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; "
         "form-action 'self'"
     ),
@@ -12,6 +12,7 @@ STAFF_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
 }
+HSTS = "max-age=31536000; includeSubDomains"  # one year; production serves only HTTPS
 
 
 def _staff_headers(response):
@@ -20,6 +21,12 @@ def _staff_headers(response):
         response.headers.setdefault(name, value)
     if response.mimetype == "text/html" and "Cache-Control" not in response.headers:
         response.headers["Cache-Control"] = "no-store"  # pages hold patient data
+    return response
+
+
+def _strict_transport(response):
+    """Production is HTTPS only (PUBLIC_BASE_URL must be https://): browsers remember that."""
+    response.headers.setdefault("Strict-Transport-Security", HSTS)
     return response
 
 
@@ -57,4 +64,7 @@ def register_blueprints(app: Flask) -> None:
     app.jinja_env.globals["plotly_url"] = lambda: url_for(
         "vendor.plotly_js", version=vendor.plotly_version()
     )
+    app.jinja_env.globals["plotly_bundled_style_ids"] = vendor.plotly_bundled_style_ids
     app.after_request(_staff_headers)
+    if settings.production:
+        app.after_request(_strict_transport)

@@ -8,15 +8,22 @@
 - ``<int:...>`` in routes accepts only ids a database integer column can hold; a larger
   number is a 404 instead of an "integer out of range" error from PostgreSQL.
 - ``int_arg`` reads a numeric query parameter clamped to a range.
+- Should a value still reach the database too long or too large for its column (a form
+  without a length check), PostgreSQL's data error becomes a 400 page, not a 500.
 """
 
+import logging
+
 from flask import Flask, render_template, request
+from sqlalchemy.exc import DataError
 from werkzeug.routing import IntegerConverter
 
+from .. import database
 from ..plain_text import has_control_characters, without_control_characters
 
 MAX_ID = 2**31 - 1  # PostgreSQL ``integer``
 CLEANED_ELSEWHERE = frozenset({"sms"})  # blueprints whose handlers clean their own input
+log = logging.getLogger(__name__)
 
 
 class DatabaseId(IntegerConverter):
@@ -63,7 +70,18 @@ def refuse_control_characters():
     return render_template(template, field=field), 400
 
 
+def value_out_of_range(error: DataError):
+    """A value the database refused (too long, too large): 400, nothing saved."""
+    database.session().rollback()
+    # The class only: the database's message may quote the value.
+    log.warning("refused a value the database cannot hold: %s", type(error.orig).__name__)
+    if request.blueprint == "survey":
+        return render_template("patient/bad_input.html"), 400
+    return render_template("bad_input.html", field=None), 400
+
+
 def init_app(app: Flask) -> None:
-    """Install the id converter (before any route is added) and the control-character check."""
+    """Install the id converter (before any route is added) and the input checks."""
     app.url_map.converters["int"] = DatabaseId
     app.before_request(refuse_control_characters)
+    app.register_error_handler(DataError, value_out_of_range)

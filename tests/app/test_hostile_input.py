@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 from pro_app import create_app
 from pro_app.clinical_dates import EARLIEST_PROCEDURE_DATE
 from pro_app.config import Settings
-from pro_app.models import Message, Patient, PatientEvent, Procedure, Response
+from pro_app.models import Message, Patient, PatientEvent, Procedure, Response, Site
 from pro_app.scheduling.links import survey_token
 from tests.app.conftest import SECRET, instances
 from tests.app.test_sms_webhooks import BASE, TOKEN, Twilio
@@ -202,3 +202,26 @@ def test_a_status_callback_for_an_impossible_message_id_is_ignored(twilio):
     params = {"MessageSid": "SM" + "9" * 32, "MessageStatus": "delivered"}
     response = twilio.post("/sms/status?m=99999999999999999999", params)
     assert response.status_code == 204
+
+
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
+def test_a_value_too_long_for_its_column_is_a_400_not_a_500(client, auth, gen):
+    """The safety net for a form without a length check: PostgreSQL's refusal is a 400."""
+    auth.login(gen.user(None, role="admin").email)
+    site = {"code": "LONG1", "name": "x" * 300, "team_phone": "0113 496 0000"}
+    site |= {"timezone": "Europe/London", "omed_table": "opioids_aware"}
+    site |= {"alert_target_hours": "72", "min_cell_count": "5"}
+    response = client.post("/admin/sites", data=site)
+    assert response.status_code == 400
+    assert "longer or larger than the record can hold" in response.text
+    with Session(gen.engine) as session:
+        assert session.exec(select(Site).where(Site.code == "LONG1")).first() is None
+
+
+def test_audit_filters_out_of_any_range_are_answered(client, auth, gen):
+    site = gen.site()
+    gen.patient(site, now=NOW)
+    auth.login(gen.user(site, role="auditor").email)
+    query = "from=0001-01-01&to=9999-12-31&site=99999999999999999999"
+    assert client.get(f"/audit/?{query}").status_code == 200
+    assert client.get("/audit/?from=99999-01-01").status_code == 400

@@ -11,12 +11,13 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlmodel import select
 
-from . import database
-from .db import session_scope
-from .migrate import upgrade
+from .accounts.users import UserError, create_user
+from .enrolment import EnrolmentError, import_csv
 from .models import Site
-from .services.enrolment import EnrolmentError, import_csv
-from .services.users import UserError, create_user
+from .scheduling.tick import tick_for_app
+from .storage import database
+from .storage.engine import session_scope
+from .storage.migrate import upgrade
 
 db_group = AppGroup("db", help="Database schema.")
 
@@ -35,14 +36,57 @@ def db_upgrade(revision: str) -> None:
 @click.option("--name", required=True, help="The team's name as patients know it")
 @click.option("--phone", required=True, help="The team's phone number shown to patients")
 @click.option("--timezone", default="Europe/London", show_default=True)
+@click.option(
+    "--protocol",
+    default="default",
+    show_default=True,
+    help="Follow-up protocol: a file NAME.yaml in PRO_PROTOCOLS_DIR, or the shipped 'default'",
+)
 @with_appcontext
-def create_site_command(code: str, name: str, phone: str, timezone: str) -> None:
+def create_site_command(code: str, name: str, phone: str, timezone: str, protocol: str) -> None:
     """Add a site (hospital team)."""
+    _check_protocol(protocol)
     with session_scope(database.engine()) as session:
         if session.exec(select(Site).where(Site.code == code)).first():
             raise click.ClickException(f"Site {code} already exists.")
-        session.add(Site(code=code, name=name, team_phone=phone, timezone=timezone))
-    click.echo(f"Created site {code}.")
+        session.add(
+            Site(code=code, name=name, team_phone=phone, timezone=timezone, protocol_id=protocol)
+        )
+    click.echo(f"Created site {code} (protocol {protocol}).")
+
+
+@click.command("set-protocol")
+@click.option("--site", "site_code", required=True, help="Site code")
+@click.argument("protocol")
+@with_appcontext
+def set_protocol_command(site_code: str, protocol: str) -> None:
+    """Follow patients enrolled at a site from now on with PROTOCOL.
+
+    Patients already enrolled keep the protocol they were enrolled with.
+    """
+    _check_protocol(protocol)
+    with session_scope(database.engine()) as session:
+        site = session.exec(select(Site).where(Site.code == site_code)).first()
+        if site is None:
+            raise click.ClickException(f"No site with code {site_code!r}.")
+        site.protocol_id = protocol
+    click.echo(f"Site {site_code} enrols new patients on protocol {protocol}.")
+
+
+def _check_protocol(name: str) -> None:
+    """Refuse a protocol that cannot be found or does not validate, naming the reason."""
+    from surveys import load_protocol
+    from surveys.protocol import ProtocolError
+
+    if len(name) > 64:
+        raise click.ClickException("A protocol name has at most 64 characters.")
+    try:
+        load_protocol(name)
+    except ProtocolError as exc:
+        raise click.ClickException(
+            f"{exc}. Put NAME.yaml in a folder named by PRO_PROTOCOLS_DIR and check it with "
+            "`pro-app instruments validate FILE`."
+        ) from None
 
 
 @click.command("create-user")
@@ -50,10 +94,24 @@ def create_site_command(code: str, name: str, phone: str, timezone: str) -> None
 @click.option("--name", required=True)
 @click.option("--role", type=click.Choice(["nurse", "auditor", "admin"]), required=True)
 @click.option("--site", "site_code", default=None, help="Site code; omit for registry-wide")
-@click.password_option(help="At least 10 characters (prompted if not given)")
+@click.option(
+    "--password",
+    envvar="PRO_NEW_USER_PASSWORD",
+    default=None,
+    help="At least 10 characters; or set PRO_NEW_USER_PASSWORD. Asked for when run in a terminal.",
+)
 @with_appcontext
-def create_user_command(email: str, name: str, role: str, site_code: str | None, password: str):
+def create_user_command(
+    email: str, name: str, role: str, site_code: str | None, password: str | None
+):
     """Add a staff account."""
+    if password is None:
+        if not sys.stdin.isatty():
+            raise click.ClickException(
+                "No password given and no terminal to ask for one: pass --password or set "
+                "PRO_NEW_USER_PASSWORD."
+            )
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
         with session_scope(database.engine()) as session:
             create_user(
@@ -75,9 +133,7 @@ def import_patients_command(csv_file: Path, site_code: str) -> None:
             site = session.exec(select(Site).where(Site.code == site_code)).first()
             if site is None:
                 raise click.ClickException(f"No site with code {site_code!r}.")
-            enrolled = import_csv(
-                session, site, csv_file.read_text(encoding="utf-8-sig"), user_id=None
-            )
+            enrolled = import_csv(session, site, _read_text(csv_file), user_id=None)
     except EnrolmentError as exc:
         click.echo("Nothing was imported. Problems:", err=True)
         for row, field, message in exc.problems:
@@ -86,15 +142,13 @@ def import_patients_command(csv_file: Path, site_code: str) -> None:
     click.echo(f"Enrolled {len(enrolled)} patients at {site_code}.")
 
 
-def _tick_callable(app: Flask, now: datetime | None = None):
-    from .channels import build_channel, link_context
-    from .scheduling.tick import run_tick
-
-    settings = app.extensions["pro_settings"]
-    channel = build_channel(settings)
-    links = link_context(settings)
-    engine = app.extensions["pro_engine"]
-    return lambda: run_tick(engine, channel, links, now=now)
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise click.ClickException(
+            f"{path} is not UTF-8 text: save it from the spreadsheet as 'CSV UTF-8'."
+        ) from None
 
 
 @click.command("tick")
@@ -103,7 +157,7 @@ def _tick_callable(app: Flask, now: datetime | None = None):
 def tick_command(now_text: str | None) -> None:
     """Run one scheduling pass and print what it did as JSON."""
     now = parse_when(now_text) if now_text else None
-    report = _tick_callable(current_app._get_current_object(), now)()
+    report = tick_for_app(current_app._get_current_object(), now)()
     click.echo(json.dumps(report.as_dict(), default=str))
 
 
@@ -113,10 +167,14 @@ def tick_command(now_text: str | None) -> None:
 def scheduler_command(interval: int) -> None:
     """Run the scheduling clock in the foreground (one per deployment is enough)."""
     from .scheduling.clock import run_blocking
+    from .storage.migrate import schema_problem
 
+    problem = schema_problem(database.engine())
+    if problem:
+        raise click.ClickException(problem)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     click.echo(f"Scheduler running: a pass every {interval} s. Ctrl+C to stop.")
-    run_blocking(_tick_callable(current_app._get_current_object()), interval)
+    run_blocking(tick_for_app(current_app._get_current_object()), interval)
 
 
 def parse_when(text: str) -> datetime:
@@ -134,11 +192,12 @@ def register_commands(app: Flask) -> None:
     from surveys.cli import instruments_group, score_command
 
     from .audit.command import export_command
-    from .demo import demo_command, seed_demo_command
+    from .demo.seed import demo_command, seed_demo_command
 
     for command in (
         db_group,
         create_site_command,
+        set_protocol_command,
         create_user_command,
         import_patients_command,
         tick_command,

@@ -34,8 +34,8 @@ def init_app(app: Flask, settings: Settings) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str):
-        from . import database
         from .models import User
+        from .storage import database
 
         user = database.session().get(User, int(user_id))
         return user if user is not None and user.active else None

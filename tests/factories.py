@@ -5,10 +5,10 @@ from datetime import date, datetime
 
 from sqlalchemy.engine import Engine
 
-from pro_app.db import session_scope
+from pro_app.accounts.users import create_user
+from pro_app.enrolment import Enrolled, enrol
 from pro_app.models import Site, User, utcnow
-from pro_app.services.enrolment import Enrolled, enrol
-from pro_app.services.users import create_user
+from pro_app.storage.engine import session_scope
 
 _counter = itertools.count(1)
 
@@ -60,6 +60,7 @@ class Factory:
         return data
 
     def patient(self, site: Site, now: datetime | None = None, **fields) -> Enrolled:
+        """Enrol a patient at ``now``, or at the test's pinned clock (tests/conftest.py)."""
         with session_scope(self.engine) as session:
             site = session.get(Site, site.id)
             return enrol(

@@ -9,12 +9,12 @@ from wtforms.validators import DataRequired, Email, Length, NumberRange
 
 from surveys import all_instruments
 
-from .. import database
-from ..access import roles_required
-from ..forms import options
+from ..accounts.access import roles_required
+from ..accounts.passwords import MIN_LENGTH
+from ..accounts.users import UserError, create_user
 from ..models import Role, Site, User
-from ..passwords import MIN_LENGTH
-from ..services.users import UserError, create_user
+from ..storage import database
+from .forms import options
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

@@ -7,9 +7,9 @@ from sqlmodel import select
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired
 
-from .. import database
+from ..accounts.passwords import hash_password, needs_rehash, verify_password
 from ..models import Role, User, utcnow
-from ..passwords import hash_password, needs_rehash, verify_password
+from ..storage import database
 
 bp = Blueprint("auth", __name__)
 

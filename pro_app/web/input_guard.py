@@ -18,8 +18,8 @@ from flask import Flask, render_template, request
 from sqlalchemy.exc import DataError
 from werkzeug.routing import IntegerConverter
 
-from .. import database
 from ..plain_text import has_control_characters, without_control_characters
+from ..storage import database
 
 MAX_ID = 2**31 - 1  # PostgreSQL ``integer``
 CLEANED_ELSEWHERE = frozenset({"sms"})  # blueprints whose handlers clean their own input

@@ -13,12 +13,12 @@ from sqlmodel import select
 from notifications import hash_token, tokens_match
 from surveys import red_flags_raised
 
-from .. import database
-from ..answers import complete, current_responses, save_answers
-from ..link_guesses import client_key, record_miss, retry_after
+from ..followup.answer_saving import complete, current_responses, save_answers
+from ..followup.link_guesses import client_key, record_miss, retry_after
+from ..followup.survey_pages import MEDICATION_ROWS, first_unanswered, read_page, survey_pages
+from ..messaging.links import is_token_shaped
 from ..models import AnswerChannel, InstanceStatus, Patient, Site, SurveyInstance, utcnow
-from ..patient_survey import MEDICATION_ROWS, first_unanswered, read_page, survey_pages
-from ..scheduling.links import is_token_shaped
+from ..storage import database
 
 bp = Blueprint("survey", __name__)
 

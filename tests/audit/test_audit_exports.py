@@ -11,18 +11,24 @@ from fhir.resources.R4B.bundle import Bundle
 from openpyxl import load_workbook
 from sqlmodel import Session, select
 
-from pro_app.answers import complete, save_answers
 from pro_app.audit import exports
 from pro_app.audit.exports import PATIENT_COLUMNS, export_chunks, neutralise, patient_csv
 from pro_app.audit.report import build_report
 from pro_app.audit.timelines import AuditFilters, timelines
-from pro_app.db import session_scope
+from pro_app.followup.answer_saving import complete, save_answers
 from pro_app.models import AccessLog, Patient, SurveyInstance
+from pro_app.storage.engine import session_scope
 
-NOW = datetime.now(UTC)  # the web views use the real clock
+NOW = datetime(2027, 6, 1, 12, 0, tzinfo=UTC)
 ENROLLED = (NOW - timedelta(days=120)).replace(hour=9, minute=0, second=0, microsecond=0)
 PROCEDURE = ENROLLED.date() + timedelta(days=7)
 OTHER_MEDICINE = {"drug": "other", "name": "=HYPERLINK(secret)", "strength": 5, "doses": 1}
+
+
+@pytest.fixture(autouse=True)
+def _audit_day(clock):
+    """The web views read the clock: they run on the audit day too."""
+    clock.move_to(NOW)
 
 
 def answer(engine, patient_id, timepoint, worst, morphine_doses=0, channel="web", other=False):
@@ -233,7 +239,9 @@ def test_the_audit_page_is_for_auditors_and_scoped_to_their_site(client, auth, g
     page = client.get(f"/audit/?site={site_b.id}")
     assert page.status_code == 200 and f"{site_b.code}" not in page.text
     assert "3 procedures" in page.text and "1 answers at later timepoints" in page.text
-    exported = client.get(f"/audit/export/patients.csv?site={site_b.id}").text
+    download = client.get(f"/audit/export/patients.csv?site={site_b.id}")
+    assert download.headers.get_all("Content-Type") == ["text/csv; charset=utf-8"]
+    exported = download.text
     assert "B0" not in exported and "A0" in exported
     with Session(gen.engine) as session:
         actions = [row.action for row in session.exec(select(AccessLog).order_by(AccessLog.id))]
@@ -279,7 +287,7 @@ def test_neutralise_leaves_numbers_and_plain_text_alone():
 
 
 def test_a_long_read_does_not_block_writers(engine, gen, cohort):
-    from pro_app.db import read_session
+    from pro_app.storage.engine import read_session
 
     site_a, _, a, _ = cohort
     with read_session(engine) as reading:

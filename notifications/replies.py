@@ -137,7 +137,9 @@ _FILLER = frozenset(
     }
 )
 
-_OUT_OF = re.compile(r"(-?\d+(?:[.,]\d+)?)\s*(?:/|\bout of\b|\bof\b)\s*(\d+)")
+# Anchored at the start of a number and possessive, so a long run of digits is read in
+# linear time (an unanchored pattern backtracks quadratically).
+_OUT_OF = re.compile(r"(?<![\d.,])(-?\d++(?:[.,]\d++)?)\s*(?:/|\bout of\b|\bof\b)\s*(\d+)")
 _NUMBER = re.compile(r"(?<![\d.,])(-?)(\d+)(?:[.,](\d+))?")
 _WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
 
@@ -150,9 +152,13 @@ class Reply:
     value: int | None = None
 
 
+MAX_BODY = 1600  # the longest text a carrier delivers; more is never read
+_MAX_DIGITS = 9  # a longer run of digits is no answer on any scale
+
+
 def parse_reply(body: str, *, minimum: int = 0, maximum: int = 10) -> Reply:
     """Classify an inbound SMS body (see the module's rules)."""
-    text = _normalise(body)
+    text = _normalise(body[:MAX_BODY])
     words = [w.replace("'", "") for w in _WORD.findall(text)]
     if _asks_to_stop(words):
         return Reply("stop")
@@ -208,13 +214,13 @@ def _numbers(text: str, maximum: int) -> set[int | None] | None:
     found: set[int | None] = set()
 
     def whole_of(match: re.Match[str]) -> str:
-        if int(match[2]) != maximum:
+        if len(match[2]) > _MAX_DIGITS or int(match[2]) != maximum:
             found.add(None)
         return f" {match[1]} "
 
     text = _OUT_OF.sub(whole_of, text)
     for sign, whole, fraction in _NUMBER.findall(text):
-        if sign or (fraction and int(fraction) != 0):
+        if sign or len(whole) > _MAX_DIGITS or fraction.strip("0"):
             found.add(None)
         else:
             found.add(int(whole))

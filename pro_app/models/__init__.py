@@ -12,6 +12,7 @@ from .followup import (
     Response,
     SurveyInstance,
 )
+from .link_guesses import SurveyLinkMiss
 from .messaging import Direction, Message, MessageStatus
 from .patients import (
     Augmentation,
@@ -61,6 +62,7 @@ __all__ = [
     "Site",
     "SiteAlert",
     "SurveyInstance",
+    "SurveyLinkMiss",
     "User",
     "UTCDateTime",
     "metadata",

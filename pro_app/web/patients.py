@@ -24,15 +24,18 @@ from ..models import (
     SiteAlert,
     utcnow,
 )
+from ..nurse.actions import move_procedure_date
 from ..nurse.dashboard import Filters, patient_page
 from ..nurse.patient_record import gather
 from ..nurse.phone_entry import can_enter
-from ..scheduling.plan import change_procedure_date, stop_follow_up
+from ..scheduling.plan import stop_follow_up
 from ..storage import database
 from .forms import options
+from .input_guard import int_arg
 from .patient_actions import action_forms, perform
 
 bp = Blueprint("patients", __name__, url_prefix="/patients")
+MAX_PAGE = 10_000  # 500,000 patients at 50 a page; a larger page number shows the last
 
 
 def _choices(enum) -> list:
@@ -108,7 +111,7 @@ def index():
         augmentation=request.args.get("procedure", ""),
         status=request.args.get("status", ""),
     )
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = int_arg("page", 1, minimum=1, maximum=MAX_PAGE)
     now = utcnow()
     rows, has_next = patient_page(session, current_user.site_id, filters, page, now)
     site_alerts = session.exec(
@@ -247,7 +250,7 @@ def move_procedure(patient_id: int):
     return perform(
         patient,
         form,
-        lambda: change_procedure_date(
+        lambda: move_procedure_date(
             session, procedure, form.procedure_date.data, user_id=current_user.id, now=utcnow()
         ),
         lambda moved: f"Procedure date set; {moved} surveys not yet sent were re-planned.",

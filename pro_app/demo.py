@@ -6,7 +6,7 @@ texts replied through the inbound SMS handler.
 """
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 
 import click
@@ -294,11 +294,14 @@ def seed_demo_command() -> None:
 @with_appcontext
 def demo_command(host: str, port: int) -> None:
     """Migrate, seed once, and serve the app with the scheduler embedded."""
+    from . import create_app
     from .commands import _tick_callable
     from .scheduling.clock import start_background
 
-    app = current_app._get_current_object()
-    engine = database.engine()
+    settings = current_app.extensions["pro_settings"]
+    # The demo turns the dev outbox on (it is off unless asked for).
+    app = create_app({"SETTINGS": replace(settings, dev_outbox=True)})
+    engine = app.extensions["pro_engine"]
     upgrade(engine)
     with Session(engine) as session:
         seeded = session.exec(select(Site)).first() is not None
@@ -306,13 +309,14 @@ def demo_command(host: str, port: int) -> None:
         click.echo("Using the existing demo database in instance/.")
     else:
         click.echo("Seeding the demo cohort (a year of follow-up, replayed)...")
-        seed(engine, app.extensions["pro_settings"])
+        seed(engine, settings)
     start_background(_tick_callable(app))
     click.echo("")
     click.echo(f"pro-app demo: http://{host}:{port}/")
     for role, email, _name, password, _site in LOGINS:
         click.echo(f"  {role:8} {email}  password: {password}")
-    click.echo(f"  texts go to the dev outbox: http://{host}:{port}/dev/outbox")
+    if app.extensions["pro_settings"].dev_outbox_enabled:
+        click.echo(f"  texts go to the dev outbox: http://{host}:{port}/dev/outbox")
     click.echo("")
     from werkzeug.serving import run_simple
 

@@ -19,7 +19,7 @@ from .patients import (
     PatientEvent,
     Procedure,
 )
-from .people import Role, Site, User
+from .people import Role, SignInThrottle, Site, User
 from .safety import SAFETY_EVENT_LABELS, AccessLog, Alert, AlertKind, SafetyEvent, SafetyEventKind
 from .types import UTCDateTime, utcnow
 
@@ -45,6 +45,7 @@ __all__ = [
     "Role",
     "SafetyEvent",
     "SafetyEventKind",
+    "SignInThrottle",
     "SAFETY_EVENT_LABELS",
     "Site",
     "SurveyInstance",

@@ -34,8 +34,11 @@ def register_blueprints(app: Flask) -> None:
         patient_survey,
         patients,
         sms,
+        staff_session,
         vendor,
     )
+
+    staff_session.init_app(app)
 
     app.register_blueprint(health.bp)
     app.register_blueprint(vendor.bp)
@@ -47,7 +50,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(audit.bp)
     app.register_blueprint(patient_survey.bp)
     settings = app.extensions["pro_settings"]
-    dev_outbox = settings.sms_backend == "outbox" and not settings.production
+    dev_outbox = settings.dev_outbox_enabled
     if dev_outbox:
         app.register_blueprint(dev.bp)
     app.jinja_env.globals["dev_outbox"] = dev_outbox

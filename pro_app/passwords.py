@@ -28,9 +28,9 @@ def verify_password(password_hash: str, password: str) -> bool:
 
 
 @cache
-def _dummy_hash() -> str:
+def _dummy_hash(hasher: PasswordHasher) -> str:
     """A hash with the same cost as real ones, checked when no account matches."""
-    return _hasher.hash("no account has this password")
+    return hasher.hash("no account has this password")
 
 
 def check_password(password_hash: str | None, password: str) -> bool:
@@ -39,7 +39,7 @@ def check_password(password_hash: str | None, password: str) -> bool:
     Signing in therefore takes as long for an unknown email as for a known one.
     """
     if password_hash is None:
-        verify_password(_dummy_hash(), password)
+        verify_password(_dummy_hash(_hasher), password)
         return False
     return verify_password(password_hash, password)
 

@@ -216,3 +216,13 @@ def test_a_site_admin_manages_its_own_staff(client, auth, gen):
     with Session(gen.engine) as session:
         changed = session.get(User, nurse.id)
     assert (changed.active, changed.must_change_password) == (False, True)
+
+
+def test_admins_do_not_read_patient_records(client, auth, gen):
+    site = gen.site()
+    enrolled = gen.patient(site)
+    for admin in (gen.user(site, role="admin"), gen.user(None, role="admin")):
+        auth.login(admin.email)
+        assert client.get("/patients/").status_code == 403
+        assert client.get(f"/patients/{enrolled.patient.id}").status_code == 403
+        auth.logout()

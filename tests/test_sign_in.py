@@ -16,6 +16,14 @@ T0 = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
 WRONG = "not the right password"
 
 
+@pytest.fixture(autouse=True)
+def quick_hashes(monkeypatch):
+    """Cheap Argon2 parameters: these tests make many checks on a busy machine."""
+    monkeypatch.setattr(
+        passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    )
+
+
 @pytest.fixture
 def clock():
     with time_machine.travel(T0, tick=False) as traveller:
@@ -169,12 +177,6 @@ def test_one_address_trying_many_accounts_is_paused(client, gen, clock):
 
 
 def test_unknown_and_inactive_accounts_spend_a_full_verification(client, gen, monkeypatch):
-    user = gen.user(gen.site())
-    inactive = gen.user(gen.site())
-    with Session(gen.engine) as session:
-        session.get(User, inactive.id).active = False
-        session.commit()
-        real_hash = session.get(User, user.id).password_hash
     checked: list[str] = []
 
     class RecordingHasher(PasswordHasher):
@@ -182,7 +184,13 @@ def test_unknown_and_inactive_accounts_spend_a_full_verification(client, gen, mo
             checked.append(password_hash)
             return super().verify(password_hash, password)
 
-    monkeypatch.setattr(passwords, "_hasher", RecordingHasher())
+    monkeypatch.setattr(passwords, "_hasher", RecordingHasher())  # the production cost
+    user = gen.user(gen.site())
+    inactive = gen.user(gen.site())
+    with Session(gen.engine) as session:
+        session.get(User, inactive.id).active = False
+        session.commit()
+        real_hash = session.get(User, user.id).password_hash
     for email in ("nobody@example.test", inactive.email, user.email):
         _sign_in(client, email, WRONG)
     assert len(checked) == 3

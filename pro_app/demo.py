@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 
 import click
-from flask import current_app
+from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
@@ -288,19 +288,24 @@ def seed_demo_command() -> None:
     seed(engine, current_app.extensions["pro_settings"])
 
 
+def demo_app(settings, **config) -> Flask:
+    """The app the demo serves: as configured, with the dev outbox turned on."""
+    from . import create_app
+
+    return create_app({"SETTINGS": replace(settings, dev_outbox=True), **config})
+
+
 @click.command("demo")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True)
 @with_appcontext
 def demo_command(host: str, port: int) -> None:
     """Migrate, seed once, and serve the app with the scheduler embedded."""
-    from . import create_app
     from .commands import _tick_callable
     from .scheduling.clock import start_background
 
     settings = current_app.extensions["pro_settings"]
-    # The demo turns the dev outbox on (it is off unless asked for).
-    app = create_app({"SETTINGS": replace(settings, dev_outbox=True)})
+    app = demo_app(settings)
     engine = app.extensions["pro_engine"]
     upgrade(engine)
     with Session(engine) as session:

@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 
 from pro_app import create_app
 from pro_app.config import Settings
-from pro_app.demo import LOGINS, seed
+from pro_app.demo import LOGINS, demo_app, seed
 from pro_app.models import Alert, SafetyEvent
 
 
@@ -62,3 +62,14 @@ def test_the_auditor_sees_outcomes_safety_events_and_exports(demo):
     assert len(bundle["entry"]) > 100
     csv_text = client.get("/audit/export/aggregate.csv").text
     assert csv_text.startswith("section,row,column,value")
+
+
+def test_the_demo_turns_the_dev_outbox_on_for_its_site_staff(demo):
+    app, engine = demo
+    assert "dev.outbox" not in app.view_functions  # off unless asked for
+    served = demo_app(
+        app.extensions["pro_settings"], ENGINE=engine, WTF_CSRF_ENABLED=False, TESTING=True
+    )
+    client = served.test_client()
+    login(client, "nurse")
+    assert "/s/" in client.get("/dev/outbox").text  # live links for the demo site's patients

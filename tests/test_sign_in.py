@@ -1,6 +1,7 @@
 """Signing in: only local redirects, failures throttled in the database, no timing tell,
 and passwords that users change and admins reset."""
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -282,3 +283,18 @@ def test_an_account_added_by_an_admin_chooses_its_own_password_first(client, gen
     assert _sign_in(client, "new@example.org", "initial password").headers["Location"] == (
         "/account/password"
     )
+
+
+def test_failures_arriving_at_once_are_all_counted(app, gen, engine, clock):
+    """Several workers counting the same email at the same moment lose no failure."""
+    user = gen.user(gen.site())
+
+    def fail(n: int) -> int:
+        return _sign_in(app.test_client(), user.email, WRONG, address=f"203.0.113.{n}").status_code
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        statuses = list(pool.map(fail, range(4)))
+    assert statuses == [401] * 4
+    with Session(engine) as session:
+        row = session.exec(select(SignInThrottle).where(SignInThrottle.scope == "account")).one()
+    assert row.failures == 4

@@ -85,7 +85,9 @@ def login():
         flash(lock.message(now), "error")
         return render_template("auth/login.html", form=form), 429
     user = session.exec(select(User).where(User.email == email)).first()
-    matches = check_password(user.password_hash if user else None, form.password.data)
+    password_hash = user.password_hash if user else None
+    session.rollback()  # hold no lock (SQLite's is for the whole database) while Argon2 runs
+    matches = check_password(password_hash, form.password.data)
     if not (matches and user.active):
         failures = throttle.record_failure(session, email, _address(), now)
         session.commit()

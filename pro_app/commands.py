@@ -14,9 +14,9 @@ from sqlmodel import select
 from . import database
 from .db import session_scope
 from .migrate import upgrade
-from .models import Site
+from .models import Site, User
 from .services.enrolment import EnrolmentError, import_csv
-from .services.users import UserError, create_user
+from .services.users import UserError, create_user, reset_password
 
 db_group = AppGroup("db", help="Database schema.")
 
@@ -62,6 +62,24 @@ def create_user_command(email: str, name: str, role: str, site_code: str | None,
     except (UserError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"Created {role} {email}.")
+
+
+@click.command("reset-password")
+@click.option("--email", required=True)
+@click.password_option(help="A temporary password, at least 10 characters (prompted if not given)")
+@with_appcontext
+def reset_password_command(email: str, password: str) -> None:
+    """Set a temporary password: the user is signed out and chooses their own at next sign-in."""
+    email = email.strip().lower()
+    with session_scope(database.engine()) as session:
+        user = session.exec(select(User).where(User.email == email)).first()
+        if user is None:
+            raise click.ClickException(f"No user with email {email}.")
+        try:
+            reset_password(user, password)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from exc
+    click.echo(f"Reset the password of {email}; they choose a new one at next sign-in.")
 
 
 @click.command("import-patients")
@@ -140,6 +158,7 @@ def register_commands(app: Flask) -> None:
         db_group,
         create_site_command,
         create_user_command,
+        reset_password_command,
         import_patients_command,
         tick_command,
         scheduler_command,

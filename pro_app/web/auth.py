@@ -82,8 +82,7 @@ def login():
     now = utcnow()
     lock = throttle.current_lock(session, email, _address(), now)
     if lock is not None:
-        flash(lock.message(now), "error")
-        return render_template("auth/login.html", form=form), 429
+        return _paused("auth/login.html", form, lock, now)
     user = session.exec(select(User).where(User.email == email)).first()
     password_hash = user.password_hash if user else None
     session.rollback()  # hold no lock (SQLite's is for the whole database) while Argon2 runs
@@ -103,6 +102,13 @@ def login():
         flash("Your password was reset by an administrator: choose a new one.", "info")
         return redirect(url_for("auth.change_password"))
     return redirect(safe_next(request.args.get("next")) or home_for(user))
+
+
+def _paused(template: str, form: FlaskForm, lock: throttle.Lock, now):
+    """429 with the pause in plain words, and in ``Retry-After`` for programs."""
+    flash(lock.message(now), "error")
+    wait = max(1, int((lock.until - now).total_seconds()))
+    return render_template(template, form=form), 429, {"Retry-After": str(wait)}
 
 
 def _after_failure(session, email: str, failures: int, now) -> str:
@@ -156,8 +162,7 @@ def change_password_page():
     now = utcnow()
     lock = throttle.current_lock(session, user.email, _address(), now)
     if lock is not None:
-        flash(lock.message(now), "error")
-        return render_template("auth/password.html", form=form), 429
+        return _paused("auth/password.html", form, lock, now)
     try:
         change_password(user, form.current.data, form.new.data)
     except WrongPasswordError as exc:

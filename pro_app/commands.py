@@ -35,14 +35,57 @@ def db_upgrade(revision: str) -> None:
 @click.option("--name", required=True, help="The team's name as patients know it")
 @click.option("--phone", required=True, help="The team's phone number shown to patients")
 @click.option("--timezone", default="Europe/London", show_default=True)
+@click.option(
+    "--protocol",
+    default="default",
+    show_default=True,
+    help="Follow-up protocol: a file NAME.yaml in PRO_PROTOCOLS_DIR, or the shipped 'default'",
+)
 @with_appcontext
-def create_site_command(code: str, name: str, phone: str, timezone: str) -> None:
+def create_site_command(code: str, name: str, phone: str, timezone: str, protocol: str) -> None:
     """Add a site (hospital team)."""
+    _check_protocol(protocol)
     with session_scope(database.engine()) as session:
         if session.exec(select(Site).where(Site.code == code)).first():
             raise click.ClickException(f"Site {code} already exists.")
-        session.add(Site(code=code, name=name, team_phone=phone, timezone=timezone))
-    click.echo(f"Created site {code}.")
+        session.add(
+            Site(code=code, name=name, team_phone=phone, timezone=timezone, protocol_id=protocol)
+        )
+    click.echo(f"Created site {code} (protocol {protocol}).")
+
+
+@click.command("set-protocol")
+@click.option("--site", "site_code", required=True, help="Site code")
+@click.argument("protocol")
+@with_appcontext
+def set_protocol_command(site_code: str, protocol: str) -> None:
+    """Follow patients enrolled at a site from now on with PROTOCOL.
+
+    Patients already enrolled keep the protocol they were enrolled with.
+    """
+    _check_protocol(protocol)
+    with session_scope(database.engine()) as session:
+        site = session.exec(select(Site).where(Site.code == site_code)).first()
+        if site is None:
+            raise click.ClickException(f"No site with code {site_code!r}.")
+        site.protocol_id = protocol
+    click.echo(f"Site {site_code} enrols new patients on protocol {protocol}.")
+
+
+def _check_protocol(name: str) -> None:
+    """Refuse a protocol that cannot be found or does not validate, naming the reason."""
+    from surveys import load_protocol
+    from surveys.protocol import ProtocolError
+
+    if len(name) > 64:
+        raise click.ClickException("A protocol name has at most 64 characters.")
+    try:
+        load_protocol(name)
+    except ProtocolError as exc:
+        raise click.ClickException(
+            f"{exc}. Put NAME.yaml in a folder named by PRO_PROTOCOLS_DIR and check it with "
+            "`pro-app instruments validate FILE`."
+        ) from None
 
 
 @click.command("create-user")
@@ -50,10 +93,24 @@ def create_site_command(code: str, name: str, phone: str, timezone: str) -> None
 @click.option("--name", required=True)
 @click.option("--role", type=click.Choice(["nurse", "auditor", "admin"]), required=True)
 @click.option("--site", "site_code", default=None, help="Site code; omit for registry-wide")
-@click.password_option(help="At least 10 characters (prompted if not given)")
+@click.option(
+    "--password",
+    envvar="PRO_NEW_USER_PASSWORD",
+    default=None,
+    help="At least 10 characters; or set PRO_NEW_USER_PASSWORD. Asked for when run in a terminal.",
+)
 @with_appcontext
-def create_user_command(email: str, name: str, role: str, site_code: str | None, password: str):
+def create_user_command(
+    email: str, name: str, role: str, site_code: str | None, password: str | None
+):
     """Add a staff account."""
+    if password is None:
+        if not sys.stdin.isatty():
+            raise click.ClickException(
+                "No password given and no terminal to ask for one: pass --password or set "
+                "PRO_NEW_USER_PASSWORD."
+            )
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
         with session_scope(database.engine()) as session:
             create_user(
@@ -66,10 +123,20 @@ def create_user_command(email: str, name: str, role: str, site_code: str | None,
 
 @click.command("reset-password")
 @click.option("--email", required=True)
-@click.password_option(help="A temporary password, at least 10 characters (prompted if not given)")
+@click.option(
+    "--password",
+    default=None,
+    help="A temporary password of at least 10 characters. Asked for when run in a terminal.",
+)
 @with_appcontext
-def reset_password_command(email: str, password: str) -> None:
+def reset_password_command(email: str, password: str | None) -> None:
     """Set a temporary password: the user is signed out and chooses their own at next sign-in."""
+    if password is None:
+        if not sys.stdin.isatty():
+            raise click.ClickException(
+                "No password given and no terminal to ask for one: pass --password."
+            )
+        password = click.prompt("Temporary password", hide_input=True, confirmation_prompt=True)
     email = email.strip().lower()
     with session_scope(database.engine()) as session:
         user = session.exec(select(User).where(User.email == email)).first()
@@ -93,15 +160,22 @@ def import_patients_command(csv_file: Path, site_code: str) -> None:
             site = session.exec(select(Site).where(Site.code == site_code)).first()
             if site is None:
                 raise click.ClickException(f"No site with code {site_code!r}.")
-            enrolled = import_csv(
-                session, site, csv_file.read_text(encoding="utf-8-sig"), user_id=None
-            )
+            enrolled = import_csv(session, site, _read_text(csv_file), user_id=None)
     except EnrolmentError as exc:
         click.echo("Nothing was imported. Problems:", err=True)
         for row, field, message in exc.problems:
             click.echo(f"  row {row}: {field}: {message}", err=True)
         sys.exit(1)
     click.echo(f"Enrolled {len(enrolled)} patients at {site_code}.")
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise click.ClickException(
+            f"{path} is not UTF-8 text: save it from the spreadsheet as 'CSV UTF-8'."
+        ) from None
 
 
 def _tick_callable(app: Flask, now: datetime | None = None):
@@ -130,8 +204,12 @@ def tick_command(now_text: str | None) -> None:
 @with_appcontext
 def scheduler_command(interval: int) -> None:
     """Run the scheduling clock in the foreground (one per deployment is enough)."""
+    from .migrate import schema_problem
     from .scheduling.clock import run_blocking
 
+    problem = schema_problem(database.engine())
+    if problem:
+        raise click.ClickException(problem)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     click.echo(f"Scheduler running: a pass every {interval} s. Ctrl+C to stop.")
     run_blocking(_tick_callable(current_app._get_current_object()), interval)
@@ -157,6 +235,7 @@ def register_commands(app: Flask) -> None:
     for command in (
         db_group,
         create_site_command,
+        set_protocol_command,
         create_user_command,
         reset_password_command,
         import_patients_command,

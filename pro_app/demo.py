@@ -5,6 +5,7 @@ times, answers saved through the same functions the web form and SMS webhook use
 texts replied through the inbound SMS handler.
 """
 
+import os
 import random
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -146,6 +147,7 @@ def seed(engine: Engine, settings, now: datetime | None = None, *, echo=click.ec
     channel = DevOutboxChannel()
     links = link_context(settings)
     day = start
+    enrolled: set[int] = set()
     while day <= now.date():
         morning = datetime.combine(day, time(9, 30), tzinfo=UTC)
         if morning > now:
@@ -153,13 +155,18 @@ def seed(engine: Engine, settings, now: datetime | None = None, *, echo=click.ec
         for person in plan:
             if enrol_days[person.index] == day:
                 _enrol(engine, person, morning)
+                enrolled.add(person.index)
         run_tick(engine, channel, links, now=morning, worker="demo")
         if day < now.date() - timedelta(days=OPEN_DAYS):
             _answer(engine, plan, rng, morning + timedelta(hours=2))
         day += timedelta(days=1)
+    for person in plan:  # due today, before the morning round: enrolled now instead
+        if person.index not in enrolled and enrol_days[person.index] <= now.date():
+            _enrol(engine, person, now)
+            enrolled.add(person.index)
     run_tick(engine, channel, links, now=now, worker="demo")
     _safety_events(engine, now)
-    echo(f"Seeded {len(plan)} patients, replayed from {start} to {now.date()}.")
+    echo(f"Seeded {len(enrolled)} patients, replayed from {start} to {now.date()}.")
 
 
 DEMO_SAFETY_EVENTS = (
@@ -305,6 +312,8 @@ def demo_command(host: str, port: int) -> None:
     from .scheduling.clock import start_background
 
     settings = current_app.extensions["pro_settings"]
+    if not os.environ.get("PUBLIC_BASE_URL"):
+        settings.public_base_url = f"http://{host}:{port}"  # links in the outbox open here
     app = demo_app(settings)
     engine = app.extensions["pro_engine"]
     upgrade(engine)
@@ -317,11 +326,11 @@ def demo_command(host: str, port: int) -> None:
         seed(engine, settings)
     start_background(_tick_callable(app))
     click.echo("")
-    click.echo(f"pro-app demo: http://{host}:{port}/")
+    click.echo(f"pro-app demo: {settings.public_base_url}/")
     for role, email, _name, password, _site in LOGINS:
         click.echo(f"  {role:8} {email}  password: {password}")
     if app.extensions["pro_settings"].dev_outbox_enabled:
-        click.echo(f"  texts go to the dev outbox: http://{host}:{port}/dev/outbox")
+        click.echo(f"  texts go to the dev outbox: {settings.public_base_url}/dev/outbox")
     click.echo("")
     from werkzeug.serving import run_simple
 

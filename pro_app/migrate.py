@@ -7,7 +7,9 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 
 from .models import metadata
 
@@ -42,3 +44,23 @@ def schema_differences(engine: Engine) -> list:
             connection, opts={"compare_type": True, "render_as_batch": True}
         )
         return compare_metadata(context, metadata)
+
+
+def schema_problem(engine: Engine) -> str | None:
+    """Why commands cannot use this database yet, in one sentence; None when it is ready."""
+    where = engine.url.render_as_string(hide_password=True)
+    try:
+        with engine.connect() as connection:
+            current = MigrationContext.configure(connection).get_current_revision()
+    except DBAPIError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        return f"Cannot open the database at {where}: {reason}"
+    if current is None:
+        return f"The database at {where} has no tables: run `pro-app db upgrade`."
+    head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+    if current != head:
+        return (
+            f"The database at {where} is at schema revision {current}, not {head}: "
+            "run `pro-app db upgrade`."
+        )
+    return None

@@ -4,8 +4,9 @@ import json
 from pathlib import Path
 
 import click
+import yaml
 
-from .answers import AnswerError, validate_answer
+from .answers import AnswerError, missing_required, validate_answer
 from .loader import InstrumentError, all_instruments, get_instrument, load_instrument
 from .protocol import ProtocolError, load_protocol_file
 from .scoring import score
@@ -52,9 +53,9 @@ def show_command(instrument_id: str) -> None:
 @instruments_group.command("validate")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def validate_command(path: Path) -> None:
-    """Check a definition file (an instrument, or a protocol under protocols/)."""
+    """Check a definition file: a protocol (it has ``timepoints``) or an instrument."""
     try:
-        if path.parent.name == "protocols":
+        if path.parent.name == "protocols" or _has_timepoints(path):
             protocol = load_protocol_file(path)
             click.echo(
                 f"{path}: protocol {protocol.id} is valid ({len(protocol.timepoints)} timepoints)"
@@ -66,6 +67,14 @@ def validate_command(path: Path) -> None:
             )
     except (InstrumentError, ProtocolError) as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+def _has_timepoints(path: Path) -> bool:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return False  # the instrument loader reports what is wrong with the file
+    return isinstance(data, dict) and "timepoints" in data
 
 
 @click.command("score")
@@ -82,10 +91,37 @@ def score_command(instrument_id: str, answers_file: Path, omed_table: str) -> No
     """Validate answers and print the instrument's scores as JSON."""
     try:
         instrument = get_instrument(instrument_id)
-        raw = json.loads(answers_file.read_text(encoding="utf-8"))
-        answers = {
-            item_id: validate_answer(instrument, item_id, value) for item_id, value in raw.items()
-        }
-        click.echo(json.dumps(score(instrument, answers, omed_table=omed_table), indent=2))
-    except (InstrumentError, AnswerError, ValueError) as exc:
+    except InstrumentError as exc:
         raise click.ClickException(str(exc)) from exc
+    raw = read_answers_file(answers_file)
+    answers, problems = {}, []
+    for item_id, value in raw.items():
+        try:
+            answers[item_id] = validate_answer(instrument, item_id, value)
+        except AnswerError as exc:
+            problems.append(f"{item_id}: {exc}")
+    missing = [item for item in missing_required(instrument, answers) if item not in raw]
+    if missing:
+        problems.append(f"Required but not answered: {', '.join(missing)}.")
+    if problems:
+        raise click.ClickException(f"{answers_file}: " + " ".join(problems))
+    try:
+        scores = score(instrument, answers, omed_table=omed_table)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(json.dumps(scores, indent=2))
+
+
+def read_answers_file(path: Path) -> dict:
+    """The JSON object in ``path``, or a ClickException naming the file and the line."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise click.ClickException(f"{path} is not UTF-8 text.") from None
+    except json.JSONDecodeError as exc:
+        raise click.ClickException(
+            f"{path} is not valid JSON: line {exc.lineno}, column {exc.colno}: {exc.msg}."
+        ) from None
+    if not isinstance(raw, dict):
+        raise click.ClickException(f"{path} must hold one JSON object of item id -> answer.")
+    return raw

@@ -1,14 +1,42 @@
-"""Fixtures shared by the app's tests (the shape of Flask's tutorial conftest)."""
+"""Fixtures shared by the app's tests (the shape of Flask's tutorial conftest).
+
+No test reads the wall clock. ``clock`` (autouse) moves every test to one instant,
+``PRO_TEST_CLOCK`` or by default 23:30 on a winter night in London, inside quiet hours; the
+clock then runs on from there. A test that depends on the time of day, the date or a zone
+says so: it passes ``now=`` to the code, or moves the clock with ``clock.move_to(...)``.
+``make test`` runs the suite once more at 21:30 on a summer evening (British Summer Time)
+to show that nothing depends on the pinned instant by accident.
+"""
 
 import os
+from collections.abc import Iterator
+from datetime import datetime
 
 import pytest
+import time_machine
 from flask.testing import FlaskClient
 
 from pro_app import create_app
 from pro_app.config import Settings
 from tests.databases import PostgresDatabase, SqliteTemplate
 from tests.factories import Factory
+
+DEFAULT_TEST_CLOCK = "2027-01-15T23:30:00+00:00"
+
+
+def pinned_instant() -> datetime:
+    """The instant every test starts at: ``PRO_TEST_CLOCK`` or the default winter night."""
+    instant = datetime.fromisoformat(os.environ.get("PRO_TEST_CLOCK") or DEFAULT_TEST_CLOCK)
+    if instant.tzinfo is None:
+        raise pytest.UsageError("PRO_TEST_CLOCK needs a zone, e.g. 2027-07-15T20:30:00+00:00")
+    return instant
+
+
+@pytest.fixture(autouse=True)
+def clock() -> Iterator[time_machine.Traveller]:
+    """The test's clock, started at the pinned instant; ``clock.move_to(when)`` moves it."""
+    with time_machine.travel(pinned_instant(), tick=True) as traveller:
+        yield traveller
 
 
 @pytest.fixture(scope="session")
@@ -94,4 +122,7 @@ def auth(client) -> AuthActions:
 
 def pytest_report_header(config):
     required = os.environ.get("PRO_REQUIRE_POSTGRES", "")
-    return f"PRO_REQUIRE_POSTGRES={required or '0'}"
+    return [
+        f"PRO_REQUIRE_POSTGRES={required or '0'}",
+        f"pinned test clock: {pinned_instant().isoformat()}",
+    ]

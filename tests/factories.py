@@ -60,6 +60,7 @@ class Factory:
         return data
 
     def patient(self, site: Site, now: datetime | None = None, **fields) -> Enrolled:
+        """Enrol a patient at ``now``, or at the test's pinned clock (tests/conftest.py)."""
         with session_scope(self.engine) as session:
             site = session.get(Site, site.id)
             return enrol(

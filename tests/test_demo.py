@@ -2,15 +2,21 @@
 
 import json
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from fhir.resources.R4B.bundle import Bundle
 from sqlmodel import Session, select
 
 from pro_app import create_app
 from pro_app.config import Settings
 from pro_app.demo import LOGINS, demo_app, seed
-from pro_app.models import Alert, SafetyEvent
+from pro_app.models import Alert, Patient, SafetyEvent
+
+# Seeded at 08:00 UTC, before the demo's 09:30 morning round: the last patient, due to be
+# enrolled today, must still be enrolled.
+SEEDED_AT = datetime(2027, 3, 10, 8, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
@@ -19,10 +25,24 @@ def demo(tmp_path_factory, sqlite_template):
     folder = tmp_path_factory.mktemp("demo")
     engine = sqlite_template.fresh(folder)
     settings = Settings(database_url=str(engine.url), secret_key="demo-test")
-    seed(engine, settings, echo=lambda _text: None)
+    said: list[str] = []
+    with time_machine.travel(SEEDED_AT, tick=False):
+        seed(engine, settings, now=SEEDED_AT, echo=said.append)
+    assert said[-1].startswith("Seeded 30 patients")
     app = create_app({"SETTINGS": settings, "ENGINE": engine, "WTF_CSRF_ENABLED": False})
     yield app, engine
     engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _an_hour_after_seeding(clock):
+    clock.move_to(SEEDED_AT + timedelta(hours=1))
+
+
+def test_every_planned_patient_is_enrolled_whatever_the_hour(demo):
+    _app, engine = demo
+    with Session(engine) as session:
+        assert len(session.exec(select(Patient)).all()) == 30
 
 
 def login(client, role: str) -> None:

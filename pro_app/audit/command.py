@@ -1,5 +1,6 @@
 """``pro-app export``: the audit exports from the command line, for scheduled submissions."""
 
+import os
 from datetime import date
 from pathlib import Path
 
@@ -43,6 +44,7 @@ def export_command(
     level = level or ("patients" if fmt == "fhir" else "aggregate")
     if fmt not in FORMATS[level]:
         raise click.BadParameter(f"{fmt} is not offered for --level {level}")
+    _check_writable(out)
     with Session(database.engine()) as session:
         user = session.exec(select(User).where(User.email == user_email.lower())).first()
         if user is None or user.role not in ("auditor", "admin") or not user.active:
@@ -76,14 +78,33 @@ def _day(value) -> date | None:
     return value.date() if value else None
 
 
+def _check_writable(out: Path) -> None:
+    """Refuse, before any work, an --out whose folder is missing or cannot be written."""
+    folder = out.parent
+    if not folder.is_dir():
+        raise click.ClickException(
+            f"The folder {folder} does not exist: create it or choose another --out."
+        )
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise click.ClickException(
+            f"The folder {folder} cannot be written to: choose another --out."
+        )
+    if out.is_dir():
+        raise click.ClickException(f"{out} is a folder: give a file name for --out.")
+
+
 def _write(chunks, out: Path) -> int:
     """Write to a temporary file beside ``out``, then move it into place."""
     partial = out.with_name(out.name + ".partial")
     written = 0
-    with partial.open("wb") as handle:
-        for chunk in chunks:
-            data = chunk.encode("utf-8") if isinstance(chunk, str) else chunk
-            handle.write(data)
-            written += len(data)
-    partial.replace(out)
+    try:
+        with partial.open("wb") as handle:
+            for chunk in chunks:
+                data = chunk.encode("utf-8") if isinstance(chunk, str) else chunk
+                handle.write(data)
+                written += len(data)
+        partial.replace(out)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise click.ClickException(f"Could not write {out}: {exc.strerror}.") from None
     return written

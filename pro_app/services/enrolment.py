@@ -153,19 +153,27 @@ class Enrolled:
 
 
 def validate(data: dict, site: Site, row: int | None = None) -> tuple[EnrolmentInput, str]:
-    """Validate one patient's data; return the input and the E.164 number."""
+    """Validate one patient's data; return the input and the E.164 number.
+
+    Every problem is reported at once, the phone number's included.
+    """
     problems: list[tuple[int | None, str, str]] = []
+    item = None
     try:
         item = EnrolmentInput.model_validate({**data, "phone_region": site.phone_region})
     except ValidationError as exc:
         for error in exc.errors():
             field = ".".join(str(part) for part in error["loc"]) or "input"
             problems.append((row, field, _plain(error)))
-        raise EnrolmentError(problems) from None
-    try:
-        phone = item.e164()
-    except ValueError as exc:
-        raise EnrolmentError([(row, "phone", str(exc))]) from None
+    phone = ""
+    raw_phone = data.get("phone")
+    if isinstance(raw_phone, str) and raw_phone.strip():
+        try:
+            phone = normalise_mobile(raw_phone.strip(), site.phone_region)
+        except ValueError as exc:
+            problems.append((row, "phone", str(exc)))
+    if problems or item is None:
+        raise EnrolmentError(problems)
     return item, phone
 
 
@@ -239,21 +247,38 @@ def _create(
     return Enrolled(patient, procedure)
 
 
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+LOOKUP_CHUNK = 1000
+
+
 def import_csv(
     session: Session, site: Site, text: str, *, user_id: int | None, now: datetime | None = None
 ) -> list[Enrolled]:
     """Enrol every row of a CSV file, or none: any bad row raises EnrolmentError listing all."""
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    header = [name.strip() for name in reader.fieldnames or []]
+    try:
+        header = [name.strip() for name in reader.fieldnames or []]
+    except csv.Error as exc:
+        raise EnrolmentError([(1, "file", f"not a readable CSV file ({exc})")]) from None
     missing = [column for column in CSV_COLUMNS if column not in header and column in REQUIRED]
     if missing:
         raise EnrolmentError([(1, "header", f"missing column(s): {', '.join(missing)}")])
     problems: list[tuple[int | None, str, str]] = []
     valid: list[tuple[int, EnrolmentInput, str]] = []
     seen: dict[str, int] = {}
-    for number, raw in enumerate(reader, start=2):
-        data = {(k or "").strip(): (v or "").strip() for k, v in raw.items()}
-        data = {k: v for k, v in data.items() if k in CSV_COLUMNS and v != ""}
+    rows = enumerate(reader, start=2)
+    while True:
+        try:
+            number, raw = next(rows)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            problems.append((reader.line_num, "file", f"not readable as CSV ({exc})"))
+            break
+        data, shape_problems = _row_cells(number, raw)
+        if shape_problems:
+            problems.extend(shape_problems)
+            continue
         try:
             item, phone = validate(data, site, row=number)
         except EnrolmentError as exc:
@@ -268,15 +293,38 @@ def import_csv(
         valid.append((number, item, phone))
     if not valid and not problems:
         raise EnrolmentError([(None, "file", "the file has no patient rows")])
-    try:
-        _refuse_existing(
-            session, site, [item.study_id for _, item, _ in valid], [n for n, _, _ in valid]
-        )
-    except EnrolmentError as exc:
-        problems.extend(exc.problems)
+    for start in range(0, len(valid), LOOKUP_CHUNK):
+        chunk = valid[start : start + LOOKUP_CHUNK]
+        try:
+            _refuse_existing(
+                session, site, [item.study_id for _, item, _ in chunk], [n for n, _, _ in chunk]
+            )
+        except EnrolmentError as exc:
+            problems.extend(exc.problems)
     if problems:
         raise EnrolmentError(sorted(problems, key=lambda p: (p[0] or 0, p[1])))
     now = now or utcnow()
     return [
         _create(session, site, item, phone, user_id=user_id, now=now) for _, item, phone in valid
     ]
+
+
+def _row_cells(number: int, raw: dict) -> tuple[dict, list[tuple[int | None, str, str]]]:
+    """One CSV row as column -> text, or the problems with its shape and characters."""
+    problems: list[tuple[int | None, str, str]] = []
+    extra = raw.pop(None, None)
+    if extra:
+        problems.append((number, "row", f"{len(extra)} more field(s) than the header has"))
+    data = {}
+    for key, value in raw.items():
+        column = (key or "").strip()
+        if value is None:
+            continue  # a short row: the missing cells are treated as empty
+        cell = value.strip()
+        if column not in CSV_COLUMNS or cell == "":
+            continue
+        if CONTROL_CHARACTERS.search(cell):
+            problems.append((number, column, "contains a control character; retype the cell"))
+            continue
+        data[column] = cell
+    return data, problems

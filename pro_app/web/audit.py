@@ -82,7 +82,7 @@ def index():
     )
 
 
-MIMETYPES = {"csv": "text/csv; charset=utf-8", "xlsx": XLSX, "fhir": "application/fhir+json"}
+MIMETYPES = {"csv": "text/csv", "xlsx": XLSX, "fhir": "application/fhir+json"}
 NAMES = {"aggregate": "audit-outcomes", "patients": "audit-patients"}
 
 

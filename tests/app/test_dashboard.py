@@ -104,10 +104,11 @@ def test_the_list_page_filters_and_searches(client, auth, gen):
     assert "not for converting" in page
 
 
-def test_a_nurse_acknowledges_an_alert_with_the_action_taken(client, auth, gen):
+def test_a_nurse_acknowledges_an_alert_with_the_action_taken(client, auth, gen, clock):
     site = gen.site()
     patient = gen.patient(site, now=ENROLLED).patient
-    an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
+    clock.move_to(ENROLLED + timedelta(days=2))
+    an_hour_ago = ENROLLED + timedelta(days=2, hours=-1)
     alert_id = raise_for(gen.engine, patient.id, "red_flag", an_hour_ago)
     nurse = gen.user(site)
     auth.login(nurse.email)

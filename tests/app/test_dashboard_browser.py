@@ -32,10 +32,15 @@ def engine(sqlite_template, tmp_path):
     engine.dispose()
 
 
+# The nurse opens the dashboard at midday on a winter weekday.
+NOON = datetime(2027, 3, 10, 12, 0, tzinfo=UTC)
+
+
 @pytest.fixture
-def live(engine, gen, tick, tmp_path, monkeypatch):
+def live(engine, gen, tick, tmp_path, monkeypatch, clock):
     require_browser()
-    now = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
+    clock.move_to(NOON)
+    now = NOON
     site = gen.site()
     nurse = gen.user(site)
     quiet = gen.patient(site, now=now - timedelta(days=9), study_id="AAA1").patient

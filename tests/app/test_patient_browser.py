@@ -33,12 +33,15 @@ def engine(sqlite_template, tmp_path):
     engine.dispose()
 
 
+# The patient opens the survey at midday; it was sent the day before, outside quiet hours.
+NOON = datetime(2027, 3, 10, 12, 0, tzinfo=UTC)
+
+
 @pytest.fixture
-def live(engine, gen, tick, tmp_path, monkeypatch):
+def live(engine, gen, tick, tmp_path, monkeypatch, clock):
     require_browser()
-    # Invited yesterday at midday (outside quiet hours); open until after the procedure.
-    now = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
-    now -= timedelta(days=1)
+    clock.move_to(NOON)
+    now = NOON - timedelta(days=1)
     procedure = (now + timedelta(days=7)).date()
     gen.patient(gen.site(team_phone="0113 496 0123"), now=now, procedure_date=procedure)
     tick(now)

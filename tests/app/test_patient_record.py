@@ -21,6 +21,8 @@ from pro_app.scheduling.links import survey_token
 from tests.app.conftest import instances, messages
 
 SECRET = "test-secret"
+# A weekday morning in London, outside quiet hours: the baseline text goes at once.
+MORNING = datetime(2027, 3, 10, 11, 0, tzinfo=UTC)
 
 
 @pytest.fixture(autouse=True)
@@ -31,10 +33,11 @@ def _fresh_cohort():
 
 
 @pytest.fixture
-def enrolled(gen, tick):
+def enrolled(gen, tick, clock):
     """A patient of a signed-in nurse's site whose baseline survey has just been sent."""
+    clock.move_to(MORNING)
     site = gen.site()
-    now = datetime.now(UTC)
+    now = MORNING
     patient = gen.patient(site, now=now, procedure_date=now.date() + timedelta(days=2)).patient
     tick(now)
     return site, patient
@@ -148,7 +151,7 @@ def test_safety_events_before_the_procedure_are_refused(client, auth, gen, enrol
     site, patient = enrolled  # the procedure is two days from now
     auth.login(gen.user(site).email)
     url = f"/patients/{patient.id}/safety-events"
-    today = datetime.now(UTC).date()
+    today = MORNING.date()
     for day in (today - timedelta(days=400), today):
         data = {"kind": "cement_leakage", "grade": "1", "event_date": day.isoformat()}
         response = client.post(url, data=data, follow_redirects=True)
@@ -157,9 +160,10 @@ def test_safety_events_before_the_procedure_are_refused(client, auth, gen, enrol
         assert session.exec(select(SafetyEvent)).all() == []
 
 
-def test_a_past_procedure_gets_safety_events_on_the_figure(client, auth, gen, tick):
+def test_a_past_procedure_gets_safety_events_on_the_figure(client, auth, gen, tick, clock):
+    clock.move_to(MORNING)
     site = gen.site()
-    now = datetime.now(UTC)
+    now = MORNING
     patient = gen.patient(site, now=now, procedure_date=now.date() - timedelta(days=3)).patient
     auth.login(gen.user(site).email)
     event_day = now.date() - timedelta(days=1)
@@ -223,7 +227,7 @@ def test_another_sites_nurse_gets_404_for_every_page_and_action(client, auth, ge
 
 def test_a_survey_of_another_patient_is_not_reachable_through_mine(client, auth, gen, enrolled):
     site, patient = enrolled
-    other = gen.patient(site, now=datetime.now(UTC)).patient
+    other = gen.patient(site, now=MORNING).patient
     theirs = baseline(gen.engine, other.id)
     auth.login(gen.user(site).email)
     assert client.get(f"/patients/{patient.id}/surveys/{theirs.id}/enter").status_code == 404

@@ -19,10 +19,16 @@ from pro_app.audit.timelines import AuditFilters, timelines
 from pro_app.db import session_scope
 from pro_app.models import AccessLog, Patient, SurveyInstance
 
-NOW = datetime.now(UTC)  # the web views use the real clock
+NOW = datetime(2027, 6, 1, 12, 0, tzinfo=UTC)
 ENROLLED = (NOW - timedelta(days=120)).replace(hour=9, minute=0, second=0, microsecond=0)
 PROCEDURE = ENROLLED.date() + timedelta(days=7)
 OTHER_MEDICINE = {"drug": "other", "name": "=HYPERLINK(secret)", "strength": 5, "doses": 1}
+
+
+@pytest.fixture(autouse=True)
+def _audit_day(clock):
+    """The web views read the clock: they run on the audit day too."""
+    clock.move_to(NOW)
 
 
 def answer(engine, patient_id, timepoint, worst, morphine_doses=0, channel="web", other=False):
@@ -233,7 +239,9 @@ def test_the_audit_page_is_for_auditors_and_scoped_to_their_site(client, auth, g
     page = client.get(f"/audit/?site={site_b.id}")
     assert page.status_code == 200 and f"{site_b.code}" not in page.text
     assert "3 procedures" in page.text and "1 answers at later timepoints" in page.text
-    exported = client.get(f"/audit/export/patients.csv?site={site_b.id}").text
+    download = client.get(f"/audit/export/patients.csv?site={site_b.id}")
+    assert download.headers.get_all("Content-Type") == ["text/csv; charset=utf-8"]
+    exported = download.text
     assert "B0" not in exported and "A0" in exported
     with Session(gen.engine) as session:
         actions = [row.action for row in session.exec(select(AccessLog).order_by(AccessLog.id))]

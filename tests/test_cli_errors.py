@@ -1,0 +1,157 @@
+"""A user's mistake at the command line gets one plain sentence and a non-zero exit, never a
+traceback."""
+
+import pytest
+from click.testing import CliRunner
+
+from pro_app.cli import cli
+from pro_app.db import session_scope
+from pro_app.models import Site
+from pro_app.services import enrolment
+from pro_app.services.enrolment import EnrolmentError, import_csv
+from tests.test_enrolment import HEADER
+
+
+@pytest.fixture
+def empty_database(tmp_path, monkeypatch) -> str:
+    """An environment whose database file exists but was never migrated."""
+    url = f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("PRO_INSTANCE_DIR", str(tmp_path / "instance"))
+    monkeypatch.setenv("SECRET_KEY", "cli-test")
+    return url
+
+
+def run(*args: str, **env: str):
+    return CliRunner().invoke(cli, list(args), env=env or None, catch_exceptions=False)
+
+
+def said_plainly(result, *words: str) -> None:
+    assert result.exit_code != 0, result.output
+    assert "Traceback" not in result.output
+    for word in words:
+        assert word in result.output, result.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["seed-demo"],
+        ["create-site", "--code", "A", "--name", "Team", "--phone", "0113 496 0000"],
+        ["tick"],
+        ["scheduler"],
+        ["import-patients", "__FILE__", "--site", "A"],
+        ["export", "--format", "csv", "--as", "a@example.org", "--out", "__OUT__"],
+    ],
+)
+def test_commands_on_a_database_that_was_never_migrated(args, empty_database, tmp_path):
+    csv_file = tmp_path / "patients.csv"
+    csv_file.write_text(HEADER + "\n")
+    args = [
+        str(csv_file) if a == "__FILE__" else str(tmp_path / "out.csv") if a == "__OUT__" else a
+        for a in args
+    ]
+    result = run(*args)
+    said_plainly(result, "has no tables: run `pro-app db upgrade`", "empty.sqlite3")
+
+
+def test_a_database_that_does_not_answer_is_named(empty_database):
+    result = run("tick", DATABASE_URL="postgresql://postgres@127.0.0.1:1/nothing")
+    said_plainly(result, "Cannot open the database at", "127.0.0.1:1")
+
+
+def test_a_bad_setting_is_one_sentence(empty_database):
+    said_plainly(run("tick", SMS_BACKEND="pigeon"), "SMS_BACKEND must be")
+
+
+@pytest.fixture
+def migrated(empty_database):
+    assert run("db", "upgrade").exit_code == 0
+    assert (
+        run("create-site", "--code", "A", "--name", "T", "--phone", "0113 496 0000").exit_code == 0
+    )
+    return empty_database
+
+
+def test_export_into_a_missing_folder(migrated, tmp_path):
+    result = run(
+        "export",
+        "--format",
+        "csv",
+        "--as",
+        "a@example.org",
+        "--out",
+        str(tmp_path / "no" / "x.csv"),
+    )
+    said_plainly(result, "does not exist")
+
+
+def test_create_user_without_a_terminal_says_how_to_give_the_password(migrated):
+    args = ["create-user", "--email", "n@example.org", "--name", "N", "--role", "nurse"]
+    said_plainly(run(*args, "--site", "A"), "--password", "PRO_NEW_USER_PASSWORD")
+    result = run(*args, "--site", "A", PRO_NEW_USER_PASSWORD="a long password")
+    assert result.exit_code == 0 and "Created nurse n@example.org" in result.output
+
+
+def test_import_of_a_file_that_is_not_utf8(migrated, tmp_path):
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes(HEADER.encode() + "\nA1,Zoë,07400 111111".encode("latin-1"))
+    said_plainly(run("import-patients", str(latin), "--site", "A"), "is not UTF-8")
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        ('{"worst": 5,\n', ["not valid JSON", "line 2"]),
+        ("[1, 2]", ["one JSON object"]),
+        ('{"worst": 12, "average": 3, "now": 2}', ["worst: Please choose a number from 0 to 10"]),
+        ('{"average": 3}', ["Required but not answered: worst, now"]),
+        ('{"worst": 3, "average": 3, "now": 2, "mood": 1}', ["There is no question 'mood'"]),
+    ],
+)
+def test_score_names_the_file_the_line_and_the_item(content, words, tmp_path):
+    answers = tmp_path / "answers.json"
+    answers.write_text(content)
+    said_plainly(run("score", "pain_nrs", "--answers", str(answers)), *words)
+
+
+def test_score_of_good_answers_prints_json(tmp_path):
+    answers = tmp_path / "answers.json"
+    answers.write_text('{"worst": 7, "average": 5, "now": 4}')
+    result = run("score", "pain_nrs", "--answers", str(answers))
+    assert result.exit_code == 0 and '"worst": 7' in result.output
+
+
+def test_import_lists_every_problem_of_every_row_the_phone_included(gen):
+    site = gen.site()
+    text = "\n".join(
+        [
+            HEADER,
+            "bad id!,Ann,01134960000,yes,2027-02-30,kyphoplasty,T12,lytic,bipolar",
+            "A2,Bob,07400 222222,yes,2027-02-01,kyphoplasty,T12,lytic,bipolar,extra,cells",
+            "A3,Cy\x00,07400 333333,yes,2027-02-01,kyphoplasty,T12,lytic,bipolar",
+        ]
+    )
+    with pytest.raises(EnrolmentError) as caught, session_scope(gen.engine) as session:
+        import_csv(session, session.get(Site, site.id), text, user_id=None)
+    problems = {(row, field) for row, field, _ in caught.value.problems}
+    assert {(2, "study_id"), (2, "phone"), (2, "procedure_date")} <= problems
+    assert (3, "row") in problems and (4, "first_name") in problems
+
+
+def test_import_checks_existing_study_ids_in_chunks_and_reports_every_one(gen, monkeypatch):
+    """Files larger than a database's parameter limit (65,535 on PostgreSQL) are looked up in
+    chunks; a small chunk size shows every chunk is checked."""
+    monkeypatch.setattr(enrolment, "LOOKUP_CHUNK", 10)
+    site = gen.site()
+    for study_id in ("L3", "L17"):
+        gen.patient(site, study_id=study_id, phone="07400 900001")
+    rows = [
+        f"L{n},Ann,07400 {n:06d},yes,2027-02-01,kyphoplasty,T12,lytic,bipolar" for n in range(25)
+    ]
+    with pytest.raises(EnrolmentError) as caught, session_scope(gen.engine) as session:
+        import_csv(session, session.get(Site, site.id), "\n".join([HEADER, *rows]), user_id=None)
+    assert [(row, field) for row, field, _ in caught.value.problems] == [
+        (5, "study_id"),
+        (19, "study_id"),
+    ]

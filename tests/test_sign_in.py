@@ -27,6 +27,8 @@ def quick_hashes(monkeypatch):
 
 @pytest.fixture
 def clock():
+    """The clock stands still at ``T0`` (instead of running on, as in tests/conftest.py)
+    until a test moves it: pauses and lifetimes are checked to the second."""
     with time_machine.travel(T0, tick=False) as traveller:
         yield traveller
 

@@ -31,7 +31,7 @@ $(BROWSER_DEPS): tests/browser/package-lock.json
 # Every test runs on a pinned clock (tests/conftest.py): by default 23:30 on a winter night in
 # London. The clock guard runs the database tests once more on SQLite at 21:30 British Summer
 # Time, so a test that depends on the pinned instant by accident fails here.
-SUMMER_EVENING := 2027-07-15T20:30:00+00:00
+SUMMER_EVENING := 2026-07-15T20:30:00+00:00
 
 test: $(STAMP) $(BROWSER_DEPS)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -41,6 +41,7 @@ test: $(STAMP) $(BROWSER_DEPS)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/tick.py

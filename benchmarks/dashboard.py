@@ -27,10 +27,10 @@ from sqlalchemy import text  # noqa: E402
 
 from benchmarks.cohort import NURSE_EMAIL, PASSWORD, fresh_sqlite_engine, seed_cohort  # noqa: E402
 from pro_app import create_app  # noqa: E402
-from pro_app.cohort import forget_cached  # noqa: E402
 from pro_app.config import Settings  # noqa: E402
-from pro_app.db import make_engine  # noqa: E402
-from pro_app.migrate import upgrade  # noqa: E402
+from pro_app.nurse.expected_course import forget_cached  # noqa: E402
+from pro_app.storage.engine import make_engine  # noqa: E402
+from pro_app.storage.migrate import upgrade  # noqa: E402
 from pro_app.web.vendor import plotly_version  # noqa: E402
 
 

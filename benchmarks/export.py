@@ -30,7 +30,7 @@ import json, resource, statistics, sys, time
 from datetime import date
 from pro_app import create_app
 from pro_app.config import Settings
-from pro_app.db import make_engine, read_session
+from pro_app.storage.engine import make_engine, read_session
 from pro_app.models import utcnow
 from pro_app.audit.exports import export_chunks
 from pro_app.audit.timelines import AuditFilters
@@ -111,8 +111,8 @@ def main() -> None:
     from sqlalchemy import text
 
     from benchmarks.cohort import fresh_sqlite_engine, seed_cohort
-    from pro_app.db import make_engine
-    from pro_app.migrate import upgrade
+    from pro_app.storage.engine import make_engine
+    from pro_app.storage.migrate import upgrade
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--patients", type=int, default=10_000)

@@ -21,14 +21,14 @@ from unittest import mock
 from notifications import NullChannel
 from pro_app import create_app
 from pro_app.config import Settings
-from pro_app.db import make_engine, session_scope
-from pro_app.migrate import upgrade
+from pro_app.enrolment import enrol
+from pro_app.followup.survey_pages import survey_pages
+from pro_app.messaging.links import survey_token
+from pro_app.messaging.outbox import LinkContext
 from pro_app.models import Site, SurveyInstance
-from pro_app.patient_survey import survey_pages
-from pro_app.scheduling.links import survey_token
-from pro_app.scheduling.outbox import LinkContext
 from pro_app.scheduling.tick import run_tick
-from pro_app.services.enrolment import enrol
+from pro_app.storage.engine import make_engine, session_scope
+from pro_app.storage.migrate import upgrade
 
 SECRET = "bench-secret"
 NOW = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)

@@ -22,11 +22,11 @@ from pathlib import Path
 from sqlalchemy import insert, text, update
 
 from notifications import NullChannel
-from pro_app.db import make_engine
-from pro_app.migrate import upgrade
+from pro_app.messaging.outbox import LinkContext
 from pro_app.models import Patient, Procedure, Site, SurveyInstance
-from pro_app.scheduling.outbox import LinkContext
 from pro_app.scheduling.tick import run_tick
+from pro_app.storage.engine import make_engine
+from pro_app.storage.migrate import upgrade
 
 NOW = datetime(2027, 3, 1, 10, 0, tzinfo=UTC)
 OFFSETS = (0, 1, 7, 14, 28, 84, 182, 364)

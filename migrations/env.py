@@ -3,8 +3,8 @@
 from alembic import context
 from sqlalchemy import pool
 
-from pro_app.db import make_engine
 from pro_app.models import metadata
+from pro_app.storage.engine import make_engine
 
 config = context.config
 

@@ -9,7 +9,8 @@ from .config import Settings, instance_dir
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the Flask app from the environment; ``test_config`` overrides settings."""
-    from . import database, extensions
+    from . import extensions
+    from .storage import database
     from .web import register_blueprints
 
     app = Flask(__name__, instance_path=str(instance_dir()))

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session
 
 from .models import Alert, Site
-from .upsert import insert_ignore
+from .storage.upsert import insert_ignore
 
 
 def raise_alert(

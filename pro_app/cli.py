@@ -23,7 +23,7 @@ class ProAppGroup(FlaskGroup):
 
 
 def _schema_problem(ctx: click.Context) -> str | None:
-    from .migrate import schema_problem
+    from .storage.migrate import schema_problem
 
     app = ctx.ensure_object(ScriptInfo).load_app()
     return schema_problem(app.extensions["pro_engine"])

@@ -11,12 +11,13 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlmodel import select
 
-from . import database
-from .db import session_scope
-from .migrate import upgrade
+from .accounts.users import UserError, create_user, reset_password
+from .enrolment import EnrolmentError, import_csv
 from .models import Site, User
-from .services.enrolment import EnrolmentError, import_csv
-from .services.users import UserError, create_user, reset_password
+from .scheduling.tick import tick_for_app
+from .storage import database
+from .storage.engine import session_scope
+from .storage.migrate import upgrade
 
 db_group = AppGroup("db", help="Database schema.")
 
@@ -178,24 +179,13 @@ def _read_text(path: Path) -> str:
         ) from None
 
 
-def _tick_callable(app: Flask, now: datetime | None = None):
-    from .channels import build_channel, link_context
-    from .scheduling.tick import run_tick
-
-    settings = app.extensions["pro_settings"]
-    channel = build_channel(settings)
-    links = link_context(settings)
-    engine = app.extensions["pro_engine"]
-    return lambda: run_tick(engine, channel, links, now=now)
-
-
 @click.command("tick")
 @click.option("--now", "now_text", default=None, help="ISO-8601 time to run at (default: now)")
 @with_appcontext
 def tick_command(now_text: str | None) -> None:
     """Run one scheduling pass and print what it did as JSON."""
     now = parse_when(now_text) if now_text else None
-    report = _tick_callable(current_app._get_current_object(), now)()
+    report = tick_for_app(current_app._get_current_object(), now)()
     click.echo(json.dumps(report.as_dict(), default=str))
 
 
@@ -204,15 +194,15 @@ def tick_command(now_text: str | None) -> None:
 @with_appcontext
 def scheduler_command(interval: int) -> None:
     """Run the scheduling clock in the foreground (one per deployment is enough)."""
-    from .migrate import schema_problem
     from .scheduling.clock import run_blocking
+    from .storage.migrate import schema_problem
 
     problem = schema_problem(database.engine())
     if problem:
         raise click.ClickException(problem)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     click.echo(f"Scheduler running: a pass every {interval} s. Ctrl+C to stop.")
-    run_blocking(_tick_callable(current_app._get_current_object()), interval)
+    run_blocking(tick_for_app(current_app._get_current_object()), interval)
 
 
 def parse_when(text: str) -> datetime:
@@ -230,7 +220,7 @@ def register_commands(app: Flask) -> None:
     from surveys.cli import instruments_group, score_command
 
     from .audit.command import export_command
-    from .demo import demo_command, seed_demo_command
+    from .demo.seed import demo_command, seed_demo_command
 
     for command in (
         db_group,

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from alembic import command
 
-from pro_app.db import make_engine
-from pro_app.migrate import alembic_config, upgrade
+from pro_app.storage.engine import make_engine
+from pro_app.storage.migrate import alembic_config, upgrade
 
 
 def main(message: str) -> None:

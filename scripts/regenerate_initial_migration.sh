@@ -8,8 +8,8 @@ rm -f migrations/versions/0001_initial_schema.py
 import tempfile
 from pathlib import Path
 from alembic import command
-from pro_app.db import make_engine
-from pro_app.migrate import alembic_config
+from pro_app.storage.engine import make_engine
+from pro_app.storage.migrate import alembic_config
 with tempfile.TemporaryDirectory() as folder:
     engine = make_engine(f"sqlite:///{Path(folder) / 'g.sqlite3'}")
     command.revision(alembic_config(engine), message="initial schema", autogenerate=True, rev_id="0001")

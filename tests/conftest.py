@@ -2,10 +2,11 @@
 
 No test reads the wall clock. ``clock`` (autouse) moves every test to one instant,
 ``PRO_TEST_CLOCK`` or by default 23:30 on a winter night in London, inside quiet hours; the
-clock then runs on from there. A test that depends on the time of day, the date or a zone
-says so: it passes ``now=`` to the code, or moves the clock with ``clock.move_to(...)``.
-``make test`` runs the suite once more at 21:30 on a summer evening (British Summer Time)
-to show that nothing depends on the pinned instant by accident.
+clock then runs on from there. The tests' stories (enrolments, procedures, answers) take
+place in 2027, after that instant. A test that depends on the time of day, the date or a
+zone says so: it passes ``now=`` to the code, or moves the clock with
+``clock.move_to(...)``. ``make test`` runs the database tests once more at 21:30 on a
+summer evening (British Summer Time) to show that nothing depends on the pinned instant.
 """
 
 import os
@@ -21,7 +22,7 @@ from pro_app.config import Settings
 from tests.databases import PostgresDatabase, SqliteTemplate
 from tests.factories import Factory
 
-DEFAULT_TEST_CLOCK = "2027-01-15T23:30:00+00:00"
+DEFAULT_TEST_CLOCK = "2026-12-02T23:30:00+00:00"
 
 
 def pinned_instant() -> datetime:

@@ -11,9 +11,9 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
-from pro_app.db import make_engine
-from pro_app.migrate import upgrade
 from pro_app.models import metadata
+from pro_app.storage.engine import make_engine
+from pro_app.storage.migrate import upgrade
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "PRO_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"

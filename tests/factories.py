@@ -5,10 +5,10 @@ from datetime import date, datetime
 
 from sqlalchemy.engine import Engine
 
-from pro_app.db import session_scope
+from pro_app.accounts.users import create_user
+from pro_app.enrolment import Enrolled, enrol
 from pro_app.models import Site, User, utcnow
-from pro_app.services.enrolment import Enrolled, enrol
-from pro_app.services.users import create_user
+from pro_app.storage.engine import session_scope
 
 _counter = itertools.count(1)
 

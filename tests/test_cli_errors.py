@@ -4,11 +4,11 @@ traceback."""
 import pytest
 from click.testing import CliRunner
 
+from pro_app import enrolment
 from pro_app.cli import cli
-from pro_app.db import session_scope
+from pro_app.enrolment import EnrolmentError, import_csv
 from pro_app.models import Site
-from pro_app.services import enrolment
-from pro_app.services.enrolment import EnrolmentError, import_csv
+from pro_app.storage.engine import session_scope
 from tests.test_enrolment import HEADER
 
 

@@ -6,9 +6,9 @@ from datetime import date
 import pytest
 from sqlmodel import Session, select
 
-from pro_app.db import session_scope
+from pro_app.enrolment import EnrolmentError, import_csv, normalise_mobile
 from pro_app.models import AccessLog, Patient, Procedure, Site, SurveyInstance
-from pro_app.services.enrolment import EnrolmentError, import_csv, normalise_mobile
+from pro_app.storage.engine import session_scope
 
 HEADER = (
     "study_id,first_name,phone,consent,procedure_date,augmentation,levels,lesion_type,electrode"

@@ -4,10 +4,10 @@ import pytest
 from sqlalchemy.exc import OperationalError
 
 from pro_app import create_app
+from pro_app.accounts.passwords import WeakPasswordError, hash_password, verify_password
 from pro_app.config import ConfigError, Settings
-from pro_app.db import make_engine
-from pro_app.migrate import schema_differences
-from pro_app.passwords import WeakPasswordError, hash_password, verify_password
+from pro_app.storage.engine import make_engine
+from pro_app.storage.migrate import schema_differences
 
 
 def test_models_and_migrations_agree(engine):

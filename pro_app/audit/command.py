@@ -8,9 +8,9 @@ import click
 from flask.cli import with_appcontext
 from sqlmodel import Session, select
 
-from .. import database
-from ..db import read_session
 from ..models import AccessLog, Augmentation, Electrode, LesionType, Site, User, utcnow
+from ..storage import database
+from ..storage.engine import read_session
 from .exports import FORMATS, export_chunks
 from .timelines import AuditFilters
 

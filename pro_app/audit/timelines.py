@@ -2,7 +2,7 @@
 
 ``AuditFilters`` says which procedures count (``apply_filters`` adds it to a query);
 ``timelines`` streams each patient's instances with the key outcomes the audit needs
-(kept on each instance from its current answers, see ``pro_app/key_outcomes.py``).
+(kept on each instance from its current answers, see ``pro_app/followup/key_outcomes.py``).
 Rows arrive ordered by patient, so a patient is complete as soon as the next one starts,
 and nothing holds the whole cohort.
 """

@@ -1,4 +1,8 @@
-"""The tables of pro-app. Importing this module registers every table on ``metadata``."""
+"""The tables of pro-app. Importing this module registers every table on ``metadata``.
+
+The bottom layer of the app: the tables, split by area, used by every feature. It imports
+only SQLModel and SQLAlchemy, nothing else from ``pro_app``.
+"""
 
 from .base import metadata
 from .followup import (

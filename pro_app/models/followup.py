@@ -52,7 +52,7 @@ class SurveyInstance(SQLModel, table=True):
     completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     progress: dict = Field(default_factory=dict, sa_type=JSON)
     claimed_by: str | None = Field(default=None, max_length=64, description="who invited")
-    # The key outcomes of the current answers (see ``pro_app/key_outcomes.py``), copied
+    # The key outcomes of the current answers (see ``pro_app/followup/key_outcomes.py``), copied
     # here when they are saved so the audit reads one row per timepoint.
     pain_worst: float | None = None
     pain_average: float | None = None

@@ -11,7 +11,9 @@ from sqlmodel import Session, select
 from notifications import templates
 
 from ..alerts import raise_alert
-from ..db import session_scope
+from ..followup.conversation import first_question
+from ..messaging.links import LINK_PLACEHOLDER, token_hash_for
+from ..messaging.outbox import cancel_pending, enqueue, enqueue_many, message_values
 from ..models import (
     AlertKind,
     ContactChannel,
@@ -23,9 +25,7 @@ from ..models import (
     Site,
     SurveyInstance,
 )
-from .conversation import first_question
-from .links import LINK_PLACEHOLDER, token_hash_for
-from .outbox import cancel_pending, enqueue, enqueue_many, message_values
+from ..storage.engine import session_scope
 from .protocols import timepoints_for
 
 LATE_AFTER = timedelta(hours=2)

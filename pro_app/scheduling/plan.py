@@ -5,6 +5,8 @@ from datetime import date, datetime, timedelta
 
 from sqlmodel import Session, select
 
+from ..messaging.outbox import cancel_pending
+from ..messaging.timing import SendPolicy, local_midnight
 from ..models import (
     InstanceStatus,
     Message,
@@ -13,9 +15,7 @@ from ..models import (
     Procedure,
     SurveyInstance,
 )
-from .outbox import cancel_pending
 from .protocols import TimepointPlan, timepoints_for
-from .timing import SendPolicy, local_midnight
 
 NOT_YET_SENT = (InstanceStatus.SCHEDULED,)
 STILL_OPEN = (InstanceStatus.SCHEDULED, InstanceStatus.SENT, InstanceStatus.IN_PROGRESS)

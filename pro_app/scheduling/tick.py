@@ -6,19 +6,22 @@ any number of tick processes may run at once without doing the same work twice.
 
 import os
 import socket
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
+from flask import Flask
 from sqlalchemy.engine import Engine
 
 from notifications import Channel, PermanentSendError
 
-from ..db import session_scope
+from ..messaging.channels import build_channel, link_context
+from ..messaging.failures import record_delivery_failure
+from ..messaging.outbox import DeliveryReport, LinkContext, deliver
+from ..messaging.timing import SendPolicy
 from ..models import Message, utcnow
-from .failures import record_delivery_failure
+from ..storage.engine import session_scope
 from .invitations import expire_closed, invite_due, remind_due
-from .outbox import DeliveryReport, LinkContext, deliver
-from .timing import SendPolicy
 
 
 @dataclass
@@ -74,3 +77,12 @@ def record_permanent_failure(
     with session_scope(engine) as session:
         message = session.get(Message, message_id)
         record_delivery_failure(session, message, code=error.code, reason=str(error), now=now)
+
+
+def tick_for_app(app: Flask, now: datetime | None = None) -> Callable[[], TickReport]:
+    """A tick bound to ``app``'s engine, SMS channel and link settings (CLI, clock, demo)."""
+    settings = app.extensions["pro_settings"]
+    channel = build_channel(settings)
+    links = link_context(settings)
+    engine = app.extensions["pro_engine"]
+    return lambda: run_tick(engine, channel, links, now=now)

@@ -1,4 +1,10 @@
-"""Blueprints, one per area."""
+"""Web: Flask blueprints, one per area, and the staff forms' helpers.
+
+The top layer: routes read the request, call a feature package (``nurse``, ``followup``,
+``messaging``, ``scheduling``, ``enrolment``, ``accounts``, ``audit``) and render its
+result. It may import any of them, ``storage`` and ``models``; nothing imports ``web``
+except the app factory.
+"""
 
 from flask import Flask, url_for
 

@@ -16,12 +16,12 @@ from wtforms.validators import DataRequired, Email, Length, NumberRange, Validat
 
 from surveys import all_instruments
 
-from .. import database
-from ..access import is_registry_admin, managed_site, managed_user, roles_required
-from ..forms import options
+from ..accounts.access import is_registry_admin, managed_site, managed_user, roles_required
+from ..accounts.passwords import MIN_LENGTH
+from ..accounts.users import UserError, create_user, reset_password, set_active
 from ..models import Role, Site, User
-from ..passwords import MIN_LENGTH
-from ..services.users import UserError, create_user, reset_password, set_active
+from ..storage import database
+from .forms import options
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

@@ -6,16 +6,16 @@ from flask import Blueprint, Response, abort, render_template, request, stream_w
 from flask_login import current_user
 from sqlmodel import select
 
-from .. import database
-from ..access import log_access, roles_required
+from ..accounts.access import log_access, roles_required
 from ..audit.definitions import DEFINITIONS
 from ..audit.exports import FORMATS, export_chunks
 from ..audit.figures import cohort_figures
 from ..audit.report import AUDIT_ROLES, build_report, scoped
 from ..audit.tables import plain, sections
 from ..audit.timelines import AuditFilters
-from ..db import read_session
 from ..models import Augmentation, Electrode, LesionType, Site, utcnow
+from ..storage import database
+from ..storage.engine import read_session
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -9,11 +9,11 @@ from sqlmodel import select
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from .. import database
+from ..accounts import sign_in_throttle as throttle
+from ..accounts.passwords import MIN_LENGTH, check_password, hash_password, needs_rehash
+from ..accounts.users import UserError, WrongPasswordError, change_password, end_sessions
 from ..models import Role, User, utcnow
-from ..passwords import MIN_LENGTH, check_password, hash_password, needs_rehash
-from ..services import sign_in_throttle as throttle
-from ..services.users import UserError, WrongPasswordError, change_password, end_sessions
+from ..storage import database
 from . import staff_session
 
 bp = Blueprint("auth", __name__)

@@ -22,10 +22,11 @@ from sqlmodel import select
 
 from notifications import segment_info
 
-from .. import database
+from ..followup.conversation import answer_text
+from ..messaging.inbound import handle_inbound, patients_with_number
+from ..messaging.links import render_body
 from ..models import Message, Patient, SurveyInstance, utcnow
-from ..scheduling.links import render_body
-from ..sms_inbox import handle_inbound, patients_with_number
+from ..storage import database
 
 bp = Blueprint("dev", __name__, url_prefix="/dev")
 
@@ -76,6 +77,7 @@ def reply():
         body=body,
         opt_out_type=None,
         now=utcnow(),
+        answer_text=answer_text,
     )
     session.commit()
     flash("Reply recorded. Answer: " + (" / ".join(texts) if texts else "(no reply)"), "info")

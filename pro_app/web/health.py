@@ -4,7 +4,7 @@ from flask import Blueprint, jsonify
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from .. import database
+from ..storage import database
 
 bp = Blueprint("health", __name__)
 

@@ -14,10 +14,9 @@ from sqlmodel import select
 from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Optional
 
-from .. import database
-from ..access import patient_for, roles_required
-from ..answers import current_responses
-from ..forms import options
+from ..accounts.access import patient_for, roles_required
+from ..followup.answer_saving import current_responses
+from ..followup.survey_pages import MEDICATION_ROWS, survey_pages
 from ..models import (
     SAFETY_EVENT_LABELS,
     ContactChannel,
@@ -27,8 +26,7 @@ from ..models import (
     SurveyInstance,
     utcnow,
 )
-from ..nurse_entry import can_enter, prefixed, read_entry, save_entry
-from ..patient_actions import (
+from ..nurse.actions import (
     ActionRefused,
     correct_mobile,
     pause,
@@ -37,7 +35,9 @@ from ..patient_actions import (
     resume,
     switch_channel,
 )
-from ..patient_survey import MEDICATION_ROWS, survey_pages
+from ..nurse.phone_entry import can_enter, prefixed, read_entry, save_entry
+from ..storage import database
+from .forms import options
 
 bp = Blueprint("patient_actions", __name__, url_prefix="/patients")
 

@@ -14,10 +14,10 @@ from sqlmodel import select
 from notifications import hash_token, tokens_match
 from surveys import red_flags_raised
 
-from .. import database
-from ..answers import complete, current_responses, save_answers
+from ..followup.answer_saving import complete, current_responses, save_answers
+from ..followup.survey_pages import MEDICATION_ROWS, first_unanswered, read_page, survey_pages
 from ..models import AnswerChannel, InstanceStatus, Patient, Site, SurveyInstance, utcnow
-from ..patient_survey import MEDICATION_ROWS, first_unanswered, read_page, survey_pages
+from ..storage import database
 
 bp = Blueprint("survey", __name__)
 

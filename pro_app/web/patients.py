@@ -8,10 +8,8 @@ from sqlmodel import select
 from wtforms import BooleanField, DateField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired
 
-from .. import database
-from ..access import log_access, patient_for, roles_required
-from ..dashboard import Filters, patient_page
-from ..forms import options
+from ..accounts.access import log_access, patient_for, roles_required
+from ..enrolment import LANGUAGES, EnrolmentError, enrol, import_csv
 from ..models import (
     SAFETY_EVENT_LABELS,
     Alert,
@@ -25,10 +23,12 @@ from ..models import (
     Site,
     utcnow,
 )
-from ..nurse_entry import can_enter
-from ..patient_record import gather
+from ..nurse.dashboard import Filters, patient_page
+from ..nurse.patient_record import gather
+from ..nurse.phone_entry import can_enter
 from ..scheduling.plan import change_procedure_date, stop_follow_up
-from ..services.enrolment import LANGUAGES, EnrolmentError, enrol, import_csv
+from ..storage import database
+from .forms import options
 from .patient_actions import action_forms, perform
 
 bp = Blueprint("patients", __name__, url_prefix="/patients")

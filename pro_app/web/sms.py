@@ -6,10 +6,11 @@ from flask import Blueprint, Response, abort, current_app, request
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from .. import database
 from ..extensions import csrf
+from ..followup.conversation import answer_text
+from ..messaging.inbound import handle_inbound, record_status
 from ..models import utcnow
-from ..sms_inbox import handle_inbound, record_status
+from ..storage import database
 
 bp = Blueprint("sms", __name__, url_prefix="/sms")
 
@@ -54,6 +55,7 @@ def inbound():
         body=form.get("Body", ""),
         opt_out_type=form.get("OptOutType"),
         now=utcnow(),
+        answer_text=answer_text,
     )
     session.commit()
     return twiml(replies)

@@ -14,9 +14,9 @@ from flask import Flask, current_app, flash, g, redirect, request, session, url_
 from flask_login import current_user, login_user
 from flask_login.utils import login_url
 
-from .. import database
 from ..extensions import login_manager
 from ..models import User, utcnow
+from ..storage import database
 
 SIGNED_IN_AT = "signed_in_at"
 SEEN_AT = "seen_at"

@@ -11,13 +11,13 @@ from fhir.resources.R4B.bundle import Bundle
 from openpyxl import load_workbook
 from sqlmodel import Session, select
 
-from pro_app.answers import complete, save_answers
 from pro_app.audit import exports
 from pro_app.audit.exports import PATIENT_COLUMNS, export_chunks, neutralise, patient_csv
 from pro_app.audit.report import build_report
 from pro_app.audit.timelines import AuditFilters, timelines
-from pro_app.db import session_scope
+from pro_app.followup.answer_saving import complete, save_answers
 from pro_app.models import AccessLog, Patient, SurveyInstance
+from pro_app.storage.engine import session_scope
 
 NOW = datetime(2027, 6, 1, 12, 0, tzinfo=UTC)
 ENROLLED = (NOW - timedelta(days=120)).replace(hour=9, minute=0, second=0, microsecond=0)
@@ -287,7 +287,7 @@ def test_neutralise_leaves_numbers_and_plain_text_alone():
 
 
 def test_a_long_read_does_not_block_writers(engine, gen, cohort):
-    from pro_app.db import read_session
+    from pro_app.storage.engine import read_session
 
     site_a, _, a, _ = cohort
     with read_session(engine) as reading:

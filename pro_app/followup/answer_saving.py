@@ -1,0 +1,126 @@
+"""Saving a patient's answers: versioned rows, scores, red-flag alerts, completion.
+
+The web form, the SMS conversation, nurse entry and the demo all save through here.
+"""
+
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from ..alerts import raise_alert
+from ..messaging.outbox import cancel_pending, enqueue
+from ..models import (
+    OPEN_STATUSES,
+    AlertKind,
+    InstanceStatus,
+    Message,
+    Patient,
+    Response,
+    Site,
+    SurveyInstance,
+)
+from .instruments import instrument, red_flags, scores_for
+from .key_outcomes import record_key_outcomes
+from .worsening import evaluate_worsening
+
+
+class SurveyClosed(Exception):
+    """The instance no longer takes answers (completed, expired or cancelled)."""
+
+
+def current_responses(session: Session, instance_id: int) -> dict[str, Response]:
+    """The current answer row of each instrument at an instance."""
+    rows = session.exec(
+        select(Response).where(Response.instance_id == instance_id, Response.is_current)
+    ).all()
+    return {row.instrument_id: row for row in rows}
+
+
+def save_answers(
+    session: Session,
+    instance: SurveyInstance,
+    instrument_id: str,
+    answers: dict,
+    *,
+    channel: str,
+    now: datetime,
+    user_id: int | None = None,
+) -> Response:
+    """Store one instrument's answers as a new row (a change supersedes, never overwrites).
+
+    Answers must already be validated. Red flags raise alerts at once.
+    """
+    if instance.status not in OPEN_STATUSES and channel != "nurse":
+        raise SurveyClosed(instance.status)
+    definition = instrument(instrument_id)
+    patient = session.get(Patient, instance.patient_id)
+    site = session.get(Site, patient.site_id)
+    # Saves for one instance (a double tap, a text reply and the web form at once) queue
+    # here, then reload it: each sees the answers and status the one before it committed,
+    # and supersedes rather than collides.
+    session.flush()
+    session.refresh(instance, with_for_update=True)
+    current = current_responses(session, instance.id)
+    previous = current.get(instrument_id)
+    merged = {**(previous.answers if previous else {}), **answers}
+    if previous is not None:  # cleared first: one current answer per questionnaire
+        previous.is_current = False
+        session.flush()
+    row = Response(
+        instance_id=instance.id,
+        instrument_id=instrument_id,
+        instrument_version=str(definition.version),
+        channel=channel,
+        answers=merged,
+        scores=scores_for(definition, merged, omed_table=site.omed_table),
+        entered_by_user_id=user_id,
+        supersedes_id=previous.id if previous else None,
+        created_at=now,
+    )
+    session.add(row)
+    channels = {kind: answer.channel for kind, answer in current.items()}
+    record_key_outcomes(instance, instrument_id, row.scores, {**channels, instrument_id: channel})
+    if instance.status == InstanceStatus.SENT:
+        instance.status = InstanceStatus.IN_PROGRESS
+    session.flush()
+    for flag in red_flags(definition, merged):
+        alert_id = raise_alert(
+            session,
+            site=site,
+            patient_id=patient.id,
+            kind=AlertKind.RED_FLAG,
+            urgency=flag.urgency,
+            summary=f"Red flag at {instance.timepoint}: {flag.summary}",
+            dedupe_key=f"red_flag:{instance.id}:{flag.item_id}",
+            now=now,
+            instance_id=instance.id,
+        )
+        if alert_id is not None and site.on_call_phone:
+            notify_on_call(session, site, patient, alert_id, now=now)
+    return row
+
+
+def notify_on_call(session: Session, site: Site, patient: Patient, alert_id: int, *, now) -> None:
+    """Text the site's on-call contact at once, through the outbox, with no clinical detail."""
+    enqueue(
+        session,
+        key=f"on_call:{alert_id}",
+        kind="alert_notify",
+        to=site.on_call_phone,
+        body=(
+            f"pro-app: an urgent alert needs review for patient {patient.study_id} "
+            f"({site.code}). Please check the dashboard."
+        ),
+        now=now,
+        patient_id=patient.id,
+    )
+
+
+def complete(session: Session, instance: SurveyInstance, *, now: datetime) -> None:
+    """Close the instance as answered, cancel its waiting reminders, check for worsening."""
+    instance.status = InstanceStatus.COMPLETED
+    instance.completed_at = now
+    instance.next_reminder_at = None
+    cancel_pending(session, "survey already answered", Message.instance_id == instance.id)
+    session.flush()
+    evaluate_worsening(session, instance, now=now)

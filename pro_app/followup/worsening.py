@@ -1,0 +1,69 @@
+"""Alerts for worsening pain or rising opioid use, checked when a survey is completed."""
+
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from surveys.alert_rules import PainPoint, opioid_rise, pain_worsening
+
+from ..alerts import raise_alert
+from ..models import AlertKind, Patient, Site, SurveyInstance
+
+BASELINE = "baseline"
+
+
+def evaluate_worsening(session: Session, instance: SurveyInstance, *, now: datetime) -> list[str]:
+    """Raise pain-worsening and opioid-rise alerts for the patient; return the kinds raised.
+
+    Reads the key outcomes kept on each of the patient's instances (``key_outcomes.py``).
+    """
+    if instance.timepoint == BASELINE:
+        return []
+    timeline = session.exec(
+        select(SurveyInstance)
+        .where(SurveyInstance.patient_id == instance.patient_id)
+        .order_by(SurveyInstance.due_at)
+    ).all()
+    baseline = next((i for i in timeline if i.timepoint == BASELINE), None)
+    base_worst = baseline.pain_worst if baseline else None
+    base_omed = baseline.omed_mg_per_day if baseline else None
+    answers = [
+        PainPoint(i.timepoint, i.pain_worst)
+        for i in timeline
+        if i.timepoint != BASELINE and i.pain_worst is not None
+    ]
+    findings = []
+    if pain_worsening(base_worst, answers):
+        findings.append(
+            (
+                AlertKind.PAIN_WORSE,
+                "24h",
+                f"Worst pain up by 2 or more at two timepoints in a row ({instance.timepoint}).",
+            )
+        )
+    if opioid_rise(base_omed, instance.omed_mg_per_day):
+        findings.append(
+            (
+                AlertKind.OPIOID_UP,
+                "routine",
+                f"Opioid use up by 25% or more from baseline at {instance.timepoint}: "
+                f"{base_omed:g} to {instance.omed_mg_per_day:g} mg/day oral morphine equivalent.",
+            )
+        )
+    patient = session.get(Patient, instance.patient_id)
+    site = session.get(Site, patient.site_id)
+    raised = []
+    for kind, urgency, summary in findings:
+        if raise_alert(
+            session,
+            site=site,
+            patient_id=patient.id,
+            kind=kind,
+            urgency=urgency,
+            summary=summary,
+            dedupe_key=f"{kind}:{instance.id}",
+            now=now,
+            instance_id=instance.id,
+        ):
+            raised.append(kind)
+    return raised

@@ -1,0 +1,225 @@
+"""Inbound texts and delivery callbacks: store once, opt out safely, route answers.
+
+A reply to a texted survey question is handed to the ``answer_text`` function that the
+caller passes in (``pro_app.followup.conversation.answer_text`` from the SMS webhook), so
+messaging never imports the follow-up code that turns a reply into an answer.
+"""
+
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from notifications import opt_out_type_from_twilio, parse_reply, templates
+
+from ..alerts import raise_alert
+from ..models import (
+    OPEN_STATUSES,
+    AlertKind,
+    Direction,
+    Message,
+    MessageStatus,
+    Patient,
+    PatientEvent,
+    Site,
+    SurveyInstance,
+)
+from ..storage.upsert import insert_ignore
+from .failures import record_delivery_failure
+from .outbox import cancel_pending
+
+# Twilio's message states, in the order they move; a callback never moves a message back.
+_PROGRESS = {"queued": 1, "accepted": 1, "sending": 2, "sent": 3, "delivered": 4}
+_FAILED = {"failed", "undelivered"}
+
+# (session, open instance, patient, site, body, now) -> texts to send back, or None when
+# the open survey is not being answered by text.
+AnswerText = Callable[[Session, SurveyInstance, Patient, Site, str, datetime], list[str] | None]
+
+
+def patients_with_number(session: Session, number: str) -> list[Patient]:
+    return list(session.exec(select(Patient).where(Patient.phone_e164 == number)))
+
+
+def open_instance(session: Session, patient: Patient, now: datetime) -> SurveyInstance | None:
+    """The patient's survey that is open for answers now, the most recently invited first."""
+    return session.exec(
+        select(SurveyInstance)
+        .where(
+            SurveyInstance.patient_id == patient.id,
+            SurveyInstance.status.in_(OPEN_STATUSES),
+            SurveyInstance.closes_at > now,
+        )
+        .order_by(SurveyInstance.invited_at.desc())
+    ).first()
+
+
+def _choose_patient(session: Session, patients: list[Patient], now: datetime):
+    """The sender's record: one with an open survey, else the newest; never a guess across
+    two open surveys of different patients (that is left for a nurse)."""
+    open_ones = [(p, i) for p in patients if (i := open_instance(session, p, now)) is not None]
+    if len(open_ones) == 1:
+        return open_ones[0]
+    if open_ones:
+        return None, None
+    return (max(patients, key=lambda p: p.id), None) if patients else (None, None)
+
+
+def handle_inbound(
+    session: Session,
+    *,
+    sid: str,
+    from_number: str,
+    to_number: str,
+    body: str,
+    opt_out_type: str | None,
+    now: datetime,
+    answer_text: AnswerText,
+) -> list[str]:
+    """Record an inbound text once and return the replies to send back (TwiML).
+
+    ``answer_text`` takes a reply to a survey question that was texted out.
+    """
+    patients = patients_with_number(session, from_number)
+    patient, instance = _choose_patient(session, patients, now)
+    stored = insert_ignore(
+        session,
+        Message,
+        {
+            "patient_id": patient.id if patient else None,
+            "instance_id": instance.id if instance else None,
+            "direction": Direction.IN,
+            "kind": "inbound",
+            "to_number": to_number[:20],
+            "from_number": from_number[:20],
+            "body": body[:1600],
+            "status": MessageStatus.RECEIVED,
+            "provider_sid": sid[:64] or None,
+            "created_at": now,
+        },
+    )
+    if stored is None:
+        return []  # Twilio retried a webhook we already handled
+    twilio_kind = opt_out_type_from_twilio(opt_out_type)
+    kind = twilio_kind or parse_reply(body).kind
+    if not patients:
+        return _replies(session, None, None, [templates.unknown_sender_reply()], sid, now)
+    if kind == "stop":
+        _set_opt_out(session, patients, True, now)
+        texts = [] if twilio_kind else [_opted_out_text(session, patients[0])]
+        return _replies(session, patients[0], None, texts, sid, now)
+    if kind == "start":
+        _set_opt_out(session, patients, False, now)
+        site = session.get(Site, patients[0].site_id)
+        return _replies(
+            session,
+            patients[0],
+            None,
+            [] if twilio_kind else [templates.opted_in(site.name)],
+            sid,
+            now,
+        )
+    if patient is None:
+        return []  # two patients share the number and both have open surveys: a nurse decides
+    site = session.get(Site, patient.site_id)
+    if kind == "help":
+        texts = [] if twilio_kind else [templates.help_reply(site.name, site.team_phone)]
+        return _replies(session, patient, instance, texts, sid, now)
+    texts = None if instance is None else answer_text(session, instance, patient, site, body, now)
+    if texts is not None:
+        return _replies(session, patient, instance, texts, sid, now)
+    return _replies(
+        session, patient, instance, [templates.help_reply(site.name, site.team_phone)], sid, now
+    )
+
+
+def _opted_out_text(session: Session, patient: Patient) -> str:
+    site = session.get(Site, patient.site_id)
+    return templates.opted_out(site.name, site.team_phone)
+
+
+def _set_opt_out(session: Session, patients: list[Patient], stop: bool, now: datetime) -> None:
+    """STOP and START apply to the number, so to every record that uses it."""
+    for patient in patients:
+        if patient.sms_opted_out == stop:
+            continue
+        patient.sms_opted_out = stop
+        patient.sms_opted_out_at = now if stop else None
+        session.add(
+            PatientEvent(
+                patient_id=patient.id, kind="sms_opt_out" if stop else "sms_opt_in", at=now
+            )
+        )
+        if stop:
+            cancel_pending(session, "patient opted out of texts", Message.patient_id == patient.id)
+            raise_alert(
+                session,
+                site=session.get(Site, patient.site_id),
+                patient_id=patient.id,
+                kind=AlertKind.OPTED_OUT,
+                urgency="routine",
+                summary="The patient texted STOP: no more texts. Follow up by phone.",
+                dedupe_key=f"opted_out:{patient.id}:{now.isoformat()}",
+                now=now,
+            )
+
+
+def _replies(session, patient, instance, texts: list[str], sid: str, now: datetime) -> list[str]:
+    """Keep each reply in the message trail (sent in the webhook's TwiML answer)."""
+    for number, text in enumerate(texts):
+        insert_ignore(
+            session,
+            Message,
+            {
+                "patient_id": patient.id if patient else None,
+                "instance_id": instance.id if instance else None,
+                "direction": Direction.OUT,
+                "kind": "reply",
+                "to_number": "",
+                "body": text,
+                "status": MessageStatus.SENT,
+                "idempotency_key": f"reply:{sid}:{number}",
+                "created_at": now,
+                "sent_at": now,
+            },
+        )
+    return texts
+
+
+def record_status(
+    session: Session,
+    *,
+    sid: str,
+    status: str,
+    error_code: str | None,
+    message_id: int | None,
+    now: datetime,
+) -> None:
+    """Apply a delivery callback; repeated or out-of-order callbacks change nothing."""
+    message = (
+        session.exec(select(Message).where(Message.provider_sid == sid)).first() if sid else None
+    )
+    if message is None and message_id is not None:
+        candidate = session.get(Message, message_id)
+        if candidate is not None and candidate.provider_sid is None:
+            message = candidate  # a send whose answer was lost: the callback settles it
+            message.provider_sid = sid or None
+    if message is None:
+        return
+    status = status.lower()
+    if message.status == MessageStatus.UNKNOWN:
+        message.status = MessageStatus.SENT
+        message.sent_at = message.sent_at or now
+    if status in _FAILED:
+        if message.status != MessageStatus.FAILED:
+            code = int(error_code) if error_code and error_code.isdigit() else None
+            record_delivery_failure(session, message, code=code, reason=f"{status}", now=now)
+        return
+    rank = _PROGRESS.get(status)
+    if rank is None or message.status == MessageStatus.FAILED:
+        return
+    if status == "delivered":
+        message.status = MessageStatus.DELIVERED
+        message.delivered_at = message.delivered_at or now
+    elif message.status not in (MessageStatus.DELIVERED,):
+        message.status = MessageStatus.SENT

@@ -1,0 +1,98 @@
+"""Answers a nurse takes by phone and enters for the patient, marked as nurse-entered.
+
+The form holds every question of the timepoint at once; field names carry the
+instrument id as a prefix (``pain_nrs.worst``) because item ids repeat across
+instruments. A questionnaire left wholly blank is skipped (a call may cover only the
+core questions); one that is started must be complete and valid, and nothing is saved
+unless every page validates. Saving completes the survey: the call was the answer.
+"""
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from ..followup.answer_saving import complete, current_responses, save_answers
+from ..followup.survey_pages import read_page, survey_pages
+from ..models import AnswerChannel, InstanceStatus, SurveyInstance
+
+ENTERABLE = (InstanceStatus.SENT, InstanceStatus.IN_PROGRESS, InstanceStatus.EXPIRED)
+
+
+def can_enter(instance: SurveyInstance, now: datetime) -> bool:
+    """Answers may be entered once a survey has opened, until it is answered or cancelled."""
+    if instance.status in ENTERABLE:
+        return True
+    return instance.status == InstanceStatus.SCHEDULED and instance.opens_at <= now
+
+
+def prefixed(instrument_id: str) -> str:
+    return f"{instrument_id}."
+
+
+def _subform(form: dict[str, list[str]], instrument_id: str) -> dict[str, list[str]]:
+    prefix = prefixed(instrument_id)
+    return {k[len(prefix) :]: v for k, v in form.items() if k.startswith(prefix)}
+
+
+def _started(subform: dict[str, list[str]]) -> bool:
+    """Whether any question was answered (a medicine's unit and pattern always have values)."""
+    return any(
+        value.strip()
+        for name, values in subform.items()
+        if not name.endswith(("-unit", "-pattern"))
+        for value in values
+    )
+
+
+def read_entry(
+    instance: SurveyInstance, form: dict[str, list[str]], saved: dict[str, dict]
+) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+    """Validated answers by instrument, and errors keyed by prefixed field name.
+
+    No answers at all is an error too: there is nothing to save.
+    """
+    answers: dict[str, dict[str, Any]] = {}
+    errors: dict[str, str] = {}
+    for page in survey_pages(instance.instruments):
+        instrument_id = page.instrument.id
+        if not _started(_subform(form, instrument_id)):
+            continue
+        known = {**saved.get(instrument_id, {}), **answers.get(instrument_id, {})}
+        found, problems = read_page(page, _subform(form, instrument_id), known)
+        answers.setdefault(instrument_id, {}).update(found)
+        errors.update({prefixed(instrument_id) + k: v for k, v in problems.items()})
+    if not any(answers.values()) and not errors:
+        errors[""] = "Enter the answers the patient gave before saving."
+    return answers, errors
+
+
+def save_entry(
+    session: Session,
+    instance: SurveyInstance,
+    answers: dict[str, dict[str, Any]],
+    *,
+    user_id: int,
+    now: datetime,
+) -> list[str]:
+    """Save validated answers as nurse-entered and complete the survey.
+
+    Returns the questionnaires left unanswered.
+    """
+    if instance.status == InstanceStatus.SCHEDULED:
+        instance.status = InstanceStatus.SENT  # opened by the nurse's call
+    for instrument_id, values in answers.items():
+        if values:
+            save_answers(
+                session,
+                instance,
+                instrument_id,
+                values,
+                channel=AnswerChannel.NURSE,
+                now=now,
+                user_id=user_id,
+            )
+    session.flush()
+    answered = current_responses(session, instance.id)
+    complete(session, instance, now=now)
+    return [i for i in instance.instruments if i not in answered]

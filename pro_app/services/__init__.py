@@ -1,1 +1,0 @@
-"""Domain operations shared by the web views, the CLI and the demo seed."""

@@ -1,0 +1,66 @@
+"""Run Alembic migrations from code (``pro-app db upgrade``) and compare them with the models."""
+
+import os
+from pathlib import Path
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
+
+from ..models import metadata
+
+
+def migrations_dir() -> Path:
+    """The Alembic folder: ``PRO_MIGRATIONS_DIR`` or ``migrations/`` beside the package."""
+    override = os.environ.get("PRO_MIGRATIONS_DIR")
+    return Path(override) if override else Path(__file__).resolve().parents[2] / "migrations"
+
+
+def alembic_config(engine: Engine) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir()))
+    config.set_main_option(
+        "sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%")
+    )
+    return config
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the database schema up to ``revision``."""
+    config = alembic_config(engine)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+
+def schema_differences(engine: Engine) -> list:
+    """What autogenerate would change: empty when models and migrations agree."""
+    with engine.connect() as connection:
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "render_as_batch": True}
+        )
+        return compare_metadata(context, metadata)
+
+
+def schema_problem(engine: Engine) -> str | None:
+    """Why commands cannot use this database yet, in one sentence; None when it is ready."""
+    where = engine.url.render_as_string(hide_password=True)
+    try:
+        with engine.connect() as connection:
+            current = MigrationContext.configure(connection).get_current_revision()
+    except DBAPIError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        return f"Cannot open the database at {where}: {reason}"
+    if current is None:
+        return f"The database at {where} has no tables: run `pro-app db upgrade`."
+    head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+    if current != head:
+        return (
+            f"The database at {where} is at schema revision {current}, not {head}: "
+            "run `pro-app db upgrade`."
+        )
+    return None

@@ -1,0 +1,95 @@
+"""The demo cohort, seeded through the real code paths, works end to end for each role."""
+
+import json
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+from fhir.resources.R4B.bundle import Bundle
+from sqlmodel import Session, select
+
+from pro_app import create_app
+from pro_app.config import Settings
+from pro_app.demo.seed import LOGINS, demo_app, seed
+from pro_app.models import Alert, Patient, SafetyEvent
+
+# Seeded at 08:00 UTC, before the demo's 09:30 morning round: the last patient, due to be
+# enrolled today, must still be enrolled.
+SEEDED_AT = datetime(2027, 3, 10, 8, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory, sqlite_template):
+    """One seeded demo database for the module (seeding replays a year: about 20 s)."""
+    folder = tmp_path_factory.mktemp("demo")
+    engine = sqlite_template.fresh(folder)
+    settings = Settings(database_url=str(engine.url), secret_key="demo-test")
+    said: list[str] = []
+    with time_machine.travel(SEEDED_AT, tick=False):
+        seed(engine, settings, now=SEEDED_AT, echo=said.append)
+    assert said[-1].startswith("Seeded 30 patients")
+    app = create_app({"SETTINGS": settings, "ENGINE": engine, "WTF_CSRF_ENABLED": False})
+    yield app, engine
+    engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _an_hour_after_seeding(clock):
+    clock.move_to(SEEDED_AT + timedelta(hours=1))
+
+
+def test_every_planned_patient_is_enrolled_whatever_the_hour(demo):
+    _app, engine = demo
+    with Session(engine) as session:
+        assert len(session.exec(select(Patient)).all()) == 30
+
+
+def login(client, role: str) -> None:
+    _, email, _, password, _ = next(login for login in LOGINS if login[0] == role)
+    assert client.post("/login", data={"email": email, "password": password}).status_code == 302
+
+
+def test_the_nurse_sees_red_flags_first_and_a_drawn_trajectory(demo):
+    app, engine = demo
+    client = app.test_client()
+    login(client, "nurse")
+    listing = client.get("/patients/").text
+    with Session(engine) as session:
+        flagged = session.exec(
+            select(Alert).where(Alert.kind == "red_flag", Alert.acknowledged_at.is_(None))
+        ).first()
+    assert flagged is not None
+    first_link = re.search(r'href="/patients/(\d+)"', listing).group(1)
+    assert int(first_link) == flagged.patient_id
+    page = client.get(f"/patients/{flagged.patient_id}").text
+    pain = json.loads(re.search(r'id="fig-pain-data">(.*?)</script>', page).group(1))
+    worst = next(trace for trace in pain["data"] if trace["name"] == "Worst pain")
+    assert len(worst["y"]) >= 2 and all(0 <= value <= 10 for value in worst["y"])
+    assert any(trace["name"].endswith("median") for trace in pain["data"])
+
+
+def test_the_auditor_sees_outcomes_safety_events_and_exports(demo):
+    app, engine = demo
+    client = app.test_client()
+    login(client, "auditor")
+    page = client.get("/audit/").text
+    with Session(engine) as session:
+        events = session.exec(select(SafetyEvent)).all()
+    assert events and "Cement leakage" in page and "week4" in page
+    bundle = client.get("/audit/export/patients.fhir").get_json()
+    Bundle.model_validate(bundle)
+    assert len(bundle["entry"]) > 100
+    csv_text = client.get("/audit/export/aggregate.csv").text
+    assert csv_text.startswith("section,row,column,value")
+
+
+def test_the_demo_turns_the_dev_outbox_on_for_its_site_staff(demo):
+    app, engine = demo
+    assert "dev.outbox" not in app.view_functions  # off unless asked for
+    served = demo_app(
+        app.extensions["pro_settings"], ENGINE=engine, WTF_CSRF_ENABLED=False, TESTING=True
+    )
+    client = served.test_client()
+    login(client, "nurse")
+    assert "/s/" in client.get("/dev/outbox").text  # live links for the demo site's patients

@@ -1,0 +1,74 @@
+"""Worsening pain and rising opioids raise alerts when a survey is completed."""
+
+from datetime import UTC, date, datetime, timedelta
+
+from sqlmodel import Session, select
+
+from pro_app.followup.answer_saving import complete, save_answers
+from pro_app.models import Alert, SurveyInstance
+from pro_app.storage.engine import session_scope
+
+ENROLLED = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
+
+
+def answer(engine, tick, timepoint: str, worst: int, omed_doses: float | None) -> None:
+    """Send one timepoint when it is due, then answer it: pain, medicines, send."""
+    with Session(engine) as session:
+        due = session.exec(
+            select(SurveyInstance.due_at).where(SurveyInstance.timepoint == timepoint)
+        ).one()
+    at = due + timedelta(minutes=5)
+    tick(at)
+    with session_scope(engine) as session:
+        instance = session.exec(
+            select(SurveyInstance).where(SurveyInstance.timepoint == timepoint)
+        ).one()
+        save_answers(
+            session,
+            instance,
+            "pain_nrs",
+            {"worst": worst, "average": worst, "now": worst},
+            channel="web",
+            now=at,
+        )
+        medicines = (
+            [{"drug": "morphine", "strength": 10, "doses": omed_doses}] if omed_doses else []
+        )
+        save_answers(
+            session, instance, "analgesic_use", {"medicines": medicines}, channel="web", now=at
+        )
+        complete(session, instance, now=at)
+
+
+def alerts(engine) -> list[tuple[str, str]]:
+    with Session(engine) as session:
+        rows = session.exec(select(Alert, SurveyInstance).join(SurveyInstance)).all()
+    return sorted((alert.kind, instance.timepoint) for alert, instance in rows)
+
+
+def test_pain_worse_than_baseline_at_two_timepoints_alerts_once(gen, tick):
+    gen.patient(gen.site(), now=ENROLLED, procedure_date=date(2027, 1, 11))
+    for timepoint, worst in (("baseline", 5), ("day1", 7), ("week1", 8), ("week2", 8)):
+        answer(gen.engine, tick, timepoint, worst, 3)
+    # day1 alone is one rise; week1 makes two in a row; week2 is a third.
+    assert alerts(gen.engine) == [("pain_worse", "week1"), ("pain_worse", "week2")]
+
+
+def test_opioids_up_a_quarter_from_baseline_alert(gen, tick):
+    gen.patient(gen.site(), now=ENROLLED, procedure_date=date(2027, 1, 11))
+    answer(gen.engine, tick, "baseline", 6, 6)  # 60 mg/day
+    answer(gen.engine, tick, "day1", 4, 7)  # 70: +17%
+    answer(gen.engine, tick, "week1", 4, 8)  # 80: +33%
+    assert alerts(gen.engine) == [("opioid_up", "week1")]
+
+
+def test_improving_patients_raise_nothing(gen, tick):
+    gen.patient(gen.site(), now=ENROLLED, procedure_date=date(2027, 1, 11))
+    for timepoint, worst, doses in (
+        ("baseline", 8, 6),
+        ("day1", 5, 6),
+        ("week1", 3, 4),
+        ("week2", 2, None),
+    ):
+        answer(gen.engine, tick, timepoint, worst, doses)
+    assert alerts(gen.engine) == []

@@ -1,0 +1,232 @@
+"""Twilio webhooks: signatures, opt-out, idempotency, SMS conversations, status callbacks."""
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlmodel import Session, select
+from twilio.request_validator import RequestValidator
+
+from pro_app import create_app
+from pro_app.config import Settings
+from pro_app.messaging.inbound import record_status
+from pro_app.models import (
+    Alert,
+    InstanceStatus,
+    Message,
+    MessageStatus,
+    Patient,
+    Response,
+)
+from pro_app.storage.engine import session_scope
+from tests.tick_helpers import instances, messages
+
+TOKEN = "twilio-auth-token-for-tests"
+BASE = "https://pro.example.test"
+ENROLLED = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def twilio_client(engine, tmp_path, monkeypatch):
+    monkeypatch.setenv("PRO_INSTANCE_DIR", str(tmp_path))
+    settings = Settings(
+        database_url=str(engine.url),
+        secret_key="test-secret",
+        public_base_url=BASE,
+        twilio_auth_token=TOKEN,
+    )
+    app = create_app({"TESTING": True, "SETTINGS": settings, "ENGINE": engine})
+    return app.test_client()
+
+
+class Twilio:
+    """Posts to the app as Twilio does, signing against the public URL."""
+
+    def __init__(self, client):
+        self.client = client
+        self.validator = RequestValidator(TOKEN)
+        self.sids = 0
+
+    def post(self, path: str, params: dict, *, sign: bool = True, token: str | None = None):
+        signature = RequestValidator(token or TOKEN).compute_signature(BASE + path, params)
+        headers = {"X-Twilio-Signature": signature} if sign else {}
+        # The request reaches the app on an internal address, as behind a proxy.
+        return self.client.post(path, data=params, headers=headers, base_url="http://10.0.0.5:8000")
+
+    def text(self, from_number: str, body: str, sid: str | None = None, **extra):
+        self.sids += 1
+        params = {
+            "MessageSid": sid or f"SM{self.sids:032d}",
+            "From": from_number,
+            "To": "+447400000000",
+            "Body": body,
+            **extra,
+        }
+        return self.post("/sms/inbound", params)
+
+
+@pytest.fixture
+def twilio(twilio_client) -> Twilio:
+    return Twilio(twilio_client)
+
+
+def test_unsigned_or_wrongly_signed_requests_are_refused(twilio, gen):
+    patient = gen.patient(gen.site(), now=ENROLLED).patient
+    params = {"MessageSid": "SM1", "From": patient.phone_e164, "Body": "STOP"}
+    assert twilio.post("/sms/inbound", params, sign=False).status_code == 403
+    assert twilio.post("/sms/inbound", params, token="another-token").status_code == 403
+    assert twilio.post("/sms/status", {"MessageSid": "SM1"}, sign=False).status_code == 403
+    with Session(gen.engine) as session:
+        assert not session.get(Patient, patient.id).sms_opted_out
+        assert session.exec(select(Message)).first() is None
+
+
+def test_stop_opts_out_tells_the_nurse_and_cancels_pending_texts(twilio, gen, tick):
+    enrolled = gen.patient(gen.site(), now=ENROLLED)
+    from pro_app.scheduling.invitations import invite_due
+
+    invite_due(gen.engine, ENROLLED, secret_key="test-secret", worker="t")
+    response = twilio.text(enrolled.patient.phone_e164, "Stop. Thank you")
+    assert response.status_code == 200
+    assert "<Message>" in response.text and "STOP" not in response.text.split("<Message>")[0]
+    with Session(gen.engine) as session:
+        patient = session.get(Patient, enrolled.patient.id)
+        alerts = session.exec(select(Alert)).all()
+    assert patient.sms_opted_out
+    assert [a.kind for a in alerts] == ["opted_out"]
+    assert messages(gen.engine, kind="invitation")[0].status == MessageStatus.CANCELLED
+    # No further texts go out; the follow-up falls back to the nurse.
+    report = tick(ENROLLED + timedelta(days=30))
+    assert report.delivery.sent == 0
+    assert all(m.kind != "reminder" for m in messages(gen.engine))
+
+
+def test_twilio_handled_opt_out_gets_no_second_confirmation(twilio, gen):
+    enrolled = gen.patient(gen.site(), now=ENROLLED)
+    response = twilio.text(enrolled.patient.phone_e164, "STOP", OptOutType="STOP")
+    assert "<Message>" not in response.text
+    with Session(gen.engine) as session:
+        assert session.get(Patient, enrolled.patient.id).sms_opted_out
+
+
+def test_start_opts_back_in_and_help_gives_the_team(twilio, gen):
+    site = gen.site(team_phone="0113 496 0123")
+    enrolled = gen.patient(site, now=ENROLLED)
+    twilio.text(enrolled.patient.phone_e164, "please stop texting me")
+    twilio.text(enrolled.patient.phone_e164, "START")
+    with Session(gen.engine) as session:
+        assert not session.get(Patient, enrolled.patient.id).sms_opted_out
+    assert "0113 496 0123" in twilio.text(enrolled.patient.phone_e164, "HELP").text
+
+
+def test_a_repeated_webhook_changes_nothing(twilio, gen):
+    enrolled = gen.patient(gen.site(), now=ENROLLED)
+    first = twilio.text(enrolled.patient.phone_e164, "help", sid="SM" + "7" * 32)
+    again = twilio.text(enrolled.patient.phone_e164, "help", sid="SM" + "7" * 32)
+    assert "<Message>" in first.text and "<Message>" not in again.text
+    assert len(messages(gen.engine, direction="in")) == 1
+
+
+def test_an_unknown_number_is_stored_and_answered_politely(twilio, gen):
+    gen.patient(gen.site(), now=ENROLLED)
+    response = twilio.text("+447400999999", "7")
+    assert "<Message>" in response.text
+    stored = messages(gen.engine, direction="in")
+    assert [(m.patient_id, m.body) for m in stored] == [(None, "7")]
+    with Session(gen.engine) as session:
+        assert session.exec(select(Response)).first() is None
+
+
+def test_sms_conversation_asks_one_question_per_text(twilio, gen, tick):
+    enrolled = gen.patient(
+        gen.site(), now=ENROLLED, channel="sms", procedure_date=date(2027, 1, 11)
+    )
+    tick(ENROLLED)
+    first = messages(gen.engine, kind="question")
+    assert len(first) == 1 and "Question 1 of 9" in first[0].body and "{link}" not in first[0].body
+    number = enrolled.patient.phone_e164
+    assert "Question 2 of 9" in twilio.text(number, "7").text
+    assert "number from 0" in twilio.text(number, "stop the pain? eleven").text  # unreadable
+    replies = [twilio.text(number, body).text for body in ("6", "5", "0", "1", "0", "0", "8", "2")]
+    assert "Call the team now" in replies[3]  # "1" to new numbness is a red flag
+    assert "Thank you" in replies[-1]
+    with Session(gen.engine) as session:
+        rows = session.exec(select(Response).order_by(Response.id)).all()
+        alerts = session.exec(select(Alert)).all()
+    current = {r.instrument_id: r for r in rows if r.id not in {x.supersedes_id for x in rows}}
+    assert current["pain_nrs"].answers == {"worst": 7, "average": 6, "now": 5}
+    assert current["pain_nrs"].channel == "sms"
+    assert current["red_flags"].answers == {
+        "weakness": False,
+        "numbness": True,
+        "bladder_bowel": False,
+        "fever": False,
+    }
+    assert current["qol_overall"].answers == {"overall": 8}
+    assert current["analgesic_use"].answers == {"medicine_change": "same"}
+    assert [a.kind for a in alerts] == ["red_flag"]
+    assert instances(gen.engine)[0].status == InstanceStatus.COMPLETED
+
+
+def test_unreadable_replies_are_asked_again_twice_then_left_for_the_nurse(twilio, gen, tick):
+    gen.patient(gen.site(), now=ENROLLED, channel="sms")
+    tick(ENROLLED)
+    number = messages(gen.engine, kind="question")[0].to_number
+    assert "number from 0 to 10" in twilio.text(number, "a bit sore").text
+    assert "number from 0 to 10" in twilio.text(number, "11").text
+    assert "<Message>" not in twilio.text(number, "not sure").text
+    with Session(gen.engine) as session:
+        assert [a.kind for a in session.exec(select(Alert))] == ["unreadable_reply"]
+
+
+def test_status_callbacks_are_recorded_once_and_never_move_back(twilio, gen, tick):
+    from tests.tick_helpers import RecordingChannel
+
+    gen.patient(gen.site(), now=ENROLLED)
+    tick(ENROLLED, RecordingChannel())
+    sid = messages(gen.engine)[0].provider_sid
+    for status in ("sent", "delivered", "delivered", "sent"):
+        assert (
+            twilio.post("/sms/status", {"MessageSid": sid, "MessageStatus": status}).status_code
+            == 204
+        )
+    message = messages(gen.engine)[0]
+    assert message.status == MessageStatus.DELIVERED and message.delivered_at is not None
+
+
+def test_an_undeliverable_number_stops_texts_and_alerts(twilio, gen, tick):
+    from tests.tick_helpers import RecordingChannel
+
+    enrolled = gen.patient(gen.site(), now=ENROLLED)
+    tick(ENROLLED, RecordingChannel())
+    sid = messages(gen.engine)[0].provider_sid
+    twilio.post(
+        "/sms/status", {"MessageSid": sid, "MessageStatus": "undelivered", "ErrorCode": "30006"}
+    )
+    with Session(gen.engine) as session:
+        patient = session.get(Patient, enrolled.patient.id)
+        alerts = session.exec(select(Alert)).all()
+    assert patient.phone_problem and "30006" in patient.phone_problem
+    assert [a.kind for a in alerts] == ["delivery_failure"]
+    assert messages(gen.engine)[0].status == MessageStatus.FAILED
+
+
+def test_a_callback_settles_a_send_whose_answer_was_lost(gen):
+    gen.patient(gen.site(), now=ENROLLED)
+    from pro_app.scheduling.invitations import invite_due
+
+    invite_due(gen.engine, ENROLLED, secret_key="test-secret", worker="t")
+    with session_scope(gen.engine) as session:
+        message = session.exec(select(Message)).one()
+        message.status = MessageStatus.UNKNOWN
+        message_id = message.id
+    with session_scope(gen.engine) as session:
+        record_status(
+            session,
+            sid="SM" + "9" * 32,
+            status="delivered",
+            error_code=None,
+            message_id=message_id,
+            now=ENROLLED,
+        )
+    settled = messages(gen.engine)[0]
+    assert (settled.status, settled.provider_sid) == (MessageStatus.DELIVERED, "SM" + "9" * 32)

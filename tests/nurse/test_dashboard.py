@@ -1,0 +1,140 @@
+"""The nurse's patient list and alert acknowledgement."""
+
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import event
+from sqlmodel import Session, select
+
+from pro_app.models import Alert
+from pro_app.nurse.dashboard import Filters, patient_page
+from pro_app.storage.engine import session_scope
+from tests.followup.test_worsening import answer
+
+ENROLLED = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
+
+
+def raise_for(engine, patient_id: int, kind: str, due_by: datetime) -> int:
+    with session_scope(engine) as session:
+        alert = Alert(
+            patient_id=patient_id,
+            kind=kind,
+            urgency="now",
+            summary=kind,
+            dedupe_key=f"{kind}:{patient_id}:{due_by.isoformat()}",
+            due_by=due_by,
+        )
+        session.add(alert)
+        session.flush()
+        return alert.id
+
+
+def test_open_alerts_come_first_red_flags_above_all(gen):
+    site = gen.site()
+    quiet, routine, urgent = (
+        gen.patient(site, now=ENROLLED, study_id=study).patient for study in ("A1", "B2", "C3")
+    )
+    raise_for(gen.engine, routine.id, "non_response", ENROLLED + timedelta(days=3))
+    raise_for(gen.engine, urgent.id, "red_flag", ENROLLED + timedelta(hours=1))
+    with Session(gen.engine) as session:
+        rows, more = patient_page(session, site.id, Filters(), 1, ENROLLED + timedelta(hours=2))
+    assert [r.patient.study_id for r in rows] == ["C3", "B2", "A1"]
+    assert (rows[0].red_flags, rows[0].overdue_alerts, rows[1].overdue_alerts) == (1, 1, 0)
+    assert not more
+    with Session(gen.engine) as session:
+        only, _ = patient_page(session, site.id, Filters(alerts_only=True), 1, ENROLLED)
+    assert [r.patient.study_id for r in only] == ["C3", "B2"]
+
+
+def test_rows_show_pain_change_opioids_and_response_rate(gen, tick):
+    site = gen.site()
+    gen.patient(site, now=ENROLLED, procedure_date=date(2027, 1, 11))
+    answer(gen.engine, tick, "baseline", 8, 6)  # worst 8, 60 mg/day
+    answer(gen.engine, tick, "day1", 5, 3)  # worst 5, 30 mg/day
+    tick(datetime(2027, 1, 18, 10, 5, tzinfo=UTC))  # week 1 sent, not answered
+    with Session(gen.engine) as session:
+        (row,), _ = patient_page(
+            session, site.id, Filters(), 1, datetime(2027, 1, 18, 12, 0, tzinfo=UTC)
+        )
+    assert (row.last_worst, row.worst_change, row.omed) == (5, -3, 30)
+    assert (row.answered, row.due) == (2, 3)
+    assert row.next_due == datetime(2027, 1, 25, 10, 0, tzinfo=UTC)
+    assert row.days_since(date(2027, 1, 18)) == 7
+
+
+def count_queries(engine, run) -> int:
+    statements = []
+
+    def record(*_args):
+        statements.append(1)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        run()
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    return len(statements)
+
+
+def test_the_list_costs_the_same_queries_for_10_or_50_patients(gen, tick):
+    small, large = gen.site(), gen.site()
+    for site, count in ((small, 10), (large, 50)):
+        for _ in range(count):
+            gen.patient(site, now=ENROLLED)
+    tick(ENROLLED)
+
+    def page_of(site):
+        def run():
+            with Session(gen.engine) as session:
+                rows, _ = patient_page(session, site.id, Filters(), 1, ENROLLED)
+                assert rows
+
+        return run
+
+    assert count_queries(gen.engine, page_of(small)) == count_queries(gen.engine, page_of(large))
+
+
+def test_the_list_page_filters_and_searches(client, auth, gen):
+    site = gen.site()
+    gen.patient(site, study_id="KY1", augmentation="kyphoplasty")
+    gen.patient(site, study_id="VE1", augmentation="vertebroplasty")
+    auth.login(gen.user(site).email)
+    page = client.get("/patients/?procedure=vertebroplasty").text
+    assert "VE1" in page and "KY1" not in page
+    assert "KY1" in client.get("/patients/?q=ky").text
+    assert "not for converting" in page
+
+
+def test_a_nurse_acknowledges_an_alert_with_the_action_taken(client, auth, gen, clock):
+    site = gen.site()
+    patient = gen.patient(site, now=ENROLLED).patient
+    clock.move_to(ENROLLED + timedelta(days=2))
+    an_hour_ago = ENROLLED + timedelta(days=2, hours=-1)
+    alert_id = raise_for(gen.engine, patient.id, "red_flag", an_hour_ago)
+    nurse = gen.user(site)
+    auth.login(nurse.email)
+    detail = client.get(f"/patients/{patient.id}").text
+    assert "overdue" in detail
+    response = client.post(
+        f"/patients/{patient.id}/alerts/{alert_id}/acknowledge",
+        data={"action": "called", "note": "advised A&E"},
+    )
+    assert response.status_code == 302
+    with Session(gen.engine) as session:
+        alert = session.get(Alert, alert_id)
+    assert (alert.action, alert.action_note, alert.acknowledged_by) == (
+        "called",
+        "advised A&E",
+        nurse.id,
+    )
+    assert alert.acknowledged_at is not None
+    assert "Called the patient: advised A&amp;E" in client.get(f"/patients/{patient.id}").text
+
+
+def test_another_sites_nurse_cannot_acknowledge(client, auth, gen):
+    theirs = gen.patient(gen.site(), now=ENROLLED).patient
+    alert_id = raise_for(gen.engine, theirs.id, "red_flag", ENROLLED)
+    auth.login(gen.user(gen.site()).email)
+    url = f"/patients/{theirs.id}/alerts/{alert_id}/acknowledge"
+    assert client.post(url, data={"action": "called"}).status_code == 404
+    with Session(gen.engine) as session:
+        assert session.exec(select(Alert)).one().acknowledged_at is None

@@ -1,0 +1,234 @@
+"""The nurse's patient page: figures, answers, messages, and actions on the follow-up."""
+
+import json
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlmodel import Session, select
+
+from pro_app.messaging.links import survey_token
+from pro_app.models import (
+    AccessLog,
+    Alert,
+    Patient,
+    PatientEvent,
+    Response,
+    SafetyEvent,
+    SurveyInstance,
+)
+from pro_app.nurse.expected_course import forget_cached
+from tests.tick_helpers import instances, messages
+
+SECRET = "test-secret"
+# A weekday morning in London, outside quiet hours: the baseline text goes at once.
+MORNING = datetime(2027, 3, 10, 11, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cohort():
+    forget_cached()
+    yield
+    forget_cached()
+
+
+@pytest.fixture
+def enrolled(gen, tick, clock):
+    """A patient of a signed-in nurse's site whose baseline survey has just been sent."""
+    clock.move_to(MORNING)
+    site = gen.site()
+    now = MORNING
+    patient = gen.patient(site, now=now, procedure_date=now.date() + timedelta(days=2)).patient
+    tick(now)
+    return site, patient
+
+
+def figure(page: str, key: str) -> dict:
+    found = re.search(rf'<script type="application/json" id="fig-{key}-data">(.*?)</script>', page)
+    return json.loads(found.group(1))
+
+
+def baseline(engine, patient_id) -> SurveyInstance:
+    return next(i for i in instances(engine, patient_id) if i.timepoint == "baseline")
+
+
+ENTRY = {
+    "pain_nrs.worst": "7",
+    "pain_nrs.average": "5",
+    "pain_nrs.now": "4",
+    **{f"red_flags.{item}": "no" for item in ("weakness", "walking", "numbness", "band_pain")},
+    **{f"red_flags.{item}": "no" for item in ("severe_back_pain", "fever", "wound", "chest")},
+    "red_flags.bladder_bowel": "yes",
+    "qol_overall.overall": "3",
+    "analgesic_use.medicines-0-drug": "morphine",
+    "analgesic_use.medicines-0-strength": "10",
+    "analgesic_use.medicines-0-doses": "4",
+    "analgesic_use.medicine_change": "same",
+}
+
+
+def test_answers_taken_by_phone_are_saved_as_nurse_entered(client, auth, gen, enrolled):
+    site, patient = enrolled
+    nurse = gen.user(site)
+    auth.login(nurse.email)
+    instance = baseline(gen.engine, patient.id)
+    url = f"/patients/{patient.id}/surveys/{instance.id}/enter"
+    form = client.get(url).text
+    assert 'name="pain_nrs.worst"' in form and 'name="analgesic_use.medicines-0-drug"' in form
+    bad = client.post(url, data={**ENTRY, "pain_nrs.worst": "12"})
+    assert bad.status_code == 422 and "Nothing has been saved" in bad.text
+    with Session(gen.engine) as session:
+        assert session.exec(select(Response)).all() == []
+    assert client.post(url, data=ENTRY).status_code == 302
+    with Session(gen.engine) as session:
+        rows = session.exec(select(Response).order_by(Response.instrument_id)).all()
+        done = session.get(SurveyInstance, instance.id)
+        flags = session.exec(select(Alert).where(Alert.kind == "red_flag")).all()
+    by_instrument = {row.instrument_id: row for row in rows}
+    assert set(by_instrument) >= {"pain_nrs", "red_flags", "qol_overall", "analgesic_use"}
+    assert {row.channel for row in rows} == {"nurse"}
+    assert {row.entered_by_user_id for row in rows} == {nurse.id}
+    assert by_instrument["pain_nrs"].scores["worst"] == 7
+    assert by_instrument["analgesic_use"].scores["omed"]["omed_mg_per_day"] == 40
+    assert done.status == "completed"
+    assert len(flags) == 1  # bladder or bowel change
+    page = client.get(f"/patients/{patient.id}").text
+    assert "entered by nurse" in page
+    worst = next(t for t in figure(page, "pain")["data"] if t["name"] == "Worst pain")
+    assert worst["y"] == [7]
+    assert figure(page, "omed")["data"][-1]["y"] == [40]
+
+
+def test_resending_a_link_revokes_the_old_one(client, auth, gen, enrolled):
+    site, patient = enrolled
+    auth.login(gen.user(site).email)
+    instance = baseline(gen.engine, patient.id)
+    old = f"/s/{survey_token(SECRET, instance.id, 0)}"
+    assert client.get(old).status_code == 200
+    assert client.post(f"/patients/{patient.id}/surveys/{instance.id}/resend").status_code == 302
+    sent = messages(gen.engine, instance_id=instance.id, kind="invitation")
+    assert [m.idempotency_key for m in sent] == [
+        f"invite:{instance.id}",
+        f"invite:{instance.id}:v1",
+    ]
+    assert "{link}" in sent[1].body
+    assert client.get(old).status_code == 404
+    assert client.get(f"/s/{survey_token(SECRET, instance.id, 1)}").status_code == 200
+    page = client.get(f"/patients/{patient.id}").text
+    assert "[survey link]" in page and survey_token(SECRET, instance.id, 1) not in page
+
+
+def test_channel_mobile_pause_and_resume(client, auth, gen, enrolled):
+    site, patient = enrolled
+    auth.login(gen.user(site).email)
+    base = f"/patients/{patient.id}"
+    client.post(f"{base}/channel", data={"channel": "sms"})
+    client.post(f"{base}/mobile", data={"mobile": "not a number"})
+    with Session(gen.engine) as session:
+        stored = session.get(Patient, patient.id)
+        assert (stored.channel, stored.phone_e164) == ("sms", patient.phone_e164)
+        stored.phone_problem = "Twilio error 21211: invalid number"
+        session.add(stored)
+        session.commit()
+    client.post(f"{base}/mobile", data={"mobile": "07911 123456"})
+    client.post(f"{base}/pause", data={"reason": "in hospital"})
+    with Session(gen.engine) as session:
+        stored = session.get(Patient, patient.id)
+        kinds = [e.kind for e in session.exec(select(PatientEvent).order_by(PatientEvent.id))]
+    assert (stored.phone_e164, stored.phone_problem, stored.status) == (
+        "+447911123456",
+        None,
+        "paused",
+    )
+    assert {"channel_changed", "mobile_corrected", "follow_up_paused"} <= set(kinds)
+    assert {i.status for i in instances(gen.engine, patient.id)} == {"cancelled"}
+    client.post(f"{base}/resume")
+    statuses = [i.status for i in instances(gen.engine, patient.id)]
+    assert statuses[0] == "sent" and set(statuses[1:]) == {"scheduled"}
+
+
+def test_safety_events_before_the_procedure_are_refused(client, auth, gen, enrolled):
+    site, patient = enrolled  # the procedure is two days from now
+    auth.login(gen.user(site).email)
+    url = f"/patients/{patient.id}/safety-events"
+    today = MORNING.date()
+    for day in (today - timedelta(days=400), today):
+        data = {"kind": "cement_leakage", "grade": "1", "event_date": day.isoformat()}
+        response = client.post(url, data=data, follow_redirects=True)
+        assert "cannot come before the procedure date" in response.text
+    with Session(gen.engine) as session:
+        assert session.exec(select(SafetyEvent)).all() == []
+
+
+def test_a_past_procedure_gets_safety_events_on_the_figure(client, auth, gen, tick, clock):
+    clock.move_to(MORNING)
+    site = gen.site()
+    now = MORNING
+    patient = gen.patient(site, now=now, procedure_date=now.date() - timedelta(days=3)).patient
+    auth.login(gen.user(site).email)
+    event_day = now.date() - timedelta(days=1)
+    client.post(
+        f"/patients/{patient.id}/safety-events",
+        data={
+            "kind": "cement_leakage",
+            "grade": "2",
+            "event_date": event_day.isoformat(),
+            "symptomatic": "yes",
+            "notes": "leak into the disc",
+        },
+    )
+    with Session(gen.engine) as session:
+        (event,) = session.exec(select(SafetyEvent)).all()
+    assert (event.kind, event.grade, event.symptomatic) == ("cement_leakage", 2, True)
+    page = client.get(f"/patients/{patient.id}").text
+    marks = next(t for t in figure(page, "pain")["data"] if t["name"] == "Safety events")
+    assert marks["x"] == [2] and "Cement leakage, grade 2" in marks["customdata"][0]
+    assert "leak into the disc" in page
+
+
+def test_views_write_the_access_log(client, auth, gen, enrolled):
+    site, patient = enrolled
+    nurse = gen.user(site)
+    auth.login(nurse.email)
+    client.get(f"/patients/{patient.id}")
+    with Session(gen.engine) as session:
+        (entry,) = session.exec(select(AccessLog)).all()
+    assert (entry.user_id, entry.patient_id, entry.action) == (nurse.id, patient.id, "view_patient")
+
+
+def test_another_sites_nurse_gets_404_for_every_page_and_action(client, auth, gen, enrolled):
+    _site, patient = enrolled
+    instance = baseline(gen.engine, patient.id)
+    auth.login(gen.user(gen.site()).email)
+    base = f"/patients/{patient.id}"
+    assert client.get(base).status_code == 404
+    assert client.get(f"{base}/surveys/{instance.id}/enter").status_code == 404
+    posts = {
+        f"{base}/surveys/{instance.id}/resend": {},
+        f"{base}/surveys/{instance.id}/enter": ENTRY,
+        f"{base}/channel": {"channel": "sms"},
+        f"{base}/mobile": {"mobile": "07911 123456"},
+        f"{base}/pause": {"reason": "x"},
+        f"{base}/resume": {},
+        f"{base}/stop": {"reason": "other"},
+        f"{base}/procedure-date": {"procedure_date": "2027-02-01"},
+        f"{base}/safety-events": {"kind": "infection", "grade": "1", "event_date": "2027-02-01"},
+    }
+    for url, data in posts.items():
+        assert client.post(url, data=data).status_code == 404, url
+    with Session(gen.engine) as session:
+        stored = session.get(Patient, patient.id)
+        assert (stored.channel, stored.status) == ("link", "active")
+        assert session.exec(select(Response)).all() == []
+        assert session.exec(select(SafetyEvent)).all() == []
+        assert session.exec(select(AccessLog)).all() == []
+    assert len(messages(gen.engine, direction="out")) == 1
+
+
+def test_a_survey_of_another_patient_is_not_reachable_through_mine(client, auth, gen, enrolled):
+    site, patient = enrolled
+    other = gen.patient(site, now=MORNING).patient
+    theirs = baseline(gen.engine, other.id)
+    auth.login(gen.user(site).email)
+    assert client.get(f"/patients/{patient.id}/surveys/{theirs.id}/enter").status_code == 404
+    assert client.post(f"/patients/{patient.id}/surveys/{theirs.id}/resend").status_code == 404

@@ -7,11 +7,11 @@ texts replied through the inbound SMS handler.
 
 import os
 import random
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 import click
-from flask import Flask, current_app
+from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 from notifications import DevOutboxChannel
 
 from ..accounts.users import create_user
+from ..config import Settings
 from ..enrolment import enrol
 from ..followup.answer_saving import complete, save_answers
 from ..followup.conversation import answer_text
@@ -297,11 +298,12 @@ def seed_demo_command() -> None:
     seed(engine, current_app.extensions["pro_settings"])
 
 
-def demo_app(settings, **config) -> Flask:
-    """The app the demo serves: as configured, with the dev outbox turned on."""
-    from . import create_app
-
-    return create_app({"SETTINGS": replace(settings, dev_outbox=True), **config})
+def prepare_settings(settings: Settings, host: str, port: int) -> None:
+    """What the demo changes in the configured settings: the dev outbox is on, and survey
+    links open on ``host:port`` unless ``PUBLIC_BASE_URL`` is set."""
+    settings.dev_outbox = True
+    if not os.environ.get("PUBLIC_BASE_URL"):
+        settings.public_base_url = f"http://{host}:{port}"  # links in the outbox open here
 
 
 @click.command("demo")
@@ -312,11 +314,10 @@ def demo_command(host: str, port: int) -> None:
     """Migrate, seed once, and serve the app with the scheduler embedded."""
     from ..scheduling.clock import start_background
 
-    settings = current_app.extensions["pro_settings"]
-    if not os.environ.get("PUBLIC_BASE_URL"):
-        settings.public_base_url = f"http://{host}:{port}"  # links in the outbox open here
-    app = demo_app(settings)
-    engine = app.extensions["pro_engine"]
+    app = current_app._get_current_object()
+    settings = app.extensions["pro_settings"]
+    prepare_settings(settings, host, port)
+    engine = database.engine()
     upgrade(engine)
     with Session(engine) as session:
         seeded = session.exec(select(Site)).first() is not None
@@ -330,7 +331,7 @@ def demo_command(host: str, port: int) -> None:
     click.echo(f"pro-app demo: {settings.public_base_url}/")
     for role, email, _name, password, _site in LOGINS:
         click.echo(f"  {role:8} {email}  password: {password}")
-    if app.extensions["pro_settings"].dev_outbox_enabled:
+    if settings.dev_outbox_enabled:
         click.echo(f"  texts go to the dev outbox: {settings.public_base_url}/dev/outbox")
     click.echo("")
     from werkzeug.serving import run_simple

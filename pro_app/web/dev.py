@@ -1,8 +1,9 @@
 """The dev outbox: texts that would have gone to phones, and a way to reply as the patient.
 
-Only registered when asked for (``PRO_DEV_OUTBOX=1``, which ``pro-app demo`` sets) with
-``SMS_BACKEND=outbox`` outside production. Even then a member of staff sees, and replies
-as, only the patients of their own site; registry-wide accounts see none.
+Never registered in production; elsewhere it answers 404 unless asked for
+(``PRO_DEV_OUTBOX=1``, which ``pro-app demo`` sets) with ``SMS_BACKEND=outbox``. Even
+then a member of staff sees, and replies as, only the patients of their own site;
+registry-wide accounts see none.
 """
 
 import secrets
@@ -31,6 +32,13 @@ from ..storage import database
 bp = Blueprint("dev", __name__, url_prefix="/dev")
 
 DEV_NUMBER = "+15005550006"
+
+
+@bp.before_request
+def only_when_turned_on():
+    """Not there at all unless ``PRO_DEV_OUTBOX`` (or ``pro-app demo``) turned it on."""
+    if not current_app.extensions["pro_settings"].dev_outbox_enabled:
+        abort(404)
 
 
 @bp.get("/outbox")

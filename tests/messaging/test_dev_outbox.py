@@ -13,6 +13,7 @@ from sqlmodel import Session
 from pro_app import create_app
 from pro_app.config import ConfigError, Settings
 from pro_app.models import Patient
+from tests.factories import Factory
 from tests.tick_helpers import messages
 
 ENROLLED = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
@@ -96,23 +97,37 @@ def test_a_number_shared_with_another_site_is_refused(client, auth, gen, tick):
         assert not session.get(Patient, there.patient.id).sms_opted_out
 
 
-def _app(engine, **fields):
+def _outbox_status(engine, nurse_email: str, **fields) -> int:
+    """What a site's nurse gets at /dev/outbox from an app with these settings."""
     settings = Settings(
         database_url=str(engine.url),
         secret_key="x",
         public_base_url="https://pro.example.org",
         **fields,
     )
-    return create_app({"TESTING": True, "SETTINGS": settings, "ENGINE": engine})
+    app = create_app(
+        {"TESTING": True, "SETTINGS": settings, "ENGINE": engine, "WTF_CSRF_ENABLED": False}
+    )
+    client = app.test_client()
+    client.post("/login", data={"email": nurse_email, "password": Factory.PASSWORD})
+    return client.get("/dev/outbox").status_code
 
 
-def test_no_dev_outbox_unless_asked_for(engine, tmp_path, monkeypatch):
+def test_no_dev_outbox_unless_asked_for(engine, gen, tmp_path, monkeypatch):
     monkeypatch.setenv("PRO_INSTANCE_DIR", str(tmp_path))
-    assert "dev.outbox" not in _app(engine).view_functions
-    assert "dev.outbox" not in _app(engine, production=True).view_functions
-    assert "dev.outbox" not in _app(engine, production=True, dev_outbox=True).view_functions
-    assert "dev.outbox" in _app(engine, dev_outbox=True).view_functions
-    assert "dev.reply" in _app(engine, dev_outbox=True).view_functions
+    nurse = gen.user(gen.site()).email
+    assert _outbox_status(engine, nurse) == 404
+    assert _outbox_status(engine, nurse, dev_outbox=True, sms_backend="twilio") == 404
+    assert _outbox_status(engine, nurse, dev_outbox=True) == 200
+    production = Settings(
+        database_url=str(engine.url),
+        secret_key="x",
+        public_base_url="https://pro.example.org",
+        production=True,
+        dev_outbox=True,
+    )
+    app = create_app({"TESTING": True, "SETTINGS": production, "ENGINE": engine})
+    assert "dev.outbox" not in app.view_functions  # not even registered in production
 
 
 def test_the_outbox_setting_comes_from_the_environment(tmp_path):

@@ -1,7 +1,7 @@
 """Sign-in throttling, revocable sessions and forced password changes
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0007
 Create Date: 2026-11-30 02:30:00.000000
 """
 from typing import Sequence, Union
@@ -13,7 +13,7 @@ import pro_app.models.types
 
 
 revision: str = '0005'
-down_revision: Union[str, None] = '0003'
+down_revision: Union[str, None] = '0007'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

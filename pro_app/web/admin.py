@@ -20,7 +20,7 @@ from ..accounts.access import is_registry_admin, managed_site, managed_user, rol
 from ..accounts.passwords import MIN_LENGTH
 from ..accounts.users import UserError, create_user, reset_password, set_active
 from ..enrolment import normalise_on_call_phone
-from ..models import Role, Site, User
+from ..models import Role, Site, SiteAlert, User
 from ..storage import database
 from .forms import options
 
@@ -128,10 +128,19 @@ def index():
     if not is_registry_admin(current_user):
         statement = statement.where(User.site_id == current_user.site_id)
     users = session.exec(statement).all()
+    site_alerts = session.exec(
+        select(SiteAlert)
+        .where(
+            SiteAlert.site_id.in_([site.id for site in sites]),
+            SiteAlert.acknowledged_at.is_(None),
+        )
+        .order_by(SiteAlert.created_at)
+    ).all()
     return render_template(
         "admin/index.html",
         sites=sites,
         users=users,
+        site_alerts=site_alerts,
         codes={site.id: site.code for site in sites},
         registry=is_registry_admin(current_user),
         site_form=SiteForm(),

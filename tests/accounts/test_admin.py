@@ -184,14 +184,14 @@ def test_a_site_admin_changes_its_own_sites_settings(client, auth, gen):
     mine = gen.site()
     auth.login(gen.user(mine, role="admin").email)
     assert client.get(f"/admin/sites/{mine.id}").status_code == 200
-    changed = SETTINGS | {"alert_target_hours": "24", "on_call_phone": "07700 900123"}
+    changed = SETTINGS | {"alert_target_hours": "24", "on_call_phone": "07400 900123"}
     assert client.post(f"/admin/sites/{mine.id}", data=changed).status_code == 302
     with Session(gen.engine) as session:
         site = session.get(Site, mine.id)
     assert (site.name, site.alert_target_hours, site.on_call_phone, site.code) == (
         "York Spinal Team",
         24,
-        "07700 900123",
+        "+447400900123",
         mine.code,
     )
 

@@ -106,11 +106,12 @@ def test_the_nurse_sees_why_an_opioid_answer_needs_review(client, auth, gen, enr
     instance = baseline(gen.engine, patient.id)
     slip = {
         **ENTRY,
-        "analgesic_use.medicines-0-strength": "10000",
+        "analgesic_use.medicines-0-amount": "10000",
         "analgesic_use.medicines-0-doses": "48",
         "analgesic_use.medicines-1-drug": "other",
         "analgesic_use.medicines-1-name": "Pregabalin",
-        "analgesic_use.medicines-1-strength": "75",
+        "analgesic_use.medicines-1-amount": "75",
+        "analgesic_use.medicines-1-pattern": "regular",
         "analgesic_use.medicines-1-doses": "2",
     }
     url = f"/patients/{patient.id}/surveys/{instance.id}/enter"

@@ -24,6 +24,7 @@ The rules, in order:
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
@@ -137,6 +138,13 @@ _FILLER = frozenset(
     }
 )
 
+YES_WORDS = frozenset({"yes", "y", "yeah", "yea", "yep", "yup", "ya", "aye", "yess", "yes's"})
+NO_WORDS = frozenset({"no", "n", "nope", "nah", "nay", "non", "noo", "none", "nothing", "neither"})
+# Longer than any real answer: such a run of digits is unreadable, never converted.
+_MAX_DIGITS = 6
+# Letters written with spaces or dots between them ("S T O P", "s.t.o.p"): joined up.
+_SPACED_LETTERS = re.compile(r"\b[a-z](?:[\s.\-_*]+[a-z]\b){2,}")
+
 _OUT_OF = re.compile(r"(-?\d+(?:[.,]\d+)?)\s*(?:/|\bout of\b|\bof\b)\s*(\d+)")
 _NUMBER = re.compile(r"(?<![\d.,])(-?)(\d+)(?:[.,](\d+))?")
 _WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
@@ -176,8 +184,20 @@ def opt_out_type_from_twilio(value: str | None) -> ReplyKind | None:
     return kinds.get((value or "").strip().upper())
 
 
+def normalise_text(body: str) -> str:
+    """Lower-case text with look-alikes folded: Unicode NFKC (full-width "ＳＴＯＰ" becomes
+    "stop"), typographic quotes and dashes, accents dropped, and letters spelt out with
+    spaces or dots between them joined ("S T O P" becomes "stop")."""
+    text = unicodedata.normalize("NFKC", gsm7_friendly(body or ""))
+    text = gsm7_friendly(text).casefold()
+    text = "".join(
+        ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch)
+    )
+    return _SPACED_LETTERS.sub(lambda m: re.sub(r"[^a-z]", "", m[0]), text)
+
+
 def _normalise(body: str) -> str:
-    text = gsm7_friendly(body).lower()
+    text = normalise_text(body)
     text = re.sub(r"\bopt[\s_-]*out\b", "optout", text)
     text = re.sub(r"\bstop[\s_-]*all\b", "stopall", text)
     return re.sub(r"\b(" + "|".join(NUMBER_WORDS) + r")\b", lambda m: str(NUMBER_WORDS[m[1]]), text)
@@ -208,14 +228,59 @@ def _numbers(text: str, maximum: int) -> set[int | None] | None:
     found: set[int | None] = set()
 
     def whole_of(match: re.Match[str]) -> str:
-        if int(match[2]) != maximum:
+        if len(match[2]) > _MAX_DIGITS or int(match[2]) != maximum:
             found.add(None)
         return f" {match[1]} "
 
     text = _OUT_OF.sub(whole_of, text)
     for sign, whole, fraction in _NUMBER.findall(text):
-        if sign or (fraction and int(fraction) != 0):
+        if len(whole) > _MAX_DIGITS or len(fraction) > _MAX_DIGITS:
+            found.add(None)
+        elif sign or (fraction and int(fraction) != 0):
             found.add(None)
         else:
             found.add(int(whole))
     return found or None
+
+
+def parse_yes_no(body: str) -> bool | None:
+    """A yes or a no, in any case and with trailing words ("Yes I do", "nope, all fine"),
+    or "1" / "0"; None when the text is neither (or both)."""
+    words = _WORD.findall(_normalise(body))
+    numbers = _numbers(_normalise(body), 1)
+    said = {True for w in words if w in YES_WORDS} | {False for w in words if w in NO_WORDS}
+    if numbers is not None:
+        if not numbers <= {0, 1} or len(numbers) != 1:
+            return None
+        said |= {bool(next(iter(numbers)))}
+    if not words and numbers is None:
+        return None
+    first = words[0] if words else ""
+    if len(said) == 1:
+        if first in YES_WORDS | NO_WORDS or numbers is not None:
+            return said.pop()
+    return None
+
+
+def parse_checklist(body: str, count: int) -> frozenset[int] | None:
+    """The numbers 1..count of a numbered list that a reply picks ("1 3", "1,3", "1 and 3",
+    "3."), the empty set for none ("0", "none", "no", "nope"), or None if unreadable
+    (a number outside 0..count, 0 with other numbers, or no number and no "none" word)."""
+    text = re.sub(r"[,;:/&+.]", " ", _normalise(body))
+    words = _WORD.findall(text)
+    found: set[int] = set()
+    for sign, whole, fraction in _NUMBER.findall(text):
+        if sign or fraction or len(whole) > _MAX_DIGITS:
+            return None
+        found.add(int(whole))
+    if found:
+        if 0 in found:
+            return frozenset() if found == {0} and not set(words) & YES_WORDS else None
+        if set(words) & NO_WORDS:
+            return None  # "no 3": a no and a number at once
+        if not found <= set(range(1, count + 1)):
+            return None
+        return frozenset(found)
+    if words and words[0] in NO_WORDS and not set(words) & YES_WORDS:
+        return frozenset()
+    return None

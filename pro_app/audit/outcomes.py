@@ -10,6 +10,7 @@ from datetime import datetime
 
 from surveys import clinically_important_improvement, pain_response
 
+from .proxy import proxy_pain_response
 from .statistics import ChangeSummary, Summary, summarise, summarise_change
 from .timelines import InstanceFacts, PatientTimeline
 
@@ -47,6 +48,8 @@ class TimepointOutcome:
     improved_30_percent: int = 0
     response: Counter = field(default_factory=Counter)  # consensus categories
     response_not_evaluable: int = 0
+    response_from_proxy: int = 0  # classified from the change in pain medicine (proxy.py)
+    partly_answered: int = 0  # some answers, not complete: not counted as answered
     opioid_answered: int = 0
     any_opioid: int = 0
     omed: Summary | None = None
@@ -135,6 +138,8 @@ class OutcomeAccumulator:
         if facts.status == "expired":
             quality.missed += 1
         if not _answered(facts):
+            if facts.status == "in_progress" or facts.channel is not None:
+                outcome.partly_answered += 1
             return
         outcome.answered += 1
         quality.answered += 1
@@ -178,6 +183,11 @@ class OutcomeAccumulator:
             if omed is not None and base_omed is not None:
                 values.omed_change.append(omed - base_omed)
         category = pain_response(base.worst if base else None, base_omed, facts.worst, omed)
+        if category is None:
+            category = proxy_pain_response(
+                base.worst if base else None, facts.worst, facts.medicine_change
+            )
+            outcome.response_from_proxy += category is not None
         if category is None:
             outcome.response_not_evaluable += 1
         else:

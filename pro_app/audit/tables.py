@@ -102,8 +102,18 @@ def sections(report: AuditReport) -> list[Section]:
     response = Section(
         "response",
         "Patients due and answered",
-        ("timepoint", "day", "due", "answered", "response rate %"),
-        [[o.timepoint, o.day, Count(o.due), Count(o.answered), _rate(o)] for o in tps],
+        ("timepoint", "day", "due", "answered", "response rate %", "partly answered"),
+        [
+            [
+                o.timepoint,
+                o.day,
+                Count(o.due),
+                Count(o.answered),
+                _rate(o),
+                Count(o.partly_answered),
+            ]
+            for o in tps
+        ],
     )
     pain_rows = []
     for o in tps:
@@ -143,7 +153,16 @@ def sections(report: AuditReport) -> list[Section]:
     consensus = Section(
         "pain_response",
         "Pain response (international consensus, Chow 2012)",
-        ("timepoint", "day", "evaluable", *RESPONSES, "responders %", "not evaluable"),
+        (
+            "timepoint",
+            "day",
+            "evaluable",
+            *RESPONSES,
+            "responders %",
+            "not evaluable",
+            "from OMED",
+            "from medicine change (proxy)",
+        ),
         [
             [
                 o.timepoint,
@@ -152,6 +171,8 @@ def sections(report: AuditReport) -> list[Section]:
                 *[Count(o.response[r]) for r in RESPONSES],
                 _percent(o.response["complete"] + o.response["partial"], sum(o.response.values())),
                 Count(o.response_not_evaluable),
+                Count(sum(o.response.values()) - o.response_from_proxy),
+                Count(o.response_from_proxy),
             ]
             for o in tps
             if o.timepoint != "baseline"

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from sqlalchemy import func, or_
 from sqlmodel import Session, select
 
-from ..models import Direction, Message, Patient, Procedure, SurveyInstance
+from ..models import Direction, Message, Patient, Procedure, Response, SurveyInstance
 
 STREAM_ROWS = 2000
 
@@ -65,6 +65,7 @@ class InstanceFacts:
     omed_needs_review: bool | None
     qol: float | None
     channel: str | None
+    medicine_change: str | None = None  # less / same / more / none (the proxy's answer)
 
 
 @dataclass(slots=True)
@@ -109,9 +110,22 @@ def delivery_receipts():
     )
 
 
+def medicine_changes():
+    """A subquery: each instance's current answer to "less, the same or more pain medicine"."""
+    return (
+        select(
+            Response.instance_id.label("instance_id"),
+            Response.answers["medicine_change"].as_string().label("medicine_change"),
+        )
+        .where(Response.is_current, Response.instrument_id == "analgesic_use")
+        .subquery()
+    )
+
+
 def timelines(session: Session, filters: AuditFilters, now: datetime) -> Iterator[PatientTimeline]:
     """Each covered patient's timeline at ``now``, in patient order, from one query."""
     delivered = delivery_receipts()
+    medicine = medicine_changes()
     counted = [
         SurveyInstance.due_at <= now,
         SurveyInstance.invited_at.is_not(None),
@@ -125,6 +139,7 @@ def timelines(session: Session, filters: AuditFilters, now: datetime) -> Iterato
         SurveyInstance.omed_needs_review,
         SurveyInstance.quality_of_life,
         SurveyInstance.answer_channel,
+        medicine.c.medicine_change,
     ]
     statement = (
         select(
@@ -140,6 +155,7 @@ def timelines(session: Session, filters: AuditFilters, now: datetime) -> Iterato
         .join(Procedure, Procedure.patient_id == Patient.id)
         .join(SurveyInstance, SurveyInstance.procedure_id == Procedure.id)
         .outerjoin(delivered, delivered.c.instance_id == SurveyInstance.id)
+        .outerjoin(medicine, medicine.c.instance_id == SurveyInstance.id)
         .order_by(Patient.id, SurveyInstance.due_at, SurveyInstance.id)
     )
     statement = apply_filters(statement, filters)

@@ -265,8 +265,9 @@ def _reply_by_text(engine, instance, patient, values, at) -> None:
     from ..followup.instruments import sms_questions
 
     for number, question in enumerate(sms_questions(instance.instruments)):
-        answer = values.get(question.instrument_id, {}).get(question.item_id)
-        body = question.reply_for(answer) if answer is not None else "5"
+        answers = values.get(question.instrument_id, {})
+        given = all(answers.get(item_id) is not None for item_id in question.item_ids)
+        body = question.reply_for(answers) if given else "5"
         sid = f"DEMOSMS{instance.id}x{number}"
         _text_from(engine, patient, body, sid=sid, at=at + timedelta(minutes=number))
 

@@ -234,9 +234,8 @@ def _numbers(text: str, maximum: int) -> set[int | None] | None:
 
     text = _OUT_OF.sub(whole_of, text)
     for sign, whole, fraction in _NUMBER.findall(text):
-        if len(whole) > _MAX_DIGITS or len(fraction) > _MAX_DIGITS:
-            found.add(None)
-        elif sign or (fraction and int(fraction) != 0):
+        too_long = len(whole) > _MAX_DIGITS or len(fraction) > _MAX_DIGITS
+        if too_long or sign or (fraction and int(fraction) != 0):
             found.add(None)
         else:
             found.add(int(whole))
@@ -245,21 +244,17 @@ def _numbers(text: str, maximum: int) -> set[int | None] | None:
 
 def parse_yes_no(body: str) -> bool | None:
     """A yes or a no, in any case and with trailing words ("Yes I do", "nope, all fine"),
-    or "1" / "0"; None when the text is neither (or both)."""
-    words = _WORD.findall(_normalise(body))
-    numbers = _numbers(_normalise(body), 1)
-    said = {True for w in words if w in YES_WORDS} | {False for w in words if w in NO_WORDS}
+    or "1" / "0"; None when the text is neither, or both."""
+    text = _normalise(body)
+    words = _WORD.findall(text)
+    numbers = _numbers(text, 1)
+    said = {word in YES_WORDS for word in words if word in YES_WORDS | NO_WORDS}
     if numbers is not None:
-        if not numbers <= {0, 1} or len(numbers) != 1:
+        if numbers not in ({0}, {1}):
             return None
-        said |= {bool(next(iter(numbers)))}
-    if not words and numbers is None:
-        return None
-    first = words[0] if words else ""
-    if len(said) == 1:
-        if first in YES_WORDS | NO_WORDS or numbers is not None:
-            return said.pop()
-    return None
+        said.add(1 in numbers)
+    leads = numbers is not None or bool(words and words[0] in YES_WORDS | NO_WORDS)
+    return said.pop() if len(said) == 1 and leads else None
 
 
 def parse_checklist(body: str, count: int) -> frozenset[int] | None:

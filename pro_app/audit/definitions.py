@@ -27,13 +27,15 @@ DEFINITIONS: tuple[tuple[str, str], ...] = (
         "International consensus on palliative radiotherapy endpoints (Chow 2012): complete, "
         "partial, indeterminate or progression, from worst pain and oral morphine equivalent "
         "against baseline. Responders are complete plus partial. Not evaluable when worst pain "
-        "is missing, or when neither the OMED nor the change in pain medicine is known.",
+        "is missing, a medicine could not be converted, or neither the OMED nor the change in "
+        "pain medicine is known.",
     ),
     (
         "Pain response from the change in pain medicine (proxy)",
-        "Used only when the OMED comparison cannot be made (patients answering by text give no "
-        "medicines list; a medicine that needs review). The answer to 'less, the same or more "
-        "pain medicine than before your treatment' stands in for the OMED: less = OMED down by "
+        "Used only when no medicines list was given at the timepoint or at baseline (patients "
+        "answering by text give none); a medicine that needs review stays not evaluable. "
+        "The answer to 'less, the same or more pain medicine than before your treatment' "
+        "stands in for the OMED: less = OMED down by "
         "25% or more, the same or no pain medicine = OMED unchanged, more = OMED up by 25% or "
         "more; the consensus rules then apply. The table gives, per timepoint, how many "
         "responses came from the OMED and how many from this proxy. It cannot see a change "
@@ -42,8 +44,7 @@ DEFINITIONS: tuple[tuple[str, str], ...] = (
     (
         "Partly answered",
         "Some answers saved but not every required question (for a text conversation, every "
-        "texted item): not counted as answered; its answers still appear in the figures "
-        "only where the survey was completed.",
+        "texted item): counted apart, not as answered, and left out of the figures.",
     ),
     (
         "OMED",

@@ -102,6 +102,11 @@ def _omed(facts: InstanceFacts | None) -> float | None:
     return facts.omed
 
 
+def _needs_review(facts: InstanceFacts, base: InstanceFacts | None) -> bool:
+    """A medicine that could not be converted: left for review, never proxied."""
+    return bool(facts.omed_needs_review or (base is not None and base.omed_needs_review))
+
+
 class OutcomeAccumulator:
     """Feed timelines one at a time; ``report`` summarises them."""
 
@@ -183,7 +188,7 @@ class OutcomeAccumulator:
             if omed is not None and base_omed is not None:
                 values.omed_change.append(omed - base_omed)
         category = pain_response(base.worst if base else None, base_omed, facts.worst, omed)
-        if category is None:
+        if category is None and not _needs_review(facts, base):
             category = proxy_pain_response(
                 base.worst if base else None, facts.worst, facts.medicine_change
             )

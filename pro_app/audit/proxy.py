@@ -10,8 +10,9 @@ that answer in for the OMED comparison:
 - same, or no pain medicine: OMED unchanged;
 - more: OMED up by 25% or more.
 
-It is used only when the full OMED comparison cannot be made (no medicines list at the
-timepoint or at baseline, or a medicine that needs review), and the audit shows how many
+It is used only when the full OMED comparison cannot be made because no medicines list
+was given (at the timepoint or at baseline); a medicine that could not be converted still
+makes the response not evaluable (it needs review). The audit shows how many
 responses at each timepoint came from it. Its limits: "less" or "more" may be a change
 smaller than 25%, and a switch between opioids is invisible to it.
 """

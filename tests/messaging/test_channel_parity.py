@@ -237,3 +237,13 @@ def test_every_difference_by_text_is_an_item_the_text_never_asks():
     assert sms_questions(["rand36", "global_change"]) == []
     flagged = {("red_flags", item) for item in FLAG_ITEMS}
     assert flagged <= asked  # every item that can raise an alert is asked by text
+
+
+def test_texted_timepoints_stay_within_six_replies_and_never_ask_rand36():
+    from surveys import load_protocol
+
+    for timepoint in load_protocol("default").timepoints:
+        questions = sms_questions(timepoint.instruments)
+        assert all(q.instrument_id != "rand36" for q in questions)
+        if "rand36" not in timepoint.instruments:
+            assert len(questions) <= 6, timepoint.id

@@ -228,3 +228,24 @@ def test_a_callback_settles_a_send_whose_answer_was_lost(gen):
         )
     settled = messages(gen.engine)[0]
     assert (settled.status, settled.provider_sid) == (MessageStatus.DELIVERED, "SM" + "9" * 32)
+
+
+def test_yes_marked_as_an_opt_in_by_twilio_is_a_reply_from_a_patient_who_never_opted_out(
+    twilio, gen, tick
+):
+    site = gen.site(team_phone="0113 496 0123")
+    enrolled = gen.patient(site, now=ENROLLED, channel="sms")
+    tick(ENROLLED)
+    number = enrolled.patient.phone_e164
+    for body in ("7", "6", "5"):
+        twilio.text(number, body)
+    which = twilio.text(number, "YES", OptOutType="START").text
+    assert "get texts from" not in which  # not read as START
+    assert "numbers from 1 to 9" in which and "0113 496 0123" in which and "999" in which
+    assert "Call the team now" in twilio.text(number, "1 and 3").text
+    with Session(gen.engine) as session:
+        alerts = session.exec(select(Alert)).all()
+        assert not session.get(Patient, enrolled.patient.id).sms_opted_out
+    assert sorted((a.kind, a.urgency) for a in alerts) == [("red_flag", "now")] * 2
+    texts = messages(gen.engine, direction="out")
+    assert all("reply yes" not in m.body.lower() for m in texts)

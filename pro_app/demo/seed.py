@@ -267,7 +267,7 @@ def _reply_by_text(engine, instance, patient, values, at) -> None:
     for number, question in enumerate(sms_questions(instance.instruments)):
         answers = values.get(question.instrument_id, {})
         given = all(answers.get(item_id) is not None for item_id in question.item_ids)
-        body = question.reply_for(answers) if given else "5"
+        body = question.reply_for(answers) if given else str(question.minimum)
         sid = f"DEMOSMS{instance.id}x{number}"
         _text_from(engine, patient, body, sid=sid, at=at + timedelta(minutes=number))
 

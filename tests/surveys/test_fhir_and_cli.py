@@ -91,7 +91,8 @@ def test_cli_lists_shows_validates_and_scores(tmp_path):
     refused = runner.invoke(instruments_group, ["validate", str(bad)])
     assert refused.exit_code != 0 and "item 'worst'" in refused.output
     answers = tmp_path / "answers.json"
-    answers.write_text(json.dumps({"medicines": [{"drug": "codeine", "strength": 60, "doses": 4}]}))
+    medicines = [{"drug": "codeine", "strength": 60, "doses": 4}]
+    answers.write_text(json.dumps({"medicines": medicines, "medicine_change": "same"}))
     scored = runner.invoke(
         score_command, ["analgesic_use", "--answers", str(answers), "--omed-table", "cdc_2022"]
     )

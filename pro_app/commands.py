@@ -190,6 +190,7 @@ def parse_when(text: str) -> datetime:
 
 def register_commands(app: Flask) -> None:
     from surveys.cli import instruments_group, score_command
+    from surveys.response_cli import pain_response_command
 
     from .audit.command import export_command
     from .demo.seed import demo_command, seed_demo_command
@@ -206,6 +207,7 @@ def register_commands(app: Flask) -> None:
         seed_demo_command,
         instruments_group,
         score_command,
+        pain_response_command,
         export_command,
     ):
         app.cli.add_command(command)

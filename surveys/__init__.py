@@ -16,7 +16,17 @@ from .loader import (
 from .model import Instrument, Item, ItemType, Urgency
 from .protocol import Protocol, ProtocolError, Timepoint, load_protocol, load_protocol_file
 from .red_flags import RaisedFlag, red_flags_raised
-from .scoring import PainResponse, clinically_important_improvement, omed, pain_response, score
+from .scoring import (
+    NotEvaluable,
+    PainResponse,
+    ResponseEvaluation,
+    clinically_important_improvement,
+    evaluate_pain_response,
+    minimum_baseline_pain,
+    omed,
+    pain_response,
+    score,
+)
 
 __all__ = [
     "AnswerError",
@@ -24,22 +34,26 @@ __all__ = [
     "InstrumentError",
     "Item",
     "ItemType",
+    "NotEvaluable",
     "PainResponse",
     "Protocol",
     "ProtocolError",
     "RaisedFlag",
+    "ResponseEvaluation",
     "Timepoint",
     "Urgency",
     "all_instruments",
     "clinically_important_improvement",
     "configured_instrument_dirs",
     "enabled_items",
+    "evaluate_pain_response",
     "get_instrument",
     "is_enabled",
     "load_instrument",
     "load_instruments",
     "load_protocol",
     "load_protocol_file",
+    "minimum_baseline_pain",
     "missing_required",
     "omed",
     "pain_response",

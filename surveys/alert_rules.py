@@ -14,6 +14,8 @@ from pathlib import Path
 
 import yaml
 
+from .scoring.exact import rose_by
+
 DATA = Path(__file__).resolve().parent / "data" / "alert_rules.yaml"
 
 
@@ -52,6 +54,4 @@ def opioid_rise(baseline_omed: float | None, omed: float | None) -> bool:
     """Whether OMED rose by the threshold from baseline (None: cannot be judged)."""
     if baseline_omed is None or omed is None:
         return False
-    if baseline_omed == 0:
-        return omed > 0
-    return (omed - baseline_omed) / baseline_omed >= thresholds()["opioid_rise_fraction"]
+    return rose_by(baseline_omed, omed, thresholds()["opioid_rise_fraction"])  # exact

@@ -22,6 +22,31 @@ STREAM_ROWS = 5000
 
 
 @dataclass(frozen=True, slots=True)
+class KeyFigures:
+    """A timepoint's pain and opioid figures, as kept on its instance."""
+
+    patient_id: int
+    worst: float | None
+    omed: float | None
+    omed_needs_review: bool | None
+    omed_table: str | None
+    omed_table_version: str | None
+
+    @property
+    def answered(self) -> bool:
+        """Whether pain or opioid use was answered at the timepoint."""
+        return self.worst is not None or self.omed_needs_review is not None
+
+    @property
+    def usable_omed(self) -> float | None:
+        return None if self.omed_needs_review else self.omed
+
+    @property
+    def provenance(self) -> tuple[str, str] | None:
+        return (self.omed_table, self.omed_table_version or "") if self.omed_table else None
+
+
+@dataclass(frozen=True, slots=True)
 class TimepointContext:
     """What the answers of one patient's timepoint share."""
 
@@ -37,6 +62,7 @@ class TimepointContext:
     delivered_hours_from_due: float | None
     answered_hours_from_due: float | None
     status: str
+    figures: KeyFigures | None = None
 
     def leading(self) -> tuple:
         """The patient-level columns before the questionnaire's."""
@@ -128,6 +154,12 @@ def current_answers(
             Response.channel,
             cast(Response.scores, Text),
             cast(Response.answers, Text) if with_answers else null(),
+            Patient.id,
+            SurveyInstance.pain_worst,
+            SurveyInstance.omed_mg_per_day,
+            SurveyInstance.omed_needs_review,
+            SurveyInstance.omed_table,
+            SurveyInstance.omed_table_version,
         )
         .join(SurveyInstance, SurveyInstance.id == Response.instance_id)
         .join(Procedure, Procedure.id == SurveyInstance.procedure_id)
@@ -145,13 +177,13 @@ def current_answers(
         for row in rows:
             if row[0] != instance_id:
                 instance_id, context = row[0], _context(row)
-            yield ExportedAnswer(context, *row[14:])
+            yield ExportedAnswer(context, *row[14:20])
 
 
 def _context(row) -> TimepointContext:
     due = _moment(row[9])
     hours = (_hours_after(due, _moment(value)) for value in row[10:13])
-    return TimepointContext(*row[1:9], *hours, row[13])
+    return TimepointContext(*row[1:9], *hours, row[13], KeyFigures(*row[20:26]))
 
 
 def _moment(value: str | None) -> datetime | None:

@@ -1,4 +1,18 @@
-"""What the audit's figures mean: one list, shown on the page and in the workbook."""
+"""What the audit's figures mean: one list, shown on the page and in the workbook.
+
+Which definitions were confirmed against their sources and which are the project's
+interpretation is recorded in surveys/data/REFERENCES.md; the interpretations are also
+stated here, in the words an auditor reads.
+"""
+
+from collections.abc import Iterable
+
+from surveys import minimum_baseline_pain
+from surveys.medications import conversion_table, conversion_table_ids
+
+from .outcomes import AuditReport
+
+MINIMUM_PAIN = f"{minimum_baseline_pain():g}"
 
 DEFINITIONS: tuple[tuple[str, str], ...] = (
     (
@@ -24,11 +38,38 @@ DEFINITIONS: tuple[tuple[str, str], ...] = (
     ),
     (
         "Pain response",
-        "International consensus on palliative radiotherapy endpoints (Chow 2012): complete, "
-        "partial, indeterminate or progression, from worst pain and oral morphine equivalent "
-        "against baseline. Responders are complete plus partial. Not evaluable when worst pain "
-        "is missing, a medicine could not be converted, or neither the OMED nor the change in "
-        "pain medicine is known.",
+        "International consensus on palliative radiotherapy endpoints (Chow 2012): complete "
+        "(worst pain 0 with no increase in OMED), partial (pain down 2 or more points without "
+        "an increase in OMED, or OMED down 25% or more without an increase in pain), "
+        "progression (pain up 2 or more with OMED stable, or OMED up 25% or more with pain "
+        "stable or up 1 point), otherwise indeterminate; each against baseline. Responders "
+        "are complete plus partial. The 2-point and 25% thresholds are applied exactly to the "
+        "recorded figures (3.2 to 4.0 mg/day is a rise of exactly 25%).",
+    ),
+    (
+        "Pain response: eligibility",
+        f"Only patients whose baseline worst pain is at least {MINIMUM_PAIN} are evaluated "
+        "(the consensus governs trials whose patients have a baseline worst pain of at least "
+        f"{MINIMUM_PAIN}; such patients cannot show a 2-point fall). Patients below it are "
+        f'counted as "not evaluable: baseline pain below {MINIMUM_PAIN}".',
+    ),
+    (
+        "Pain response: not evaluable",
+        "Counted, never classified, with the reason: no baseline pain score; baseline pain "
+        f"below {MINIMUM_PAIN}; no pain score at the timepoint; OMED missing or needing "
+        "review at either timepoint (unless the pain medicine proxy below applies); or the "
+        "OMEDs at baseline and at the timepoint were "
+        "worked out with different conversion tables (or versions), which are not compared.",
+    ),
+    (
+        "Pain response: choices made by this project",
+        "Where the consensus leaves room, this audit reads it so: (1) when pain rises by 2 "
+        "points or more and opioid use rises too, the patient counts as progression (opioid "
+        "use that did not fall by 25% counts as stable); (2) pain stable means a change of "
+        "no more than 1 point either way; (3) a patient taking no opioids at baseline who "
+        "starts any opioid counts as a rise of 25% or more, and cannot show a fall; (4) "
+        "OMEDs from different conversion tables are not compared. Each is listed with its "
+        "status in surveys/data/REFERENCES.md.",
     ),
     (
         "Pain response from the change in pain medicine (proxy)",
@@ -49,7 +90,19 @@ DEFINITIONS: tuple[tuple[str, str], ...] = (
     (
         "OMED",
         "Oral morphine equivalent mg/day, from the site's conversion table, for audit of total "
-        "opioid load; not for converting a patient from one opioid to another.",
+        "opioid load; not for converting a patient from one opioid to another. Non-opioid "
+        "analgesics and adjuvants on the known list (paracetamol, anti-inflammatories, "
+        "gabapentin, pregabalin, antidepressants, steroids and others named in "
+        "surveys/data/analgesics.yaml) are recorded as non-opioid and leave the OMED "
+        "unaffected. Every OMED carries the id and version of the table that produced it.",
+    ),
+    (
+        "OMED needs review",
+        "An answer with an opioid the table cannot convert (methadone, an opioid without a "
+        "factor, a patch strength between bands, a route without a factor, a combination "
+        "product), an unknown medicine, or a dose above the table's plausibility limits (per "
+        "drug and for the daily total). The answer is kept and shown to the nurse with the "
+        "reason; it is left out of the OMED figures and pain response, and counted.",
     ),
     ("Quality of life", "The overall quality-of-life item, 0 (worst) to 10 (best)."),
     (
@@ -68,3 +121,40 @@ DEFINITIONS: tuple[tuple[str, str], ...] = (
         "the procedure or the due time; study ids only; free text left out.",
     ),
 )
+
+
+def omed_table_definitions(tables: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """One line per conversion table behind the report's OMEDs: id, version, date, source
+    and plausibility limits (every shipped table when no OMED was recorded)."""
+    used = sorted(set(tables)) or [
+        (table_id, conversion_table(table_id).version) for table_id in conversion_table_ids()
+    ]
+    lines = []
+    for table_id, version in used:
+        try:
+            table = conversion_table(table_id)
+        except ValueError:
+            lines.append((f"OMED table {table_id} {version}", "Not a table shipped here."))
+            continue
+        limits = table.plausibility
+        shipped = (
+            ""
+            if table.version == version
+            else f" (figures scored with version {version}; version {table.version} is shipped)"
+        )
+        lines.append(
+            (
+                f"OMED table {table_id} {version}",
+                f"{table.title}, version {table.version}, published {table.published}"
+                f"{shipped}. Source: {table.source}. Plausibility limits: "
+                f"{limits.daily_total_mg:g} mg/day in total and, per drug, "
+                + ", ".join(f"{drug} {limit:g}" for drug, limit in limits.per_drug.items())
+                + f" (mg a day, patches micrograms/hour). {limits.rationale}",
+            )
+        )
+    return lines
+
+
+def report_definitions(report: AuditReport) -> list[tuple[str, str]]:
+    """The definitions, then the conversion tables behind this report's OMEDs."""
+    return list(DEFINITIONS) + omed_table_definitions(report.omed_tables)

@@ -21,13 +21,14 @@ from itertools import islice
 from openpyxl import Workbook
 from sqlmodel import Session, select
 
-from surveys import get_instrument
+from surveys import evaluate_pain_response, get_instrument
 from surveys.fhir import DEFAULT_BASE, to_questionnaire, to_questionnaire_response
+from surveys.scoring.response import thresholds as response_settings
 
 from ..models import Patient, Procedure, Response, SurveyInstance
-from .answer_stream import current_answers
-from .definitions import DEFINITIONS
-from .outcomes import AuditReport
+from .answer_stream import KeyFigures, TimepointContext, current_answers
+from .definitions import report_definitions
+from .outcomes import BASELINE, AuditReport
 from .report import build_report, minimum_cell_count
 from .tables import Section, plain, sections
 from .timelines import (
@@ -48,6 +49,8 @@ PATIENT_COLUMNS = (
     "instrument_version",
     "score",
     "value",
+    "omed_table",  # the conversion table of an OMED figure, and its version
+    "omed_table_version",
     "channel",
     "window_adherence",
     "sent_hours_from_due",
@@ -58,6 +61,8 @@ AGGREGATE_COLUMNS = ("section", "row", "column", "value")
 XLSX_SHEET_ROWS = 1_048_575  # Excel's 1,048,576 rows per sheet, less the header
 DAYS_EXTENSION = f"{DEFAULT_BASE}/StructureDefinition/days-since-procedure"
 TIMEPOINT_EXTENSION = f"{DEFAULT_BASE}/StructureDefinition/timepoint"
+OMED_EXTENSION = f"{DEFAULT_BASE}/StructureDefinition/oral-morphine-equivalent"
+OMED_TABLES = f"{DEFAULT_BASE}/CodeSystem/omed-conversion-tables"
 UUID_NAMESPACE = uuid.UUID("3f4b1d2c-8a57-4b8e-9a37-5d8f0c6e2b11")
 
 
@@ -121,7 +126,7 @@ def definitions(report: AuditReport, filters: AuditFilters, min_count: int) -> l
             else "No suppression set for these sites.",
         ),
     ]
-    return lines + list(DEFINITIONS)
+    return lines + report_definitions(report)
 
 
 def aggregate_xlsx(report: AuditReport, filters: AuditFilters, min_count: int) -> Iterator[bytes]:
@@ -151,7 +156,14 @@ def _saved(workbook: Workbook) -> Iterator[bytes]:
 # Patient-level long table
 
 
-NESTED_SCORES = ("omed_mg_per_day", "known_mg_per_day", "any_opioid", "needs_review", "who_step")
+NESTED_SCORES = (
+    "omed_mg_per_day",
+    "known_mg_per_day",
+    "any_opioid",
+    "needs_review",
+    "implausible",
+    "who_step",
+)
 
 
 @lru_cache(maxsize=4096)
@@ -159,15 +171,18 @@ def _safe_name(name: str) -> str:
     return neutralise(name)
 
 
-def _flatten(scores: dict) -> Iterator[tuple[str, float | int | str | None]]:
-    """Each score as (name, value), nested ones as ``omed.omed_mg_per_day``; safe cells."""
+def _flatten(scores: dict) -> Iterator[tuple]:
+    """Each score as (name, value, table, version), nested ones as
+    ``omed.omed_mg_per_day`` with the conversion table that produced them; safe cells."""
     for name, value in scores.items():
         if isinstance(value, dict):
+            table = _cell(value.get("table") or None)
+            version = _cell(value.get("table_version") or None)
             for key in NESTED_SCORES:
                 if key in value:
-                    yield _safe_name(f"{name}.{key}"), _cell(value[key])
+                    yield _safe_name(f"{name}.{key}"), _cell(value[key]), table, version
         elif not isinstance(value, list):
-            yield _safe_name(name), _cell(value)
+            yield _safe_name(name), _cell(value), None, None
 
 
 def _cell(value):
@@ -176,14 +191,85 @@ def _cell(value):
     return neutralise(value) if value.__class__ is str else value
 
 
+RESPONSE_INSTRUMENT = "pain_response"
+
+
+def _same_table(base: KeyFigures | None, figures: KeyFigures) -> bool:
+    if base is None or None in (base.provenance, figures.provenance):
+        return True
+    return base.provenance == figures.provenance
+
+
+@lru_cache(maxsize=8192)
+def _response_text(base_worst, base_omed, worst, omed, same_table: bool) -> str:
+    """The category or reason in words (figures repeat across patients, so cached)."""
+    return evaluate_pain_response(
+        base_worst, base_omed, worst, omed, same_table=same_table
+    ).describe()
+
+
+class _PainResponses:
+    """Each follow-up timepoint's consensus category, as a derived score row
+    (``pain_response`` / ``category``) after its answers: the stream is in patient order
+    with the baseline first, so each patient's baseline is seen before their follow-up."""
+
+    def __init__(self):
+        self.patient_id: int | None = None
+        self.baseline: KeyFigures | None = None
+
+    def cells(self, context: TimepointContext) -> tuple | None:
+        """(instrument, version, score, value, omed_table, omed_table_version), or None
+        for a baseline or a timepoint without pain or opioid answers."""
+        figures = context.figures
+        if figures is None:
+            return None
+        if figures.patient_id != self.patient_id:
+            self.patient_id, self.baseline = figures.patient_id, None
+        if context.timepoint == BASELINE:
+            self.baseline = figures
+            return None
+        if not figures.answered:
+            return None
+        base = self.baseline
+        category = _response_text(
+            base.worst if base else None,
+            base.usable_omed if base else None,
+            figures.worst,
+            figures.usable_omed,
+            _same_table(base, figures),
+        )
+        return (
+            RESPONSE_INSTRUMENT,
+            str(response_settings()["version"]),
+            "category",
+            category,
+            figures.omed_table,
+            figures.omed_table_version,
+        )
+
+
+def _response_row(context: TimepointContext, cells: tuple) -> tuple:
+    return neutralised((*context.leading(), *cells, "", *context.trailing()))
+
+
 def patient_rows(session: Session, filters: AuditFilters) -> Iterator[tuple]:
-    """One row per patient, timepoint and score, in ``PATIENT_COLUMNS`` order."""
+    """One row per patient, timepoint and score, in ``PATIENT_COLUMNS`` order; each
+    follow-up timepoint ends with its pain response row."""
+    responses = _PainResponses()
+    context, pending = None, None
     for answer in current_answers(session, filters):
-        context = answer.context
+        if answer.context is not context:
+            if pending:
+                yield pending
+            context = answer.context
+            cells = responses.cells(context)
+            pending = _response_row(context, cells) if cells else None
         leading = neutralised((*context.leading(), answer.instrument_id, answer.instrument_version))
         trailing = neutralised((answer.channel, *context.trailing()))
-        for score, value in _flatten(answer.scores):
-            yield (*leading, score, value, *trailing)
+        for cells in _flatten(answer.scores):
+            yield (*leading, *cells, *trailing)
+    if pending:
+        yield pending
 
 
 class _CsvCells:
@@ -208,12 +294,16 @@ class _CsvCells:
         return found
 
     def score_pairs(self, scores_json: str) -> list[str]:
+        """Each score's "score,value,omed_table,omed_table_version" cells."""
         found = self.scores.get(scores_json)
         if found is None:
             if len(self.scores) >= self.LIMIT:
                 self.scores.clear()
-            pairs = _flatten(json.loads(scores_json))
-            found = [f"{_quoted(name)},{_csv_value(value)}" for name, value in pairs]
+            scored = _flatten(json.loads(scores_json))
+            found = [
+                f"{_quoted(name)},{_csv_value(value)},{_csv_value(table)},{_csv_value(version)}"
+                for name, value, table, version in scored
+            ]
             self.scores[scores_json] = found
         return found
 
@@ -223,13 +313,18 @@ def patient_csv(session: Session, filters: AuditFilters) -> Iterator[str]:
     answer's lines are joined around its score pairs."""
     cells = _CsvCells()
     cell = cells.cell
+    responses = _PainResponses()
     lines = [",".join(map(_quoted, PATIENT_COLUMNS)) + "\r\n"]
-    context = head = tail = None
+    context = head = tail = pending = None
     for answer in current_answers(session, filters):
         if answer.context is not context:
+            if pending:
+                lines.append(pending)
             context = answer.context
             head = ",".join(map(cell, context.leading()))
             tail = ",".join(map(cell, context.trailing()))
+            derived = responses.cells(context)
+            pending = f"{head},{','.join(map(cell, derived))},,{tail}\r\n" if derived else None
         pairs = cells.score_pairs(answer.scores_json)
         if not pairs:
             continue
@@ -239,6 +334,8 @@ def patient_csv(session: Session, filters: AuditFilters) -> Iterator[str]:
         if len(lines) >= 2000:
             yield "".join(lines)
             lines = []
+    if pending:
+        lines.append(pending)
     yield "".join(lines)
 
 
@@ -313,6 +410,7 @@ def fhir_bundle(session: Session, filters: AuditFilters, now: datetime) -> Itera
                         "valueInteger": context.days_since_procedure,
                     },
                     {"url": TIMEPOINT_EXTENSION, "valueCode": context.timepoint},
+                    *_omed_extensions(answer.scores),
                 ],
             },
         )
@@ -323,6 +421,36 @@ def fhir_bundle(session: Session, filters: AuditFilters, now: datetime) -> Itera
         yield ("" if first else ",") + json.dumps(entry)
         first = False
     yield "]}"
+
+
+def _omed_extensions(scores: dict) -> list[dict]:
+    """The OMED of an answer with the id and version of the table that produced it."""
+    extensions = []
+    for value in scores.values():
+        if not isinstance(value, dict) or not value.get("table"):
+            continue
+        coding = {"system": OMED_TABLES, "code": value["table"]}
+        if value.get("table_version"):
+            coding["version"] = value["table_version"]
+        parts: list[dict] = [
+            {"url": "table", "valueCoding": coding},
+            {"url": "needsReview", "valueBoolean": bool(value.get("needs_review"))},
+        ]
+        if value.get("omed_mg_per_day") is not None:
+            parts.insert(
+                0,
+                {
+                    "url": "dailyDose",
+                    "valueQuantity": {
+                        "value": value["omed_mg_per_day"],
+                        "unit": "mg/day",
+                        "system": "http://unitsofmeasure.org",
+                        "code": "mg/d",
+                    },
+                },
+            )
+        extensions.append({"url": OMED_EXTENSION, "extension": parts})
+    return extensions
 
 
 def _used_instruments(session: Session, filters: AuditFilters) -> list[str]:

@@ -7,14 +7,18 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 
-from surveys import clinically_important_improvement, pain_response
+from surveys import NotEvaluable, clinically_important_improvement, evaluate_pain_response
+from surveys.scoring.exact import exact
 
 from .proxy import proxy_pain_response
 from .statistics import ChangeSummary, Summary, summarise, summarise_change
 from .timelines import InstanceFacts, PatientTimeline
 
 BASELINE = "baseline"
+# The figures repeat across patients, and an evaluation is immutable: cache them.
+evaluate_response = lru_cache(maxsize=8192)(evaluate_pain_response)
 COUNTED = ("sent", "in_progress", "completed", "expired")
 
 
@@ -48,13 +52,17 @@ class TimepointOutcome:
     improved_30_percent: int = 0
     response: Counter = field(default_factory=Counter)  # consensus categories
     response_not_evaluable: int = 0
+    not_evaluable: Counter = field(default_factory=Counter)  # NotEvaluable -> patients
     response_from_proxy: int = 0  # classified from the change in pain medicine (proxy.py)
     partly_answered: int = 0  # some answers, not complete: not counted as answered
     opioid_answered: int = 0
     any_opioid: int = 0
     omed: Summary | None = None
     omed_change: ChangeSummary | None = None
-    omed_needs_review: int = 0
+    omed_needs_review: int = 0  # left out of the OMED figures
+    omed_implausible: int = 0  # of those, above the table's plausibility limits
+    omed_table_changed: int = 0  # left out of OMED change: not the baseline's table
+    omed_tables: Counter = field(default_factory=Counter)  # (table, version) -> answers
     qol: Summary | None = None
     qol_change: ChangeSummary | None = None
     quality: Quality = field(default_factory=Quality)
@@ -72,6 +80,7 @@ class AuditReport:
     safety: Counter  # (kind, grade) -> events
     safety_patients: Counter  # kind -> procedures with at least one event of that kind
     generated_at: datetime
+    omed_tables: Counter = field(default_factory=Counter)  # (table, version) -> answers
 
     def safety_rate(self, kind: str) -> float | None:
         return self.safety_patients[kind] / self.procedures if self.procedures else None
@@ -105,6 +114,17 @@ def _omed(facts: InstanceFacts | None) -> float | None:
 def _needs_review(facts: InstanceFacts, base: InstanceFacts | None) -> bool:
     """A medicine that could not be converted: left for review, never proxied."""
     return bool(facts.omed_needs_review or (base is not None and base.omed_needs_review))
+
+
+def _opioids_answered(facts: InstanceFacts) -> bool:
+    return (facts.omed, facts.any_opioid, facts.omed_needs_review) != (None, None, None)
+
+
+def _same_table(facts: InstanceFacts, base: InstanceFacts | None) -> bool:
+    """Whether two OMEDs may be compared: same table and version (or either unknown)."""
+    if base is None or None in (facts.omed_provenance, base.omed_provenance):
+        return True
+    return facts.omed_provenance == base.omed_provenance
 
 
 class OutcomeAccumulator:
@@ -159,12 +179,15 @@ class OutcomeAccumulator:
             values.average.append(facts.average)
         if facts.qol is not None:
             values.qol.append(facts.qol)
-        if facts.omed is not None:
+        if _opioids_answered(facts):
             outcome.opioid_answered += 1
             outcome.any_opioid += bool(facts.any_opioid)
+            if facts.omed_provenance:
+                outcome.omed_tables[facts.omed_provenance] += 1
             if facts.omed_needs_review:
                 outcome.omed_needs_review += 1
-            else:
+                outcome.omed_implausible += bool(facts.omed_implausible)
+            elif facts.omed is not None:
                 values.omed.append(facts.omed)
         if facts.timepoint == BASELINE:
             return
@@ -180,21 +203,29 @@ class OutcomeAccumulator:
             outcome.improved_2_points += improvement["points"]
             outcome.improved_30_percent += improvement["percent"]
         omed, base_omed = _omed(facts), _omed(base)
+        same_table = _same_table(facts, base)
         if base is not None:
             if facts.average is not None and base.average is not None:
                 values.average_change.append(facts.average - base.average)
             if facts.qol is not None and base.qol is not None:
                 values.qol_change.append(facts.qol - base.qol)
             if omed is not None and base_omed is not None:
-                values.omed_change.append(omed - base_omed)
-        category = pain_response(base.worst if base else None, base_omed, facts.worst, omed)
-        if category is None and not _needs_review(facts, base):
+                if same_table:
+                    values.omed_change.append(float(exact(omed) - exact(base_omed)))
+                else:
+                    outcome.omed_table_changed += 1
+        evaluation = evaluate_response(
+            base.worst if base else None, base_omed, facts.worst, omed, same_table=same_table
+        )
+        category = evaluation.category
+        if evaluation.not_evaluable == NotEvaluable.NO_OMED and not _needs_review(facts, base):
             category = proxy_pain_response(
                 base.worst if base else None, facts.worst, facts.medicine_change
             )
             outcome.response_from_proxy += category is not None
         if category is None:
             outcome.response_not_evaluable += 1
+            outcome.not_evaluable[evaluation.not_evaluable] += 1
         else:
             outcome.response[category.value] += 1
 
@@ -213,6 +244,9 @@ class OutcomeAccumulator:
                 outcome.average_change = summarise_change(values.average_change)
                 outcome.omed_change = summarise_change(values.omed_change)
                 outcome.qol_change = summarise_change(values.qol_change)
+        tables: Counter = Counter()
+        for outcome in self.outcomes.values():
+            tables.update(outcome.omed_tables)
         safety: Counter = Counter()
         with_event: dict[str, set[int]] = defaultdict(set)
         for procedure_id, kind, grade in safety_events:
@@ -225,4 +259,5 @@ class OutcomeAccumulator:
             safety=safety,
             safety_patients=Counter({kind: len(ids) for kind, ids in with_event.items()}),
             generated_at=self.now,
+            omed_tables=tables,
         )

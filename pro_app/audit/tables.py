@@ -7,6 +7,8 @@ site's minimum (and more than none), is shown as "<k" instead.
 
 from dataclasses import dataclass
 
+from surveys import NotEvaluable
+
 from ..models import SAFETY_EVENT_LABELS
 from .outcomes import AuditReport, TimepointOutcome
 from .statistics import ChangeSummary, Summary
@@ -96,6 +98,11 @@ def _rate(outcome: TimepointOutcome) -> Stat:
     return _percent(outcome.answered, outcome.due)
 
 
+def _tables(outcome: TimepointOutcome) -> str:
+    """The conversion tables (id and version) behind a timepoint's OMED figures."""
+    return "; ".join(f"{table} {version}".strip() for table, version in sorted(outcome.omed_tables))
+
+
 def sections(report: AuditReport) -> list[Section]:
     """Every section of the audit, in the order the page shows them."""
     tps = report.timepoints
@@ -160,6 +167,7 @@ def sections(report: AuditReport) -> list[Section]:
             *RESPONSES,
             "responders %",
             "not evaluable",
+            *(f"not evaluable: {reason.describe()}" for reason in NotEvaluable),
             "from OMED",
             "from medicine change (proxy)",
         ),
@@ -171,6 +179,7 @@ def sections(report: AuditReport) -> list[Section]:
                 *[Count(o.response[r]) for r in RESPONSES],
                 _percent(o.response["complete"] + o.response["partial"], sum(o.response.values())),
                 Count(o.response_not_evaluable),
+                *(Count(o.not_evaluable[reason]) for reason in NotEvaluable),
                 Count(sum(o.response.values()) - o.response_from_proxy),
                 Count(o.response_from_proxy),
             ]
@@ -187,9 +196,12 @@ def sections(report: AuditReport) -> list[Section]:
             "answered",
             "taking any opioid",
             "taking any opioid %",
-            "OMED needs review",
+            "OMED needs review (left out of OMED figures)",
+            "OMED above plausibility limit (of those needing review)",
             *(f"OMED {c}" for c in SUMMARY_COLUMNS),
             *(f"OMED {c}" for c in CHANGE_COLUMNS),
+            "OMED conversion table changed since baseline (left out of change)",
+            "OMED conversion tables",
         ),
         [
             [
@@ -199,8 +211,11 @@ def sections(report: AuditReport) -> list[Section]:
                 Count(o.any_opioid),
                 _percent(o.any_opioid, o.opioid_answered),
                 Count(o.omed_needs_review),
+                Count(o.omed_implausible),
                 *_summary(o.omed),
                 *_change(o.omed_change),
+                Count(o.omed_table_changed),
+                _tables(o),
             ]
             for o in tps
         ],

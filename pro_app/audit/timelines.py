@@ -65,7 +65,15 @@ class InstanceFacts:
     omed_needs_review: bool | None
     qol: float | None
     channel: str | None
+    omed_implausible: bool | None = None
+    omed_table: str | None = None  # the conversion table (and version) of the OMED
+    omed_table_version: str | None = None
     medicine_change: str | None = None  # less / same / more / none (the proxy's answer)
+
+    @property
+    def omed_provenance(self) -> tuple[str, str] | None:
+        """(table id, version) of the OMED, when opioid use was answered."""
+        return (self.omed_table, self.omed_table_version or "") if self.omed_table else None
 
 
 @dataclass(slots=True)
@@ -139,6 +147,9 @@ def timelines(session: Session, filters: AuditFilters, now: datetime) -> Iterato
         SurveyInstance.omed_needs_review,
         SurveyInstance.quality_of_life,
         SurveyInstance.answer_channel,
+        SurveyInstance.omed_implausible,
+        SurveyInstance.omed_table,
+        SurveyInstance.omed_table_version,
         medicine.c.medicine_change,
     ]
     statement = (

@@ -15,6 +15,9 @@ KEY_OUTCOMES: dict[str, tuple[str, tuple[str, ...]]] = {
     "omed_mg_per_day": ("analgesic_use", ("omed", "omed_mg_per_day")),
     "any_opioid": ("analgesic_use", ("omed", "any_opioid")),
     "omed_needs_review": ("analgesic_use", ("omed", "needs_review")),
+    "omed_implausible": ("analgesic_use", ("omed", "implausible")),
+    "omed_table": ("analgesic_use", ("omed", "table")),
+    "omed_table_version": ("analgesic_use", ("omed", "table_version")),
     "quality_of_life": ("qol_overall", ("overall",)),
 }
 # The timepoint's channel: that of its current pain answer, else quality of life, else

@@ -59,6 +59,9 @@ class SurveyInstance(SQLModel, table=True):
     omed_mg_per_day: float | None = None
     any_opioid: bool | None = None
     omed_needs_review: bool | None = None
+    omed_implausible: bool | None = None  # above the table's plausibility limits
+    omed_table: str | None = Field(default=None, max_length=64)  # which table converted it
+    omed_table_version: str | None = Field(default=None, max_length=32)
     quality_of_life: float | None = None
     answer_channel: str | None = Field(default=None, max_length=16)
 

@@ -87,6 +87,17 @@ def _medicine_text(entry: dict) -> str:
     return f"{name} {entry.get('strength')} {unit}, {doses} doses in 24 h, {how}"
 
 
+def _omed_text(value: dict) -> str:
+    """An OMED as the nurse reads it: the figure and its table, or why it needs review."""
+    table = " ".join(str(value[key]) for key in ("table", "table_version") if value.get(key))
+    source = f" ({table})" if table else ""
+    if not value.get("needs_review"):
+        return f"{value.get('omed_mg_per_day'):,g} mg/day{source}"
+    reasons = "; ".join(value.get("review_reasons") or [])
+    known = f"{value.get('known_mg_per_day') or 0:,g} mg/day known{source}"
+    return f"{known}; needs review: {reasons}" if reasons else f"{known}; needs review"
+
+
 def _score_text(instrument: Instrument, scores: dict) -> list[tuple[str, str]]:
     shown = []
     for rule in instrument.scoring:
@@ -94,10 +105,7 @@ def _score_text(instrument: Instrument, scores: dict) -> list[tuple[str, str]]:
         if value is None:
             continue
         if isinstance(value, dict):  # oral morphine equivalent
-            if value.get("needs_review"):
-                text = f"{value.get('known_mg_per_day') or 0:g} mg/day known; needs review"
-            else:
-                text = f"{value.get('omed_mg_per_day'):g} mg/day"
+            text = _omed_text(value)
         else:
             text = f"{value:g}" if isinstance(value, float | int) else str(value)
         shown.append((rule.label or rule.id, text))

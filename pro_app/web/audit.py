@@ -7,7 +7,7 @@ from flask_login import current_user
 from sqlmodel import select
 
 from ..accounts.access import log_access, roles_required
-from ..audit.definitions import DEFINITIONS
+from ..audit.definitions import report_definitions
 from ..audit.exports import FORMATS, export_chunks
 from ..audit.figures import cohort_figures
 from ..audit.report import AUDIT_ROLES, build_report, scoped
@@ -67,7 +67,7 @@ def index():
         report=report,
         sections=sections(report),
         plain=plain,
-        definitions=DEFINITIONS,
+        definitions=report_definitions(report),
         figures=cohort_figures(report),
         filters=filters,
         sites=sites,

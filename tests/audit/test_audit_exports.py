@@ -18,6 +18,7 @@ from pro_app.audit.timelines import AuditFilters, timelines
 from pro_app.followup.answer_saving import complete, save_answers
 from pro_app.models import AccessLog, Patient, SurveyInstance
 from pro_app.storage.engine import session_scope
+from surveys import NotEvaluable
 
 NOW = datetime(2027, 6, 1, 12, 0, tzinfo=UTC)
 ENROLLED = (NOW - timedelta(days=120)).replace(hour=9, minute=0, second=0, microsecond=0)
@@ -106,6 +107,7 @@ def test_timelines_read_the_current_answers(gen, cohort):
     baseline = first.at("baseline")  # "other" medicine: the OMED needs review
     assert (baseline.worst, baseline.omed, baseline.omed_needs_review) == (8, None, True)
     assert (first.at("week4").worst, first.at("week4").omed, first.at("week4").qol) == (2, 20, 8)
+    assert first.at("week4").omed_provenance == ("opioids_aware", "2020")
     assert first.at("week4").channel == "web" and found[1].at("week4").channel == "nurse"
 
 
@@ -144,6 +146,8 @@ def test_the_patient_level_table_is_de_identified_and_safe(gen, cohort):
         "1.0",
         "worst",
         "3.0",
+        "",
+        "",
         "web",
         "on_time",
         "0.0",
@@ -151,8 +155,37 @@ def test_the_patient_level_table_is_de_identified_and_safe(gen, cohort):
         "1.0",
     ]
     assert by_score[("A0", "baseline", "omed.needs_review")][10] == "1"
-    assert by_score[("A0", "week4", "omed.omed_mg_per_day")][10] == "20.0"
+    omed = by_score[("A0", "week4", "omed.omed_mg_per_day")]
+    assert omed[10:13] == ["20.0", "opioids_aware", "2020"]  # the figure with its table
+    assert by_score[("A0", "week4", "omed.implausible")][10:13] == ["0", "opioids_aware", "2020"]
     assert ("'=cmd|calc", "week4", "worst") in by_score  # formula neutralised
+    responses = {(r[0], r[5]): r[7:13] for r in rows[1:] if r[7] == "pain_response"}
+    assert responses == {
+        ("A0", "week4"): [
+            "pain_response",
+            "2",
+            "category",
+            "not evaluable: OMED missing or needs review",  # baseline's "other" medicine
+            "opioids_aware",
+            "2020",
+        ],
+        ("'=cmd|calc", "week4"): [
+            "pain_response",
+            "2",
+            "category",
+            "indeterminate",
+            "opioids_aware",
+            "2020",
+        ],
+        ("A2", "week4"): [
+            "pain_response",
+            "2",
+            "category",
+            "not evaluable: no baseline pain score",
+            "opioids_aware",
+            "2020",
+        ],
+    }
 
 
 def test_the_patient_level_workbook_matches_the_csv_and_splits_at_the_row_limit(
@@ -200,6 +233,20 @@ def test_the_fhir_bundle_is_valid_r4_and_de_identified(gen, cohort):
     assert all("authored" not in r for r in responses)
     assert {r["subject"]["identifier"]["value"] for r in responses} == {"A0", "=cmd|calc", "A2"}
     assert "HYPERLINK" not in content and "Zebedee" not in content and "+44" not in content
+    omeds = [
+        extension["extension"]
+        for r in responses
+        for extension in r["extension"]
+        if extension["url"] == exports.OMED_EXTENSION
+    ]
+    assert len(omeds) == 5  # one per answered opioid questionnaire
+    week4 = next(parts for parts in omeds if parts[0]["url"] == "dailyDose")
+    assert week4[0]["valueQuantity"]["value"] == 20
+    assert week4[1]["valueCoding"] == {
+        "system": exports.OMED_TABLES,
+        "code": "opioids_aware",
+        "version": "2020",
+    }
 
 
 def test_the_workbook_has_definitions_and_suppresses_small_cells(gen, cohort):
@@ -232,6 +279,8 @@ def test_the_workbook_has_definitions_and_suppresses_small_cells(gen, cohort):
     assert baseline[2:] == ["<5", "<5", "<5", 0]  # three due, two answered: under the minimum of 5
     terms = [r[0] for r in workbook["definitions"].iter_rows(values_only=True)]
     assert "Small cells" in terms and "Pain response" in terms and "De-identification" in terms
+    assert "OMED table opioids_aware 2020" in terms
+    assert "Pain response: choices made by this project" in terms
 
 
 def test_the_audit_page_is_for_auditors_and_scoped_to_their_site(client, auth, gen, cohort):
@@ -246,6 +295,8 @@ def test_the_audit_page_is_for_auditors_and_scoped_to_their_site(client, auth, g
     page = client.get(f"/audit/?site={site_b.id}")
     assert page.status_code == 200 and f"{site_b.code}" not in page.text
     assert "3 procedures" in page.text and "1 answers at later timepoints" in page.text
+    assert "Pain response: choices made by this project" in page.text
+    assert "OMED table opioids_aware 2020" in page.text  # the table behind the figures
     download = client.get(f"/audit/export/patients.csv?site={site_b.id}")
     assert download.headers.get_all("Content-Type") == ["text/csv; charset=utf-8"]
     exported = download.text
@@ -303,3 +354,43 @@ def test_a_long_read_does_not_block_writers(engine, gen, cohort):
             writing.get(Patient, a[0].id).first_name = "Changed"
         again = list(timelines(reading, AuditFilters(site_id=site_a.id), NOW))
     assert len(before) == len(again) == 3
+
+
+def test_a_change_of_table_and_an_implausible_dose_are_left_out_and_counted(gen):
+    site = gen.site()
+    first, second = (
+        gen.patient(site, now=ENROLLED, study_id=f"T{n}", procedure_date=PROCEDURE).patient
+        for n in range(2)
+    )
+    answer(gen.engine, first.id, "baseline", 6, 3)  # morphine 30 mg/day, Opioids Aware
+    with session_scope(gen.engine) as session:
+        session.get(type(site), site.id).omed_table = "cdc_2022"
+    answer(gen.engine, first.id, "week4", 6, 6)  # 60 mg/day, CDC: not compared
+    answer(gen.engine, second.id, "baseline", 6, 48)
+    with session_scope(gen.engine) as session:
+        instance = session.exec(
+            select(SurveyInstance).where(
+                SurveyInstance.patient_id == second.id, SurveyInstance.timepoint == "baseline"
+            )
+        ).one()
+        slip = [{"drug": "morphine", "strength": 10000, "doses": 48}]
+        at = instance.due_at + timedelta(hours=2)
+        save_answers(
+            session,
+            instance,
+            "analgesic_use",
+            {"medicines": slip, "medicine_change": "same"},
+            channel="nurse",
+            now=at,
+        )
+        assert instance.omed_implausible and instance.omed_mg_per_day is None
+    with Session(gen.engine) as session:
+        report = build_report(session, AuditFilters(site_id=site.id), NOW)
+    baseline, week4 = (
+        next(o for o in report.timepoints if o.timepoint == name) for name in ("baseline", "week4")
+    )
+    assert (baseline.omed_needs_review, baseline.omed_implausible, baseline.omed.n) == (1, 1, 1)
+    assert baseline.omed.mean == 30  # the 480,000 mg/day slip is not in the mean
+    assert (week4.omed_table_changed, week4.omed_change.n) == (1, 0)
+    assert week4.not_evaluable == {NotEvaluable.TABLE_CHANGED: 1}
+    assert report.omed_tables == {("opioids_aware", "2020"): 1, ("cdc_2022", "2022"): 2}

@@ -7,6 +7,7 @@ import pytest
 from pro_app.audit.outcomes import OutcomeAccumulator
 from pro_app.audit.tables import Count, Stat, plain, sections
 from pro_app.audit.timelines import InstanceFacts, PatientTimeline
+from surveys import NotEvaluable
 
 NOW = datetime(2027, 6, 1, tzinfo=UTC)
 PROCEDURE = date(2027, 1, 10)
@@ -156,9 +157,21 @@ def test_tables_carry_counts_and_suppress_small_cells(report):
         Count(0),
         Stat(66.7, 2),
         Count(1),
+        Count(1),  # no baseline pain score
+        Count(0),
+        Count(0),
+        Count(0),
+        Count(0),
         Count(3),  # from OMED
         Count(0),  # from the change in pain medicine
     ]
+    assert tables["pain_response"].columns[-7:-2] == (
+        "not evaluable: no baseline pain score",
+        "not evaluable: baseline pain below 2",
+        "not evaluable: no pain score at the timepoint",
+        "not evaluable: OMED missing or needs review",
+        "not evaluable: OMED conversion table changed since baseline",
+    )
     response_row = tables["response"].rows[1]
     assert [plain(cell, 5) for cell in response_row] == ["week4", 28, 5, "<5", "<5", 0]
     assert [plain(cell) for cell in response_row] == ["week4", 28, 5, 4, 80.0, 0]
@@ -191,3 +204,78 @@ def test_cohort_plots_hold_the_medians_shares_and_rates(report):
     for figure in figures.values():
         go.Figure(figure)  # valid plotly, no template
         assert "template" not in figure["layout"]
+
+
+UK, US = (
+    {"omed_table": "opioids_aware", "omed_table_version": "2020"},
+    {
+        "omed_table": "cdc_2022",
+        "omed_table_version": "2022",
+    },
+)
+IMPLAUSIBLE = {"omed_needs_review": True, "omed_implausible": True, "any_opioid": True}
+BOUNDARY_COHORT = [
+    # baseline pain 1 -> 0: formerly "complete", now not evaluable
+    patient(
+        11,
+        facts("baseline", "completed", 1, 1, 10, **UK),
+        facts("week4", "completed", 0, 0, 10, **UK),
+    ),
+    # co-codamol 8 mg, 4 -> 5 tablets: +25% exactly with pain stable
+    patient(
+        12,
+        facts("baseline", "completed", 6, 6, 3.2, **UK),
+        facts("week4", "completed", 6, 6, 4.0, **UK),
+    ),
+    # 28 -> 21 tablets: -25% exactly with pain stable
+    patient(
+        13,
+        facts("baseline", "completed", 6, 6, 22.4, **UK),
+        facts("week4", "completed", 6, 6, 16.8, **UK),
+    ),
+    # the site changed its table between the timepoints
+    patient(
+        14,
+        facts("baseline", "completed", 6, 6, 30, **UK),
+        facts("week4", "completed", 6, 6, 45, **US),
+    ),
+    # 10,000 mg x 48 at baseline: kept, flagged, left out
+    patient(
+        15,
+        facts("baseline", "completed", 6, 6, None, **UK, **IMPLAUSIBLE),
+        facts("week4", "completed", 6, 6, 20, **UK),
+    ),
+]
+
+
+def test_boundaries_eligibility_plausibility_and_tables_in_the_audit():
+    accumulator = OutcomeAccumulator(NOW)
+    for timeline in BOUNDARY_COHORT:
+        accumulator.add(timeline)
+    report = accumulator.report()
+    baseline, week4 = report.timepoints
+    assert dict(week4.response) == {"progression": 1, "partial": 1}
+    assert dict(week4.not_evaluable) == {
+        NotEvaluable.LOW_BASELINE_PAIN: 1,
+        NotEvaluable.TABLE_CHANGED: 1,
+        NotEvaluable.NO_OMED: 1,
+    }
+    assert week4.response_not_evaluable == 3
+    assert (baseline.opioid_answered, baseline.omed_needs_review, baseline.omed_implausible) == (
+        5,
+        1,
+        1,
+    )
+    assert baseline.omed.n == 4  # 10, 3.2, 22.4, 30: the implausible answer left out
+    assert (week4.omed_change.n, week4.omed_table_changed) == (3, 1)
+    assert sorted([week4.omed_change.median, week4.omed_change.mean]) == [
+        pytest.approx(-1.6),
+        0,
+    ]  # 0, +0.8, -5.6 exactly
+    assert report.omed_tables == {("opioids_aware", "2020"): 9, ("cdc_2022", "2022"): 1}
+    opioids = {section.key: section for section in sections(report)}["opioids"]
+    row = dict(zip(opioids.columns, opioids.rows[1], strict=True))
+    assert row["OMED conversion tables"] == "cdc_2022 2022; opioids_aware 2020"
+    assert row["OMED conversion table changed since baseline (left out of change)"] == Count(1)
+    first = dict(zip(opioids.columns, opioids.rows[0], strict=True))
+    assert first["OMED above plausibility limit (of those needing review)"] == Count(1)

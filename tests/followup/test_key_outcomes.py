@@ -258,3 +258,26 @@ def test_a_save_that_waited_sees_the_survey_completed_meanwhile(engine, gen):
             select(Response).where(Response.instance_id == instance_id, Response.is_current)
         ).one()
         assert current.answers == {"overall": 5}  # the late answer is kept, not dropped
+
+
+def test_the_table_of_each_omed_is_kept_and_migration_0007_copies_it(own_database):
+    engine = own_database
+    factory = Factory(engine)
+    site = factory.site(omed_table="cdc_2022")
+    patient = factory.patient(site, now=ENROLLED, procedure_date=PROCEDURE).patient
+    instance_id = answer_baseline(engine, patient.id)
+
+    def provenance() -> tuple:
+        with Session(engine) as session:
+            instance = session.get(SurveyInstance, instance_id)
+            return instance.omed_table, instance.omed_table_version, instance.omed_implausible
+
+    assert provenance() == ("cdc_2022", "2022", False)
+    config = alembic_config(engine)
+    with engine.begin() as connection:  # back to before the columns existed
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0003")
+    upgrade(engine)
+    # table and version come back from the stored scores; the plausibility flag was not
+    # stored before, so it stays unknown
+    assert provenance() == ("cdc_2022", "2022", None)

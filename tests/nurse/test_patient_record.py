@@ -99,6 +99,34 @@ def test_answers_taken_by_phone_are_saved_as_nurse_entered(client, auth, gen, en
     assert figure(page, "omed")["data"][-1]["y"] == [40]
 
 
+def test_the_nurse_sees_why_an_opioid_answer_needs_review(client, auth, gen, enrolled):
+    site, patient = enrolled
+    auth.login(gen.user(site).email)
+    instance = baseline(gen.engine, patient.id)
+    slip = {
+        **ENTRY,
+        "analgesic_use.medicines-0-strength": "10000",
+        "analgesic_use.medicines-0-doses": "48",
+        "analgesic_use.medicines-1-drug": "other",
+        "analgesic_use.medicines-1-name": "Pregabalin",
+        "analgesic_use.medicines-1-strength": "75",
+        "analgesic_use.medicines-1-doses": "2",
+    }
+    url = f"/patients/{patient.id}/surveys/{instance.id}/enter"
+    assert client.post(url, data=slip).status_code == 302
+    with Session(gen.engine) as session:
+        saved = session.get(SurveyInstance, instance.id)
+        assert (saved.omed_needs_review, saved.omed_implausible) == (True, True)
+        assert saved.omed_mg_per_day is None  # kept in the answer, out of the figures
+    page = client.get(f"/patients/{patient.id}").text
+    assert (
+        "480,000 mg/day known (opioids_aware 2020); needs review: morphine 480,000 mg a day "
+        "is above the plausible 1,000 mg a day (opioids_aware 2020): check the strength and "
+        "doses"
+    ) in page
+    assert "Pregabalin 75.0 mg" in page  # the co-analgesic is listed, not flagged
+
+
 def test_resending_a_link_revokes_the_old_one(client, auth, gen, enrolled):
     site, patient = enrolled
     auth.login(gen.user(site).email)

@@ -2,7 +2,15 @@
 
 import pytest
 
-from surveys import PainResponse, clinically_important_improvement, pain_response
+from surveys import (
+    NotEvaluable,
+    PainResponse,
+    clinically_important_improvement,
+    evaluate_pain_response,
+    minimum_baseline_pain,
+    pain_response,
+)
+from surveys.scoring.response import DATA
 
 C, P, G, N = (
     PainResponse.COMPLETE,
@@ -42,6 +50,34 @@ def test_consensus_categories(baseline, now, expected):
 def test_missing_or_unreviewed_values_give_no_category():
     assert pain_response(None, 60, 3, 60) is None
     assert pain_response(8, 60, 3, None) is None
+
+
+@pytest.mark.parametrize(
+    ("baseline_worst", "reason"),
+    [
+        (0, "not evaluable: baseline pain below 2"),
+        (1, "not evaluable: baseline pain below 2"),
+        (1.5, "not evaluable: baseline pain below 2"),
+        (None, "not evaluable: no baseline pain score"),
+    ],
+)
+def test_baseline_pain_under_the_minimum_is_not_evaluable(baseline_worst, reason):
+    evaluation = evaluate_pain_response(baseline_worst, 30, 0, 30)  # 1 -> 0 was "complete"
+    assert evaluation.category is None and evaluation.describe() == reason
+    assert evaluate_pain_response(2, 30, 0, 30).category == C  # at the minimum: evaluated
+
+
+def test_the_minimum_is_a_cited_setting():
+    assert minimum_baseline_pain() == 2
+    text = DATA.read_text()
+    assert "minimum_baseline_worst_pain: 2" in text and "10.1016/j.ijrobp.2011.02.008" in text
+
+
+def test_other_reasons_for_no_category():
+    assert evaluate_pain_response(6, 30, None, 30).not_evaluable == NotEvaluable.NO_PAIN
+    assert evaluate_pain_response(6, None, 4, 30).not_evaluable == NotEvaluable.NO_OMED
+    changed = evaluate_pain_response(6, 30, 4, 30, same_table=False)
+    assert changed.describe() == "not evaluable: OMED conversion table changed since baseline"
 
 
 def test_clinically_important_improvement():

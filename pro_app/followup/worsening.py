@@ -50,7 +50,7 @@ def evaluate_worsening(session: Session, instance: SurveyInstance, *, now: datet
                 f"{base_omed:g} to {instance.omed_mg_per_day:g} mg/day oral morphine equivalent.",
             )
         )
-    elif instance.omed_mg_per_day is None and _medicine_change(session, instance) == "more":
+    elif _no_medicines_list(instance) and _medicine_change(session, instance) == "more":
         # Answered by text: no doses, so no OMED; "more pain medicine" stands in for it.
         findings.append(
             (
@@ -77,6 +77,11 @@ def evaluate_worsening(session: Session, instance: SurveyInstance, *, now: datet
         ):
             raised.append(kind)
     return raised
+
+
+def _no_medicines_list(instance: SurveyInstance) -> bool:
+    """No medicines were listed (answered by text), as opposed to a list that needs review."""
+    return instance.omed_mg_per_day is None and instance.omed_needs_review is None
 
 
 def _medicine_change(session: Session, instance: SurveyInstance) -> str | None:

@@ -247,3 +247,24 @@ def test_texted_timepoints_stay_within_six_replies_and_never_ask_rand36():
         assert all(q.instrument_id != "rand36" for q in questions)
         if "rand36" not in timepoint.instruments:
             assert len(questions) <= 6, timepoint.id
+
+
+def test_no_text_asks_the_patient_to_reply_yes():
+    import re
+
+    from notifications import templates
+    from pro_app.followup.conversation import question_text
+    from surveys import load_protocol
+
+    texts = [
+        templates.unreadable_checklist(9),
+        templates.unreadable_yes_no(),
+        templates.yes_no_question("Any new weakness?"),
+        templates.which_ones(9, "Spine team", "0113 496 0123"),
+        templates.conversation_reminder("Alex", "Spine team", 4, 6),
+    ]
+    for timepoint in load_protocol("default").timepoints:
+        questions = sms_questions(timepoint.instruments)
+        texts += [question_text(q, n, len(questions)) for n, q in enumerate(questions, 1)]
+    asks_yes = re.compile(r"\b(reply|text|send|answer)\b[^.]*\byes\b", re.IGNORECASE)
+    assert [t for t in texts if asks_yes.search(t)] == []

@@ -54,11 +54,15 @@ def _hello(first_name: str) -> str:
     return f"Hello {name}," if name else "Hello,"
 
 
-def invitation(first_name: str, team_name: str, link: str) -> str:
-    """First text of a timepoint: greeting, who asks, the link, how to stop."""
+def invitation(first_name: str, team_name: str, link: str, estimate: str | None = None) -> str:
+    """First text of a timepoint: greeting, who asks, how long it takes, the link, how to stop.
+
+    `estimate` is a ready-made phrase such as "about 3 minutes".
+    """
+    took = f" ({_clean(estimate)})" if estimate else ""
     return (
         f"{_hello(first_name)} {_clean(team_name)} would like to know how you are doing. "
-        f"Please answer a few short questions: {link}\n{STOP_LINE}"
+        f"Please answer a few short questions{took}: {link}\n{STOP_LINE}"
     )
 
 

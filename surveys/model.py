@@ -64,6 +64,7 @@ class RedFlag(Strict):
     urgency: Urgency
     summary: str  # for nurses
     advice: str  # shown to the patient at once
+    reported: str | None = None  # what the patient told us, in their words ("new weakness ...")
     when: list[Any] = [True]  # answers that raise the flag
 
 
@@ -83,6 +84,7 @@ class Item(Strict):
     red_flag: RedFlag | None = None
     code: Code | None = None
     page: int = 1  # items with the same page number are asked together
+    followup_only: bool = False  # not asked at baseline (e.g. "compared with before treatment")
 
     @model_validator(mode="after")
     def _consistent(self) -> "Item":
@@ -116,6 +118,19 @@ class Item(Strict):
         return next((option for option in self.options if option.code == code), None)
 
 
+class Checklist(Strict):
+    """On the web form, a page of yes/no items asked as one "tick any that apply" question.
+
+    Each ticked box stores that item's "yes", every other box its "no"; ``none_text`` is the
+    box that answers "no" to all of them, so no answer is ever implied by an empty form.
+    """
+
+    page: int = 1
+    question: str
+    hint: str | None = None
+    none_text: str
+
+
 class ScoreMethod(StrEnum):
     ITEM = "item"  # the answer to one item
     OPTION_SCORE = "option_score"  # the score of the chosen option of one item
@@ -139,6 +154,7 @@ class Instrument(Strict):
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     version: str
     title: str
+    patient_title: str | None = None  # the heading patients read; ``title`` stays in the data
     source: str
     licence: str
     recall_period: str | None = None
@@ -148,6 +164,7 @@ class Instrument(Strict):
     code: Code | None = None
     items: list[Item] = Field(min_length=1)
     scoring: list[ScoreRule] = []
+    checklist: Checklist | None = None
     x_options: dict[str, Any] | None = Field(default=None, alias="x-options", exclude=True)
     shipped: bool = Field(default=True, exclude=True)
 
@@ -163,11 +180,20 @@ class Instrument(Strict):
                 raise ValueError(
                     f"item {item.id}: enable_when names unknown item {item.enable_when.item!r}"
                 )
+        if self.checklist is not None:
+            page = [item for item in self.items if item.page == self.checklist.page]
+            if not page or any(item.type != ItemType.YES_NO for item in page):
+                raise ValueError("a checklist page must hold only yes/no items")
         for rule in self.scoring:
             missing = [i for i in rule.items if i not in known]
             if missing:
                 raise ValueError(f"score {rule.id}: unknown item(s) {missing}")
         return self
+
+    @property
+    def heading(self) -> str:
+        """What patients see as the heading (the data keeps ``title``)."""
+        return self.patient_title or self.title
 
     def item(self, item_id: str) -> Item:
         for item in self.items:

@@ -13,12 +13,19 @@ class RaisedFlag:
     urgency: Urgency
     summary: str
     advice: str
+    reported: str = ""  # what the patient reported, in their words
 
 
 def red_flags_raised(instrument: Instrument, answers: dict) -> list[RaisedFlag]:
     """The red flags these answers raise, most urgent first."""
     raised = [
-        RaisedFlag(item.id, item.red_flag.urgency, item.red_flag.summary, item.red_flag.advice)
+        RaisedFlag(
+            item.id,
+            item.red_flag.urgency,
+            item.red_flag.summary,
+            item.red_flag.advice,
+            item.red_flag.reported or item.red_flag.summary,
+        )
         for item in instrument.items
         if item.red_flag is not None
         and item.id in answers

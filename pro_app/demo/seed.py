@@ -110,6 +110,7 @@ def cohort_plan(today: date, rng: random.Random) -> list[DemoPatient]:
             )
         )
     plan[-5].red_flag_at = "week1"
+    plan[-5].answer_rate = 1.0  # the red flag is the story: it must not hang on a dice roll
     plan[5].worsening = True
     plan[-12].answer_rate = 0.0
     plan[-14].stops_texts_at = "week4"

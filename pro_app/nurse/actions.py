@@ -24,6 +24,7 @@ from ..models import (
     Site,
     SurveyInstance,
 )
+from ..scheduling.invitations import web_estimate
 from ..scheduling.plan import stop_follow_up
 
 
@@ -61,7 +62,12 @@ def resend_link(
         key=f"invite:{instance.id}:v{instance.link_version}",
         kind="invitation",
         to=patient.phone_e164,
-        body=templates.invitation(patient.first_name, site.name, LINK_PLACEHOLDER),
+        body=templates.invitation(
+            patient.first_name,
+            site.name,
+            LINK_PLACEHOLDER,
+            web_estimate(session.get(Procedure, instance.procedure_id), instance),
+        ),
         now=now,
         patient_id=patient.id,
         instance_id=instance.id,

@@ -13,7 +13,14 @@ from typing import Any
 from sqlmodel import Session
 
 from ..followup.answer_saving import complete, current_responses, save_answers
-from ..followup.survey_pages import read_page, survey_pages
+from ..followup.survey_pages import (
+    MEDICATION_ROWS,
+    SurveyPage,
+    medicine_rows,
+    read_page,
+    rows_from_answer,
+    survey_pages,
+)
 from ..models import AnswerChannel, InstanceStatus, SurveyInstance
 
 ENTERABLE = (InstanceStatus.SENT, InstanceStatus.IN_PROGRESS, InstanceStatus.EXPIRED)
@@ -46,7 +53,11 @@ def _started(subform: dict[str, list[str]]) -> bool:
 
 
 def read_entry(
-    instance: SurveyInstance, form: dict[str, list[str]], saved: dict[str, dict]
+    instance: SurveyInstance,
+    form: dict[str, list[str]],
+    saved: dict[str, dict],
+    *,
+    pages: list[SurveyPage] | None = None,
 ) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
     """Validated answers by instrument, and errors keyed by prefixed field name.
 
@@ -54,7 +65,7 @@ def read_entry(
     """
     answers: dict[str, dict[str, Any]] = {}
     errors: dict[str, str] = {}
-    for page in survey_pages(instance.instruments):
+    for page in pages if pages is not None else survey_pages(instance.instruments):
         instrument_id = page.instrument.id
         if not _started(_subform(form, instrument_id)):
             continue
@@ -65,6 +76,22 @@ def read_entry(
     if not any(answers.values()) and not errors:
         errors[""] = "Enter the answers the patient gave before saving."
     return answers, errors
+
+
+def entry_medicine_rows(
+    pages: list[SurveyPage], values: dict[str, dict], form: dict[str, list[str]] | None
+) -> dict[str, list[dict[str, str]]]:
+    """The medicine rows of the form: as typed after an error, else as saved, padded."""
+    rows: dict[str, list[dict[str, str]]] = {}
+    for page in pages:
+        for item in page.items:
+            if item.type != "medication_list":
+                continue
+            key = prefixed(page.instrument.id) + item.id
+            typed = medicine_rows(item, _subform(form, page.instrument.id)) if form else []
+            found = typed or rows_from_answer(values.get(page.instrument.id, {}).get(item.id))
+            rows[key] = found + [{}] * max(MEDICATION_ROWS - len(found), 0)
+    return rows
 
 
 def save_entry(

@@ -9,6 +9,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from notifications import templates
+from surveys.burden import web_burden
 
 from ..alerts import raise_alert
 from ..followup.conversation import first_question, in_conversation, pending_question
@@ -134,7 +135,8 @@ def _invite_batch(session: Session, batch, now: datetime, secret_key: str, worke
         )
         patient = patients[instance.patient_id]
         if patient.textable:  # otherwise the nurse follows up by phone
-            texts.append(_invitation(instance, patient, sites[patient.site_id], now))
+            procedure = procedures[instance.procedure_id]
+            texts.append(_invitation(instance, patient, sites[patient.site_id], procedure, now))
     if details:
         table = SurveyInstance.__table__
         session.connection().execute(
@@ -147,13 +149,23 @@ def _invite_batch(session: Session, batch, now: datetime, secret_key: str, worke
     return len(details)
 
 
-def _invitation(instance: SurveyInstance, patient: Patient, site: Site, now: datetime) -> dict:
+def web_estimate(procedure: Procedure, instance: SurveyInstance) -> str:
+    """How long the timepoint's web form takes, as "about 3 minutes"."""
+    plan = {tp.id: tp for tp in timepoints_for(procedure.protocol_id)}.get(instance.timepoint)
+    baseline = bool(plan and plan.is_baseline)
+    return web_burden(list(instance.instruments), baseline=baseline).phrase
+
+
+def _invitation(
+    instance: SurveyInstance, patient: Patient, site: Site, procedure: Procedure, now: datetime
+) -> dict:
     """The first text of a timepoint: a link, or the first question of a text conversation."""
     if patient.channel == ContactChannel.SMS:
         kind, body = "question", first_question(instance, patient, site)
     else:
         kind = "invitation"
-        body = templates.invitation(patient.first_name, site.name, LINK_PLACEHOLDER)
+        estimate = web_estimate(procedure, instance)
+        body = templates.invitation(patient.first_name, site.name, LINK_PLACEHOLDER, estimate)
     late = now - instance.due_at > LATE_AFTER
     return message_values(
         key=f"invite:{instance.id}",

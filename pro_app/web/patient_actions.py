@@ -16,7 +16,7 @@ from wtforms.validators import DataRequired, InputRequired, Optional
 
 from ..accounts.access import patient_for, roles_required
 from ..followup.answer_saving import current_responses
-from ..followup.survey_pages import MEDICATION_ROWS, survey_pages
+from ..followup.survey_pages import display_value, survey_pages, timepoint_place
 from ..models import (
     SAFETY_EVENT_LABELS,
     ContactChannel,
@@ -35,7 +35,13 @@ from ..nurse.actions import (
     resume,
     switch_channel,
 )
-from ..nurse.phone_entry import can_enter, prefixed, read_entry, save_entry
+from ..nurse.phone_entry import (
+    can_enter,
+    entry_medicine_rows,
+    prefixed,
+    read_entry,
+    save_entry,
+)
 from ..storage import database
 from .forms import options
 
@@ -253,8 +259,13 @@ def enter_answers(patient_id: int, instance_id: int):
     errors: dict[str, str] = {}
     values = saved
     form = ConfirmForm()
+    procedure = session.get(Procedure, instance.procedure_id)
+    baseline = timepoint_place(procedure.protocol_id, instance.timepoint).is_baseline
+    pages = survey_pages(instance.instruments, baseline=baseline)
+    typed = None
     if request.method == "POST" and form.validate_on_submit():
-        answers, errors = read_entry(instance, request.form.to_dict(flat=False), saved)
+        typed = request.form.to_dict(flat=False)
+        answers, errors = read_entry(instance, typed, saved, pages=pages)
         if not errors:
             skipped = save_entry(session, instance, answers, user_id=current_user.id, now=now)
             session.commit()
@@ -271,12 +282,13 @@ def enter_answers(patient_id: int, instance_id: int):
             "patients/enter.html",
             patient=patient,
             instance=instance,
-            pages=survey_pages(instance.instruments),
+            pages=pages,
             values=values,
             errors=errors,
             prefixed=prefixed,
             form=form,
-            medication_rows=MEDICATION_ROWS,
+            display=display_value,
+            medicines=entry_medicine_rows(pages, values, typed),
         ),
         status,
     )

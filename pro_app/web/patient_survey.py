@@ -6,17 +6,40 @@ the link again resumes where the patient stopped.
 
 import time
 from collections import defaultdict, deque
+from dataclasses import dataclass
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import select
 
 from notifications import hash_token, tokens_match
-from surveys import red_flags_raised
+from surveys import ItemType, red_flags_raised
+from surveys.burden import web_burden
 
 from ..followup.answer_saving import complete, current_responses, save_answers
-from ..followup.survey_pages import MEDICATION_ROWS, first_unanswered, read_page, survey_pages
-from ..models import AnswerChannel, InstanceStatus, Patient, Site, SurveyInstance, utcnow
+from ..followup.survey_pages import (
+    MAX_MEDICINES,
+    Place,
+    display_values,
+    error_list,
+    first_unanswered,
+    medicine_rows,
+    page_answers,
+    read_page,
+    recall_sentence,
+    rows_from_answer,
+    survey_pages,
+    timepoint_place,
+)
+from ..models import (
+    AnswerChannel,
+    InstanceStatus,
+    Patient,
+    Procedure,
+    Site,
+    SurveyInstance,
+    utcnow,
+)
 from ..storage import database
 
 bp = Blueprint("survey", __name__)
@@ -87,13 +110,29 @@ def _saved(instance: SurveyInstance) -> dict[str, dict]:
     return {instrument_id: row.answers for instrument_id, row in rows.items()}
 
 
+def _requested_page(pages, saved) -> int | None:
+    """The page asked for by a Back or Change link (``?page=3``, ``?page=check``).
+
+    Pages past the first with a question still open cannot be jumped to.
+    """
+    wanted = request.values.get("page", "")
+    reachable = first_unanswered(pages, saved)
+    if wanted == "check":
+        return len(pages) if reachable == len(pages) else None
+    if wanted.isdigit() and 1 <= int(wanted) <= min(reachable + 1, len(pages)):
+        return int(wanted) - 1
+    return None
+
+
 @bp.route("/s/<token>", methods=["GET", "POST"])
 def survey(token: str):
     session = database.session()
     instance = _instance_for(token)
     now = utcnow()
+    procedure = session.get(Procedure, instance.procedure_id)
+    place = timepoint_place(procedure.protocol_id, instance.timepoint)
     if instance.status == InstanceStatus.COMPLETED:
-        return render_template("patient/completed.html")
+        return render_template("patient/completed.html", place=place)
     if instance.status not in (InstanceStatus.SENT, InstanceStatus.IN_PROGRESS) or (
         instance.closes_at <= now
     ):
@@ -101,47 +140,114 @@ def survey(token: str):
     if instance.first_opened_at is None:
         instance.first_opened_at = now
         session.commit()
-    pages = survey_pages(instance.instruments)
+    pages = survey_pages(instance.instruments, baseline=place.is_baseline)
     saved = _saved(instance)
     progress = _progress(instance)
+    requested = _requested_page(pages, saved)
     position = progress.get("page", first_unanswered(pages, saved))
+    if requested is not None:
+        position = requested
+    view = SurveyView(token, instance, pages, saved, place)
     if request.method == "POST":
-        return _submit(token, instance, pages, saved, position)
-    if progress.get("advice"):
+        return _submit(view, position)
+    if progress.get("advice") and requested is None:
         return render_template("patient/advice.html", token=token, flags=progress["advice"])
     if position >= len(pages):
-        return render_template("patient/review.html", token=token, pages=pages, saved=saved)
-    return _page(token, pages, position, saved)
+        return _check_page(view)
+    return _page(view, position)
 
 
-def _page(token, pages, position, saved, errors=None, submitted=None, status=200):
-    page = pages[position]
-    answers = {**saved.get(page.instrument.id, {}), **(submitted or {})}
+@dataclass(frozen=True)
+class SurveyView:
+    token: str
+    instance: SurveyInstance
+    pages: list
+    saved: dict
+    place: Place
+
+    def url(self, **query) -> str:
+        return url_for("survey.survey", token=self.token, **query)
+
+    def burden(self):
+        return web_burden(self.instance.instruments, baseline=self.place.is_baseline)
+
+
+def _check_page(view: SurveyView):
+    sections = [
+        (index, page, page_answers(page, view.saved.get(page.instrument.id, {})))
+        for index, page in enumerate(view.pages)
+    ]
+    return render_template(
+        "patient/review.html",
+        view=view,
+        sections=sections,
+        missing=first_unanswered(view.pages, view.saved) < len(view.pages),
+        back_url=view.url(page=len(view.pages)) if view.pages else None,
+    )
+
+
+def _back_url(view: SurveyView, position: int, from_check: bool) -> str | None:
+    if from_check:
+        return view.url(page="check")
+    return view.url(page=position) if position > 0 else None
+
+
+def _page(view, position, errors=None, shown=None, medicines=None, status=200):
+    page = view.pages[position]
+    saved = view.saved.get(page.instrument.id, {})
+    from_check = request.values.get("from") == "check"
+    if medicines is None:
+        medicines = {
+            item.id: rows_from_answer(saved.get(item.id)) or [{}]
+            for item in page.items
+            if item.type == ItemType.MEDICATION_LIST
+        }
     return (
         render_template(
             "patient/page.html",
-            token=token,
+            view=view,
             page=page,
-            total=len(pages),
+            total=len(view.pages),
             position=position,
-            answers=answers,
+            answers=shown if shown is not None else display_values(page, saved),
             errors=errors or {},
-            medication_rows=MEDICATION_ROWS,
+            error_summary=error_list(page, errors or {}),
+            medicines=medicines,
+            max_medicines=MAX_MEDICINES,
+            recall=recall_sentence(page.instrument.recall_period, baseline=view.place.is_baseline),
+            from_check=from_check,
+            back_url=_back_url(view, position, from_check),
+            action_url=view.url(page=position + 1, **({"from": "check"} if from_check else {})),
+            estimate=view.burden().phrase if position == 0 else None,
         ),
         status,
     )
 
 
-def _submit(token, instance, pages, saved, position):
+def _redraw(view, position, form, *, add: bool = False, remove: tuple[str, int] | None = None):
+    """The page again with everything typed, and a medicine row added or taken away."""
+    page = view.pages[position]
+    medicines = {}
+    for item in page.items:
+        if item.type != ItemType.MEDICATION_LIST:
+            continue
+        rows = medicine_rows(item, form) or [{}]
+        if remove and remove[0] == item.id and 0 <= remove[1] < len(rows):
+            del rows[remove[1]]
+        if add and len(rows) < MAX_MEDICINES:
+            rows.append({})
+        medicines[item.id] = rows or [{}]
+    shown = display_values(page, view.saved.get(page.instrument.id, {}), None, form)
+    return _page(view, position, shown=shown, medicines=medicines)
+
+
+def _submit(view: SurveyView, position: int):
     session = database.session()
+    instance, pages, saved = view.instance, view.pages, view.saved
     action = request.form.get("action", "next")
-    here = url_for("survey.survey", token=token)
+    here = view.url()
     if action == "continue":  # after reading urgent advice
         _set_progress(instance, advice=[])
-        session.commit()
-        return redirect(here)
-    if action == "back":
-        _set_progress(instance, page=max(min(position, len(pages)) - 1, 0))
         session.commit()
         return redirect(here)
     if action == "submit" and position >= len(pages):
@@ -151,25 +257,37 @@ def _submit(token, instance, pages, saved, position):
             return redirect(here)
         complete(session, instance, now=utcnow())
         session.commit()
-        return render_template("patient/thanks.html")
+        return render_template("patient/thanks.html", place=view.place)
     if position >= len(pages):
         return redirect(here)
-    page = pages[position]
     form = request.form.to_dict(flat=False)
+    if action == "add-medicine":
+        return _redraw(view, position, form, add=True)
+    if action.startswith("remove-"):
+        item_id, _, row = action.removeprefix("remove-").rpartition("-")
+        return _redraw(view, position, form, remove=(item_id, int(row) if row.isdigit() else -1))
+    page = pages[position]
     previous = saved.get(page.instrument.id, {})
     answers, errors = read_page(page, form, previous)
     if errors:
-        return _page(token, pages, position, saved, errors, answers, status=422)
+        medicines = {
+            item.id: medicine_rows(item, form) or [{}]
+            for item in page.items
+            if item.type == ItemType.MEDICATION_LIST
+        }
+        shown = display_values(page, previous, answers, form)
+        return _page(view, position, errors, shown, medicines, status=422)
     flags = []
     if answers:
         save_answers(
             session, instance, page.instrument.id, answers, channel=AnswerChannel.WEB, now=utcnow()
         )
         flags = [
-            {"urgency": flag.urgency.value, "advice": flag.advice}
+            {"urgency": flag.urgency.value, "advice": flag.advice, "reported": flag.reported}
             for flag in red_flags_raised(page.instrument, answers)
         ]
-    _set_progress(instance, page=position + 1, advice=flags)
+    after = len(pages) if request.values.get("from") == "check" else position + 1
+    _set_progress(instance, page=after, advice=flags)
     session.commit()
     return redirect(here)
 

@@ -1,6 +1,7 @@
 """The patient's survey through the test client: complete, resume, back, validation,
 red flags, closed, completed, wrong token, rate limiting and headers."""
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -57,7 +58,7 @@ def answers_for_page(page) -> dict:
             data.update(
                 {
                     f"{item.id}-0-drug": "oxycodone",
-                    f"{item.id}-0-strength": "20",
+                    f"{item.id}-0-amount": "20",
                     f"{item.id}-0-unit": "mg",
                     f"{item.id}-0-doses": "2",
                     f"{item.id}-0-pattern": "regular",
@@ -67,7 +68,8 @@ def answers_for_page(page) -> dict:
 
 
 def pages_of(engine):
-    return survey_pages(instances(engine)[0].instruments)
+    """The pages of the first (baseline) survey."""
+    return survey_pages(instances(engine)[0].instruments, baseline=True)
 
 
 def current(engine) -> dict[str, Response]:
@@ -108,11 +110,13 @@ def test_leaving_and_coming_back_resumes_where_the_patient_stopped(client, gen, 
 def test_back_changes_an_answer_as_a_new_version(client, gen, link):
     pages = pages_of(gen.engine)
     client.post(link, data={"action": "next", **answers_for_page(pages[0])})
-    client.post(link, data={"action": "back"})
-    page_one = client.get(link).text
+    page_two = client.get(link).text
+    assert f'<a class="back" href="{link}?page=1">Back</a>' in page_two
+    page_one = client.get(f"{link}?page=1").text
     assert "Page 1 of" in page_one and 'value="7" checked' in page_one
     changed = {**answers_for_page(pages[0]), "worst": "8"}
-    client.post(link, data={"action": "next", **changed})
+    client.post(f"{link}?page=1", data={"action": "next", **changed})
+    assert "Page 2 of" in client.get(link).text
     with Session(gen.engine) as session:
         rows = session.exec(select(Response).where(Response.instrument_id == "pain_nrs")).all()
     assert [r.answers["worst"] for r in rows] == [7, 8]
@@ -252,3 +256,354 @@ def test_a_red_flag_texts_the_on_call_contact_without_clinical_detail(
     # It goes out with the next pass, quiet hours or not.
     tick(datetime(2027, 1, 4, 23, 0, tzinfo=UTC))
     assert messages(engine, kind="alert_notify")[0].status == "delivered"
+
+
+# -- nothing typed is lost -----------------------------------------------------------------
+
+FOLLOW_UP = datetime(2027, 1, 18, 12, 0, tzinfo=UTC)  # week 1 of a procedure on 11 January
+LAST = datetime(2028, 1, 10, 12, 0, tzinfo=UTC)  # week 52
+
+
+def open_timepoint(gen, tick, monkeypatch, timepoint: str, when: datetime, **site) -> str:
+    """The link of an invited follow-up timepoint; the app's clock is an hour after ``when``."""
+    monkeypatch.setattr("pro_app.web.patient_survey.utcnow", lambda: when + timedelta(hours=1))
+    gen.patient(gen.site(team_phone="0113 496 0123", **site), now=ENROLLED)
+    tick(ENROLLED)
+    tick(when)
+    instance = next(i for i in instances(gen.engine) if i.timepoint == timepoint)
+    assert instance.status == InstanceStatus.SENT
+    return f"/s/{survey_token(SECRET, instance.id, instance.link_version)}"
+
+
+def patient_form(page) -> dict:
+    """What a patient's browser sends for a page answered well (red flags as the tick list)."""
+    if page.checklist is not None:
+        return {"checklist": "none"}
+    return answers_for_page(page)
+
+
+def one_wrong(page) -> tuple[dict, str]:
+    """A page's good answers with one field made wrong, and the field's name."""
+    data = patient_form(page)
+    if page.checklist is not None:
+        return {"checklist": ["none", page.items[0].id]}, "checklist"
+    for item in page.items:
+        if item.type == "medication_list":
+            data.update(
+                {
+                    f"{item.id}-1-drug": "morphine",
+                    f"{item.id}-1-amount": "",  # the one wrong field
+                    f"{item.id}-1-unit": "ml",
+                    f"{item.id}-1-per_ml": "2",
+                    f"{item.id}-1-doses": "3",
+                    f"{item.id}-1-pattern": "as_needed",
+                }
+            )
+            return data, f"{item.id}-1-amount"
+    wrong = page.items[-1]
+    data[wrong.id] = "11" if wrong.type == "scale" else "not-an-option"
+    return data, wrong.id
+
+
+def shows(html: str, name: str, value: str) -> bool:
+    """Whether the page shows ``value`` in the field ``name`` (ticked, selected or typed)."""
+    name, value = re.escape(name), re.escape(value)
+    radio = rf'<input type="(?:radio|checkbox)" id="[^"]*" name="{name}" value="{value}" checked>'
+    text = rf'name="{name}" value="{value}"'
+    select = (
+        rf'<select[^>]* name="{name}"[^>]*>(?:(?!</select>).)*<option value="{value}" selected>'
+    )
+    return any(re.search(pattern, html, re.S) for pattern in (radio, text, select))
+
+
+@pytest.mark.parametrize("when", ["baseline", "week1", "week52"])
+def test_after_one_wrong_field_every_other_value_on_every_page_is_shown_again(
+    client, gen, tick, monkeypatch, when
+):
+    if when == "baseline":
+        monkeypatch.setattr(
+            "pro_app.web.patient_survey.utcnow", lambda: ENROLLED + timedelta(hours=1)
+        )
+        gen.patient(gen.site(team_phone="0113 496 0123"), now=ENROLLED)
+        tick(ENROLLED)
+        instance = instances(gen.engine)[0]
+        path = f"/s/{survey_token(SECRET, instance.id, instance.link_version)}"
+    else:
+        path = open_timepoint(gen, tick, monkeypatch, when, FOLLOW_UP if when == "week1" else LAST)
+        instance = next(i for i in instances(gen.engine) if i.timepoint == when)
+    pages = survey_pages(instance.instruments, baseline=when == "baseline")
+    for page in pages:
+        data, wrong = one_wrong(page)
+        response = client.post(path, data={"action": "next", **data})
+        assert response.status_code == 422, (page.instrument.id, wrong)
+        assert response.text.count('class="error"') >= 1
+        for name, value in data.items():
+            values = value if isinstance(value, list) else [value]
+            for one in values:
+                if name == wrong or not one:
+                    continue
+                assert shows(response.text, name, one), (page.instrument.id, name, one)
+        response = client.post(path, data={"action": "next", **patient_form(page)})
+        assert response.status_code == 302, (page.instrument.id, response.text[-800:])
+    assert "Check your answers" in client.get(path).text
+
+
+def medicines_path(client, path) -> None:
+    """Answer the pages before the medicines (baseline: pain, red flags, quality of life)."""
+    for page in survey_pages(["pain_nrs", "red_flags", "qol_overall"]):
+        assert client.post(path, data={"action": "next", **patient_form(page)}).status_code == 302
+
+
+def test_a_partly_filled_medicine_is_an_error_never_none(client, gen, link):
+    medicines_path(client, link)
+    response = client.post(link, data={"action": "next", "medicines-0-drug": "morphine"})
+    assert response.status_code == 422
+    assert "Medicine 1: enter how much is in each dose" in response.text
+    assert '<a href="#medicines-0-amount">' in response.text
+    assert 'id="medicines-0-amount"' in response.text
+    assert "analgesic_use" not in current(gen.engine)
+    assert shows(response.text, "medicines-0-drug", "morphine")
+
+
+def test_medicines_are_added_and_removed_one_at_a_time_without_javascript(client, gen, link):
+    medicines_path(client, link)
+    first = client.get(link).text
+    assert 'name="medicines-0-drug"' in first and 'name="medicines-1-drug"' not in first
+    row = {
+        "medicines-0-drug": "paracetamol",
+        "medicines-0-amount": "1000",
+        "medicines-0-unit": "mg",
+        "medicines-0-doses": "4",
+        "medicines-0-pattern": "regular",
+    }
+    added = client.post(link, data={"action": "add-medicine", **row})
+    assert added.status_code == 200
+    assert 'name="medicines-1-drug"' in added.text
+    assert shows(added.text, "medicines-0-amount", "1000")
+    second = {
+        "medicines-1-drug": "fentanyl_patch",
+        "medicines-1-amount": "25",
+        "medicines-1-unit": "mcg/h",
+        "medicines-1-pattern": "",
+    }
+    third = {"medicines-2-drug": "tramadol", "medicines-2-unit": "mg"}
+    removed = client.post(link, data={"action": "remove-medicines-2", **row, **second, **third})
+    assert 'name="medicines-2-drug"' not in removed.text
+    assert shows(removed.text, "medicines-1-drug", "fentanyl_patch")
+    assert client.post(link, data={"action": "next", **row, **second}).status_code == 302
+    saved = current(gen.engine)["analgesic_use"]
+    assert saved.answers["medicines"] == [
+        {
+            "drug": "paracetamol",
+            "strength": 1000,
+            "unit": "mg",
+            "route": "oral",
+            "doses": 4,
+            "pattern": "regular",
+        },
+        {
+            "drug": "fentanyl_patch",
+            "strength": 25,
+            "unit": "mcg/h",
+            "route": "transdermal",
+            "doses": 1,
+            "pattern": "regular",
+        },
+    ]
+    assert saved.scores["omed"]["omed_mg_per_day"] == 60  # Opioids Aware: 25 mcg/h patch
+
+
+def test_a_liquid_is_given_in_ml_with_its_strength_or_the_nurse_is_asked(client, gen, link):
+    medicines_path(client, link)
+    row = {
+        "medicines-0-drug": "morphine",
+        "medicines-0-amount": "5",
+        "medicines-0-unit": "ml",
+        "medicines-0-doses": "3",
+        "medicines-0-pattern": "as_needed",
+    }
+    unknown = client.post(link, data={"action": "next", **row})
+    assert unknown.status_code == 422
+    assert "how many mg are in each ml" in unknown.text and "ask your nurse" in unknown.text
+    assert shows(unknown.text, "medicines-0-unit", "ml")
+    client.post(link, data={"action": "next", **row, "medicines-0-per_ml": "2"})
+    saved = current(gen.engine)["analgesic_use"]
+    assert saved.answers["medicines"][0]["strength"] == 10  # 5 ml of 2 mg/ml
+    assert saved.scores["omed"]["omed_mg_per_day"] == 30
+
+
+def test_a_patch_needs_micrograms_an_hour(client, gen, link):
+    medicines_path(client, link)
+    response = client.post(
+        link,
+        data={
+            "action": "next",
+            "medicines-0-drug": "fentanyl_patch",
+            "medicines-0-amount": "25",
+            "medicines-0-unit": "mg",
+        },
+    )
+    assert response.status_code == 422
+    assert "a patch&#39;s strength is in micrograms an hour" in response.text
+
+
+def test_an_error_page_says_error_in_its_title_and_links_each_message_to_its_field(
+    client, gen, link
+):
+    response = client.post(link, data={"action": "next", "worst": "11", "average": "5"})
+    title = re.search(r"<title>(.*?)</title>", response.text).group(1)
+    assert title.startswith("Error: ")
+    summary = response.text.split('class="error-summary"', 1)[1].split("</div>", 1)[0]
+    opening = re.search(r'<div class="error-summary"[^>]*>', response.text).group(0)
+    assert 'tabindex="-1"' in opening and "autofocus" in opening  # focus moves to it
+    anchors = re.findall(r'<a href="#([^"]+)">', summary)
+    assert anchors == ["worst-0", "now-0"]
+    for anchor in anchors:
+        assert f'id="{anchor}"' in response.text
+
+
+# -- check your answers --------------------------------------------------------------------
+
+
+def answer_all(client, path, pages) -> None:
+    for page in pages:
+        assert client.post(path, data={"action": "next", **patient_form(page)}).status_code == 302
+
+
+def test_check_your_answers_lists_every_answer_with_a_change_link(client, gen, link):
+    pages = pages_of(gen.engine)
+    answer_all(client, link, pages)
+    check = client.get(link).text
+    assert "<h1>Check your answers</h1>" in check
+    assert "7 (" not in check and "<dd>7</dd>" in check  # worst pain
+    assert "No, I have none of these" in check
+    assert "Oxycodone (OxyNorm, OxyContin): 20 mg in each dose, 2 doses, regularly" in check
+    questions = [item for page in pages if page.checklist is None for item in page.items]
+    for item in questions:
+        assert f"<dt>{item.text}</dt>".replace("'", "&#39;").replace('"', "&#34;") in check or (
+            f"<dt>{item.text}</dt>" in check
+        ), item.id
+    changes = re.findall(r'href="([^"]*from=check[^"]*)"', check)
+    assert len(changes) == len(questions) + 1  # plus the red-flag list
+
+
+def test_change_returns_to_the_page_and_then_back_to_the_check_page(client, gen, link):
+    pages = pages_of(gen.engine)
+    answer_all(client, link, pages)
+    check = client.get(link).text
+    change = re.search(r'href="([^"]*page=1&amp;from=check)"', check).group(1).replace("&amp;", "&")
+    page_one = client.get(change).text
+    assert "Page 1 of" in page_one and "Save and go back to your answers" in page_one
+    assert 'href="' + link + '?page=check">Back</a>' in page_one
+    action = re.search(r'<form method="post" action="([^"]+)"', page_one).group(1)
+    response = client.post(
+        action.replace("&amp;", "&"),
+        data={"action": "next", **answers_for_page(pages[0]), "worst": "3"},
+    )
+    assert response.status_code == 302
+    back = client.get(link).text
+    assert "<h1>Check your answers</h1>" in back and "<dd>3</dd>" in back
+    assert current(gen.engine)["pain_nrs"].answers["worst"] == 3
+    assert "Thank you" in client.post(link + "?page=check", data={"action": "submit"}).text
+
+
+# -- wording that depends on the timepoint ---------------------------------------------------
+
+
+def test_baseline_does_not_compare_with_before_the_treatment(client, gen, link):
+    pages = pages_of(gen.engine)
+    assert "medicine_change" not in {item.id for page in pages for item in page.items}
+    answer_all(client, link, pages[:3])
+    assert "Compared with before your treatment" not in client.get(link).text
+    assert "Think about the since" not in client.get(link).text
+
+
+def test_follow_up_asks_for_the_change_and_recalls_since_the_last_answers(
+    client, gen, tick, monkeypatch
+):
+    path = open_timepoint(gen, tick, monkeypatch, "week1", FOLLOW_UP)
+    first = client.get(path).text
+    assert "These questions take about 3 minutes" in first
+    assert "<h1>Your pain</h1>" in first
+    client.post(path, data={"action": "next", "worst": "3", "average": "2", "now": "1"})
+    flags = client.get(path).text
+    assert "Think about the time since you last answered." in flags
+    assert "Think about the since" not in flags
+    client.post(path, data={"action": "next", "checklist": "none"})
+    client.post(path, data={"action": "next", "overall": "6"})
+    assert "Compared with before your treatment" in client.get(path).text
+
+
+def test_rand36_pages_are_headed_in_plain_words_and_keep_the_name_in_the_data(client, gen, link):
+    pages = pages_of(gen.engine)
+    answer_all(client, link, pages[:4])
+    page = client.get(link).text
+    assert "<h1>About your health</h1>" in page
+    assert "RAND 36-Item" not in page
+    assert current(gen.engine)["pain_nrs"].instrument_id == "pain_nrs"
+
+
+def test_the_last_timepoint_says_follow_up_is_finished_and_whom_to_call(
+    client, gen, tick, monkeypatch
+):
+    path = open_timepoint(gen, tick, monkeypatch, "week52", LAST)
+    instance = next(i for i in instances(gen.engine) if i.timepoint == "week52")
+    answer_all(client, path, survey_pages(instance.instruments))
+    thanks = client.post(path + "?page=check", data={"action": "submit"}).text
+    assert "your follow-up is finished" in thanks
+    assert "0113 496 0123" in thanks
+    assert "We will send you a text when the next questions are due" not in thanks
+    again = client.get(path).text
+    assert "your follow-up is finished" in again
+
+
+def test_an_earlier_timepoint_says_the_next_questions_will_come(client, gen, link):
+    answer_all(client, link, pages_of(gen.engine))
+    thanks = client.post(link + "?page=check", data={"action": "submit"}).text
+    assert "We will send you a text when the next questions are due" in thanks
+    assert "follow-up is finished" not in thanks
+
+
+def test_several_red_flags_give_one_advice_block_most_urgent_first_naming_each(client, gen, link):
+    pages = pages_of(gen.engine)
+    client.post(link, data={"action": "next", **answers_for_page(pages[0])})
+    client.post(link, data={"action": "next", "checklist": ["fever", "weakness", "chest"]})
+    advice = client.get(link).text
+    assert advice.count('class="urgent"') == 1
+    assert "<h1>Call your team now</h1>" in advice
+    block = advice.split('class="urgent"', 1)[1]
+    named = re.findall(r"<li>(.*?)</li>", block)
+    assert named == [
+        "new weakness or heaviness in your legs or arms",
+        "a high temperature or shivers",
+        "new chest pain or breathlessness",
+    ]
+    paragraphs = re.findall(r"<p>(.*?)</p>", block)
+    assert paragraphs[1].startswith("Call the team now.")  # the most urgent advice first
+    assert sum("Call 999 now if the chest pain is severe" in p for p in paragraphs) == 1
+    with Session(gen.engine) as session:
+        alerts = session.exec(select(Alert).order_by(Alert.id)).all()
+    assert sorted(a.urgency for a in alerts) == ["local", "local", "now"]
+
+
+def test_the_red_flag_list_needs_a_tick_or_none(client, gen, link):
+    pages = pages_of(gen.engine)
+    client.post(link, data={"action": "next", **answers_for_page(pages[0])})
+    empty = client.post(link, data={"action": "next"})
+    assert empty.status_code == 422
+    assert "Tick the problems you have" in empty.text
+    both = client.post(link, data={"action": "next", "checklist": ["none", "fever"]})
+    assert both.status_code == 422 and "untick one of them" in both.text
+    assert client.post(link, data={"action": "next", "checklist": "none"}).status_code == 302
+    assert current(gen.engine)["red_flags"].answers == {item.id: False for item in pages[1].items}
+
+
+def test_the_invitation_gives_the_time_it_takes(gen, tick):
+    from tests.tick_helpers import messages
+
+    gen.patient(gen.site(), now=ENROLLED)
+    tick(ENROLLED)
+    tick(FOLLOW_UP)
+    bodies = [m.body for m in messages(gen.engine, kind="invitation")]
+    assert "a few short questions (about 9 minutes):" in bodies[0]  # baseline, with RAND-36
+    assert "a few short questions (about 3 minutes):" in bodies[-1]  # week 1

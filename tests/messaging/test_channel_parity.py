@@ -17,7 +17,7 @@ from pro_app.audit.outcomes import OutcomeAccumulator
 from pro_app.audit.timelines import AuditFilters, timelines
 from pro_app.config import Settings
 from pro_app.followup.instruments import sms_questions
-from pro_app.followup.survey_pages import survey_pages
+from pro_app.followup.survey_pages import CHECKLIST_FIELD, CHECKLIST_NONE, survey_pages
 from pro_app.messaging.links import survey_token
 from pro_app.models import Alert, InstanceStatus, Message, SurveyInstance
 from surveys import get_instrument
@@ -99,6 +99,8 @@ def _answers(values: dict, change: str) -> dict[str, dict]:
 
 def _web_form(page, values: dict, change: str) -> dict:
     stored = _answers(values, change).get(page.instrument.id, {})
+    if page.checklist is not None:  # the warning signs: one "tick any that apply" list
+        return {CHECKLIST_FIELD: [i for i in FLAG_ITEMS if stored[i]] or [CHECKLIST_NONE]}
     data = {}
     for item in page.items:
         if item.type == "medication_list":

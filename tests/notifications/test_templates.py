@@ -47,6 +47,13 @@ def test_standard_invitation_text() -> None:
     )
 
 
+def test_the_invitation_says_how_long_the_questions_take() -> None:
+    body = t.invitation("Ada", TEAM, link(), "about 3 minutes")
+    assert f"Please answer a few short questions (about 3 minutes): {link()}\n" in body
+    assert t.find_clinical_words(body) == []
+    assert segment_info(body).encoding == "GSM-7"
+
+
 def test_a_name_outside_gsm7_is_kept_and_sent_as_ucs2() -> None:
     body = t.invitation("Siobhán", TEAM, link())
     assert body.startswith("Hello Siobhán,")

@@ -61,7 +61,8 @@ ENTRY = {
     "red_flags.bladder_bowel": "yes",
     "qol_overall.overall": "3",
     "analgesic_use.medicines-0-drug": "morphine",
-    "analgesic_use.medicines-0-strength": "10",
+    "analgesic_use.medicines-0-amount": "10",
+    "analgesic_use.medicines-0-pattern": "regular",
     "analgesic_use.medicines-0-doses": "4",
     "analgesic_use.medicine_change": "same",
 }

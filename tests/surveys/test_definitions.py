@@ -167,7 +167,7 @@ def test_the_default_protocol():
         "week52",
     ]
     rand36_at = [tp.id for tp in protocol.timepoints if "rand36" in tp.instruments]
-    assert rand36_at == ["baseline", "week4", "week12", "week26", "week52"]
+    assert rand36_at == ["baseline", "week12", "week52"]
     for tp in protocol.timepoints:
         assert {"pain_nrs", "red_flags", "qol_overall", "analgesic_use"} <= set(tp.instruments)
         assert len(tp.reminder_hours) == 2

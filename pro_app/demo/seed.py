@@ -263,9 +263,11 @@ def _answer(engine: Engine, plan: list[DemoPatient], rng: random.Random, at: dat
 
 def _reply_by_text(engine, instance, patient, values, at) -> None:
     """Answer the text conversation one reply at a time through the inbound handler."""
-    from ..followup.instruments import sms_questions
+    from ..followup.conversation import questions_for
 
-    for number, question in enumerate(sms_questions(instance.instruments)):
+    with Session(engine) as session:
+        questions = questions_for(session.get(SurveyInstance, instance.id), session)
+    for number, question in enumerate(questions):
         answers = values.get(question.instrument_id, {})
         given = all(answers.get(item_id) is not None for item_id in question.item_ids)
         body = question.reply_for(answers) if given else str(question.minimum)

@@ -11,21 +11,37 @@ it stays partly answered and the reminders go on while its window is open.
 
 from datetime import datetime
 
+from sqlalchemy.orm import object_session
 from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import Session
 
 from notifications import parse_checklist, parse_reply, parse_yes_no, templates
 
 from ..alerts import raise_alert
-from ..models import AlertKind, AnswerChannel, Patient, Site, SurveyInstance
+from ..models import AlertKind, AnswerChannel, Patient, Procedure, Site, SurveyInstance
 from .answer_saving import complete, current_responses, save_answers
 from .instruments import SmsKind, SmsQuestion, instrument, red_flags, sms_questions
+from .survey_pages import timepoint_place
 
 MAX_RETRIES = 2  # the third unreadable reply to one question goes to the nurse
 
 
 def in_conversation(instance: SurveyInstance) -> bool:
     return "sms" in (instance.progress or {})
+
+
+def is_baseline(instance: SurveyInstance, session: Session | None = None) -> bool:
+    """Whether ``instance`` is its protocol's baseline (some items are follow-up only)."""
+    session = session or object_session(instance)
+    procedure = session.get(Procedure, instance.procedure_id) if session else None
+    if procedure is None:
+        return False
+    return timepoint_place(procedure.protocol_id, instance.timepoint).is_baseline
+
+
+def questions_for(instance: SurveyInstance, session: Session | None = None) -> list[SmsQuestion]:
+    """The texts of ``instance``'s conversation, in order."""
+    return sms_questions(instance.instruments, baseline=is_baseline(instance, session))
 
 
 def question_text(question: SmsQuestion, number: int, total: int) -> str:
@@ -53,7 +69,7 @@ def question_text(question: SmsQuestion, number: int, total: int) -> str:
 
 def first_question(instance: SurveyInstance, patient: Patient, site: Site) -> str:
     """Start the conversation and return the first text (a greeting and question 1)."""
-    questions = sms_questions(instance.instruments)
+    questions = questions_for(instance)
     instance.progress = {**(instance.progress or {}), "sms": {"position": 0, "retries": 0}}
     flag_modified(instance, "progress")
     greeting = f"Hello {patient.first_name}, {site.name} has {len(questions)} short questions."
@@ -76,7 +92,7 @@ def next_position(questions: list[SmsQuestion], saved: dict[str, dict]) -> int:
 
 def pending_question(session: Session, instance: SurveyInstance) -> tuple[int, int] | None:
     """(number, total) of the question waiting for a reply, or None if all are answered."""
-    questions = sms_questions(instance.instruments)
+    questions = questions_for(instance, session)
     position = next_position(questions, saved_answers(session, instance))
     if position >= len(questions):
         return None
@@ -113,7 +129,7 @@ def handle_conversation_reply(
     now: datetime,
 ) -> list[str]:
     """Record a reply to the question that is out; return the next text(s)."""
-    questions = sms_questions(instance.instruments)
+    questions = questions_for(instance, session)
     position = next_position(questions, saved_answers(session, instance))
     if position >= len(questions):
         complete(session, instance, now=now)
@@ -146,7 +162,7 @@ def handle_conversation_reply(
     )
     raised = red_flags(instrument(question.instrument_id), answers)
     advice = (
-        [templates.red_flag_advice([f.advice for f in raised], site.name, site.team_phone)]
+        [templates.red_flag_advice(advice_lines(raised), site.name, site.team_phone)]
         if raised
         else []
     )
@@ -156,6 +172,22 @@ def handle_conversation_reply(
         complete(session, instance, now=now)
         return [*advice, templates.thank_you(site.name)]
     return [*advice, question_text(questions[following], following + 1, len(questions))]
+
+
+_MOST_URGENT_FIRST = {"now": 0, "24h": 1, "local": 2}
+
+
+def advice_lines(raised: list) -> list[str]:
+    """The advice for raised flags as the web page gives it: the most urgent first, once
+    per level for "now" and "24h" (their advice says the same thing), each local one."""
+    lines: list[str] = []
+    levels: set[str] = set()
+    for flag in sorted(raised, key=lambda f: _MOST_URGENT_FIRST.get(str(f.urgency), 3)):
+        urgency = str(flag.urgency)
+        if flag.advice not in lines and (urgency == "local" or urgency not in levels):
+            lines.append(flag.advice)
+        levels.add(urgency)
+    return lines
 
 
 def answer_text(

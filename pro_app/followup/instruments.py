@@ -90,14 +90,18 @@ def _checklist(definition: Instrument, items: list[Item]) -> SmsQuestion:
     )
 
 
-def sms_questions(instrument_ids: list[str]) -> list[SmsQuestion]:
+def sms_questions(instrument_ids: list[str], *, baseline: bool = False) -> list[SmsQuestion]:
     """The texts of a conversation, in order. RAND-36 and other items without ``sms_text``
-    are never asked by text; the yes/no items of a questionnaire that has more than one go
-    in one numbered list."""
+    are never asked by text, nor follow-up-only items at baseline; the yes/no items of a
+    questionnaire that has more than one go in one numbered list."""
     questions = []
     for instrument_id in instrument_ids:
         definition = get_instrument(instrument_id)
-        texted = [item for item in definition.items if item.sms_text]
+        texted = [
+            item
+            for item in definition.items
+            if item.sms_text and not (baseline and item.followup_only)
+        ]
         yes_no = [item for item in texted if item.type == ItemType.YES_NO]
         listed = len(yes_no) > 1
         for item in texted:
@@ -137,19 +141,21 @@ def sms_questions(instrument_ids: list[str]) -> list[SmsQuestion]:
     return questions
 
 
-def texted_items(instrument_ids: list[str]) -> list[tuple[str, str]]:
+def texted_items(instrument_ids: list[str], *, baseline: bool = False) -> list[tuple[str, str]]:
     """(questionnaire, item) of every item a text conversation asks."""
     return [
         (question.instrument_id, item_id)
-        for question in sms_questions(instrument_ids)
+        for question in sms_questions(instrument_ids, baseline=baseline)
         for item_id in question.item_ids
     ]
 
 
-def missing_text_items(instrument_ids: list[str], saved: dict[str, dict]) -> list[str]:
+def missing_text_items(
+    instrument_ids: list[str], saved: dict[str, dict], *, baseline: bool = False
+) -> list[str]:
     """The texted items not answered yet, as the questionnaire words them (for nurses)."""
     missing = []
-    for instrument_id, item_id in texted_items(instrument_ids):
+    for instrument_id, item_id in texted_items(instrument_ids, baseline=baseline):
         if saved.get(instrument_id, {}).get(item_id) is None:
             item = next(i for i in get_instrument(instrument_id).items if i.id == item_id)
             missing.append(item.text)

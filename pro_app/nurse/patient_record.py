@@ -8,6 +8,7 @@ from sqlmodel import Session, select
 from surveys import get_instrument
 from surveys.model import Instrument, ItemType
 
+from ..followup.conversation import is_baseline
 from ..followup.instruments import missing_text_items
 from ..messaging.links import redact_body
 from ..models import (
@@ -148,7 +149,9 @@ def gather(
     for instance in instances:
         if _partly_answered_by_text(instance):
             by_instance[instance.id].missing = missing_text_items(
-                instance.instruments, answers_at.get(instance.id, {})
+                instance.instruments,
+                answers_at.get(instance.id, {}),
+                baseline=is_baseline(instance, session),
             )
     alerts = session.exec(
         select(Alert).where(Alert.patient_id == patient.id).order_by(Alert.created_at.desc())

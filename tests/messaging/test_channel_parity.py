@@ -16,6 +16,7 @@ from pro_app import create_app
 from pro_app.audit.outcomes import OutcomeAccumulator
 from pro_app.audit.timelines import AuditFilters, timelines
 from pro_app.config import Settings
+from pro_app.followup.conversation import questions_for
 from pro_app.followup.instruments import sms_questions
 from pro_app.followup.survey_pages import CHECKLIST_FIELD, CHECKLIST_NONE, survey_pages
 from pro_app.messaging.links import survey_token
@@ -107,7 +108,7 @@ def _web_form(page, values: dict, change: str) -> dict:
             data.update(
                 {
                     f"{item.id}-0-drug": "oxycodone",
-                    f"{item.id}-0-strength": str(values["oxy_mg"]),
+                    f"{item.id}-0-amount": str(values["oxy_mg"]),
                     f"{item.id}-0-unit": "mg",
                     f"{item.id}-0-doses": "2",
                     f"{item.id}-0-pattern": "regular",
@@ -158,7 +159,9 @@ def _answer_by_web(client, instance: SurveyInstance, values: dict, change: str) 
 def _answer_by_text(twilio: Twilio, number: str, instance, values: dict, change: str) -> list:
     answers = _answers(values, change)
     replies = []
-    for question in sms_questions(instance.instruments):
+    with Session(twilio.engine) as session:
+        questions = questions_for(session.get(SurveyInstance, instance.id), session)
+    for question in questions:
         body = question.reply_for(answers[question.instrument_id])
         response = twilio.text(number, body)
         assert response.status_code == 200
@@ -200,6 +203,7 @@ def test_a_story_told_by_web_and_by_text_gives_the_same_record(
     web = gen.patient(site, now=ENROLLED, channel="link").patient
     text = gen.patient(site, now=ENROLLED, channel="sms").patient
     twilio = Twilio(web_and_text)
+    twilio.engine = gen.engine
     at = ENROLLED
     for timepoint, told in (("baseline", BASELINE), ("week1", values)):
         at = max(at, _instance(gen.engine, web.id, timepoint).due_at) + timedelta(minutes=5)

@@ -1,8 +1,8 @@
 """Real-world replies to a texted survey, each with what it must mean.
 
 Every row is sent, through the inbound handler as the webhook calls it, by its own patient
-whose conversation waits at one question: a pain score (0-10), the numbered list of
-warning signs, or the pain medicine choice (1 less, 2 the same, 3 more, 4 none). An
+whose conversation waits at one question: a pain score (0-10) or the numbered list of
+warning signs. An
 opt-out is never read as an answer and an answer is never read as an opt-out.
 """
 
@@ -51,7 +51,6 @@ REPLIES = [
     ("1 STOP", "flags", STOP),
     ("no more texts", "flags", STOP),
     ("stop", "flags", STOP),
-    ("S T O P", "medicine", STOP),
     # Pain scores, including ones with stop-like words that are not opt-outs.
     ("7", "pain", answer(7)),
     ("７", "pain", answer(7)),  # a full-width digit
@@ -97,18 +96,12 @@ REPLIES = [
     ("YES", "flags", UNREADABLE),
     ("yes I do", "flags", UNREADABLE),
     ("🙂", "flags", UNREADABLE),
-    # The pain medicine choice.
-    ("2", "medicine", answer("same")),
-    ("1.", "medicine", answer("less")),
-    ("4", "medicine", answer("none")),
-    ("5", "medicine", UNREADABLE),
 ]
 
-BEFORE = {"pain": [], "flags": ["5", "5", "5"], "medicine": ["5", "5", "5", "0", "5"]}
+BEFORE = {"pain": [], "flags": ["5", "5", "5"]}
 WAITING = {  # the questionnaire and items of the question each row answers
     "pain": ("pain_nrs", ("worst",)),
     "flags": ("red_flags", None),
-    "medicine": ("analgesic_use", ("medicine_change",)),
 }
 FLAG_ITEMS = (
     "weakness",

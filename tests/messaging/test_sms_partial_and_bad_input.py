@@ -52,7 +52,7 @@ def test_a_conversation_left_part_way_stays_partly_answered(gen, tick, clock, cl
     # Reminders go on while the window is open, naming the question waiting (not its words).
     tick(baseline.next_reminder_at + timedelta(minutes=1))
     reminder = messages(gen.engine, kind="reminder")
-    assert len(reminder) == 1 and "question 4 of 6" in reminder[0].body
+    assert len(reminder) == 1 and "question 4 of 5" in reminder[0].body
     assert "pain" not in reminder[0].body.lower()
 
     # After the window closes the audit counts it as partly answered, not answered.
@@ -71,7 +71,7 @@ def test_finishing_the_conversation_completes_it_and_stops_the_reminders(gen, ti
     patient = gen.patient(gen.site(), now=ENROLLED, channel="sms").patient
     tick(ENROLLED)
     at = ENROLLED + timedelta(minutes=10)
-    for n, body in enumerate(("7", "6", "5", "none", "8", "2")):
+    for n, body in enumerate(("7", "6", "5", "none", "8")):
         replies = _text(gen.engine, patient.phone_e164, body, f"SMc{n}", at)
     assert "Thank you" in replies[-1]
     baseline = instances(gen.engine, patient.id)[0]
@@ -119,11 +119,11 @@ def test_bad_input_gets_a_short_reply_or_none_and_stores_nothing_out_of_range(
         assert session.exec(select(Response)).first() is None
     # The third unreadable reply went to the nurse; the fourth adds no second alert.
     assert [a.kind for a in alerts] == ["unreadable_reply"]
-    assert "Question 2 of 6" in twilio.text(number, "7").text  # still answerable
+    assert "Question 2 of 5" in twilio.text(number, "7").text  # still answerable
     for body in ("1" * 5000, "12"):  # out of range: asked again
         assert "Sorry" in _reply(twilio.text(number, body))
     assert _reply(twilio.text(number, "-3")) == ""  # the third: left for the nurse
-    assert "Question 3 of 6" in twilio.text(number, "６").text  # a full-width digit reads
+    assert "Question 3 of 5" in twilio.text(number, "６").text  # a full-width digit reads
     assert _in_range(gen.engine)
     with Session(gen.engine) as session:
         saved = session.exec(select(Response).where(Response.is_current)).one()

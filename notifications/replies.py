@@ -140,12 +140,12 @@ _FILLER = frozenset(
 
 YES_WORDS = frozenset({"yes", "y", "yeah", "yea", "yep", "yup", "ya", "aye", "yess", "yes's"})
 NO_WORDS = frozenset({"no", "n", "nope", "nah", "nay", "non", "noo", "none", "nothing", "neither"})
-# Longer than any real answer: such a run of digits is unreadable, never converted.
-_MAX_DIGITS = 6
 # Letters written with spaces or dots between them ("S T O P", "s.t.o.p"): joined up.
 _SPACED_LETTERS = re.compile(r"\b[a-z](?:[\s.\-_*]+[a-z]\b){2,}")
 
-_OUT_OF = re.compile(r"(-?\d+(?:[.,]\d+)?)\s*(?:/|\bout of\b|\bof\b)\s*(\d+)")
+# Anchored at the start of a number and possessive, so a long run of digits is read in
+# linear time (an unanchored pattern backtracks quadratically).
+_OUT_OF = re.compile(r"(?<![\d.,])(-?\d++(?:[.,]\d++)?)\s*(?:/|\bout of\b|\bof\b)\s*(\d+)")
 _NUMBER = re.compile(r"(?<![\d.,])(-?)(\d+)(?:[.,](\d+))?")
 _WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
 
@@ -158,9 +158,13 @@ class Reply:
     value: int | None = None
 
 
+MAX_BODY = 1600  # the longest text a carrier delivers; more is never read
+_MAX_DIGITS = 9  # a longer run of digits is no answer on any scale
+
+
 def parse_reply(body: str, *, minimum: int = 0, maximum: int = 10) -> Reply:
     """Classify an inbound SMS body (see the module's rules)."""
-    text = _normalise(body)
+    text = _normalise(body[:MAX_BODY])
     words = [w.replace("'", "") for w in _WORD.findall(text)]
     if _asks_to_stop(words):
         return Reply("stop")
@@ -234,8 +238,7 @@ def _numbers(text: str, maximum: int) -> set[int | None] | None:
 
     text = _OUT_OF.sub(whole_of, text)
     for sign, whole, fraction in _NUMBER.findall(text):
-        too_long = len(whole) > _MAX_DIGITS or len(fraction) > _MAX_DIGITS
-        if too_long or sign or (fraction and int(fraction) != 0):
+        if sign or len(whole) > _MAX_DIGITS or len(fraction) > _MAX_DIGITS or fraction.strip("0"):
             found.add(None)
         else:
             found.add(int(whole))
@@ -245,7 +248,7 @@ def _numbers(text: str, maximum: int) -> set[int | None] | None:
 def parse_yes_no(body: str) -> bool | None:
     """A yes or a no, in any case and with trailing words ("Yes I do", "nope, all fine"),
     or "1" / "0"; None when the text is neither, or both."""
-    text = _normalise(body)
+    text = _normalise(body[:MAX_BODY])
     words = _WORD.findall(text)
     numbers = _numbers(text, 1)
     said = {word in YES_WORDS for word in words if word in YES_WORDS | NO_WORDS}
@@ -261,7 +264,7 @@ def parse_checklist(body: str, count: int) -> frozenset[int] | None:
     """The numbers 1..count of a numbered list that a reply picks ("1 3", "1,3", "1 and 3",
     "3."), the empty set for none ("0", "none", "no", "nope"), or None if unreadable
     (a number outside 0..count, 0 with other numbers, or no number and no "none" word)."""
-    text = re.sub(r"[,;:/&+.]", " ", _normalise(body))
+    text = re.sub(r"[,;:/&+.]", " ", _normalise(body[:MAX_BODY]))
     words = _WORD.findall(text)
     found: set[int] = set()
     for sign, whole, fraction in _NUMBER.findall(text):

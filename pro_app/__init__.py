@@ -9,10 +9,11 @@ from .config import Settings, instance_dir
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the Flask app from the environment; ``test_config`` overrides settings."""
-    from . import extensions
+    from . import extensions, log_redaction
     from .storage import database
     from .web import register_blueprints
 
+    log_redaction.install()
     app = Flask(__name__, instance_path=str(instance_dir()))
     overrides = dict(test_config or {})
     settings: Settings = overrides.pop("SETTINGS", None) or Settings.from_env()

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
-from .models import Alert, Site
+from .models import Alert, Site, SiteAlert
 from .storage.upsert import insert_ignore
 
 
@@ -34,5 +34,22 @@ def raise_alert(
             "dedupe_key": dedupe_key[:120],
             "created_at": now,
             "due_by": now + timedelta(hours=hours),
+        },
+    )
+
+
+def raise_site_alert(
+    session: Session, *, site_id: int, kind: str, summary: str, dedupe_key: str, now: datetime
+) -> int | None:
+    """Open an alert about the site itself (no patient) unless ``dedupe_key`` exists."""
+    return insert_ignore(
+        session,
+        SiteAlert,
+        {
+            "site_id": site_id,
+            "kind": kind,
+            "summary": summary[:500],
+            "dedupe_key": dedupe_key[:120],
+            "created_at": now,
         },
     )

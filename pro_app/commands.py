@@ -12,7 +12,7 @@ from flask.cli import AppGroup, with_appcontext
 from sqlmodel import select
 
 from .accounts.users import UserError, create_user
-from .enrolment import EnrolmentError, import_csv
+from .enrolment import EnrolmentError, import_csv, normalise_on_call_phone
 from .models import Site
 from .scheduling.tick import tick_for_app
 from .storage import database
@@ -42,15 +42,41 @@ def db_upgrade(revision: str) -> None:
     show_default=True,
     help="Follow-up protocol: a file NAME.yaml in PRO_PROTOCOLS_DIR, or the shipped 'default'",
 )
+@click.option(
+    "--on-call-phone",
+    default=None,
+    help="Mobile texted when an urgent alert is raised (stored in E.164 form)",
+)
+@click.option("--phone-region", default="GB", show_default=True, help="For numbers without +")
 @with_appcontext
-def create_site_command(code: str, name: str, phone: str, timezone: str, protocol: str) -> None:
+def create_site_command(
+    code: str,
+    name: str,
+    phone: str,
+    timezone: str,
+    protocol: str,
+    on_call_phone: str | None,
+    phone_region: str,
+) -> None:
     """Add a site (hospital team)."""
     _check_protocol(protocol)
+    try:
+        on_call = normalise_on_call_phone(on_call_phone, phone_region)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--on-call-phone") from exc
     with session_scope(database.engine()) as session:
         if session.exec(select(Site).where(Site.code == code)).first():
             raise click.ClickException(f"Site {code} already exists.")
         session.add(
-            Site(code=code, name=name, team_phone=phone, timezone=timezone, protocol_id=protocol)
+            Site(
+                code=code,
+                name=name,
+                team_phone=phone,
+                timezone=timezone,
+                protocol_id=protocol,
+                phone_region=phone_region,
+                on_call_phone=on_call,
+            )
         )
     click.echo(f"Created site {code} (protocol {protocol}).")
 

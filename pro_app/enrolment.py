@@ -11,6 +11,7 @@ import phonenumbers
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from sqlmodel import Session, select
 
+from .clinical_dates import procedure_date_problem
 from .models import (
     Augmentation,
     ContactChannel,
@@ -81,7 +82,7 @@ class EnrolmentInput(BaseModel):
     def _timezone(cls, value: str) -> str:
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: name too long
             raise ValueError(f"unknown time zone {value!r} (e.g. Europe/London)") from None
         return value
 
@@ -132,6 +133,19 @@ def normalise_mobile(raw: str, region: str = "GB") -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def normalise_on_call_phone(raw: str | None, region: str = "GB") -> str | None:
+    """A site's on-call mobile in E.164 form, None if not given, or ValueError saying why not.
+
+    Urgent-alert texts go to this number, so it must be a valid mobile number.
+    """
+    if raw is None or not raw.strip():
+        return None
+    try:
+        return normalise_mobile(raw.strip(), region)
+    except ValueError as exc:
+        raise ValueError(f"On-call phone: {exc}") from None
+
+
 class EnrolmentError(ValueError):
     """One or more inputs are invalid; ``problems`` lists them as (row, field, message)."""
 
@@ -152,10 +166,14 @@ class Enrolled:
     procedure: Procedure
 
 
-def validate(data: dict, site: Site, row: int | None = None) -> tuple[EnrolmentInput, str]:
+def validate(
+    data: dict, site: Site, row: int | None = None, *, today: date | None = None
+) -> tuple[EnrolmentInput, str]:
     """Validate one patient's data; return the input and the E.164 number.
 
-    Every problem is reported at once, the phone number's included.
+    Every problem is reported at once, the phone number's included. The procedure date
+    must lie in the accepted range (see ``clinical_dates``) as of ``today`` (default:
+    today in UTC).
     """
     problems: list[tuple[int | None, str, str]] = []
     item = None
@@ -165,6 +183,10 @@ def validate(data: dict, site: Site, row: int | None = None) -> tuple[EnrolmentI
         for error in exc.errors():
             field = ".".join(str(part) for part in error["loc"]) or "input"
             problems.append((row, field, _plain(error)))
+    if item is not None:
+        problem = procedure_date_problem(item.procedure_date, today or utcnow().date())
+        if problem:
+            problems.append((row, "procedure_date", problem))
     phone = ""
     raw_phone = data.get("phone")
     if isinstance(raw_phone, str) and raw_phone.strip():
@@ -191,9 +213,10 @@ def enrol(
     now: datetime | None = None,
 ) -> Enrolled:
     """Enrol one patient and plan their follow-up, in the caller's transaction."""
-    item, phone = validate(data, site)
+    now = now or utcnow()
+    item, phone = validate(data, site, today=now.date())
     _refuse_existing(session, site, [item.study_id])
-    return _create(session, site, item, phone, user_id=user_id, now=now or utcnow())
+    return _create(session, site, item, phone, user_id=user_id, now=now)
 
 
 def _refuse_existing(session: Session, site: Site, study_ids: list[str], rows=None) -> None:

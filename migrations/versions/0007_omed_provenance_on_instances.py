@@ -7,7 +7,7 @@ copied from the current opioid answers' scores (stored with them since they were
 scored); the plausibility flag is only known for answers scored from now on.
 
 Revision ID: 0007
-Revises: 0003
+Revises: 0006
 Create Date: 2026-11-30 02:40:00
 """
 import json
@@ -19,7 +19,7 @@ import sqlmodel.sql.sqltypes
 
 
 revision: str = '0007'
-down_revision: Union[str, None] = '0003'
+down_revision: Union[str, None] = '0006'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

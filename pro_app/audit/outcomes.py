@@ -28,6 +28,7 @@ class Quality:
 
     invited: int = 0
     delivered: int = 0
+    not_sent: int = 0  # invitations that failed for good (each raised an alert)
     opened: int = 0
     answered: int = 0
     on_time: int = 0
@@ -159,6 +160,7 @@ class OutcomeAccumulator:
         quality = outcome.quality
         quality.invited += facts.invited
         quality.delivered += facts.delivered
+        quality.not_sent += facts.not_sent
         quality.opened += facts.opened
         if facts.status == "expired":
             quality.missed += 1

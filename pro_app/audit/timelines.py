@@ -11,10 +11,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import func, or_
+from sqlalchemy import and_, case, func, or_
 from sqlmodel import Session, select
 
-from ..models import Direction, Message, Patient, Procedure, Response, SurveyInstance
+from ..models import (
+    Direction,
+    Message,
+    MessageStatus,
+    Patient,
+    Procedure,
+    Response,
+    SurveyInstance,
+)
 
 STREAM_ROWS = 2000
 
@@ -56,6 +64,7 @@ class InstanceFacts:
     due: bool  # the due time has passed
     invited: bool
     delivered: bool  # a text for it has a delivery receipt
+    not_sent: bool  # its invitation failed for good (an alert was raised)
     opened: bool
     late: bool  # answered after the window closed
     worst: float | None
@@ -106,11 +115,23 @@ def apply_filters(statement, filters: AuditFilters):
 
 
 def delivery_receipts():
-    """A subquery: each instance's first delivery receipt of a text sent for it."""
+    """A subquery: each instance's first delivery receipt of a text sent for it, and
+    whether its invitation failed for good (``not_sent``)."""
+    failed_invitation = case(
+        (
+            and_(
+                Message.status == MessageStatus.FAILED,
+                Message.kind.in_(("invitation", "question")),
+            ),
+            1,
+        ),
+        else_=0,
+    )
     return (
         select(
             Message.instance_id.label("instance_id"),
             func.min(Message.delivered_at).label("delivered_at"),
+            func.max(failed_invitation).label("not_sent"),
         )
         .where(Message.direction == Direction.OUT, Message.instance_id.is_not(None))
         .group_by(Message.instance_id)
@@ -138,6 +159,7 @@ def timelines(session: Session, filters: AuditFilters, now: datetime) -> Iterato
         SurveyInstance.due_at <= now,
         SurveyInstance.invited_at.is_not(None),
         delivered.c.delivered_at.is_not(None),
+        func.coalesce(delivered.c.not_sent, 0) == 1,
         or_(SurveyInstance.first_opened_at.is_not(None), SurveyInstance.completed_at.is_not(None)),
         func.coalesce(SurveyInstance.completed_at > SurveyInstance.closes_at, False),
         SurveyInstance.pain_worst,

@@ -112,7 +112,8 @@ def notify_on_call(session: Session, site: Site, patient: Patient, alert_id: int
             f"({site.code}). Please check the dashboard."
         ),
         now=now,
-        patient_id=patient.id,
+        patient_id=None,  # addressed to the site: its failures are the site's, not the patient's
+        site_id=site.id,
     )
 
 

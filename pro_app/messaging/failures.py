@@ -1,4 +1,8 @@
-"""What happens when a text cannot be delivered: alert, and stop texting a dead number."""
+"""What happens when a text cannot be delivered: alert, and stop texting a dead number.
+
+A text to a patient alerts the patient's nurses; a notice to a site's staff (the on-call
+phone) raises a site alert for the site's nurses and admins and never touches a patient.
+"""
 
 from datetime import datetime
 
@@ -6,11 +10,18 @@ from sqlmodel import Session
 
 from notifications import stops_sms_to_number
 
-from ..alerts import raise_alert
+from ..alerts import raise_alert, raise_site_alert
 from ..models import AlertKind, Message, MessageStatus, Patient, Site
 from .outbox import cancel_pending
 
 UNSUBSCRIBED = 21610
+KIND_NAMES = {
+    "invitation": "invitation",
+    "question": "invitation",
+    "reminder": "reminder",
+    "last_reminder": "reminder",
+    "alert_notify": "on-call notice",
+}
 
 
 def record_delivery_failure(
@@ -21,6 +32,7 @@ def record_delivery_failure(
     message.error_code = code
     message.last_error = reason[:500]
     if message.patient_id is None:
+        _site_notice_failed(session, message, f"error {code}: {reason}", now)
         return
     patient = session.get(Patient, message.patient_id)
     if code == UNSUBSCRIBED:
@@ -42,4 +54,43 @@ def record_delivery_failure(
         dedupe_key=f"delivery_failure:{message.id}",
         now=now,
         instance_id=message.instance_id,
+    )
+
+
+def record_not_sent(session: Session, message: Message, *, reason: str, now: datetime) -> None:
+    """A text that ran out of retries: failed, and someone is told to follow up by phone."""
+    message.status = MessageStatus.FAILED
+    message.last_error = reason[:500]
+    what = KIND_NAMES.get(message.kind, "text")
+    if message.patient_id is None:
+        _site_notice_failed(session, message, reason, now)
+        return
+    patient = session.get(Patient, message.patient_id)
+    raise_alert(
+        session,
+        site=session.get(Site, patient.site_id),
+        patient_id=patient.id,
+        kind=AlertKind.NOT_SENT,
+        urgency="routine",
+        summary=f"The {what} could not be sent ({reason}). Please contact the patient.",
+        dedupe_key=f"not_sent:{message.id}",
+        now=now,
+        instance_id=message.instance_id,
+    )
+
+
+def _site_notice_failed(session: Session, message: Message, reason: str, now: datetime) -> None:
+    if message.site_id is None:
+        return
+    what = KIND_NAMES.get(message.kind, "text")
+    raise_site_alert(
+        session,
+        site_id=message.site_id,
+        kind="staff_text_failed",
+        summary=(
+            f"The {what} to {message.to_number} could not be delivered ({reason}). "
+            "Check the site's on-call number."
+        ),
+        dedupe_key=f"staff_text_failed:{message.id}",
+        now=now,
     )

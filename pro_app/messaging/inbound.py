@@ -24,9 +24,12 @@ from ..models import (
     Site,
     SurveyInstance,
 )
+from ..plain_text import without_control_characters
 from ..storage.upsert import insert_ignore
 from .failures import record_delivery_failure
 from .outbox import cancel_pending
+
+MAX_BODY = 1600  # Twilio's limit for one message, however many segments
 
 # Twilio's message states, in the order they move; a callback never moves a message back.
 _PROGRESS = {"queued": 1, "accepted": 1, "sending": 2, "sent": 3, "delivered": 4}
@@ -79,7 +82,15 @@ def handle_inbound(
     """Record an inbound text once and return the replies to send back (TwiML).
 
     ``answer_text`` takes a reply to a survey question that was texted out.
+
+    Every field is cleaned of control characters and cut to what its column holds before
+    anything reads it; the body is cut to Twilio's 1,600 characters before it is parsed.
     """
+    sid, from_number, to_number = (
+        without_control_characters(value)[:limit]
+        for value, limit in ((sid, 64), (from_number, 20), (to_number, 20))
+    )
+    body = without_control_characters(body)[:MAX_BODY]
     patients = patients_with_number(session, from_number)
     patient, instance = _choose_patient(session, patients, now)
     stored = insert_ignore(
@@ -90,11 +101,11 @@ def handle_inbound(
             "instance_id": instance.id if instance else None,
             "direction": Direction.IN,
             "kind": "inbound",
-            "to_number": to_number[:20],
-            "from_number": from_number[:20],
-            "body": body[:1600],
+            "to_number": to_number,
+            "from_number": from_number,
+            "body": body,
             "status": MessageStatus.RECEIVED,
-            "provider_sid": sid[:64] or None,
+            "provider_sid": sid or None,
             "created_at": now,
         },
     )
@@ -209,6 +220,7 @@ def record_status(
     now: datetime,
 ) -> None:
     """Apply a delivery callback; repeated or out-of-order callbacks change nothing."""
+    sid, status = without_control_characters(sid)[:64], without_control_characters(status)[:32]
     message = (
         session.exec(select(Message).where(Message.provider_sid == sid)).first() if sid else None
     )

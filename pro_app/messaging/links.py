@@ -9,11 +9,13 @@ rebuilt only when a text is handed to the channel. Bumping the version revokes a
 import base64
 import hashlib
 import hmac
+import re
 
 from notifications.tokens import hash_token
 
 LINK_PLACEHOLDER = "{link}"
 _TOKEN_BYTES = 24  # 192 bits
+_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{32}")  # unpadded URL-safe base64 of 24 bytes
 
 
 def survey_token(secret_key: str, instance_id: int, version: int) -> str:
@@ -21,6 +23,11 @@ def survey_token(secret_key: str, instance_id: int, version: int) -> str:
         secret_key.encode(), f"survey-link:{instance_id}:{version}".encode(), hashlib.sha256
     ).digest()[:_TOKEN_BYTES]
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def is_token_shaped(token: str) -> bool:
+    """Whether ``token`` could be a survey token at all (anything else needs no lookup)."""
+    return _TOKEN_SHAPE.fullmatch(token) is not None
 
 
 def token_hash_for(secret_key: str, instance_id: int, version: int) -> str:

@@ -12,6 +12,7 @@ from .followup import (
     Response,
     SurveyInstance,
 )
+from .link_guesses import SurveyLinkMiss
 from .messaging import Direction, Message, MessageStatus
 from .patients import (
     Augmentation,
@@ -24,7 +25,15 @@ from .patients import (
     Procedure,
 )
 from .people import Role, Site, User
-from .safety import SAFETY_EVENT_LABELS, AccessLog, Alert, AlertKind, SafetyEvent, SafetyEventKind
+from .safety import (
+    SAFETY_EVENT_LABELS,
+    AccessLog,
+    Alert,
+    AlertKind,
+    SafetyEvent,
+    SafetyEventKind,
+    SiteAlert,
+)
 from .types import UTCDateTime, utcnow
 
 __all__ = [
@@ -51,7 +60,9 @@ __all__ = [
     "SafetyEventKind",
     "SAFETY_EVENT_LABELS",
     "Site",
+    "SiteAlert",
     "SurveyInstance",
+    "SurveyLinkMiss",
     "User",
     "UTCDateTime",
     "metadata",

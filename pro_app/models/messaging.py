@@ -30,6 +30,9 @@ class Message(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     patient_id: int | None = Field(default=None, foreign_key="patient.id", index=True)
+    site_id: int | None = Field(
+        default=None, foreign_key="site.id", description="set for notices to a site's staff"
+    )
     instance_id: int | None = Field(default=None, foreign_key="survey_instance.id", index=True)
     direction: str = Field(max_length=4)
     kind: str = Field(max_length=32)
@@ -43,6 +46,9 @@ class Message(SQLModel, table=True):
     next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     claimed_by: str | None = Field(default=None, max_length=64)
     claimed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    attempted_at: datetime | None = Field(
+        default=None, sa_type=UTCDateTime, description="when last handed to the provider"
+    )
     last_error: str | None = Field(default=None, max_length=500)
     error_code: int | None = None
     validity_period_s: int | None = None

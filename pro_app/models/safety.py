@@ -16,6 +16,7 @@ class AlertKind(StrEnum):
     DELIVERY_FAILURE = "delivery_failure"
     OPTED_OUT = "opted_out"
     UNREADABLE_REPLY = "unreadable_reply"
+    NOT_SENT = "not_sent"  # an invitation or reminder ran out of retries
 
 
 class Alert(SQLModel, table=True):
@@ -34,6 +35,21 @@ class Alert(SQLModel, table=True):
     acknowledged_by: int | None = Field(default=None, foreign_key="user.id")
     action: str | None = Field(default=None, max_length=32)
     action_note: str | None = Field(default=None, max_length=1000)
+
+
+class SiteAlert(SQLModel, table=True):
+    """Something about a site's own set-up that staff must fix (e.g. the on-call phone)."""
+
+    __tablename__ = "site_alert"
+
+    id: int | None = Field(default=None, primary_key=True)
+    site_id: int = Field(foreign_key="site.id", index=True)
+    kind: str = Field(max_length=32)
+    summary: str = Field(max_length=500)
+    dedupe_key: str = Field(max_length=120, unique=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    acknowledged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    acknowledged_by: int | None = Field(default=None, foreign_key="user.id")
 
 
 class SafetyEventKind(StrEnum):

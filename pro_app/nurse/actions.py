@@ -9,6 +9,7 @@ from sqlmodel import Session, select
 
 from notifications import templates
 
+from ..clinical_dates import procedure_date_problem
 from ..enrolment import normalise_mobile
 from ..messaging.links import LINK_PLACEHOLDER, token_hash_for
 from ..messaging.outbox import cancel_pending, enqueue
@@ -25,7 +26,7 @@ from ..models import (
     SurveyInstance,
 )
 from ..scheduling.invitations import web_estimate
-from ..scheduling.plan import stop_follow_up
+from ..scheduling.plan import change_procedure_date, stop_follow_up
 
 
 class ActionRefused(ValueError):
@@ -191,3 +192,13 @@ def record_safety_event(
     session.add(event)
     session.flush()
     return event
+
+
+def move_procedure_date(
+    session: Session, procedure: Procedure, new_date: date, *, user_id: int, now: datetime
+) -> int:
+    """Correct the procedure date (within the accepted range) and re-plan unsent surveys."""
+    problem = procedure_date_problem(new_date, now.date())
+    if problem:
+        raise ActionRefused(problem[0].upper() + problem[1:] + ".")
+    return change_procedure_date(session, procedure, new_date, user_id=user_id, now=now)

@@ -14,7 +14,14 @@ from surveys.burden import web_burden
 from ..alerts import raise_alert
 from ..followup.conversation import first_question, in_conversation, pending_question
 from ..messaging.links import LINK_PLACEHOLDER, token_hash_for
-from ..messaging.outbox import cancel_pending, enqueue, enqueue_many, message_values
+from ..messaging.outbox import (
+    Clock,
+    cancel_pending,
+    enqueue,
+    enqueue_many,
+    message_values,
+    pass_clock,
+)
 from ..models import (
     AlertKind,
     ContactChannel,
@@ -29,6 +36,10 @@ from ..models import (
 from ..storage.engine import session_scope
 from .protocols import timepoints_for
 
+# Seconds of each pass a stage may use; what is left waits for the next pass.
+EXPIRE_BUDGET_S = 10.0
+INVITE_BUDGET_S = 10.0
+REMIND_BUDGET_S = 5.0
 LATE_AFTER = timedelta(hours=2)
 VALIDITY_S = 4 * 3600  # a reminder or late text not delivered within 4 hours is dropped
 ACTIVE_WINDOW = (InstanceStatus.SENT, InstanceStatus.IN_PROGRESS)
@@ -77,18 +88,35 @@ def _reminder_times(procedure: Procedure, instance: SurveyInstance) -> list[date
 
 
 def invite_due(
-    engine: Engine, now: datetime, *, secret_key: str, worker: str, limit: int = 500
+    engine: Engine,
+    now: datetime,
+    *,
+    secret_key: str,
+    worker: str,
+    limit: int = 500,
+    clock: Clock | None = None,
+    budget_s: float = INVITE_BUDGET_S,
 ) -> int:
-    """Write the invitation of every due instance into the outbox, once."""
+    """Write the invitation of every due instance into the outbox, once.
+
+    Only instances that can still be invited are read (window open, follow-up active),
+    so every batch makes progress; closed windows are left to ``expire_closed``. Stops
+    after ``budget_s`` seconds; the rest is invited by the next pass.
+    """
+    clock = clock or pass_clock(now)
+    deadline = clock() + timedelta(seconds=budget_s)
     invited = 0
     while True:
         with session_scope(engine) as session:
             batch = _claim_candidates(
                 session,
                 select(SurveyInstance)
+                .join(Patient, Patient.id == SurveyInstance.patient_id)
                 .where(
                     SurveyInstance.status == InstanceStatus.SCHEDULED,
                     SurveyInstance.due_at <= now,
+                    SurveyInstance.closes_at > now,
+                    Patient.status == FollowUpStatus.ACTIVE,
                 )
                 .order_by(SurveyInstance.due_at, SurveyInstance.id),
                 limit,
@@ -96,7 +124,7 @@ def invite_due(
             if not batch:
                 return invited
             invited += _invite_batch(session, batch, now, secret_key, worker)
-        if len(batch) < limit:
+        if len(batch) < limit or clock() >= deadline:
             return invited
 
 
@@ -179,27 +207,46 @@ def _invitation(
     )
 
 
-def remind_due(engine: Engine, now: datetime, *, limit: int = 500) -> int:
+def remind_due(
+    engine: Engine,
+    now: datetime,
+    *,
+    limit: int = 500,
+    clock: Clock | None = None,
+    budget_s: float = REMIND_BUDGET_S,
+) -> int:
     """Queue the reminders that are due, once each, for surveys still unanswered."""
+    clock = clock or pass_clock(now)
+    deadline = clock() + timedelta(seconds=budget_s)
     reminded = 0
-    with session_scope(engine) as session:
-        batch = _claim_candidates(
-            session,
-            select(SurveyInstance)
-            .where(
-                SurveyInstance.status.in_(ACTIVE_WINDOW),
-                SurveyInstance.next_reminder_at <= now,
+    while True:
+        with session_scope(engine) as session:
+            batch = _claim_candidates(
+                session,
+                select(SurveyInstance)
+                .where(
+                    SurveyInstance.status.in_(ACTIVE_WINDOW),
+                    SurveyInstance.next_reminder_at <= now,
+                )
+                .order_by(SurveyInstance.next_reminder_at, SurveyInstance.id),
+                limit,
             )
-            .order_by(SurveyInstance.next_reminder_at),
-            limit,
-        )
-        if not batch:
-            return 0
+            reminded += _remind_batch(session, batch, now)
+        if len(batch) < limit or clock() >= deadline:
+            return reminded
+
+
+def _remind_batch(session: Session, batch: list[SurveyInstance], now: datetime) -> int:
+    """Advance each instance's reminder (compare-and-set) and queue the text if it may go."""
+    reminded = 0
+    if batch:
         patients, procedures, sites = _context(session, batch)
         for instance in batch:
             patient = patients[instance.patient_id]
             times = _reminder_times(procedures[instance.procedure_id], instance)
             number = instance.reminders_sent + 1
+            while number < len(times) and times[number] <= now:
+                number += 1  # after an outage, only the latest overdue reminder goes
             following = times[number] if number < len(times) else None
             claimed = session.execute(
                 update(SurveyInstance)
@@ -246,60 +293,107 @@ def remind_due(engine: Engine, now: datetime, *, limit: int = 500) -> int:
     return reminded
 
 
-def expire_closed(engine: Engine, now: datetime, *, limit: int = 1000) -> tuple[int, int]:
-    """Close instances whose window has passed; alert after two misses in a row."""
+def expire_closed(
+    engine: Engine,
+    now: datetime,
+    *,
+    limit: int = 1000,
+    clock: Clock | None = None,
+    budget_s: float = EXPIRE_BUDGET_S,
+) -> tuple[int, int]:
+    """Close instances whose window has passed; alert after two misses in a row.
+
+    Works in batches, oldest first, for at most ``budget_s`` seconds; a larger backlog
+    is closed by the following passes.
+    """
+    clock = clock or pass_clock(now)
+    deadline = clock() + timedelta(seconds=budget_s)
     expired = alerts = 0
-    with session_scope(engine) as session:
-        batch = _claim_candidates(
-            session,
-            select(SurveyInstance).where(
+    while True:
+        with session_scope(engine) as session:
+            batch = _claim_candidates(
+                session,
+                select(SurveyInstance)
+                .where(
+                    SurveyInstance.status.in_((InstanceStatus.SCHEDULED, *ACTIVE_WINDOW)),
+                    SurveyInstance.closes_at <= now,
+                )
+                .order_by(SurveyInstance.due_at, SurveyInstance.id),
+                limit,
+            )
+            done, raised = _expire_batch(session, batch, now)
+            expired, alerts = expired + done, alerts + raised
+        if len(batch) < limit or clock() >= deadline:
+            return expired, alerts
+
+
+def _expire_batch(session: Session, batch: list[SurveyInstance], now: datetime) -> tuple[int, int]:
+    if not batch:
+        return 0, 0
+    closed = set(
+        session.execute(
+            update(SurveyInstance)
+            .where(
+                SurveyInstance.id.in_([i.id for i in batch]),
                 SurveyInstance.status.in_((InstanceStatus.SCHEDULED, *ACTIVE_WINDOW)),
                 SurveyInstance.closes_at <= now,
-            ),
-            limit,
+            )
+            .values(status=InstanceStatus.EXPIRED, next_reminder_at=None)
+            .returning(SurveyInstance.id)
+            .execution_options(synchronize_session=False)
+        ).scalars()
+    )
+    if not closed:
+        return 0, 0
+    cancel_pending(session, "survey window closed", Message.instance_id.in_(closed))
+    patients, _procedures, sites = _context(session, batch)
+    expired = [i for i in batch if i.id in closed]
+    missed_twice = _missed_twice(session, expired)
+    alerts = 0
+    for instance in expired:
+        patient = patients[instance.patient_id]
+        if patient.status != FollowUpStatus.ACTIVE or instance.id not in missed_twice:
+            continue
+        raised = raise_alert(
+            session,
+            site=sites[patient.site_id],
+            patient_id=patient.id,
+            kind=AlertKind.NON_RESPONSE,
+            urgency="routine",
+            summary=f"No answer at two timepoints in a row ({instance.timepoint}).",
+            dedupe_key=f"non_response:{instance.id}",
+            now=now,
+            instance_id=instance.id,
         )
-        if not batch:
-            return 0, 0
-        patients, _procedures, sites = _context(session, batch)
-        for instance in batch:
-            done = session.execute(
-                update(SurveyInstance)
-                .where(SurveyInstance.id == instance.id, SurveyInstance.status == instance.status)
-                .values(status=InstanceStatus.EXPIRED, next_reminder_at=None)
-                .execution_options(synchronize_session=False)
-            )
-            if done.rowcount != 1:
-                continue
-            expired += 1
-            cancel_pending(session, "survey window closed", Message.instance_id == instance.id)
-            patient = patients[instance.patient_id]
-            if patient.status != FollowUpStatus.ACTIVE or not _missed_twice(session, instance):
-                continue
-            raised = raise_alert(
-                session,
-                site=sites[patient.site_id],
-                patient_id=patient.id,
-                kind=AlertKind.NON_RESPONSE,
-                urgency="routine",
-                summary=f"No answer at two timepoints in a row ({instance.timepoint}).",
-                dedupe_key=f"non_response:{instance.id}",
-                now=now,
-                instance_id=instance.id,
-            )
-            alerts += 1 if raised else 0
-    return expired, alerts
+        alerts += 1 if raised else 0
+    return len(closed), alerts
 
 
-def _missed_twice(session: Session, instance: SurveyInstance) -> bool:
-    """Whether this and the previous finished timepoint both went unanswered."""
-    finished = session.exec(
-        select(SurveyInstance.status)
-        .where(
-            SurveyInstance.procedure_id == instance.procedure_id,
-            SurveyInstance.due_at <= instance.due_at,
+def _missed_twice(session: Session, instances: list[SurveyInstance]) -> set[int]:
+    """The instances for which this and the previous finished timepoint both went
+    unanswered (one query for the whole batch)."""
+    if not instances:
+        return set()
+    finished: dict[int, list[tuple[datetime, int, str]]] = {}
+    for procedure_id, due_at, instance_id, status in session.exec(
+        select(
+            SurveyInstance.procedure_id,
+            SurveyInstance.due_at,
+            SurveyInstance.id,
+            SurveyInstance.status,
+        ).where(
+            SurveyInstance.procedure_id.in_({i.procedure_id for i in instances}),
             SurveyInstance.status.in_((InstanceStatus.EXPIRED, InstanceStatus.COMPLETED)),
         )
-        .order_by(SurveyInstance.due_at.desc())
-        .limit(2)
-    ).all()
-    return len(finished) == 2 and all(status == InstanceStatus.EXPIRED for status in finished)
+    ):
+        finished.setdefault(procedure_id, []).append((due_at, instance_id, status))
+    missed = set()
+    for instance in instances:
+        earlier = sorted(
+            (f for f in finished.get(instance.procedure_id, []) if f[0] <= instance.due_at),
+            key=lambda f: f[0],
+            reverse=True,
+        )[:2]
+        if len(earlier) == 2 and all(f[2] == InstanceStatus.EXPIRED for f in earlier):
+            missed.add(instance.id)
+    return missed

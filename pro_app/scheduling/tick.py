@@ -13,11 +13,18 @@ from datetime import datetime
 from flask import Flask
 from sqlalchemy.engine import Engine
 
-from notifications import Channel, PermanentSendError
+from notifications import Channel
 
 from ..messaging.channels import build_channel, link_context
-from ..messaging.failures import record_delivery_failure
-from ..messaging.outbox import DeliveryReport, LinkContext, deliver
+from ..messaging.failures import record_delivery_failure, record_not_sent
+from ..messaging.outbox import (
+    Clock,
+    DeliveryReport,
+    DeliveryTiming,
+    LinkContext,
+    deliver,
+    pass_clock,
+)
 from ..messaging.timing import SendPolicy
 from ..models import Message, utcnow
 from ..storage.engine import session_scope
@@ -48,35 +55,58 @@ def run_tick(
     now: datetime | None = None,
     worker: str | None = None,
     policy: SendPolicy | None = None,
+    timing: DeliveryTiming | None = None,
+    clock: Clock | None = None,
 ) -> TickReport:
-    """Do everything that is due at ``now`` (default: the current time)."""
+    """Do everything that is due at ``now`` (default: the current time).
+
+    Each stage has a time budget, so a pass always returns, whatever the backlog: what
+    is left is taken up by the next pass. ``clock`` gives the time during the pass
+    (default: ``now`` moved on by the elapsed time).
+    """
     now = now or utcnow()
     worker = worker or worker_name()
     policy = policy or SendPolicy.from_env()
+    timing = timing or DeliveryTiming()
+    clock = clock or pass_clock(now)
     report = TickReport()
-    report.expired, report.non_response_alerts = expire_closed(engine, now)
-    report.invited = invite_due(engine, now, secret_key=links.secret_key, worker=worker)
-    report.reminded = remind_due(engine, now)
+    report.expired, report.non_response_alerts = expire_closed(engine, now, clock=clock)
+    report.invited = invite_due(
+        engine, now, secret_key=links.secret_key, worker=worker, clock=clock
+    )
+    report.reminded = remind_due(engine, now, clock=clock)
     report.delivery = deliver(
         engine,
         channel,
         links,
         worker=worker,
-        now=now,
+        now=clock(),
         policy=policy,
-        on_permanent_failure=lambda message_id, error, at: record_permanent_failure(
-            engine, message_id, error, at
+        timing=timing,
+        clock=clock,
+        on_failure=lambda message_id, code, reason, at, exhausted: record_failure(
+            engine, message_id, code, reason, at, exhausted=exhausted
         ),
     )
     return report
 
 
-def record_permanent_failure(
-    engine: Engine, message_id: int, error: PermanentSendError, now: datetime
+def record_failure(
+    engine: Engine,
+    message_id: int,
+    code: int | None,
+    reason: str,
+    now: datetime,
+    *,
+    exhausted: bool,
 ) -> None:
+    """Alert about a text that failed for good: refused by the provider, or out of retries."""
     with session_scope(engine) as session:
         message = session.get(Message, message_id)
-        record_delivery_failure(session, message, code=error.code, reason=str(error), now=now)
+        if exhausted:
+            record_not_sent(session, message, reason=reason, now=now)
+        else:
+            record_delivery_failure(session, message, code=code, reason=reason, now=now)
 
 
 def tick_for_app(app: Flask, now: datetime | None = None) -> Callable[[], TickReport]:

@@ -10,7 +10,7 @@ from flask import Flask, url_for
 
 STAFF_HEADERS = {
     "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        "default-src 'self'; script-src 'self'; style-src 'self'; "
         "img-src 'self' data:; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; "
         "form-action 'self'"
     ),
@@ -18,6 +18,7 @@ STAFF_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
 }
+HSTS = "max-age=31536000; includeSubDomains"  # one year; production serves only HTTPS
 
 
 def _staff_headers(response):
@@ -29,6 +30,12 @@ def _staff_headers(response):
     return response
 
 
+def _strict_transport(response):
+    """Production is HTTPS only (PUBLIC_BASE_URL must be https://): browsers remember that."""
+    response.headers.setdefault("Strict-Transport-Security", HSTS)
+    return response
+
+
 def register_blueprints(app: Flask) -> None:
     from . import (
         admin,
@@ -36,12 +43,15 @@ def register_blueprints(app: Flask) -> None:
         auth,
         dev,
         health,
+        input_guard,
         patient_actions,
         patient_survey,
         patients,
         sms,
         vendor,
     )
+
+    input_guard.init_app(app)
 
     app.register_blueprint(health.bp)
     app.register_blueprint(vendor.bp)
@@ -60,4 +70,7 @@ def register_blueprints(app: Flask) -> None:
     app.jinja_env.globals["plotly_url"] = lambda: url_for(
         "vendor.plotly_js", version=vendor.plotly_version()
     )
+    app.jinja_env.globals["plotly_bundled_style_ids"] = vendor.plotly_bundled_style_ids
     app.after_request(_staff_headers)
+    if settings.production:
+        app.after_request(_strict_transport)

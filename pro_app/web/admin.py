@@ -12,6 +12,7 @@ from surveys import all_instruments
 from ..accounts.access import roles_required
 from ..accounts.passwords import MIN_LENGTH
 from ..accounts.users import UserError, create_user
+from ..enrolment import normalise_on_call_phone
 from ..models import Role, Site, User
 from ..storage import database
 from .forms import options
@@ -79,6 +80,11 @@ def add_site():
     form = SiteForm()
     session = database.session()
     if form.validate_on_submit():
+        try:
+            on_call = normalise_on_call_phone(form.on_call_phone.data)
+        except ValueError as exc:
+            flash(str(exc), "error")
+            return redirect(url_for("admin.index"))
         if session.exec(select(Site).where(Site.code == form.code.data.strip())).first():
             flash(f"A site with code {form.code.data} already exists.", "error")
         else:
@@ -87,7 +93,7 @@ def add_site():
                     code=form.code.data.strip(),
                     name=form.name.data.strip(),
                     team_phone=form.team_phone.data.strip(),
-                    on_call_phone=(form.on_call_phone.data or "").strip() or None,
+                    on_call_phone=on_call,
                     timezone=form.timezone.data.strip(),
                     omed_table=form.omed_table.data,
                     alert_target_hours=form.alert_target_hours.data,

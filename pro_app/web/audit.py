@@ -16,6 +16,7 @@ from ..audit.timelines import AuditFilters
 from ..models import Augmentation, Electrode, LesionType, Site, utcnow
 from ..storage import database
 from ..storage.engine import read_session
+from .input_guard import database_id
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -36,7 +37,7 @@ def _choice(name: str, allowed) -> str:
 
 def filters_from_request() -> AuditFilters:
     """The page's filters, limited to what the signed-in user may see."""
-    site = request.args.get("site", type=int)
+    site = database_id(request.args.get("site", type=int))
     wanted = AuditFilters(
         site_id=site,
         augmentation=_choice("procedure", Augmentation),

@@ -4,9 +4,8 @@ Every submitted page is saved, so a closed tab or a lost signal loses nothing; o
 the link again resumes where the patient stopped.
 """
 
-import time
-from collections import defaultdict, deque
 from dataclasses import dataclass
+from typing import NoReturn
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 from sqlalchemy.orm.attributes import flag_modified
@@ -17,6 +16,7 @@ from surveys import ItemType, red_flags_raised
 from surveys.burden import web_burden
 
 from ..followup.answer_saving import complete, current_responses, save_answers
+from ..followup.link_guesses import client_key, record_miss, retry_after
 from ..followup.survey_pages import (
     MAX_MEDICINES,
     Place,
@@ -31,6 +31,7 @@ from ..followup.survey_pages import (
     survey_pages,
     timepoint_place,
 )
+from ..messaging.links import is_token_shaped
 from ..models import (
     AnswerChannel,
     InstanceStatus,
@@ -44,8 +45,6 @@ from ..storage import database
 
 bp = Blueprint("survey", __name__)
 
-GUESS_LIMIT = 20  # unknown tokens per client per window before 429
-GUESS_WINDOW_S = 600
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
@@ -64,36 +63,40 @@ def _headers(response):
     return response
 
 
-def _guesses() -> dict[str, deque]:
-    return current_app.extensions.setdefault("survey_token_guesses", defaultdict(deque))
-
-
-def _too_many_guesses(client: str) -> bool:
-    hits = _guesses()[client]
-    cutoff = time.monotonic() - GUESS_WINDOW_S
-    while hits and hits[0] < cutoff:
-        hits.popleft()
-    return len(hits) >= GUESS_LIMIT
-
-
 def _instance_for(token: str) -> SurveyInstance:
-    """The instance behind a token; a wrong token is a neutral 404 (and counts as a guess)."""
-    client = request.remote_addr or "unknown"
-    if _too_many_guesses(client):
-        abort(429)
+    """The instance behind a token; a wrong token is a neutral 404 and counts as a guess.
+
+    A real link is looked up first and always opens; only a client past the guess limit
+    for unknown links gets 429 (see ``link_guesses``).
+    """
+    session = database.session()
     digest = hash_token(token)
     instance = (
-        database.session()
-        .exec(select(SurveyInstance).where(SurveyInstance.token_hash == digest))
-        .first()
+        session.exec(select(SurveyInstance).where(SurveyInstance.token_hash == digest)).first()
+        if is_token_shaped(token)
+        else None
     )
     if instance is None or not tokens_match(instance.token_hash, digest):
-        _guesses()[client].append(time.monotonic())
-        abort(404)
-    patient = database.session().get(Patient, instance.patient_id)
-    g.site = database.session().get(Site, patient.site_id)
+        _count_miss()
+    patient = session.get(Patient, instance.patient_id)
+    g.site = session.get(Site, patient.site_id)
     g.patient = patient
     return instance
+
+
+def _count_miss() -> NoReturn:
+    """Answer an unknown link: 404, or 429 once the client has guessed too often."""
+    session = database.session()
+    now = utcnow()
+    key = client_key(current_app.config["SECRET_KEY"], request.remote_addr or "unknown")
+    wait = retry_after(session, key, now)
+    if wait is not None:
+        session.rollback()
+        g.retry_after = wait
+        abort(429)
+    record_miss(session, key, now)
+    session.commit()
+    abort(404)
 
 
 def _progress(instance: SurveyInstance) -> dict:
@@ -301,4 +304,5 @@ def not_found(_error):
 
 @bp.errorhandler(429)
 def too_many(_error):
-    return render_template("patient/not_found.html", too_many=True), 429
+    headers = {"Retry-After": str(g.retry_after)} if g.get("retry_after") else {}
+    return render_template("patient/not_found.html", too_many=True), 429, headers

@@ -21,17 +21,21 @@ from ..models import (
     Procedure,
     Role,
     Site,
+    SiteAlert,
     utcnow,
 )
+from ..nurse.actions import move_procedure_date
 from ..nurse.dashboard import Filters, patient_page
 from ..nurse.patient_record import gather
 from ..nurse.phone_entry import can_enter
-from ..scheduling.plan import change_procedure_date, stop_follow_up
+from ..scheduling.plan import stop_follow_up
 from ..storage import database
 from .forms import options
+from .input_guard import int_arg
 from .patient_actions import action_forms, perform
 
 bp = Blueprint("patients", __name__, url_prefix="/patients")
+MAX_PAGE = 10_000  # 500,000 patients at 50 a page; a larger page number shows the last
 
 
 def _choices(enum) -> list:
@@ -107,11 +111,18 @@ def index():
         augmentation=request.args.get("procedure", ""),
         status=request.args.get("status", ""),
     )
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = int_arg("page", 1, minimum=1, maximum=MAX_PAGE)
     now = utcnow()
     rows, has_next = patient_page(session, current_user.site_id, filters, page, now)
+    site_alerts = session.exec(
+        select(SiteAlert)
+        .where(SiteAlert.site_id == current_user.site_id, SiteAlert.acknowledged_at.is_(None))
+        .order_by(SiteAlert.created_at)
+    ).all()
     return render_template(
         "patients/index.html",
+        site_alerts=site_alerts,
+        site_alert_form=FlaskForm(),
         rows=rows,
         has_next=has_next,
         page=page,
@@ -213,6 +224,22 @@ def acknowledge(patient_id: int, alert_id: int):
     return redirect(url_for("patients.detail", patient_id=patient.id))
 
 
+@bp.post("/site-alerts/<int:alert_id>/acknowledge")
+@roles_required(Role.NURSE)
+def acknowledge_site_alert(alert_id: int):
+    """Mark a problem with the site's own set-up (e.g. its on-call phone) as dealt with."""
+    session = database.session()
+    alert = session.get(SiteAlert, alert_id)
+    if alert is None or alert.site_id != current_user.site_id:
+        abort(404)
+    if FlaskForm().validate_on_submit() and alert.acknowledged_at is None:
+        alert.acknowledged_at = utcnow()
+        alert.acknowledged_by = current_user.id
+        session.commit()
+        flash("Site alert acknowledged.", "info")
+    return redirect(url_for("patients.index"))
+
+
 @bp.post("/<int:patient_id>/procedure-date")
 @roles_required(Role.NURSE)
 def move_procedure(patient_id: int):
@@ -223,7 +250,7 @@ def move_procedure(patient_id: int):
     return perform(
         patient,
         form,
-        lambda: change_procedure_date(
+        lambda: move_procedure_date(
             session, procedure, form.procedure_date.data, user_id=current_user.id, now=utcnow()
         ),
         lambda moved: f"Procedure date set; {moved} surveys not yet sent were re-planned.",

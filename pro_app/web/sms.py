@@ -11,6 +11,7 @@ from ..followup.conversation import answer_text
 from ..messaging.inbound import handle_inbound, record_status
 from ..models import utcnow
 from ..storage import database
+from .input_guard import database_id
 
 bp = Blueprint("sms", __name__, url_prefix="/sms")
 
@@ -71,7 +72,7 @@ def status():
         sid=request.form.get("MessageSid", ""),
         status=request.form.get("MessageStatus", ""),
         error_code=request.form.get("ErrorCode"),
-        message_id=request.args.get("m", type=int),
+        message_id=database_id(request.args.get("m", type=int)),
         now=utcnow(),
     )
     session.commit()

@@ -6,6 +6,7 @@ fetched once per browser; it is gzipped once, in memory, for clients that accept
 
 import gzip
 import hashlib
+import re
 from functools import lru_cache
 from importlib.resources import files
 
@@ -24,6 +25,20 @@ def plotly_version() -> str:
 def _plotly_bytes() -> tuple[bytes, bytes, str]:
     raw = files("plotly").joinpath("package_data", "plotly.min.js").read_bytes()
     return raw, gzip.compress(raw, compresslevel=9), hashlib.sha256(raw).hexdigest()[:32]
+
+
+# A stylesheet bundled into plotly.js (maplibre's, for map traces) is injected as an inline
+# <style> unless an element with its id already exists.
+_BUNDLED_STYLE = re.compile(
+    rb'if\(!document\.getElementById\("([0-9a-f]{64})"\)\)\{'
+    rb'var \w+=document\.createElement\("style"\)'
+)
+
+
+@lru_cache(maxsize=1)
+def plotly_bundled_style_ids() -> tuple[str, ...]:
+    """Ids of the stylesheets plotly.js would inject, for placeholders in the page head."""
+    return tuple(match.decode() for match in _BUNDLED_STYLE.findall(_plotly_bytes()[0]))
 
 
 @bp.get("/plotly-<version>.min.js")

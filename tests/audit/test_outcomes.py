@@ -25,6 +25,7 @@ def facts(timepoint, status, worst=None, average=None, omed=None, qol=None, **ex
         "due": due <= NOW,
         "invited": True,
         "delivered": True,
+        "not_sent": False,
         "opened": completed is not None,
         "late": False,
         "worst": worst,

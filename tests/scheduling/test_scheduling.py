@@ -186,8 +186,8 @@ def test_lost_send_is_reconciled_not_repeated(gen, tick, engine):
     channel = RecordingChannel()
 
     invite_due(engine, ENROLLED, secret_key=SECRET, worker="dead")
-    claimed, _ = claim_batch(engine, "dead", ENROLLED, SendPolicy(), 10)
-    assert len(claimed) == 1
+    claimed = claim_batch(engine, "dead", ENROLLED, SendPolicy(), 10)
+    assert len(claimed.ids) == 1
     message = messages(engine)[0]
     assert message.status == MessageStatus.SENDING
     instance = instances(engine)[0]

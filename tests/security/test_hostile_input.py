@@ -1,0 +1,227 @@
+"""Hostile input ends in a clear 4xx and stores nothing out of range, on both databases.
+
+NUL is what PostgreSQL refuses in text; the other control characters are refused alike.
+"""
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlmodel import Session, select
+
+from pro_app import create_app
+from pro_app.clinical_dates import EARLIEST_PROCEDURE_DATE
+from pro_app.config import Settings
+from pro_app.messaging.links import survey_token
+from pro_app.models import Message, Patient, PatientEvent, Procedure, Response, Site
+from tests.messaging.test_sms_webhooks import BASE, TOKEN, Twilio
+from tests.test_enrolment import form_data
+from tests.tick_helpers import SECRET, instances
+
+NOW = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def pinned(monkeypatch):
+    """Every clock the staff and patient pages read shows NOW."""
+    for module in (
+        "pro_app.enrolment",
+        "pro_app.web.patients",
+        "pro_app.web.patient_actions",
+        "pro_app.web.patient_survey",
+    ):
+        monkeypatch.setattr(f"{module}.utcnow", lambda: NOW)
+
+
+@pytest.fixture
+def nurse(client, auth, gen, pinned):
+    site = gen.site()
+    auth.login(gen.user(site).email)
+    return site
+
+
+@pytest.fixture
+def twilio(engine, tmp_path, monkeypatch) -> Twilio:
+    """Twilio's signed webhooks against an app that knows the auth token."""
+    monkeypatch.setenv("PRO_INSTANCE_DIR", str(tmp_path))
+    settings = Settings(
+        database_url=str(engine.url),
+        secret_key=SECRET,
+        public_base_url=BASE,
+        twilio_auth_token=TOKEN,
+    )
+    app = create_app({"TESTING": True, "SETTINGS": settings, "ENGINE": engine})
+    return Twilio(app.test_client())
+
+
+def patients(engine) -> list[Patient]:
+    with Session(engine) as session:
+        return list(session.exec(select(Patient)))
+
+
+def test_a_control_character_in_the_enrolment_form_is_refused_by_name(client, nurse, gen):
+    cases = [("first_name", "\x00"), ("study_id", "\x1b"), ("levels", "\x7f"), ("phone", "\x00")]
+    for field, character in cases:
+        data = form_data()
+        data[field] = data[field][:2] + character + data[field][2:]
+        response = client.post("/patients/enrol", data=data)
+        assert response.status_code == 400
+        assert f"“{field}” contains a control character" in response.text
+    assert patients(gen.engine) == []
+
+
+def test_tabs_and_line_breaks_are_not_control_characters_here(client, nurse, gen):
+    enrolled = gen.patient(nurse, now=NOW)
+    response = client.post(
+        f"/patients/{enrolled.patient.id}/pause", data={"reason": "in hospital\r\nward 7\tbed 2"}
+    )
+    assert response.status_code == 302
+    with Session(gen.engine) as session:
+        assert "ward 7\tbed 2" in session.get(Patient, enrolled.patient.id).status_reason
+
+
+def test_a_control_character_in_a_search_or_filter_is_a_400(client, nurse, gen):
+    gen.patient(nurse, now=NOW)
+    for query in ["q=Al%00ex", "status=%00", "procedure=kypho%00", "alerts=%01", "q%00=x"]:
+        response = client.get(f"/patients/?{query}")
+        assert response.status_code == 400
+        assert "control character" in response.text
+    assert client.get("/audit/?from=2027-01-01%00").status_code in (400, 403)
+
+
+def test_any_page_number_shows_a_page(client, nurse, gen):
+    enrolled = gen.patient(nurse, now=NOW)
+    for page in ["9223372036854775807", "99999999999999999999999", "-3", "x"]:
+        response = client.get(f"/patients/?page={page}")
+        assert response.status_code == 200
+        shown = enrolled.patient.study_id in response.text
+        assert shown == (page in ("-3", "x"))  # a huge page is the last (empty) page
+
+
+def test_an_id_too_large_for_the_database_is_a_404(client, nurse):
+    for patient_id in ["2147483648", "9223372036854775808", "1" * 40]:
+        assert client.get(f"/patients/{patient_id}").status_code == 404
+        pause = client.post(f"/patients/{patient_id}/pause", data={"reason": "x"})
+        assert pause.status_code == 404
+
+
+def test_an_implausible_procedure_date_is_refused_with_the_range(client, nurse, gen):
+    latest = (NOW.date() + timedelta(days=365)).isoformat()
+    for value in ["9999-12-31", "0001-01-01", "2099-01-01", "1999-12-31", "2028-01-05"]:
+        response = client.post("/patients/enrol", data=form_data(procedure_date=value))
+        assert response.status_code == 422
+        assert f"from {EARLIEST_PROCEDURE_DATE.isoformat()} to {latest}" in response.text
+    assert patients(gen.engine) == []
+    for number, value in enumerate(["2000-01-01", latest]):  # both ends are included
+        data = form_data(
+            procedure_date=value, study_id=f"END-{number}", phone=f"07400 12345{number}"
+        )
+        assert client.post("/patients/enrol", data=data).status_code == 302
+    assert len(patients(gen.engine)) == 2
+
+
+def test_moving_the_procedure_to_an_implausible_date_changes_nothing(client, nurse, gen):
+    enrolled = gen.patient(nurse, now=NOW, procedure_date=date(2027, 1, 11))
+    path = f"/patients/{enrolled.patient.id}"
+    for value in ["9999-12-31", "0001-01-01", "2099-01-01"]:
+        response = client.post(f"{path}/procedure-date", data={"procedure_date": value})
+        assert response.status_code == 302
+        assert "Give a procedure date from 2000-01-01" in client.get(path).text
+    with Session(gen.engine) as session:
+        assert session.get(Procedure, enrolled.procedure.id).procedure_date == date(2027, 1, 11)
+
+
+def test_a_time_zone_name_longer_than_any_file_name_is_refused(client, nurse, gen):
+    response = client.post("/patients/enrol", data=form_data(timezone="Europe/" + "x" * 400))
+    assert response.status_code == 422
+    assert "unknown time zone" in response.text
+
+
+def test_staff_actions_refuse_control_characters_and_keep_nothing(client, nurse, gen):
+    enrolled = gen.patient(nurse, now=NOW)
+    with Session(gen.engine) as session:
+        events_before = len(session.exec(select(PatientEvent)).all())
+    for path, data in [
+        ("pause", {"reason": "away\x00"}),
+        ("stop", {"reason": "other", "note": "\x00"}),
+        ("mobile", {"mobile": "07400\x00123456"}),
+        (
+            "safety-events",
+            {"kind": "infection", "grade": "1", "event_date": "2027-01-05", "notes": "fever\x00"},
+        ),
+    ]:
+        response = client.post(f"/patients/{enrolled.patient.id}/{path}", data=data)
+        assert response.status_code == 400
+    with Session(gen.engine) as session:
+        patient = session.get(Patient, enrolled.patient.id)
+        assert len(session.exec(select(PatientEvent)).all()) == events_before
+    assert (patient.status, patient.phone_e164) == ("active", enrolled.patient.phone_e164)
+
+
+def test_a_survey_answer_with_a_control_character_is_refused_and_not_stored(
+    client, gen, tick, pinned
+):
+    gen.patient(gen.site(), now=NOW - timedelta(hours=1))
+    tick(NOW - timedelta(hours=1))
+    instance = instances(gen.engine)[0]
+    link = f"/s/{survey_token(SECRET, instance.id, instance.link_version)}"
+    response = client.post(link, data={"action": "next", "worst": "7\x00", "average": "5"})
+    assert response.status_code == 400
+    assert "cannot be saved" in response.text
+    assert response.headers["Content-Security-Policy"].startswith("default-src 'none'")
+    with Session(gen.engine) as session:
+        assert session.exec(select(Response)).first() is None
+
+
+def test_an_sms_with_control_characters_is_stored_clean(twilio, gen):
+    enrolled = gen.patient(gen.site(), now=NOW)
+    response = twilio.text(enrolled.patient.phone_e164, "HE\x00LP\x07", sid="SM\x00" + "1" * 30)
+    assert response.status_code == 200
+    assert "Spine team" in response.text  # read as HELP once cleaned
+    with Session(gen.engine) as session:
+        inbound = session.exec(select(Message).where(Message.direction == "in")).one()
+    assert (inbound.body, inbound.provider_sid) == ("HELP", "SM" + "1" * 30)
+
+
+def test_a_5000_digit_sms_is_bounded_before_it_is_read(twilio, gen):
+    enrolled = gen.patient(gen.site(), now=NOW)
+    response = twilio.text(enrolled.patient.phone_e164, "7" * 5000)
+    assert response.status_code == 200
+    with Session(gen.engine) as session:
+        inbound = session.exec(select(Message).where(Message.direction == "in")).one()
+    assert inbound.body == "7" * 1600
+
+
+def test_a_sender_number_with_nul_is_an_unknown_sender(twilio, gen):
+    enrolled = gen.patient(gen.site(), now=NOW)
+    response = twilio.text(enrolled.patient.phone_e164 + "\x00", "7")
+    assert response.status_code == 200
+    assert len(twilio.text("\x00" * 50, "STOP").text) > 0
+
+
+def test_a_status_callback_for_an_impossible_message_id_is_ignored(twilio):
+    params = {"MessageSid": "SM" + "9" * 32, "MessageStatus": "delivered"}
+    response = twilio.post("/sms/status?m=99999999999999999999", params)
+    assert response.status_code == 204
+
+
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
+def test_a_value_too_long_for_its_column_is_a_400_not_a_500(client, auth, gen):
+    """The safety net for a form without a length check: PostgreSQL's refusal is a 400."""
+    auth.login(gen.user(None, role="admin").email)
+    site = {"code": "LONG1", "name": "x" * 300, "team_phone": "0113 496 0000"}
+    site |= {"timezone": "Europe/London", "omed_table": "opioids_aware"}
+    site |= {"alert_target_hours": "72", "min_cell_count": "5"}
+    response = client.post("/admin/sites", data=site)
+    assert response.status_code == 400
+    assert "longer or larger than the record can hold" in response.text
+    with Session(gen.engine) as session:
+        assert session.exec(select(Site).where(Site.code == "LONG1")).first() is None
+
+
+def test_audit_filters_out_of_any_range_are_answered(client, auth, gen):
+    site = gen.site()
+    gen.patient(site, now=NOW)
+    auth.login(gen.user(site, role="auditor").email)
+    query = "from=0001-01-01&to=9999-12-31&site=99999999999999999999"
+    assert client.get(f"/audit/?{query}").status_code == 200
+    assert client.get("/audit/?from=99999-01-01").status_code == 400

@@ -11,9 +11,9 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlmodel import select
 
-from .accounts.users import UserError, create_user
+from .accounts.users import UserError, create_user, reset_password
 from .enrolment import EnrolmentError, import_csv, normalise_on_call_phone
-from .models import Site
+from .models import Site, User
 from .scheduling.tick import tick_for_app
 from .storage import database
 from .storage.engine import session_scope
@@ -148,6 +148,34 @@ def create_user_command(
     click.echo(f"Created {role} {email}.")
 
 
+@click.command("reset-password")
+@click.option("--email", required=True)
+@click.option(
+    "--password",
+    default=None,
+    help="A temporary password of at least 10 characters. Asked for when run in a terminal.",
+)
+@with_appcontext
+def reset_password_command(email: str, password: str | None) -> None:
+    """Set a temporary password: the user is signed out and chooses their own at next sign-in."""
+    if password is None:
+        if not sys.stdin.isatty():
+            raise click.ClickException(
+                "No password given and no terminal to ask for one: pass --password."
+            )
+        password = click.prompt("Temporary password", hide_input=True, confirmation_prompt=True)
+    email = email.strip().lower()
+    with session_scope(database.engine()) as session:
+        user = session.exec(select(User).where(User.email == email)).first()
+        if user is None:
+            raise click.ClickException(f"No user with email {email}.")
+        try:
+            reset_password(user, password)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from exc
+    click.echo(f"Reset the password of {email}; they choose a new one at next sign-in.")
+
+
 @click.command("import-patients")
 @click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--site", "site_code", required=True, help="Site code to enrol into")
@@ -226,6 +254,7 @@ def register_commands(app: Flask) -> None:
         create_site_command,
         set_protocol_command,
         create_user_command,
+        reset_password_command,
         import_patients_command,
         tick_command,
         scheduler_command,

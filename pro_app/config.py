@@ -16,6 +16,15 @@ def _bool(value: str | None, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _positive_int(env: dict[str, str], name: str, default: int) -> int:
+    value = (env.get(name) or "").strip()
+    if not value:
+        return default
+    if not value.isdigit() or int(value) < 1:
+        raise ConfigError(f"{name} must be a whole number above 0 (got {value!r}).")
+    return int(value)
+
+
 def instance_dir() -> Path:
     """The folder for local state (SQLite database, demo secret key)."""
     return Path(os.environ.get("PRO_INSTANCE_DIR", Path.cwd() / "instance")).resolve()
@@ -46,6 +55,9 @@ class Settings:
     twilio_api_base_url: str | None = None
     production: bool = False
     trust_proxy: bool = False
+    dev_outbox: bool = False
+    session_idle_minutes: int = 30
+    session_max_hours: int = 12
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
@@ -71,6 +83,9 @@ class Settings:
             twilio_api_base_url=env.get("TWILIO_API_BASE_URL") or None,
             production=production,
             trust_proxy=_bool(env.get("PRO_TRUST_PROXY")),
+            dev_outbox=_bool(env.get("PRO_DEV_OUTBOX")),
+            session_idle_minutes=_positive_int(env, "PRO_SESSION_IDLE_MINUTES", 30),
+            session_max_hours=_positive_int(env, "PRO_SESSION_MAX_HOURS", 12),
         )
         settings.check()
         return settings
@@ -94,8 +109,15 @@ class Settings:
                 raise ConfigError(
                     "SMS_BACKEND=twilio needs TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID."
                 )
+        if self.production and self.dev_outbox:
+            raise ConfigError("PRO_DEV_OUTBOX is for development only: unset it in production.")
         if self.production and self.public_base_url.startswith("http://"):
             raise ConfigError("PUBLIC_BASE_URL must be https:// when PRO_ENV=production.")
+
+    @property
+    def dev_outbox_enabled(self) -> bool:
+        """The dev outbox pages: asked for, outside production, with texts kept locally."""
+        return self.dev_outbox and not self.production and self.sms_backend == "outbox"
 
     def flask_config(self) -> dict:
         """The subset Flask and its extensions read."""

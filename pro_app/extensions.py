@@ -31,11 +31,3 @@ def init_app(app: Flask, settings: Settings) -> None:
     app.jinja_env.globals["page_language"] = lambda: str(get_locale() or "en")
     if settings.trust_proxy:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
-
-    @login_manager.user_loader
-    def load_user(user_id: str):
-        from .models import User
-        from .storage import database
-
-        user = database.session().get(User, int(user_id))
-        return user if user is not None and user.active else None

@@ -77,3 +77,30 @@ def test_nurses_see_and_clear_their_sites_alerts_only(client, auth, gen):
     assert client.post(f"/patients/site-alerts/{ids[other.id]}/acknowledge").status_code == 404
     client.post(f"/patients/site-alerts/{ids[mine.id]}/acknowledge")
     assert "On-call text" not in client.get("/patients/").data.decode()
+
+
+def test_admins_see_the_alerts_of_the_sites_they_manage(client, auth, gen):
+    from datetime import UTC, datetime
+
+    from pro_app.alerts import raise_site_alert
+    from pro_app.storage.engine import session_scope
+
+    mine, other = gen.site(), gen.site()
+    at = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
+    with session_scope(gen.engine) as session:
+        for site, text in ((mine, "On-call text to +447400900900 failed"), (other, "Elsewhere")):
+            raise_site_alert(
+                session,
+                site_id=site.id,
+                kind="staff_text_failed",
+                summary=text,
+                dedupe_key=f"k{site.id}",
+                now=at,
+            )
+    auth.login(gen.user(mine, role="admin").email)
+    page = client.get("/admin/").data.decode()
+    assert "On-call text to +447400900900 failed" in page and "Elsewhere" not in page
+    auth.logout()
+    auth.login(gen.user(None, role="admin").email)
+    page = client.get("/admin/").data.decode()
+    assert "On-call text to +447400900900 failed" in page and "Elsewhere" in page

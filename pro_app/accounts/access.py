@@ -1,4 +1,9 @@
-"""Who may see what: role checks and site scoping of patient records."""
+"""Who may see what: role checks, site scoping of patient records, and of administration.
+
+A registry admin (no site) manages every site and every account. A site admin manages
+only its own site's settings and the accounts at its site; anything else answers 404,
+as for a record that does not exist.
+"""
 
 from collections.abc import Callable
 from functools import wraps
@@ -7,7 +12,7 @@ from flask import abort
 from flask_login import current_user, login_required
 from sqlmodel import Session, select
 
-from ..models import AccessLog, Patient, Role, User
+from ..models import AccessLog, Patient, Role, Site, User
 
 
 def roles_required(*roles: Role) -> Callable:
@@ -32,6 +37,26 @@ def patient_for(session: Session, user: User, patient_id: int) -> Patient:
     if patient is None or user.role != Role.NURSE or patient.site_id != user.site_id:
         abort(404)
     return patient
+
+
+def is_registry_admin(user: User) -> bool:
+    return user.role == Role.ADMIN and user.site_id is None
+
+
+def managed_user(session: Session, admin: User, user_id: int) -> User:
+    """The account if ``admin`` may manage it, else 404."""
+    user = session.get(User, user_id)
+    if user is None or not (is_registry_admin(admin) or user.site_id == admin.site_id):
+        abort(404)
+    return user
+
+
+def managed_site(session: Session, admin: User, site_id: int) -> Site:
+    """The site if ``admin`` may change its settings, else 404."""
+    site = session.get(Site, site_id)
+    if site is None or not (is_registry_admin(admin) or site.id == admin.site_id):
+        abort(404)
+    return site
 
 
 def site_patients(user: User):

@@ -1,5 +1,7 @@
 """Password hashing with Argon2id."""
 
+from functools import cache
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -23,6 +25,23 @@ def verify_password(password_hash: str, password: str) -> bool:
         return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+@cache
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    """A hash with the same cost as real ones, checked when no account matches."""
+    return hasher.hash("no account has this password")
+
+
+def check_password(password_hash: str | None, password: str) -> bool:
+    """Verify ``password``; without a hash, spend the same time on a dummy one and fail.
+
+    Signing in therefore takes as long for an unknown email as for a known one.
+    """
+    if password_hash is None:
+        verify_password(_dummy_hash(_hasher), password)
+        return False
+    return verify_password(password_hash, password)
 
 
 def needs_rehash(password_hash: str) -> bool:

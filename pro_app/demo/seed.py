@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 from notifications import DevOutboxChannel
 
 from ..accounts.users import create_user
+from ..config import Settings
 from ..enrolment import enrol
 from ..followup.answer_saving import complete, save_answers
 from ..followup.conversation import answer_text
@@ -301,6 +302,14 @@ def seed_demo_command() -> None:
     seed(engine, current_app.extensions["pro_settings"])
 
 
+def prepare_settings(settings: Settings, host: str, port: int) -> None:
+    """What the demo changes in the configured settings: the dev outbox is on, and survey
+    links open on ``host:port`` unless ``PUBLIC_BASE_URL`` is set."""
+    settings.dev_outbox = True
+    if not os.environ.get("PUBLIC_BASE_URL"):
+        settings.public_base_url = f"http://{host}:{port}"  # links in the outbox open here
+
+
 @click.command("demo")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True)
@@ -311,8 +320,7 @@ def demo_command(host: str, port: int) -> None:
 
     app = current_app._get_current_object()
     settings = app.extensions["pro_settings"]
-    if not os.environ.get("PUBLIC_BASE_URL"):
-        settings.public_base_url = f"http://{host}:{port}"  # links in the outbox open here
+    prepare_settings(settings, host, port)
     engine = database.engine()
     upgrade(engine)
     with Session(engine) as session:
@@ -327,7 +335,8 @@ def demo_command(host: str, port: int) -> None:
     click.echo(f"pro-app demo: {settings.public_base_url}/")
     for role, email, _name, password, _site in LOGINS:
         click.echo(f"  {role:8} {email}  password: {password}")
-    click.echo(f"  texts go to the dev outbox: {settings.public_base_url}/dev/outbox")
+    if settings.dev_outbox_enabled:
+        click.echo(f"  texts go to the dev outbox: {settings.public_base_url}/dev/outbox")
     click.echo("")
     from werkzeug.serving import run_simple
 

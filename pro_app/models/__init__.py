@@ -24,7 +24,7 @@ from .patients import (
     PatientEvent,
     Procedure,
 )
-from .people import Role, Site, User
+from .people import Role, SignInThrottle, Site, User
 from .safety import (
     SAFETY_EVENT_LABELS,
     AccessLog,
@@ -58,6 +58,7 @@ __all__ = [
     "Role",
     "SafetyEvent",
     "SafetyEventKind",
+    "SignInThrottle",
     "SAFETY_EVENT_LABELS",
     "Site",
     "SiteAlert",

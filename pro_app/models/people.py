@@ -3,6 +3,7 @@
 from datetime import datetime
 from enum import StrEnum
 
+from sqlalchemy import UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from .base import metadata  # noqa: F401  (naming convention first)
@@ -44,6 +45,16 @@ class User(SQLModel, table=True):
     active: bool = True
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     last_login_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    session_version: int = Field(
+        default=0,
+        sa_column_kwargs={"server_default": "0"},
+        description="part of every session's id: raising it ends all of the user's sessions",
+    )
+    must_change_password: bool = Field(
+        default=False,
+        sa_column_kwargs={"server_default": false()},
+        description="set by an admin's reset: the next sign-in leads to a new password first",
+    )
 
     # Flask-Login protocol
     @property
@@ -59,4 +70,23 @@ class User(SQLModel, table=True):
         return False
 
     def get_id(self) -> str:
-        return str(self.id)
+        """The session's id: the user and their session version (see ``session_version``)."""
+        return f"{self.id}:{self.session_version}"
+
+
+class SignInThrottle(SQLModel, table=True):
+    """Failed sign-ins counted for one account (by email) or one network address.
+
+    Kept in the database so every worker and every restart sees the same count. Emails
+    are counted whether or not an account exists, so a lockout reveals nothing.
+    """
+
+    __tablename__ = "sign_in_throttle"
+    __table_args__ = (UniqueConstraint("scope", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    scope: str = Field(max_length=16, description="'account' or 'address'")
+    key: str = Field(max_length=254, description="the email as typed (lower case) or the address")
+    failures: int = 0
+    last_failure_at: datetime = Field(sa_type=UTCDateTime)
+    locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)

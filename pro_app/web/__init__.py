@@ -48,10 +48,12 @@ def register_blueprints(app: Flask) -> None:
         patient_survey,
         patients,
         sms,
+        staff_session,
         vendor,
     )
 
     input_guard.init_app(app)
+    staff_session.init_app(app)
 
     app.register_blueprint(health.bp)
     app.register_blueprint(vendor.bp)
@@ -63,10 +65,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(audit.bp)
     app.register_blueprint(patient_survey.bp)
     settings = app.extensions["pro_settings"]
-    dev_outbox = settings.sms_backend == "outbox" and not settings.production
-    if dev_outbox:
-        app.register_blueprint(dev.bp)
-    app.jinja_env.globals["dev_outbox"] = dev_outbox
+    if not settings.production and settings.sms_backend == "outbox":
+        app.register_blueprint(dev.bp)  # answers 404 unless the dev outbox is turned on
+    app.jinja_env.globals["dev_outbox"] = lambda: settings.dev_outbox_enabled
     app.jinja_env.globals["plotly_url"] = lambda: url_for(
         "vendor.plotly_js", version=vendor.plotly_version()
     )

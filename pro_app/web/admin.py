@@ -1,31 +1,62 @@
-"""Admins manage sites and staff accounts."""
+"""Admins manage sites and staff accounts, within their scope (see ``access``).
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+A registry admin (no site) adds sites, changes any site's settings and manages every
+account, including other registry admins. A site admin changes its own site's settings
+and manages the accounts at its site; every other site and account answers 404.
+"""
+
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlmodel import select
 from wtforms import EmailField, IntegerField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, Email, Length, NumberRange
+from wtforms.validators import DataRequired, Email, Length, NumberRange, ValidationError
 
 from surveys import all_instruments
 
-from ..accounts.access import roles_required
+from ..accounts.access import is_registry_admin, managed_site, managed_user, roles_required
 from ..accounts.passwords import MIN_LENGTH
-from ..accounts.users import UserError, create_user
+from ..accounts.users import UserError, create_user, reset_password, set_active
 from ..enrolment import normalise_on_call_phone
-from ..models import Role, Site, User
+from ..models import Role, Site, SiteAlert, User
 from ..storage import database
 from .forms import options
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
-class SiteForm(FlaskForm):
-    code = StringField("Code", validators=[DataRequired(), Length(max=32)])
-    name = StringField("Team name, as patients know it", validators=[DataRequired()])
-    team_phone = StringField("Team phone number shown to patients", validators=[DataRequired()])
-    on_call_phone = StringField("On-call mobile for urgent alerts (optional)")
-    timezone = StringField("Time zone", default="Europe/London", validators=[DataRequired()])
+def _known_timezone(_form, field) -> None:
+    try:
+        ZoneInfo(field.data.strip())
+    except (ValueError, KeyError, OSError):
+        raise ValidationError("Give a time zone such as Europe/London.") from None
+
+
+def _on_call_mobile(_form, field) -> None:
+    try:
+        normalise_on_call_phone(field.data)
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from None
+
+
+class SiteSettingsForm(FlaskForm):
+    """What a site's own admin may change."""
+
+    name = StringField(
+        "Team name, as patients know it", validators=[DataRequired(), Length(max=200)]
+    )
+    team_phone = StringField(
+        "Team phone number shown to patients", validators=[DataRequired(), Length(max=32)]
+    )
+    on_call_phone = StringField(
+        "On-call mobile for urgent alerts (optional)",
+        validators=[Length(max=32), _on_call_mobile],
+    )
+    timezone = StringField(
+        "Time zone", default="Europe/London", validators=[DataRequired(), _known_timezone]
+    )
     omed_table = SelectField(
         "Opioid conversion table",
         choices=options([("opioids_aware", "Opioids Aware (UK)"), ("cdc_2022", "CDC 2022")]),
@@ -37,39 +68,84 @@ class SiteForm(FlaskForm):
         "Smallest count shown in exports", default=5, validators=[NumberRange(1, 100)]
     )
 
+    def apply_to(self, site: Site) -> None:
+        site.name = self.name.data.strip()
+        site.team_phone = self.team_phone.data.strip()
+        site.on_call_phone = normalise_on_call_phone(self.on_call_phone.data)
+        site.timezone = self.timezone.data.strip()
+        site.omed_table = self.omed_table.data
+        site.alert_target_hours = self.alert_target_hours.data
+        site.min_cell_count = self.min_cell_count.data
+
+
+class SiteForm(SiteSettingsForm):
+    """A new site (registry admins only)."""
+
+    code = StringField("Code", validators=[DataRequired(), Length(max=32)])
+
 
 class UserForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Email()])
-    name = StringField("Name", validators=[DataRequired()])
+    email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)])
+    name = StringField("Name", validators=[DataRequired(), Length(max=200)])
     role = SelectField("Role", choices=options((r.value, r.value.capitalize()) for r in Role))
     site_code = SelectField("Site (none: registry-wide, for auditors and admins)")
     password = PasswordField(
-        f"Initial password (at least {MIN_LENGTH} characters)",
-        validators=[DataRequired(), Length(min=MIN_LENGTH)],
+        f"Initial password (at least {MIN_LENGTH} characters; they choose their own at first "
+        "sign-in)",
+        validators=[DataRequired(), Length(min=MIN_LENGTH, max=200)],
     )
 
 
-def _site_choices() -> list:
-    sites = database.session().exec(select(Site).order_by(Site.code)).all()
-    return options([("", "None")] + [(site.code, f"{site.code}: {site.name}") for site in sites])
+class ResetPasswordForm(FlaskForm):
+    password = PasswordField(
+        f"Temporary password (at least {MIN_LENGTH} characters)",
+        validators=[DataRequired(), Length(min=MIN_LENGTH, max=200)],
+    )
+
+
+def _sites() -> list[Site]:
+    """The sites the signed-in admin manages."""
+    statement = select(Site).order_by(Site.code)
+    if not is_registry_admin(current_user):
+        statement = statement.where(Site.id == current_user.site_id)
+    return list(database.session().exec(statement).all())
+
+
+def _user_form() -> UserForm:
+    form = UserForm()
+    sites = [(site.code, f"{site.code}: {site.name}") for site in _sites()]
+    registry_wide = [("", "None")] if is_registry_admin(current_user) else []
+    form.site_code.choices = options(registry_wide + sites)
+    return form
 
 
 @bp.get("/")
 @roles_required(Role.ADMIN)
 def index():
     session = database.session()
-    sites = session.exec(select(Site).order_by(Site.code)).all()
-    users = session.exec(select(User).order_by(User.email)).all()
-    codes = {site.id: site.code for site in sites}
-    user_form = UserForm()
-    user_form.site_code.choices = _site_choices()
+    sites = _sites()
+    statement = select(User).order_by(User.email)
+    if not is_registry_admin(current_user):
+        statement = statement.where(User.site_id == current_user.site_id)
+    users = session.exec(statement).all()
+    site_alerts = session.exec(
+        select(SiteAlert)
+        .where(
+            SiteAlert.site_id.in_([site.id for site in sites]),
+            SiteAlert.acknowledged_at.is_(None),
+        )
+        .order_by(SiteAlert.created_at)
+    ).all()
     return render_template(
         "admin/index.html",
         sites=sites,
         users=users,
-        codes=codes,
+        site_alerts=site_alerts,
+        codes={site.id: site.code for site in sites},
+        registry=is_registry_admin(current_user),
         site_form=SiteForm(),
-        user_form=user_form,
+        user_form=_user_form(),
+        reset_form=ResetPasswordForm(),
         instruments=list(all_instruments().values()),
     )
 
@@ -77,42 +153,49 @@ def index():
 @bp.post("/sites")
 @roles_required(Role.ADMIN)
 def add_site():
+    if not is_registry_admin(current_user):
+        abort(403)
     form = SiteForm()
     session = database.session()
     if form.validate_on_submit():
-        try:
-            on_call = normalise_on_call_phone(form.on_call_phone.data)
-        except ValueError as exc:
-            flash(str(exc), "error")
-            return redirect(url_for("admin.index"))
         if session.exec(select(Site).where(Site.code == form.code.data.strip())).first():
             flash(f"A site with code {form.code.data} already exists.", "error")
         else:
-            session.add(
-                Site(
-                    code=form.code.data.strip(),
-                    name=form.name.data.strip(),
-                    team_phone=form.team_phone.data.strip(),
-                    on_call_phone=on_call,
-                    timezone=form.timezone.data.strip(),
-                    omed_table=form.omed_table.data,
-                    alert_target_hours=form.alert_target_hours.data,
-                    min_cell_count=form.min_cell_count.data,
-                )
-            )
+            site = Site(code=form.code.data.strip(), name="", team_phone="")
+            form.apply_to(site)
+            session.add(site)
             session.commit()
-            flash(f"Added site {form.code.data}.", "info")
+            flash(f"Added site {site.code}.", "info")
     else:
         flash(_errors(form), "error")
     return redirect(url_for("admin.index"))
 
 
+@bp.route("/sites/<int:site_id>", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def edit_site(site_id: int):
+    session = database.session()
+    site = managed_site(session, current_user, site_id)
+    form = SiteSettingsForm(obj=site)
+    if form.validate_on_submit():
+        form.apply_to(site)
+        session.commit()
+        flash(f"Saved the settings of site {site.code}.", "info")
+        return redirect(url_for("admin.index"))
+    status = 200 if request.method == "GET" else 400
+    return render_template("admin/site.html", site=site, form=form), status
+
+
 @bp.post("/users")
 @roles_required(Role.ADMIN)
 def add_user():
-    form = UserForm()
-    form.site_code.choices = _site_choices()
+    form = _user_form()
     session = database.session()
+    if not is_registry_admin(current_user):
+        own = session.get(Site, current_user.site_id)
+        if form.site_code.data not in ("", None, own.code):
+            abort(404)
+        form.site_code.data = own.code  # a site admin adds staff to its own site only
     if form.validate_on_submit():
         try:
             create_user(
@@ -122,6 +205,7 @@ def add_user():
                 password=form.password.data,
                 role=form.role.data,
                 site_code=form.site_code.data or None,
+                must_change_password=True,
             )
         except (UserError, ValueError) as exc:
             session.rollback()
@@ -134,19 +218,40 @@ def add_user():
     return redirect(url_for("admin.index"))
 
 
-@bp.post("/users/<int:user_id>/active")
+@bp.post("/users/<int:user_id>/active", endpoint="set_active")
 @roles_required(Role.ADMIN)
-def set_active(user_id: int):
+def change_active(user_id: int):
     session = database.session()
-    user = session.get(User, user_id)
-    if user is None:
-        return redirect(url_for("admin.index"))
+    user = managed_user(session, current_user, user_id)
     if user.id == current_user.id:
         flash("You cannot deactivate your own account.", "error")
         return redirect(url_for("admin.index"))
-    user.active = request.form.get("active") == "1"
+    set_active(user, request.form.get("active") == "1")
     session.commit()
     flash(f"{user.email} is now {'active' if user.active else 'deactivated'}.", "info")
+    return redirect(url_for("admin.index"))
+
+
+@bp.post("/users/<int:user_id>/password")
+@roles_required(Role.ADMIN)
+def reset_user_password(user_id: int):
+    """Set a temporary password: the user is signed out everywhere and must choose a new one."""
+    session = database.session()
+    user = managed_user(session, current_user, user_id)
+    if user.id == current_user.id:
+        flash("Change your own password from your account page.", "error")
+        return redirect(url_for("admin.index"))
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        reset_password(user, form.password.data)
+        session.commit()
+        flash(
+            f"{user.email} is signed out everywhere and must choose a new password when they "
+            "next sign in with the temporary one.",
+            "info",
+        )
+    else:
+        flash(_errors(form), "error")
     return redirect(url_for("admin.index"))
 
 

@@ -2,6 +2,7 @@
 
 import json
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,7 +12,7 @@ from sqlmodel import Session, select
 
 from pro_app import create_app
 from pro_app.config import Settings
-from pro_app.demo.seed import LOGINS, seed
+from pro_app.demo.seed import LOGINS, prepare_settings, seed
 from pro_app.models import Alert, Patient, SafetyEvent
 
 # Seeded at 08:00 UTC, before the demo's 09:30 morning round: the last patient, due to be
@@ -82,3 +83,20 @@ def test_the_auditor_sees_outcomes_safety_events_and_exports(demo):
     assert len(bundle["entry"]) > 100
     csv_text = client.get("/audit/export/aggregate.csv").text
     assert csv_text.startswith("section,row,column,value")
+
+
+def test_the_demo_turns_the_dev_outbox_on_for_its_site_staff(demo, monkeypatch):
+    app, engine = demo
+    plain = app.test_client()
+    login(plain, "nurse")
+    assert plain.get("/dev/outbox").status_code == 404  # off unless asked for
+    monkeypatch.delenv("PUBLIC_BASE_URL", raising=False)
+    settings = replace(app.extensions["pro_settings"])
+    prepare_settings(settings, "127.0.0.1", 5050)
+    served = create_app(
+        {"SETTINGS": settings, "ENGINE": engine, "WTF_CSRF_ENABLED": False, "TESTING": True}
+    )
+    client = served.test_client()
+    login(client, "nurse")
+    page = client.get("/dev/outbox").text
+    assert "http://127.0.0.1:5050/s/" in page  # live links for the demo site's patients

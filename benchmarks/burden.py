@@ -208,7 +208,7 @@ def main() -> None:
                     f"{timepoint.id:10} {'web':7} {burden.items:>5} {web_pages:>5} "
                     f"{burden.minutes:>7.1f}  {'met' if ok else 'MISSED':6}  {shown}"
                 )
-                texts = sms_questions(list(timepoint.instruments))
+                texts = sms_questions(list(timepoint.instruments), baseline=timepoint.is_baseline)
                 minutes = len(texts) * SECONDS_PER_QUESTION / 60
                 print(
                     f"{'':10} {'sms':7} {len(texts):>5} {len(texts):>5} {minutes:>7.1f}  "

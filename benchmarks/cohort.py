@@ -36,6 +36,7 @@ from sqlalchemy.engine import Connection, Engine
 from notifications import templates
 from pro_app.accounts.passwords import hash_password
 from pro_app.followup.conversation import first_question
+from pro_app.followup.instruments import sms_questions
 from pro_app.followup.key_outcomes import KEY_OUTCOMES, key_outcome_updates
 from pro_app.messaging.links import LINK_PLACEHOLDER, token_hash_for
 from pro_app.messaging.outbox import message_values
@@ -713,7 +714,8 @@ def _sms_items(instrument_id: str) -> frozenset[str]:
 
 @cache
 def _sms_question_count(instruments: tuple[str, ...]) -> int:
-    return sum(len(_sms_items(instrument_id)) for instrument_id in instruments)
+    """Texts in a conversation (the warning signs are one numbered list)."""
+    return len(sms_questions(list(instruments)))
 
 
 # Alerts and safety events

@@ -15,7 +15,15 @@ from .channel import (
     UnknownOutcomeError,
 )
 from .dev_outbox import DevOutboxChannel, NullChannel
-from .replies import Reply, ReplyKind, opt_out_type_from_twilio, parse_reply
+from .replies import (
+    Reply,
+    ReplyKind,
+    normalise_text,
+    opt_out_type_from_twilio,
+    parse_checklist,
+    parse_reply,
+    parse_yes_no,
+)
 from .sms_text import SegmentInfo, gsm7_friendly, is_gsm7, segment_info
 from .tokens import hash_token, new_token, tokens_match
 from .twilio_errors import stops_sms_to_number
@@ -40,8 +48,11 @@ __all__ = [
     "hash_token",
     "is_gsm7",
     "new_token",
+    "normalise_text",
     "opt_out_type_from_twilio",
+    "parse_checklist",
     "parse_reply",
+    "parse_yes_no",
     "segment_info",
     "stops_sms_to_number",
     "tokens_match",

@@ -24,6 +24,7 @@ The rules, in order:
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
@@ -137,6 +138,11 @@ _FILLER = frozenset(
     }
 )
 
+YES_WORDS = frozenset({"yes", "y", "yeah", "yea", "yep", "yup", "ya", "aye", "yess", "yes's"})
+NO_WORDS = frozenset({"no", "n", "nope", "nah", "nay", "non", "noo", "none", "nothing", "neither"})
+# Letters written with spaces or dots between them ("S T O P", "s.t.o.p"): joined up.
+_SPACED_LETTERS = re.compile(r"\b[a-z](?:[\s.\-_*]+[a-z]\b){2,}")
+
 # Anchored at the start of a number and possessive, so a long run of digits is read in
 # linear time (an unanchored pattern backtracks quadratically).
 _OUT_OF = re.compile(r"(?<![\d.,])(-?\d++(?:[.,]\d++)?)\s*(?:/|\bout of\b|\bof\b)\s*(\d+)")
@@ -182,8 +188,20 @@ def opt_out_type_from_twilio(value: str | None) -> ReplyKind | None:
     return kinds.get((value or "").strip().upper())
 
 
+def normalise_text(body: str) -> str:
+    """Lower-case text with look-alikes folded: Unicode NFKC (full-width "ＳＴＯＰ" becomes
+    "stop"), typographic quotes and dashes, accents dropped, and letters spelt out with
+    spaces or dots between them joined ("S T O P" becomes "stop")."""
+    text = unicodedata.normalize("NFKC", gsm7_friendly(body or ""))
+    text = gsm7_friendly(text).casefold()
+    text = "".join(
+        ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch)
+    )
+    return _SPACED_LETTERS.sub(lambda m: re.sub(r"[^a-z]", "", m[0]), text)
+
+
 def _normalise(body: str) -> str:
-    text = gsm7_friendly(body).lower()
+    text = normalise_text(body)
     text = re.sub(r"\bopt[\s_-]*out\b", "optout", text)
     text = re.sub(r"\bstop[\s_-]*all\b", "stopall", text)
     return re.sub(r"\b(" + "|".join(NUMBER_WORDS) + r")\b", lambda m: str(NUMBER_WORDS[m[1]]), text)
@@ -220,8 +238,47 @@ def _numbers(text: str, maximum: int) -> set[int | None] | None:
 
     text = _OUT_OF.sub(whole_of, text)
     for sign, whole, fraction in _NUMBER.findall(text):
-        if sign or len(whole) > _MAX_DIGITS or fraction.strip("0"):
+        if sign or len(whole) > _MAX_DIGITS or len(fraction) > _MAX_DIGITS or fraction.strip("0"):
             found.add(None)
         else:
             found.add(int(whole))
     return found or None
+
+
+def parse_yes_no(body: str) -> bool | None:
+    """A yes or a no, in any case and with trailing words ("Yes I do", "nope, all fine"),
+    or "1" / "0"; None when the text is neither, or both."""
+    text = _normalise(body[:MAX_BODY])
+    words = _WORD.findall(text)
+    numbers = _numbers(text, 1)
+    said = {word in YES_WORDS for word in words if word in YES_WORDS | NO_WORDS}
+    if numbers is not None:
+        if numbers not in ({0}, {1}):
+            return None
+        said.add(1 in numbers)
+    leads = numbers is not None or bool(words and words[0] in YES_WORDS | NO_WORDS)
+    return said.pop() if len(said) == 1 and leads else None
+
+
+def parse_checklist(body: str, count: int) -> frozenset[int] | None:
+    """The numbers 1..count of a numbered list that a reply picks ("1 3", "1,3", "1 and 3",
+    "3."), the empty set for none ("0", "none", "no", "nope"), or None if unreadable
+    (a number outside 0..count, 0 with other numbers, or no number and no "none" word)."""
+    text = re.sub(r"[,;:/&+.]", " ", _normalise(body[:MAX_BODY]))
+    words = _WORD.findall(text)
+    found: set[int] = set()
+    for sign, whole, fraction in _NUMBER.findall(text):
+        if sign or fraction or len(whole) > _MAX_DIGITS:
+            return None
+        found.add(int(whole))
+    if found:
+        if 0 in found:
+            return frozenset() if found == {0} and not set(words) & YES_WORDS else None
+        if set(words) & NO_WORDS:
+            return None  # "no 3": a no and a number at once
+        if not found <= set(range(1, count + 1)):
+            return None
+        return frozenset(found)
+    if words and words[0] in NO_WORDS and not set(words) & YES_WORDS:
+        return frozenset()
+    return None

@@ -106,6 +106,74 @@ def conversation_question(
     return f"{prefix}{_clean(question)} Reply with a number from {low} to {high}."
 
 
+def _prefix(number: int | None, total: int | None) -> str:
+    if number is None:
+        return ""
+    return f"Question {number} of {total}: " if total else f"Question {number}: "
+
+
+def checklist_question(
+    intro: str, lines: list[str], *, number: int | None = None, total: int | None = None
+) -> str:
+    """A numbered list answered with the numbers of any that apply, or 0 for none.
+
+    >>> checklist_question("Reply with the numbers of any that are new", ["fever", "cough"])
+    'Reply with the numbers of any that are new: 1 fever, 2 cough, or 0 for none.'
+    """
+    listing = ", ".join(f"{n} {_clean(line)}" for n, line in enumerate(lines, 1))
+    return f"{_prefix(number, total)}{_clean(intro)}: {listing}, or 0 for none."
+
+
+def yes_no_question(question: str, *, number: int | None = None, total: int | None = None) -> str:
+    """A single yes/no question; it never asks for the word YES (a carrier keyword)."""
+    return f"{_prefix(number, total)}{_clean(question)} Reply 1 if so, or 0 if not."
+
+
+def choice_question(
+    question: str, options: list[str], *, number: int | None = None, total: int | None = None
+) -> str:
+    """One option from a numbered list."""
+    listing = ", ".join(f"{n} {_clean(text)}" for n, text in enumerate(options, 1))
+    return f"{_prefix(number, total)}{_clean(question)} Reply {listing}."
+
+
+def unreadable_checklist(count: int) -> str:
+    """Answer to a reply to a numbered list that could not be read."""
+    return (
+        f"Sorry, we could not read that. Please reply with the numbers from 1 to {count} "
+        f"of any that are new, for example 1 or 1 3, or 0 for none."
+    )
+
+
+def which_ones(count: int, team_name: str, team_phone: str) -> str:
+    """A plain yes to a numbered list of warning signs: which ones, and call now."""
+    return (
+        f"Please reply with the numbers from 1 to {count} of the ones that are new, "
+        f"for example 1 or 1 3. If any of them is new, call {_clean(team_name)} now on "
+        f"{_clean(team_phone)}; if you cannot reach them, call 999."
+    )
+
+
+def unreadable_yes_no() -> str:
+    """Answer to a reply to a yes/no question that could not be read."""
+    return "Sorry, we could not read that. Please reply 1 if so, or 0 if not."
+
+
+def red_flag_advice(advice: list[str], team_name: str, team_phone: str) -> str:
+    """The immediate reply to warning signs: the advice the web page shows, and whom to call."""
+    said = " ".join(dict.fromkeys(_clean(a) for a in advice))
+    return f"Please read this now. {said} Call {_clean(team_name)}: {_clean(team_phone)}."
+
+
+def conversation_reminder(first_name: str, team_name: str, number: int, total: int) -> str:
+    """A reminder while a text conversation is partly answered; like every reminder it
+    names no symptom, so it gives the question's number rather than its words."""
+    return (
+        f"{_hello(first_name)} a reminder from {_clean(team_name)}: question {number} of "
+        f"{total} is still waiting for your reply. Please answer our last text.\n{STOP_LINE}"
+    )
+
+
 def thank_you(team_name: str) -> str:
     """Sent when the last answer of a timepoint has arrived."""
     return f"Thank you. {_clean(team_name)} has received your answers."

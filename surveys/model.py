@@ -159,6 +159,8 @@ class Instrument(Strict):
     licence: str
     recall_period: str | None = None
     introduction: str | None = None
+    # By text, the yes/no items go in one numbered list led by this line (see README).
+    sms_intro: str | None = None
     code: Code | None = None
     items: list[Item] = Field(min_length=1)
     scoring: list[ScoreRule] = []

@@ -57,7 +57,8 @@ DEFINITIONS: tuple[tuple[str, str], ...] = (
         "Pain response: not evaluable",
         "Counted, never classified, with the reason: no baseline pain score; baseline pain "
         f"below {MINIMUM_PAIN}; no pain score at the timepoint; OMED missing or needing "
-        "review at either timepoint; or the OMEDs at baseline and at the timepoint were "
+        "review at either timepoint (unless the pain medicine proxy below applies); or the "
+        "OMEDs at baseline and at the timepoint were "
         "worked out with different conversion tables (or versions), which are not compared.",
     ),
     (
@@ -69,6 +70,22 @@ DEFINITIONS: tuple[tuple[str, str], ...] = (
         "starts any opioid counts as a rise of 25% or more, and cannot show a fall; (4) "
         "OMEDs from different conversion tables are not compared. Each is listed with its "
         "status in surveys/data/REFERENCES.md.",
+    ),
+    (
+        "Pain response from the change in pain medicine (proxy)",
+        "Used only when no medicines list was given at the timepoint or at baseline (patients "
+        "answering by text give none); a medicine that needs review stays not evaluable. "
+        "The answer to 'less, the same or more pain medicine than before your treatment' "
+        "stands in for the OMED: less = OMED down by "
+        "25% or more, the same or no pain medicine = OMED unchanged, more = OMED up by 25% or "
+        "more; the consensus rules then apply. The table gives, per timepoint, how many "
+        "responses came from the OMED and how many from this proxy. It cannot see a change "
+        "smaller than 25% or a switch between opioids.",
+    ),
+    (
+        "Partly answered",
+        "Some answers saved but not every required question (for a text conversation, every "
+        "texted item): counted apart, not as answered, and left out of the figures.",
     ),
     (
         "OMED",

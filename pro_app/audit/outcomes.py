@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 
-from surveys import clinically_important_improvement, evaluate_pain_response
+from surveys import NotEvaluable, clinically_important_improvement, evaluate_pain_response
 from surveys.scoring.exact import exact
 
+from .proxy import proxy_pain_response
 from .statistics import ChangeSummary, Summary, summarise, summarise_change
 from .timelines import InstanceFacts, PatientTimeline
 
@@ -53,6 +54,8 @@ class TimepointOutcome:
     response: Counter = field(default_factory=Counter)  # consensus categories
     response_not_evaluable: int = 0
     not_evaluable: Counter = field(default_factory=Counter)  # NotEvaluable -> patients
+    response_from_proxy: int = 0  # classified from the change in pain medicine (proxy.py)
+    partly_answered: int = 0  # some answers, not complete: not counted as answered
     opioid_answered: int = 0
     any_opioid: int = 0
     omed: Summary | None = None
@@ -109,6 +112,11 @@ def _omed(facts: InstanceFacts | None) -> float | None:
     return facts.omed
 
 
+def _needs_review(facts: InstanceFacts, base: InstanceFacts | None) -> bool:
+    """A medicine that could not be converted: left for review, never proxied."""
+    return bool(facts.omed_needs_review or (base is not None and base.omed_needs_review))
+
+
 def _opioids_answered(facts: InstanceFacts) -> bool:
     return (facts.omed, facts.any_opioid, facts.omed_needs_review) != (None, None, None)
 
@@ -157,6 +165,8 @@ class OutcomeAccumulator:
         if facts.status == "expired":
             quality.missed += 1
         if not _answered(facts):
+            if facts.status == "in_progress" or facts.channel is not None:
+                outcome.partly_answered += 1
             return
         outcome.answered += 1
         quality.answered += 1
@@ -209,11 +219,17 @@ class OutcomeAccumulator:
         evaluation = evaluate_response(
             base.worst if base else None, base_omed, facts.worst, omed, same_table=same_table
         )
-        if evaluation.category is None:
+        category = evaluation.category
+        if evaluation.not_evaluable == NotEvaluable.NO_OMED and not _needs_review(facts, base):
+            category = proxy_pain_response(
+                base.worst if base else None, facts.worst, facts.medicine_change
+            )
+            outcome.response_from_proxy += category is not None
+        if category is None:
             outcome.response_not_evaluable += 1
             outcome.not_evaluable[evaluation.not_evaluable] += 1
         else:
-            outcome.response[evaluation.category.value] += 1
+            outcome.response[category.value] += 1
 
     def report(self, safety_events: Iterable[tuple[int, str, int]] = ()) -> AuditReport:
         """Summaries by timepoint; ``safety_events`` are (procedure id, kind, grade)."""

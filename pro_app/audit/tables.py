@@ -109,8 +109,18 @@ def sections(report: AuditReport) -> list[Section]:
     response = Section(
         "response",
         "Patients due and answered",
-        ("timepoint", "day", "due", "answered", "response rate %"),
-        [[o.timepoint, o.day, Count(o.due), Count(o.answered), _rate(o)] for o in tps],
+        ("timepoint", "day", "due", "answered", "response rate %", "partly answered"),
+        [
+            [
+                o.timepoint,
+                o.day,
+                Count(o.due),
+                Count(o.answered),
+                _rate(o),
+                Count(o.partly_answered),
+            ]
+            for o in tps
+        ],
     )
     pain_rows = []
     for o in tps:
@@ -158,6 +168,8 @@ def sections(report: AuditReport) -> list[Section]:
             "responders %",
             "not evaluable",
             *(f"not evaluable: {reason.describe()}" for reason in NotEvaluable),
+            "from OMED",
+            "from medicine change (proxy)",
         ),
         [
             [
@@ -168,6 +180,8 @@ def sections(report: AuditReport) -> list[Section]:
                 _percent(o.response["complete"] + o.response["partial"], sum(o.response.values())),
                 Count(o.response_not_evaluable),
                 *(Count(o.not_evaluable[reason]) for reason in NotEvaluable),
+                Count(sum(o.response.values()) - o.response_from_proxy),
+                Count(o.response_from_proxy),
             ]
             for o in tps
             if o.timepoint != "baseline"

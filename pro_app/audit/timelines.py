@@ -14,7 +14,15 @@ from datetime import date, datetime
 from sqlalchemy import and_, case, func, or_
 from sqlmodel import Session, select
 
-from ..models import Direction, Message, MessageStatus, Patient, Procedure, SurveyInstance
+from ..models import (
+    Direction,
+    Message,
+    MessageStatus,
+    Patient,
+    Procedure,
+    Response,
+    SurveyInstance,
+)
 
 STREAM_ROWS = 2000
 
@@ -69,6 +77,7 @@ class InstanceFacts:
     omed_implausible: bool | None = None
     omed_table: str | None = None  # the conversion table (and version) of the OMED
     omed_table_version: str | None = None
+    medicine_change: str | None = None  # less / same / more / none (the proxy's answer)
 
     @property
     def omed_provenance(self) -> tuple[str, str] | None:
@@ -130,9 +139,22 @@ def delivery_receipts():
     )
 
 
+def medicine_changes():
+    """A subquery: each instance's current answer to "less, the same or more pain medicine"."""
+    return (
+        select(
+            Response.instance_id.label("instance_id"),
+            Response.answers["medicine_change"].as_string().label("medicine_change"),
+        )
+        .where(Response.is_current, Response.instrument_id == "analgesic_use")
+        .subquery()
+    )
+
+
 def timelines(session: Session, filters: AuditFilters, now: datetime) -> Iterator[PatientTimeline]:
     """Each covered patient's timeline at ``now``, in patient order, from one query."""
     delivered = delivery_receipts()
+    medicine = medicine_changes()
     counted = [
         SurveyInstance.due_at <= now,
         SurveyInstance.invited_at.is_not(None),
@@ -150,6 +172,7 @@ def timelines(session: Session, filters: AuditFilters, now: datetime) -> Iterato
         SurveyInstance.omed_implausible,
         SurveyInstance.omed_table,
         SurveyInstance.omed_table_version,
+        medicine.c.medicine_change,
     ]
     statement = (
         select(
@@ -165,6 +188,7 @@ def timelines(session: Session, filters: AuditFilters, now: datetime) -> Iterato
         .join(Procedure, Procedure.patient_id == Patient.id)
         .join(SurveyInstance, SurveyInstance.procedure_id == Procedure.id)
         .outerjoin(delivered, delivered.c.instance_id == SurveyInstance.id)
+        .outerjoin(medicine, medicine.c.instance_id == SurveyInstance.id)
         .order_by(Patient.id, SurveyInstance.due_at, SurveyInstance.id)
     )
     statement = apply_filters(statement, filters)

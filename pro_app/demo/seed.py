@@ -264,11 +264,14 @@ def _answer(engine: Engine, plan: list[DemoPatient], rng: random.Random, at: dat
 
 def _reply_by_text(engine, instance, patient, values, at) -> None:
     """Answer the text conversation one reply at a time through the inbound handler."""
-    from ..followup.instruments import sms_questions
+    from ..followup.conversation import questions_for
 
-    for number, question in enumerate(sms_questions(instance.instruments)):
-        answer = values.get(question.instrument_id, {}).get(question.item_id)
-        body = question.reply_for(answer) if answer is not None else "5"
+    with Session(engine) as session:
+        questions = questions_for(session.get(SurveyInstance, instance.id), session)
+    for number, question in enumerate(questions):
+        answers = values.get(question.instrument_id, {})
+        given = all(answers.get(item_id) is not None for item_id in question.item_ids)
+        body = question.reply_for(answers) if given else str(question.minimum)
         sid = f"DEMOSMS{instance.id}x{number}"
         _text_from(engine, patient, body, sid=sid, at=at + timedelta(minutes=number))
 

@@ -1,29 +1,61 @@
-"""SMS conversation mode: one question per text, answered by a number.
+"""SMS conversation mode: one question per text, answered by a number or a yes/no.
 
-The state lives in ``instance.progress["sms"]``: which question is out, how many
-unreadable replies it has had, and the answers so far. Each answer is saved at once.
+The state lives in ``instance.progress["sms"]``: how many unreadable replies the question
+that is out has had. Which question is out is worked out from the saved answers (the first
+text question with an item not yet answered), so an answer given another way (the web
+link, a nurse on the phone) is never asked again. Each answer is saved at once through
+``save_answers``, as the web form's are: the same records, the same alerts, the same
+on-call text. The survey completes only when every texted item has an answer; until then
+it stays partly answered and the reminders go on while its window is open.
 """
 
 from datetime import datetime
 
+from sqlalchemy.orm import object_session
 from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import Session
 
-from notifications import parse_reply, templates
+from notifications import parse_checklist, parse_reply, parse_yes_no, templates
 
 from ..alerts import raise_alert
-from ..models import AlertKind, AnswerChannel, Patient, Site, SurveyInstance
-from .answer_saving import complete, save_answers
-from .instruments import SmsQuestion, instrument, red_flags, sms_questions
+from ..models import AlertKind, AnswerChannel, Patient, Procedure, Site, SurveyInstance
+from .answer_saving import complete, current_responses, save_answers
+from .instruments import SmsKind, SmsQuestion, instrument, red_flags, sms_questions
+from .survey_pages import timepoint_place
 
-MAX_RETRIES = 2
+MAX_RETRIES = 2  # the third unreadable reply to one question goes to the nurse
 
 
 def in_conversation(instance: SurveyInstance) -> bool:
     return "sms" in (instance.progress or {})
 
 
-def _question_text(question: SmsQuestion, number: int, total: int) -> str:
+def is_baseline(instance: SurveyInstance, session: Session | None = None) -> bool:
+    """Whether ``instance`` is its protocol's baseline (some items are follow-up only)."""
+    session = session or object_session(instance)
+    procedure = session.get(Procedure, instance.procedure_id) if session else None
+    if procedure is None:
+        return False
+    return timepoint_place(procedure.protocol_id, instance.timepoint).is_baseline
+
+
+def questions_for(instance: SurveyInstance, session: Session | None = None) -> list[SmsQuestion]:
+    """The texts of ``instance``'s conversation, in order."""
+    return sms_questions(instance.instruments, baseline=is_baseline(instance, session))
+
+
+def question_text(question: SmsQuestion, number: int, total: int) -> str:
+    """The text that asks ``question``, numbered ``number`` of ``total``."""
+    if question.kind == SmsKind.CHECKLIST:
+        return templates.checklist_question(
+            question.text, list(question.labels), number=number, total=total
+        )
+    if question.kind == SmsKind.YES_NO:
+        return templates.yes_no_question(question.text, number=number, total=total)
+    if question.kind == SmsKind.CHOICE:
+        return templates.choice_question(
+            question.text, list(question.labels), number=number, total=total
+        )
     return templates.conversation_question(
         question.text,
         minimum=question.minimum,
@@ -37,11 +69,55 @@ def _question_text(question: SmsQuestion, number: int, total: int) -> str:
 
 def first_question(instance: SurveyInstance, patient: Patient, site: Site) -> str:
     """Start the conversation and return the first text (a greeting and question 1)."""
-    questions = sms_questions(instance.instruments)
+    questions = questions_for(instance)
     instance.progress = {**(instance.progress or {}), "sms": {"position": 0, "retries": 0}}
     flag_modified(instance, "progress")
     greeting = f"Hello {patient.first_name}, {site.name} has {len(questions)} short questions."
-    return f"{greeting} {_question_text(questions[0], 1, len(questions))}"
+    return f"{greeting} {question_text(questions[0], 1, len(questions))}"
+
+
+def saved_answers(session: Session, instance: SurveyInstance) -> dict[str, dict]:
+    """The current answers of each questionnaire at ``instance``."""
+    return {k: dict(r.answers) for k, r in current_responses(session, instance.id).items()}
+
+
+def next_position(questions: list[SmsQuestion], saved: dict[str, dict]) -> int:
+    """The first question with an item still unanswered (``len(questions)`` if none)."""
+    for position, question in enumerate(questions):
+        answers = saved.get(question.instrument_id, {})
+        if any(answers.get(item_id) is None for item_id in question.item_ids):
+            return position
+    return len(questions)
+
+
+def pending_question(session: Session, instance: SurveyInstance) -> tuple[int, int] | None:
+    """(number, total) of the question waiting for a reply, or None if all are answered."""
+    questions = questions_for(instance, session)
+    position = next_position(questions, saved_answers(session, instance))
+    if position >= len(questions):
+        return None
+    return position + 1, len(questions)
+
+
+def read_reply(question: SmsQuestion, body: str):
+    """What a reply says to ``question``: a number, True/False, a set of list numbers, or
+    None when it cannot be read."""
+    if question.kind == SmsKind.CHECKLIST:
+        return parse_checklist(body, len(question.item_ids))
+    if question.kind == SmsKind.YES_NO:
+        return parse_yes_no(body)
+    reply = parse_reply(body, minimum=question.minimum, maximum=question.maximum)
+    return reply.value if reply.kind == "number" else None
+
+
+def _unreadable_text(question: SmsQuestion, body: str, site: Site) -> str:
+    if question.kind == SmsKind.CHECKLIST:
+        if parse_yes_no(body) is True:
+            return templates.which_ones(len(question.item_ids), site.name, site.team_phone)
+        return templates.unreadable_checklist(len(question.item_ids))
+    if question.kind == SmsKind.YES_NO:
+        return templates.unreadable_yes_no()
+    return templates.unreadable_reply(question.minimum, question.maximum)
 
 
 def handle_conversation_reply(
@@ -53,14 +129,17 @@ def handle_conversation_reply(
     now: datetime,
 ) -> list[str]:
     """Record a reply to the question that is out; return the next text(s)."""
-    questions = sms_questions(instance.instruments)
-    state = dict(instance.progress["sms"])
-    position = state["position"]
+    questions = questions_for(instance, session)
+    position = next_position(questions, saved_answers(session, instance))
     if position >= len(questions):
+        complete(session, instance, now=now)
         return [templates.thank_you(site.name)]
     question = questions[position]
-    reply = parse_reply(body, minimum=question.minimum, maximum=question.maximum)
-    if reply.kind != "number":
+    state = {"position": position, "retries": 0, **dict(instance.progress["sms"])}
+    if state.get("position") != position:
+        state = {"position": position, "retries": 0}
+    value = read_reply(question, body)
+    if value is None:
         state["retries"] += 1
         _store(instance, state)
         if state["retries"] > MAX_RETRIES:
@@ -76,22 +155,39 @@ def handle_conversation_reply(
                 instance_id=instance.id,
             )
             return []  # left for the nurse in the message trail
-        return [templates.unreadable_reply(question.minimum, question.maximum)]
-    answer = {question.item_id: question.answer_for(reply.value)}
+        return [_unreadable_text(question, body, site)]
+    answers = question.answers_for(value)
     save_answers(
-        session, instance, question.instrument_id, answer, channel=AnswerChannel.SMS, now=now
+        session, instance, question.instrument_id, answers, channel=AnswerChannel.SMS, now=now
     )
-    advice = [
-        f"{flag.advice} {site.name}: {site.team_phone}"
-        for flag in red_flags(instrument(question.instrument_id), answer)
-    ]
-    state = {"position": position + 1, "retries": 0}
-    _store(instance, state)
-    if state["position"] >= len(questions):
+    raised = red_flags(instrument(question.instrument_id), answers)
+    advice = (
+        [templates.red_flag_advice(advice_lines(raised), site.name, site.team_phone)]
+        if raised
+        else []
+    )
+    following = next_position(questions, saved_answers(session, instance))
+    _store(instance, {"position": following, "retries": 0})
+    if following >= len(questions):
         complete(session, instance, now=now)
         return [*advice, templates.thank_you(site.name)]
-    following = questions[state["position"]]
-    return [*advice, _question_text(following, state["position"] + 1, len(questions))]
+    return [*advice, question_text(questions[following], following + 1, len(questions))]
+
+
+_MOST_URGENT_FIRST = {"now": 0, "24h": 1, "local": 2}
+
+
+def advice_lines(raised: list) -> list[str]:
+    """The advice for raised flags as the web page gives it: the most urgent first, once
+    per level for "now" and "24h" (their advice says the same thing), each local one."""
+    lines: list[str] = []
+    levels: set[str] = set()
+    for flag in sorted(raised, key=lambda f: _MOST_URGENT_FIRST.get(str(f.urgency), 3)):
+        urgency = str(flag.urgency)
+        if flag.advice not in lines and (urgency == "local" or urgency not in levels):
+            lines.append(flag.advice)
+        levels.add(urgency)
+    return lines
 
 
 def answer_text(

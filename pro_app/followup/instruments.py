@@ -1,9 +1,11 @@
 """The app's view of ``surveys``: definitions, scores and red flags, and text questions."""
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 from surveys import (
     Instrument,
+    Item,
     ItemType,
     RaisedFlag,
     get_instrument,
@@ -24,73 +26,137 @@ def red_flags(definition: Instrument, answers: dict) -> list[RaisedFlag]:
     return red_flags_raised(definition, answers)
 
 
+class SmsKind(StrEnum):
+    SCALE = "scale"  # a number from minimum to maximum
+    CHOICE = "choice"  # a numbered list, one option
+    YES_NO = "yes_no"  # one yes/no item: yes/no words, or 1 / 0
+    CHECKLIST = "checklist"  # a numbered list of yes/no items: the numbers of any that apply
+
+
 @dataclass(frozen=True)
 class SmsQuestion:
-    """A question that can go by text and be answered with a number."""
+    """One text of a conversation: a question on one item, or a numbered list of the yes/no
+    items of a questionnaire (every warning sign in one text)."""
 
     instrument_id: str
-    item_id: str
+    item_ids: tuple[str, ...]
     text: str
-    minimum: int
-    maximum: int
+    kind: SmsKind
+    minimum: int = 0
+    maximum: int = 10
     low_label: str | None = None
     high_label: str | None = None
-    choices: tuple[str, ...] = ()  # for a choice item: option codes by reply number 1..n
-    yes_no: bool = False  # reply 1 for yes, 0 for no
+    choices: tuple[str, ...] = ()  # a choice item's option codes by reply number 1..n
+    labels: tuple[str, ...] = ()  # a checklist's lines by reply number 1..n
 
-    def answer_for(self, number: int):
-        """The stored answer for a reply number."""
-        if self.yes_no:
-            return bool(number)
-        if self.choices:
-            return self.choices[number - 1]
-        return number
+    @property
+    def item_id(self) -> str:
+        return self.item_ids[0]
 
-    def reply_for(self, answer) -> str:
-        """The number a patient would text for ``answer`` (the inverse of ``answer_for``)."""
-        if self.yes_no:
-            return "1" if answer else "0"
-        if self.choices:
+    def answers_for(self, value) -> dict:
+        """The stored answers for what a reply said: a number, a yes/no, or the set of
+        numbers picked from a checklist (every other item of the list is a no)."""
+        if self.kind == SmsKind.CHECKLIST:
+            return {item: number in value for number, item in enumerate(self.item_ids, 1)}
+        if self.kind == SmsKind.YES_NO:
+            return {self.item_id: bool(value)}
+        if self.kind == SmsKind.CHOICE:
+            return {self.item_id: self.choices[value - 1]}
+        return {self.item_id: value}
+
+    def reply_for(self, answers: dict) -> str:
+        """What a patient would text to give ``answers`` (the inverse of ``answers_for``)."""
+        if self.kind == SmsKind.CHECKLIST:
+            picked = [str(n) for n, item in enumerate(self.item_ids, 1) if answers.get(item)]
+            return " ".join(picked) or "0"
+        answer = answers.get(self.item_id)
+        if self.kind == SmsKind.YES_NO:
+            return "yes" if answer else "no"
+        if self.kind == SmsKind.CHOICE:
             return str(self.choices.index(answer) + 1)
         return str(answer)
 
 
-def sms_questions(instrument_ids: list[str]) -> list[SmsQuestion]:
-    """The text-message questions of these instruments, in order."""
+def _checklist(definition: Instrument, items: list[Item]) -> SmsQuestion:
+    intro = definition.sms_intro or "Reply with the numbers of any that apply"
+    return SmsQuestion(
+        definition.id,
+        tuple(item.id for item in items),
+        intro,
+        SmsKind.CHECKLIST,
+        0,
+        len(items),
+        labels=tuple(item.sms_text for item in items),
+    )
+
+
+def sms_questions(instrument_ids: list[str], *, baseline: bool = False) -> list[SmsQuestion]:
+    """The texts of a conversation, in order. RAND-36 and other items without ``sms_text``
+    are never asked by text, nor follow-up-only items at baseline; the yes/no items of a
+    questionnaire that has more than one go in one numbered list."""
     questions = []
     for instrument_id in instrument_ids:
         definition = get_instrument(instrument_id)
-        for item in definition.items:
-            if not item.sms_text:
-                continue
+        texted = [
+            item
+            for item in definition.items
+            if item.sms_text and not (baseline and item.followup_only)
+        ]
+        yes_no = [item for item in texted if item.type == ItemType.YES_NO]
+        listed = len(yes_no) > 1
+        for item in texted:
             if item.type == ItemType.SCALE:
                 questions.append(
                     SmsQuestion(
                         instrument_id,
-                        item.id,
+                        (item.id,),
                         item.sms_text,
+                        SmsKind.SCALE,
                         int(item.min),
                         int(item.max),
                         item.anchors.get(int(item.min)),
                         item.anchors.get(int(item.max)),
                     )
                 )
+            elif item.type == ItemType.YES_NO and listed:
+                if item is yes_no[0]:
+                    questions.append(_checklist(definition, yes_no))
             elif item.type == ItemType.YES_NO:
                 questions.append(
-                    SmsQuestion(
-                        instrument_id, item.id, item.sms_text, 0, 1, "no", "yes", yes_no=True
-                    )
+                    SmsQuestion(instrument_id, (item.id,), item.sms_text, SmsKind.YES_NO, 0, 1)
                 )
             elif item.type == ItemType.SINGLE_CHOICE:
-                listing = ", ".join(f"{n} {o.text}" for n, o in enumerate(item.options, 1))
                 questions.append(
                     SmsQuestion(
                         instrument_id,
-                        item.id,
-                        f"{item.sms_text} Reply {listing}.",
+                        (item.id,),
+                        item.sms_text,
+                        SmsKind.CHOICE,
                         1,
                         len(item.options),
+                        labels=tuple(o.text for o in item.options),
                         choices=tuple(o.code for o in item.options),
                     )
                 )
     return questions
+
+
+def texted_items(instrument_ids: list[str], *, baseline: bool = False) -> list[tuple[str, str]]:
+    """(questionnaire, item) of every item a text conversation asks."""
+    return [
+        (question.instrument_id, item_id)
+        for question in sms_questions(instrument_ids, baseline=baseline)
+        for item_id in question.item_ids
+    ]
+
+
+def missing_text_items(
+    instrument_ids: list[str], saved: dict[str, dict], *, baseline: bool = False
+) -> list[str]:
+    """The texted items not answered yet, as the questionnaire words them (for nurses)."""
+    missing = []
+    for instrument_id, item_id in texted_items(instrument_ids, baseline=baseline):
+        if saved.get(instrument_id, {}).get(item_id) is None:
+            item = next(i for i in get_instrument(instrument_id).items if i.id == item_id)
+            missing.append(item.text)
+    return missing

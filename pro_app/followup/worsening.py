@@ -7,7 +7,7 @@ from sqlmodel import Session, select
 from surveys.alert_rules import PainPoint, opioid_rise, pain_worsening
 
 from ..alerts import raise_alert
-from ..models import AlertKind, Patient, Site, SurveyInstance
+from ..models import AlertKind, Patient, Response, Site, SurveyInstance
 
 BASELINE = "baseline"
 
@@ -50,6 +50,16 @@ def evaluate_worsening(session: Session, instance: SurveyInstance, *, now: datet
                 f"{base_omed:g} to {instance.omed_mg_per_day:g} mg/day oral morphine equivalent.",
             )
         )
+    elif _no_medicines_list(instance) and _medicine_change(session, instance) == "more":
+        # Answered by text: no doses, so no OMED; "more pain medicine" stands in for it.
+        findings.append(
+            (
+                AlertKind.OPIOID_UP,
+                "routine",
+                f"More pain medicine than before the treatment at {instance.timepoint} "
+                "(reported without doses, so no oral morphine equivalent).",
+            )
+        )
     patient = session.get(Patient, instance.patient_id)
     site = session.get(Site, patient.site_id)
     raised = []
@@ -67,3 +77,20 @@ def evaluate_worsening(session: Session, instance: SurveyInstance, *, now: datet
         ):
             raised.append(kind)
     return raised
+
+
+def _no_medicines_list(instance: SurveyInstance) -> bool:
+    """No medicines were listed (answered by text), as opposed to a list that needs review."""
+    return instance.omed_mg_per_day is None and instance.omed_needs_review is None
+
+
+def _medicine_change(session: Session, instance: SurveyInstance) -> str | None:
+    """The current answer to "less, the same or more pain medicine" at ``instance``."""
+    row = session.exec(
+        select(Response).where(
+            Response.instance_id == instance.id,
+            Response.instrument_id == "analgesic_use",
+            Response.is_current,
+        )
+    ).first()
+    return row.answers.get("medicine_change") if row else None

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
-from notifications import opt_out_type_from_twilio, parse_reply, templates
+from notifications import opt_out_type_from_twilio, parse_reply, parse_yes_no, templates
 
 from ..alerts import raise_alert
 from ..models import (
@@ -113,6 +113,10 @@ def handle_inbound(
         return []  # Twilio retried a webhook we already handled
     twilio_kind = opt_out_type_from_twilio(opt_out_type)
     kind = twilio_kind or parse_reply(body).kind
+    if kind == "start" and _is_an_answer(patients, instance, body):
+        # "Yes" (an opt-in keyword to the carrier) from a patient who never opted out,
+        # with a question waiting: an answer, even when Twilio marked it OptOutType=START.
+        kind, twilio_kind = "answer", None
     if not patients:
         return _replies(session, None, None, [templates.unknown_sender_reply()], sid, now)
     if kind == "stop":
@@ -141,6 +145,15 @@ def handle_inbound(
         return _replies(session, patient, instance, texts, sid, now)
     return _replies(
         session, patient, instance, [templates.help_reply(site.name, site.team_phone)], sid, now
+    )
+
+
+def _is_an_answer(patients: list[Patient], instance: SurveyInstance | None, body: str) -> bool:
+    """A yes/no word, from a number none of whose patients opted out, while a survey is open."""
+    return (
+        instance is not None
+        and not any(p.sms_opted_out for p in patients)
+        and parse_yes_no(body) is not None
     )
 
 

@@ -8,6 +8,8 @@ from sqlmodel import Session, select
 from surveys import get_instrument
 from surveys.model import Instrument, ItemType
 
+from ..followup.conversation import is_baseline
+from ..followup.instruments import missing_text_items
 from ..messaging.links import redact_body
 from ..models import (
     SAFETY_EVENT_LABELS,
@@ -40,6 +42,7 @@ class AnsweredInstrument:
 class TimepointRecord:
     instance: SurveyInstance
     instruments: list[AnsweredInstrument] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)  # texted questions not yet answered
 
 
 @dataclass
@@ -140,6 +143,16 @@ def gather(
             )
         )
         scores_at.setdefault(response.instance_id, {})[response.instrument_id] = response.scores
+    answers_at: dict[int, dict] = {}
+    for response in current:
+        answers_at.setdefault(response.instance_id, {})[response.instrument_id] = response.answers
+    for instance in instances:
+        if _partly_answered_by_text(instance):
+            by_instance[instance.id].missing = missing_text_items(
+                instance.instruments,
+                answers_at.get(instance.id, {}),
+                baseline=is_baseline(instance, session),
+            )
     alerts = session.exec(
         select(Alert).where(Alert.patient_id == patient.id).order_by(Alert.created_at.desc())
     ).all()
@@ -198,6 +211,14 @@ def gather(
         safety_events=list(events),
         figures=figures,
         cohort_label=course.label,
+    )
+
+
+def _partly_answered_by_text(instance: SurveyInstance) -> bool:
+    """A text conversation that started and did not complete."""
+    return "sms" in (instance.progress or {}) and instance.status in (
+        InstanceStatus.IN_PROGRESS,
+        InstanceStatus.EXPIRED,
     )
 
 

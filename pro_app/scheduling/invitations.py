@@ -12,7 +12,7 @@ from notifications import templates
 from surveys.burden import web_burden
 
 from ..alerts import raise_alert
-from ..followup.conversation import first_question
+from ..followup.conversation import first_question, in_conversation, pending_question
 from ..messaging.links import LINK_PLACEHOLDER, token_hash_for
 from ..messaging.outbox import (
     Clock,
@@ -262,15 +262,22 @@ def _remind_batch(session: Session, batch: list[SurveyInstance], now: datetime) 
                 continue
             if patient.status != FollowUpStatus.ACTIVE or not patient.textable:
                 continue
-            if patient.channel == ContactChannel.SMS:
-                continue  # a text conversation is nudged by its own question flow
             site = sites[patient.site_id]
             last = following is None
-            body = (
-                templates.last_reminder(patient.first_name, site.name, LINK_PLACEHOLDER)
-                if last
-                else templates.reminder(patient.first_name, site.name, LINK_PLACEHOLDER)
-            )
+            if patient.channel == ContactChannel.SMS and in_conversation(instance):
+                # A partly answered text conversation: the question waiting is asked again.
+                pending = pending_question(session, instance)
+                if pending is None:
+                    continue
+                body = templates.conversation_reminder(patient.first_name, site.name, *pending)
+            elif patient.channel == ContactChannel.SMS:
+                continue
+            else:
+                body = (
+                    templates.last_reminder(patient.first_name, site.name, LINK_PLACEHOLDER)
+                    if last
+                    else templates.reminder(patient.first_name, site.name, LINK_PLACEHOLDER)
+                )
             enqueue(
                 session,
                 key=f"remind:{instance.id}:{number}",

@@ -267,9 +267,16 @@ def test_the_workbook_has_definitions_and_suppresses_small_cells(gen, cohort):
         "definitions",
     ]
     response = [list(r) for r in workbook["response"].iter_rows(values_only=True)]
-    assert response[1] == ["timepoint", "day", "due", "answered", "response rate %"]
+    assert response[1] == [
+        "timepoint",
+        "day",
+        "due",
+        "answered",
+        "response rate %",
+        "partly answered",
+    ]
     baseline = next(r for r in response if r[0] == "baseline")
-    assert baseline[2:] == ["<5", "<5", "<5"]  # three due, two answered: under the minimum of 5
+    assert baseline[2:] == ["<5", "<5", "<5", 0]  # three due, two answered: under the minimum of 5
     terms = [r[0] for r in workbook["definitions"].iter_rows(values_only=True)]
     assert "Small cells" in terms and "Pain response" in terms and "De-identification" in terms
     assert "OMED table opioids_aware 2020" in terms

@@ -2,7 +2,13 @@ from __future__ import annotations
 
 import pytest
 
-from notifications import Reply, opt_out_type_from_twilio, parse_reply
+from notifications import (
+    Reply,
+    opt_out_type_from_twilio,
+    parse_checklist,
+    parse_reply,
+    parse_yes_no,
+)
 
 STOP = Reply("stop")
 START = Reply("start")
@@ -130,3 +136,62 @@ def test_range_is_configurable() -> None:
 )
 def test_opt_out_type_from_twilio(value: str | None, kind: str | None) -> None:
     assert opt_out_type_from_twilio(value) == kind
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("yes", True),
+        ("Yes", True),
+        ("YES", True),
+        ("y", True),
+        ("Y", True),
+        ("yeah", True),
+        ("Yeah I have", True),
+        ("yes I do", True),
+        ("Yes.", True),
+        ("ＹＥＳ", True),
+        ("1", True),
+        ("no", False),
+        ("No", False),
+        ("NO", False),
+        ("n", False),
+        ("nope", False),
+        ("Nope, all fine", False),
+        ("no I don't", False),
+        ("0", False),
+        ("yes and no", None),
+        ("maybe", None),
+        ("I think so", None),
+        ("2", None),
+        ("", None),
+        ("👍", None),
+    ],
+)
+def test_yes_no_words_in_any_case_with_trailing_words(body, expected):
+    assert parse_yes_no(body) is expected
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("0", frozenset()),
+        ("none", frozenset()),
+        ("no", frozenset()),
+        ("Nope", frozenset()),
+        ("1 3", frozenset({1, 3})),
+        ("1,3", frozenset({1, 3})),
+        ("1 and 3", frozenset({1, 3})),
+        ("3, 1", frozenset({1, 3})),
+        ("9", frozenset({9})),
+        ("10", None),
+        ("0 2", None),
+        ("no 2", None),
+        ("yes", None),
+        ("1.5", frozenset({1, 5})),
+        ("9" * 5000, None),
+        ("", None),
+    ],
+)
+def test_a_numbered_list_reads_the_numbers_picked(body, expected):
+    assert parse_checklist(body, 9) == expected

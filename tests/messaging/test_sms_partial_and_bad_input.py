@@ -1,0 +1,163 @@
+"""A text conversation left part way, and bad input to the SMS webhook."""
+
+from datetime import UTC, datetime, timedelta
+
+from sqlmodel import Session, select
+
+from pro_app.audit.outcomes import OutcomeAccumulator
+from pro_app.audit.timelines import AuditFilters, timelines
+from pro_app.followup.conversation import answer_text
+from pro_app.messaging.inbound import handle_inbound
+from pro_app.models import Alert, InstanceStatus, Message, Response, SurveyInstance
+from pro_app.storage.engine import session_scope
+from tests.messaging.test_sms_webhooks import twilio, twilio_client  # noqa: F401 (fixtures)
+from tests.tick_helpers import instances, messages
+
+ENROLLED = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
+
+
+def _text(engine, number: str, body: str, sid: str, at: datetime) -> list[str]:
+    with session_scope(engine) as session:
+        return handle_inbound(
+            session,
+            sid=sid,
+            from_number=number,
+            to_number="+447400000000",
+            body=body,
+            opt_out_type=None,
+            now=at,
+            answer_text=answer_text,
+        )
+
+
+def test_a_conversation_left_part_way_stays_partly_answered(gen, tick, clock, client, auth):
+    site = gen.site()
+    patient = gen.patient(site, now=ENROLLED, channel="sms").patient
+    tick(ENROLLED)
+    at = ENROLLED + timedelta(minutes=10)
+    for n, body in enumerate(("7", "6", "5")):  # the three pain scores, then silence
+        _text(gen.engine, patient.phone_e164, body, f"SMp{n}", at)
+    baseline = instances(gen.engine, patient.id)[0]
+    assert baseline.status == InstanceStatus.IN_PROGRESS and baseline.completed_at is None
+
+    # The nurse's page lists what is still missing.
+    clock.move_to(at)
+    auth.login(gen.user(site).email)
+    page = client.get(f"/patients/{patient.id}").text
+    assert "Partly answered by text" in page
+    assert "Do you have NEW weakness or heaviness in your legs or arms?" in page
+    assert "Overall, how would you rate your quality of life" in page
+    assert "what was your WORST pain" not in page.split("Not yet answered")[1].split("</ul>")[0]
+
+    # Reminders go on while the window is open, naming the question waiting (not its words).
+    tick(baseline.next_reminder_at + timedelta(minutes=1))
+    reminder = messages(gen.engine, kind="reminder")
+    assert len(reminder) == 1 and "question 4 of 5" in reminder[0].body
+    assert "pain" not in reminder[0].body.lower()
+
+    # After the window closes the audit counts it as partly answered, not answered.
+    closed = baseline.closes_at + timedelta(hours=1)
+    tick(closed)
+    with Session(gen.engine) as session:
+        accumulator = OutcomeAccumulator(closed)
+        for timeline in timelines(session, AuditFilters(), closed):
+            accumulator.add(timeline)
+    report = {o.timepoint: o for o in accumulator.report().timepoints}
+    assert (report["baseline"].answered, report["baseline"].partly_answered) == (0, 1)
+    assert instances(gen.engine, patient.id)[0].status == InstanceStatus.EXPIRED
+
+
+def test_finishing_the_conversation_completes_it_and_stops_the_reminders(gen, tick):
+    patient = gen.patient(gen.site(), now=ENROLLED, channel="sms").patient
+    tick(ENROLLED)
+    at = ENROLLED + timedelta(minutes=10)
+    for n, body in enumerate(("7", "6", "5", "none", "8")):
+        replies = _text(gen.engine, patient.phone_e164, body, f"SMc{n}", at)
+    assert "Thank you" in replies[-1]
+    baseline = instances(gen.engine, patient.id)[0]
+    assert baseline.status == InstanceStatus.COMPLETED
+    tick(ENROLLED + timedelta(days=2))
+    assert messages(gen.engine, kind="reminder") == []
+
+
+def _in_range(engine) -> bool:
+    with Session(engine) as session:
+        rows = session.exec(select(Response)).all()
+    for row in rows:
+        for value in row.answers.values():
+            if isinstance(value, int) and not isinstance(value, bool) and not 0 <= value <= 10:
+                return False
+    return True
+
+
+def _reply(response) -> str:
+    text = response.text
+    return text.split("<Message>")[1].split("</Message>")[0] if "<Message>" in text else ""
+
+
+def test_bad_input_gets_a_short_reply_or_none_and_stores_nothing_out_of_range(
+    twilio,  # noqa: F811
+    gen,
+    tick,
+):
+    site = gen.site()
+    patient = gen.patient(site, now=ENROLLED, channel="sms").patient
+    tick(ENROLLED)
+    number = patient.phone_e164
+    bodies = [
+        ("", {}),
+        ("9" * 5000, {}),
+        ("😀👍", {}),
+        ("", {"NumMedia": "1", "MediaUrl0": "https://api.twilio.com/m.jpg"}),  # a photo only
+    ]
+    for body, extra in bodies:
+        response = twilio.text(number, body, **extra)
+        assert response.status_code == 200
+        assert len(_reply(response)) <= 160
+    with Session(gen.engine) as session:
+        alerts = session.exec(select(Alert)).all()
+        assert session.exec(select(Response)).first() is None
+    # The third unreadable reply went to the nurse; the fourth adds no second alert.
+    assert [a.kind for a in alerts] == ["unreadable_reply"]
+    assert "Question 2 of 5" in twilio.text(number, "7").text  # still answerable
+    for body in ("1" * 5000, "12"):  # out of range: asked again
+        assert "Sorry" in _reply(twilio.text(number, body))
+    assert _reply(twilio.text(number, "-3")) == ""  # the third: left for the nurse
+    assert "Question 3 of 5" in twilio.text(number, "６").text  # a full-width digit reads
+    assert _in_range(gen.engine)
+    with Session(gen.engine) as session:
+        saved = session.exec(select(Response).where(Response.is_current)).one()
+        alerts = session.exec(select(Alert)).all()
+    assert saved.answers == {"worst": 7, "average": 6}
+    assert [a.kind for a in alerts] == ["unreadable_reply"] * 2  # one per question
+
+
+def test_a_reply_after_the_window_closed_is_not_stored(twilio, gen, tick):  # noqa: F811
+    patient = gen.patient(gen.site(), now=ENROLLED, channel="sms").patient
+    tick(ENROLLED)
+    baseline = instances(gen.engine, patient.id)[0]
+    with session_scope(gen.engine) as session:  # the window closed an hour ago
+        live = session.get(SurveyInstance, baseline.id)
+        live.closes_at = datetime.now(UTC) - timedelta(hours=1)
+    response = twilio.text(patient.phone_e164, "7")
+    assert response.status_code == 200 and len(_reply(response)) <= 200
+    with Session(gen.engine) as session:
+        assert session.exec(select(Response)).first() is None
+
+
+def test_a_number_shared_by_two_patients_with_open_surveys_is_left_for_a_nurse(
+    twilio,  # noqa: F811
+    gen,
+    tick,
+):
+    site = gen.site()
+    first = gen.patient(site, now=ENROLLED, channel="sms", phone="07400 123456").patient
+    second = gen.patient(site, now=ENROLLED, channel="sms", phone="07400 123456").patient
+    tick(ENROLLED)
+    response = twilio.text(first.phone_e164, "7")
+    assert response.status_code == 200 and _reply(response) == ""
+    with Session(gen.engine) as session:
+        assert session.exec(select(Response)).first() is None
+        stored = session.exec(select(Message).where(Message.direction == "in")).all()
+    assert [(m.body, m.patient_id) for m in stored] == [("7", None)]
+    assert second.phone_e164 == first.phone_e164

@@ -1,8 +1,12 @@
 """A site's on-call number is checked when the site is created: urgent texts go there."""
 
+from datetime import UTC, datetime
+
 from sqlmodel import Session, select
 
+from pro_app.alerts import raise_site_alert
 from pro_app.models import Site
+from pro_app.storage.engine import session_scope
 
 SITE = {
     "code": "LEEDS",
@@ -13,6 +17,23 @@ SITE = {
     "alert_target_hours": "48",
     "min_cell_count": "5",
 }
+
+
+def _alerts_at_two_sites(gen) -> tuple[Site, Site]:
+    """A failing on-call text at one site and another alert elsewhere."""
+    mine, other = gen.site(), gen.site()
+    at = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
+    with session_scope(gen.engine) as session:
+        for site, text in ((mine, "On-call text to +447400900900 failed"), (other, "Elsewhere")):
+            raise_site_alert(
+                session,
+                site_id=site.id,
+                kind="staff_text_failed",
+                summary=text,
+                dedupe_key=f"k{site.id}",
+                now=at,
+            )
+    return mine, other
 
 
 def _site(engine, code: str) -> Site | None:
@@ -51,24 +72,9 @@ def test_the_admin_form_checks_the_on_call_number(client, auth, gen):
 
 
 def test_nurses_see_and_clear_their_sites_alerts_only(client, auth, gen):
-    from datetime import UTC, datetime
-
-    from pro_app.alerts import raise_site_alert
     from pro_app.models import SiteAlert
-    from pro_app.storage.engine import session_scope
 
-    mine, other = gen.site(), gen.site()
-    at = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
-    with session_scope(gen.engine) as session:
-        for site, text in ((mine, "On-call text to +447400900900 failed"), (other, "Elsewhere")):
-            raise_site_alert(
-                session,
-                site_id=site.id,
-                kind="staff_text_failed",
-                summary=text,
-                dedupe_key=f"k{site.id}",
-                now=at,
-            )
+    mine, other = _alerts_at_two_sites(gen)
     auth.login(gen.user(mine, role="nurse").email)
     page = client.get("/patients/").data.decode()
     assert "On-call text to +447400900900 failed" in page and "Elsewhere" not in page
@@ -80,23 +86,7 @@ def test_nurses_see_and_clear_their_sites_alerts_only(client, auth, gen):
 
 
 def test_admins_see_the_alerts_of_the_sites_they_manage(client, auth, gen):
-    from datetime import UTC, datetime
-
-    from pro_app.alerts import raise_site_alert
-    from pro_app.storage.engine import session_scope
-
-    mine, other = gen.site(), gen.site()
-    at = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
-    with session_scope(gen.engine) as session:
-        for site, text in ((mine, "On-call text to +447400900900 failed"), (other, "Elsewhere")):
-            raise_site_alert(
-                session,
-                site_id=site.id,
-                kind="staff_text_failed",
-                summary=text,
-                dedupe_key=f"k{site.id}",
-                now=at,
-            )
+    mine, other = _alerts_at_two_sites(gen)
     auth.login(gen.user(mine, role="admin").email)
     page = client.get("/admin/").data.decode()
     assert "On-call text to +447400900900 failed" in page and "Elsewhere" not in page

@@ -132,13 +132,15 @@ def test_bad_input_gets_a_short_reply_or_none_and_stores_nothing_out_of_range(
     assert [a.kind for a in alerts] == ["unreadable_reply"] * 2  # one per question
 
 
-def test_a_reply_after_the_window_closed_is_not_stored(twilio, gen, tick):  # noqa: F811
+def test_a_reply_after_the_window_closed_is_not_stored(twilio, gen, tick, clock):  # noqa: F811
     patient = gen.patient(gen.site(), now=ENROLLED, channel="sms").patient
     tick(ENROLLED)
     baseline = instances(gen.engine, patient.id)[0]
-    with session_scope(gen.engine) as session:  # the window closed an hour ago
+    replied_at = ENROLLED + timedelta(hours=5)
+    clock.move_to(replied_at)
+    with session_scope(gen.engine) as session:  # the window closed an hour before the reply
         live = session.get(SurveyInstance, baseline.id)
-        live.closes_at = datetime.now(UTC) - timedelta(hours=1)
+        live.closes_at = replied_at - timedelta(hours=1)
     response = twilio.text(patient.phone_e164, "7")
     assert response.status_code == 200 and len(_reply(response)) <= 200
     with Session(gen.engine) as session:

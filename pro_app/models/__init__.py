@@ -8,6 +8,7 @@ from .base import metadata
 from .followup import (
     OPEN_STATUSES,
     AnswerChannel,
+    ExpectedCourseCount,
     InstanceStatus,
     Response,
     SurveyInstance,
@@ -46,6 +47,7 @@ __all__ = [
     "ContactChannel",
     "Direction",
     "Electrode",
+    "ExpectedCourseCount",
     "FollowUpStatus",
     "InstanceStatus",
     "LesionType",

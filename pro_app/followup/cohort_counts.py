@@ -64,9 +64,8 @@ def update_counts(
 @cache
 def _take():
     """Lower one count, never below zero."""
-    matches = [
-        _TABLE.c[name] == bindparam(key) for name, key in zip(_KEY_COLUMNS, _PARAMETERS, strict=True)
-    ]
+    pairs = zip(_KEY_COLUMNS, _PARAMETERS, strict=True)
+    matches = [_TABLE.c[name] == bindparam(key) for name, key in pairs]
     return (
         update(_TABLE)
         .where(*matches, _TABLE.c.n >= -bindparam("delta"))
@@ -91,9 +90,7 @@ def value_counts(session: Session, site_id: int | None) -> list[tuple[str, str, 
     """(measure, timepoint, day_offset, value, count) of a site, or of every site (None)."""
     columns = (_TABLE.c.measure, _TABLE.c.timepoint, _TABLE.c.day_offset, _TABLE.c.value)
     if site_id is not None:
-        statement = select(*columns, _TABLE.c.n).where(
-            _TABLE.c.site_id == site_id, _TABLE.c.n > 0
-        )
+        statement = select(*columns, _TABLE.c.n).where(_TABLE.c.site_id == site_id, _TABLE.c.n > 0)
     else:
         total = func.sum(_TABLE.c.n)
         statement = select(*columns, total).group_by(*columns).having(total > 0)
@@ -113,9 +110,7 @@ def recount(engine: Engine) -> None:
                 value,
             )
             rows = (
-                select(
-                    keys[0], literal(measure), keys[1], keys[2], value, func.count()
-                )
+                select(keys[0], literal(measure), keys[1], keys[2], value, func.count())
                 .select_from(
                     SurveyInstance.__table__.join(
                         Patient.__table__,

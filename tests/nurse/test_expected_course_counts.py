@@ -31,14 +31,12 @@ from pro_app.nurse.trajectory import CohortBand
 from pro_app.storage.engine import session_scope
 from pro_app.storage.migrate import alembic_config, upgrade
 from tests.factories import Factory
-from tests.followup.test_key_outcomes import own_database  # noqa: F401  (fixture)
-from tests.messaging.test_channel_parity import (  # noqa: F401  (web_and_text is a fixture)
+from tests.messaging.test_channel_parity import (
     BASELINE,
     ENROLLED,
     _answer_by_text,
     _answer_by_web,
     _instance,
-    web_and_text,
 )
 from tests.messaging.test_sms_webhooks import Twilio
 
@@ -150,7 +148,8 @@ def test_counts_kept_across_channels_and_corrections_give_the_full_scan_course(
     # A nurse corrects a completed timepoint: 9 becomes 1; then the same answer again.
     for worst in (1, 1):
         with session_scope(gen.engine) as session:
-            instance = session.get(SurveyInstance, _instance(gen.engine, by_web[1].id, "baseline").id)
+            corrected = _instance(gen.engine, by_web[1].id, "baseline")
+            instance = session.get(SurveyInstance, corrected.id)
             pain_answer = {"worst": worst, "average": 1, "now": 1}
             save_answers(session, instance, "pain_nrs", pain_answer, channel="nurse", now=at)
         course = assert_kept_equals_full_scan(gen.engine, site.id)

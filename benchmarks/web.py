@@ -3,17 +3,18 @@
 Usage: ``.venv/bin/python benchmarks/web.py --postgres URL [--patients 1000]
 [--requests 1000] [--workers 2] [--threads 4] [--profile sms|survey-get|survey-post]``
 
-Seeds an empty PostgreSQL database with ``benchmarks/cohort.py`` (a year of follow-up; a
-database seeded by an earlier run is reused), serves the app with gunicorn (``--workers``
-x ``--threads``, gthread, as the README's deployment) and drives it from this process with a bounded load generator: a fixed
-number of requests spread over 1 and then 8 threads, each on its own keep-alive
-connection. Endpoints: a bare Flask endpoint, a bare endpoint with one database round
-trip (both registered here only, by ``bench_app``), the patient survey page (GET, and a
-POST that saves the pain page of one of many open surveys), and Twilio's signed inbound
-SMS webhook (replies from the cohort's numbers, answering texted surveys where one is
-open). Prints requests/s and p50/p95/p99 latency for each, and each real endpoint as a
-share of "bare + one round trip" (target: at least 50%). The load generator shares the
-machine's cores with the server, as ``wrk`` on the same host would.
+Seeds an empty PostgreSQL database with ``benchmarks/cohort.py`` (a year of follow-up;
+a database seeded by an earlier run is reused), serves the app with gunicorn
+(``--workers`` x ``--threads``, gthread, as the README's deployment) and drives it from
+this process with a bounded load generator: a fixed number of requests spread over 1 and
+then 8 threads, each on its own keep-alive connection. Endpoints: a bare Flask endpoint,
+a bare endpoint with one database round trip (both registered here only, by
+``bench_app``), the patient survey page (GET, and a POST that saves the pain page of one
+of many open surveys), and Twilio's signed inbound SMS webhook (replies from the
+cohort's numbers, answering texted surveys where one is open). Prints requests/s and
+p50/p95/p99 latency for each, and each real endpoint as a share of "bare + one round
+trip" (target: at least 50%). The load generator shares the machine's cores with the
+server, as ``wrk`` on the same host would.
 
 ``--profile NAME`` runs that endpoint in this process through Flask's test client under
 cProfile instead and prints where the time goes.
@@ -42,7 +43,7 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import select, text  # noqa: E402
+from sqlalchemy import event, select, text  # noqa: E402
 from twilio.request_validator import RequestValidator  # noqa: E402
 
 from benchmarks.cohort import SECRET_KEY, seed_cohort  # noqa: E402
@@ -345,15 +346,26 @@ def profile(args, targets: Targets, folder: str) -> None:
     make = chosen.requests(TestConnection(), 0)
     for i in range(20):
         TestConnection().send(make(-1 - i))
+    statements = count()
+    engine = app.extensions["pro_engine"]
+    event.listen(engine, "before_cursor_execute", lambda *_: next(statements))
+    event.listen(engine, "checkout", lambda *_: next(statements))  # the pool's ping
     profiler = cProfile.Profile()
-    began = time.process_time()
-    profiler.enable()
-    for i in range(args.requests):
-        status, body = TestConnection().send(make(i))
-        assert status == chosen.expect, (status, body[:300])
-    profiler.disable()
-    cpu = (time.process_time() - began) / args.requests * 1000
-    print(f"{chosen.name}: {cpu:.2f} ms of CPU a request (under the profiler)")
+    for label, during in (("plain", None), ("under the profiler", profiler)):
+        began, cpu = time.perf_counter(), time.process_time()
+        if during:
+            during.enable()
+        for i in range(args.requests):
+            status, body = TestConnection().send(make(i + (args.requests if during else 0)))
+            assert status == chosen.expect, (status, body[:300])
+        if during:
+            during.disable()
+        each = (time.process_time() - cpu) / args.requests * 1000
+        wall = (time.perf_counter() - began) / args.requests * 1000
+        print(f"{chosen.name}, {label}: {each:.2f} ms CPU, {wall:.2f} ms wall a request")
+        if not during:
+            trips = (next(statements) - 1) / args.requests
+            print(f"  {trips:.1f} statements a request (each a round trip; with the pool's ping)")
     pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
     pstats.Stats(profiler).sort_stats("tottime").print_stats(15)
 

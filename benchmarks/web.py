@@ -222,7 +222,9 @@ def endpoints(targets: Targets) -> list[Endpoint]:
         return lambda connection, thread: lambda i: Request("GET", path)
 
     def survey_get(connection, thread):
-        return lambda i: Request("GET", targets.links[i % len(targets.links)])
+        # As a browser asks: the page comes compressed.
+        accepts = {"Accept-Encoding": "gzip, deflate, br"}
+        return lambda i: Request("GET", targets.links[i % len(targets.links)], None, accepts)
 
     def survey_post(connection, thread):
         # Each connection is one patient's browser: its cookie carries the CSRF secret.

@@ -343,7 +343,7 @@ def profile(args, targets: Targets, folder: str) -> None:
                 headers=request.headers,
                 base_url=PUBLIC_BASE_URL,
             )
-            return response.status_code, response.get_data(as_text=True)
+            return response.status_code, response.get_data().decode("utf-8", "replace")
 
     make = chosen.requests(TestConnection(), 0)
     for i in range(20):

@@ -151,6 +151,7 @@ def _invite_batch(session: Session, batch, now: datetime, secret_key: str, worke
         .execution_options(synchronize_session=False)
     ).scalars()
     details, texts = [], []
+    estimates: dict[tuple, str] = {}  # one estimate per timepoint, not per patient
     for instance_id in sorted(claimed):
         instance = eligible[instance_id]
         instance.invited_at = now
@@ -165,7 +166,8 @@ def _invite_batch(session: Session, batch, now: datetime, secret_key: str, worke
         patient = patients[instance.patient_id]
         if patient.textable:  # otherwise the nurse follows up by phone
             procedure = procedures[instance.procedure_id]
-            texts.append(_invitation(instance, patient, sites[patient.site_id], procedure, now))
+            site = sites[patient.site_id]
+            texts.append(_invitation(instance, patient, site, procedure, now, estimates))
     if details:
         table = SurveyInstance.__table__
         session.connection().execute(
@@ -186,14 +188,25 @@ def web_estimate(procedure: Procedure, instance: SurveyInstance) -> str:
 
 
 def _invitation(
-    instance: SurveyInstance, patient: Patient, site: Site, procedure: Procedure, now: datetime
+    instance: SurveyInstance,
+    patient: Patient,
+    site: Site,
+    procedure: Procedure,
+    now: datetime,
+    estimates: dict[tuple, str],
 ) -> dict:
-    """The first text of a timepoint: a link, or the first question of a text conversation."""
+    """The first text of a timepoint: a link, or the first question of a text conversation.
+
+    ``estimates`` keeps the time estimates already worked out in this batch.
+    """
     if patient.channel == ContactChannel.SMS:
         kind, body = "question", first_question(instance, patient, site)
     else:
         kind = "invitation"
-        estimate = web_estimate(procedure, instance)
+        key = (procedure.protocol_id, instance.timepoint, tuple(instance.instruments))
+        if key not in estimates:
+            estimates[key] = web_estimate(procedure, instance)
+        estimate = estimates[key]
         body = templates.invitation(patient.first_name, site.name, LINK_PLACEHOLDER, estimate)
     late = now - instance.due_at > LATE_AFTER
     return message_values(

@@ -6,7 +6,7 @@ outbox, the text conversation and the nurses would have left it at ``now``. Ever
 benchmark in ``benchmarks/`` measures on it (``seed_history`` adds it to a database that
 already holds the benchmark's own patients).
 
-Per patient (the proportions a UK outpatient PROM service sees; the seed fixes them):
+Per patient (the shares are constants below; the same seed gives the same cohort):
 
 - one procedure, its date spread evenly over the year before ``now``; the protocol's
   eight timepoints, of which about six are due by ``now`` (the rest still planned);
@@ -18,17 +18,20 @@ Per patient (the proportions a UK outpatient PROM service sees; the seed fixes t
 - 1% have a number that stops working (error 30005/30006): from then on as opted out;
 - 2.5% of invitations are not delivered (30003, 30008), 2% have no delivery receipt;
 - of the surveys of patients who can be texted, each patient answers a share drawn
-  around 80% (between 50% and 98%); of the surveys of patients who can no longer be
-  texted, a nurse takes 30% by phone.
+  around 74% (between 50% and 98%), two thirds of them within four hours (before any
+  reminder); of the surveys of patients who can no longer be texted, a nurse takes 30%
+  by phone.
 
-What that gives (printed by ``.venv/bin/python benchmarks/cohort.py``; 10,000 patients):
-of the surveys whose window has closed, about 70% completed and 30% expired (a tenth of
-those opened and left part-answered); about 6% cancelled; about 45% of link invitations
-followed by at least one reminder; 8 survey instances and about 15 texts per patient
-(invitations, reminders, the texted conversations' questions and replies, STOP). Alerts:
-non-response after two missed timepoints, failed deliveries and opt-outs (acknowledged
-by the nurse unless raised in the last three days), and 2% of patients with an open
-red-flag or worsening-pain alert; 1% with a safety event.
+What that gives (as ``.venv/bin/python benchmarks/cohort.py --patients 100000`` printed
+it): of the surveys whose window has closed, 72% completed and 28% expired (a tenth of
+the unanswered opened and left part-answered); 2.3% of all survey instances cancelled;
+45% of link invitations followed by at least one reminder; 2.6% of invitations not
+delivered; 8 survey instances and 17 texts per patient (invitations, reminders, the
+texted conversations' questions and replies, STOP), so 800,000 instances, 2.1 million
+answers and 1.7 million texts at 100,000 patients. Alerts: non-response after two
+missed timepoints, failed deliveries and opt-outs (acknowledged by the nurse unless
+raised in the last three days), and 2% of patients with an open red-flag or
+worsening-pain alert; 1% with a safety event.
 
 Pain follows the published course after RFA with augmentation (worst pain about 7 at
 baseline, about 3 by week 4), quality of life rises as pain falls and opioid use follows

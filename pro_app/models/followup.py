@@ -34,6 +34,8 @@ class SurveyInstance(SQLModel, table=True):
         UniqueConstraint("procedure_id", "timepoint"),
         Index("ix_survey_instance_status_due_at", "status", "due_at"),
         Index("ix_survey_instance_status_next_reminder_at", "status", "next_reminder_at"),
+        # Expiry: PostgreSQL reads the partial index; SQLite, without statistics, the other.
+        Index("ix_survey_instance_status_closes_at", "status", "closes_at"),
         Index(
             "ix_survey_instance_unfinished_closes_at",
             "closes_at",

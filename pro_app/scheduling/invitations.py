@@ -318,9 +318,9 @@ def expire_closed(
     """Close instances whose window has passed; alert after two misses in a row.
 
     Works in batches, the earliest closed first, for at most ``budget_s`` seconds; a
-    larger backlog is closed by the following passes. The candidates are read in
-    ``closes_at`` order from a partial index over the unfinished rows only, so with a
-    year of finished surveys in the table "nothing to expire" is still one index probe.
+    larger backlog is closed by the following passes. On PostgreSQL the candidates are
+    read in ``closes_at`` order from a partial index over the unfinished rows only, so
+    with a year of finished surveys in the table "nothing to expire" is one index probe.
     """
     clock = clock or pass_clock(now)
     deadline = clock() + timedelta(seconds=budget_s)

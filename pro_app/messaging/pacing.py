@@ -40,13 +40,13 @@ class SendRate:
     def acquire(self, segments: int = 1, within: float | None = None) -> bool:
         """Wait for a slot for a text of ``segments``; False, at once, if none comes in time.
 
-        ``within`` is how many seconds the caller can wait (its budget or lease running
-        out). A slot is only reserved if it starts within that time.
+        ``within`` is how many seconds the caller has left (its budget or lease running
+        out). A slot is only reserved if it starts before that time is up.
         """
         with self._lock:
             now = self._clock()
             start = max(now, self._next_free)
-            if within is not None and start > now + within:
+            if within is not None and start - now >= within:
                 return False
             self._next_free = start + max(segments, 1) / self.per_second
         if start > now:

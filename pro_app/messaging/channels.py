@@ -1,7 +1,5 @@
 """Choosing the SMS channel, and how fast texts go through it, from the settings."""
 
-from sqlalchemy.engine import Engine
-
 from notifications import Channel, DevOutboxChannel, TwilioSmsChannel
 
 from ..config import Settings
@@ -34,7 +32,7 @@ def link_context(settings: Settings) -> LinkContext:
     )
 
 
-def sender_pool(settings: Settings, engine: Engine) -> SenderPool:
+def sender_pool(settings: Settings) -> SenderPool:
     """``SMS_SEND_CONCURRENCY`` senders paced to ``SMS_RATE_PER_SECOND`` (Twilio only).
 
     The dev outbox sends nothing, so it needs neither threads nor pacing.

@@ -120,5 +120,5 @@ def tick_for_app(app: Flask, now: datetime | None = None) -> Callable[[], TickRe
     channel = build_channel(settings)
     links = link_context(settings)
     engine = app.extensions["pro_engine"]
-    senders = sender_pool(settings, engine)
+    senders = sender_pool(settings)
     return lambda: run_tick(engine, channel, links, now=now, senders=senders)

@@ -10,6 +10,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from notifications import OutgoingSms, SendReceipt
+from pro_app import create_app
+from pro_app.config import ConfigError, Settings
+from pro_app.messaging.channels import sender_pool
 from pro_app.messaging.outbox import deliver
 from pro_app.messaging.pacing import SenderPool, SendRate
 from pro_app.messaging.timing import SendPolicy
@@ -291,3 +294,63 @@ def test_a_sender_whose_turn_comes_after_its_budget_hands_its_claim_back(engine)
     assert report.sent == 5
     statuses = Counter(m.status for m in messages(engine))
     assert statuses == {MessageStatus.SENT: 5, MessageStatus.PENDING: 25}
+
+
+# --- settings ---------------------------------------------------------------------------------
+
+TWILIO = {
+    "SMS_BACKEND": "twilio",
+    "TWILIO_ACCOUNT_SID": "AC" + "f" * 32,
+    "TWILIO_AUTH_TOKEN": "token",
+    "TWILIO_MESSAGING_SERVICE_SID": "MG" + "f" * 32,
+}
+
+
+def test_twilio_sends_with_eight_threads_at_ten_segments_a_second_by_default(tmp_path):
+    settings = Settings.from_env({"PRO_INSTANCE_DIR": str(tmp_path), **TWILIO})
+    pool = sender_pool(settings)
+    assert pool.concurrency == 8 and pool.rate.per_second == 10
+
+
+def test_a_site_sets_its_own_senders_and_rate(tmp_path):
+    env = {"PRO_INSTANCE_DIR": str(tmp_path), **TWILIO}
+    env |= {"SMS_SEND_CONCURRENCY": "16", "SMS_RATE_PER_SECOND": "2.5"}
+    pool = sender_pool(Settings.from_env(env))
+    assert pool.concurrency == 16 and pool.rate.per_second == 2.5
+
+
+def test_the_dev_outbox_needs_neither_threads_nor_pacing(tmp_path):
+    settings = Settings.from_env({"PRO_INSTANCE_DIR": str(tmp_path), "SMS_RATE_PER_SECOND": "1"})
+    assert sender_pool(settings) == SenderPool(1, None)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("SMS_SEND_CONCURRENCY", "0"),
+        ("SMS_SEND_CONCURRENCY", "eight"),
+        ("SMS_RATE_PER_SECOND", "0"),
+        ("SMS_RATE_PER_SECOND", "-1"),
+        ("SMS_RATE_PER_SECOND", "fast"),
+        ("SMS_RATE_PER_SECOND", "inf"),
+        ("SMS_RATE_PER_SECOND", "nan"),
+    ],
+)
+def test_a_sending_setting_out_of_range_is_refused_with_its_name(tmp_path, name, value):
+    with pytest.raises(ConfigError, match=f"{name} must be"):
+        Settings.from_env({"PRO_INSTANCE_DIR": str(tmp_path), **TWILIO, name: value})
+
+
+def test_the_apps_engine_keeps_a_connection_for_every_sender_thread(tmp_path, monkeypatch):
+    monkeypatch.setenv("PRO_INSTANCE_DIR", str(tmp_path))
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'pool.sqlite3'}",
+        secret_key="s",
+        sms_send_concurrency=16,
+    )
+    app = create_app({"TESTING": True, "SETTINGS": settings})
+    engine = app.extensions["pro_engine"]
+    try:
+        assert engine.pool.size() >= 16 + 1
+    finally:
+        engine.dispose()

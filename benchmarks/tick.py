@@ -2,7 +2,7 @@
 
 Usage: ``.venv/bin/python benchmarks/tick.py [--sizes 1000,10000,100000] [--skip-postgres]
 [--overdue 100000] [--concurrency 1,4,8,16] [--processes 1,2] [--latency-ms 200]
-[--delivery-only]``
+[--rate SEGMENTS_PER_S] [--delivery-only]``
 
 For speed the cohort is bulk-inserted (patients, procedures and eight planned survey
 instances each, all due in the future) instead of going through enrolment one by one;
@@ -21,9 +21,10 @@ seconds to drain. Target: every pass returns within its budget and the backlog d
 The delivery case (``--concurrency 1,4,8,16 --processes 1,2 --latency-ms 200``; an
 empty ``--concurrency`` skips it) hands queued invitations to a channel that takes
 ``--latency-ms`` to answer each request, as a real provider does (100-300 ms), with
-that many sender threads in each of that many processes, unpaced, for
-``--delivery-budget`` seconds. It prints the texts handed over per second. Target: at
-least 50 a second at 200 ms.
+that many sender threads in each of that many processes, for ``--delivery-budget``
+seconds, unpaced or paced to ``--rate`` segments a second per process (an invitation is
+2 segments). It prints the texts handed over per second. Target: at least 50 a second
+at 200 ms.
 """
 
 import argparse
@@ -42,7 +43,7 @@ from sqlalchemy import insert, text, update
 
 from notifications import NullChannel, OutgoingSms, SendReceipt
 from pro_app.messaging.outbox import LinkContext, deliver
-from pro_app.messaging.pacing import SenderPool
+from pro_app.messaging.pacing import SenderPool, SendRate
 from pro_app.messaging.timing import SendPolicy
 from pro_app.models import Patient, Procedure, Site, SurveyInstance
 from pro_app.scheduling.invitations import invite_due
@@ -239,9 +240,12 @@ def queue_invitations(engine, count: int) -> None:
         pass
 
 
-def send_for(url: str, concurrency: int, latency_s: float, budget_s: float) -> dict:
+def send_for(
+    url: str, concurrency: int, latency_s: float, budget_s: float, rate: float | None
+) -> dict:
     """One process's delivery pass; monotonic start and end (the same clock in every process)."""
     engine = make_engine(url, pool_size=concurrency + 2)
+    senders = SenderPool(concurrency, SendRate(rate) if rate else None)
     try:
         started = time.monotonic()
         report = deliver(
@@ -252,7 +256,7 @@ def send_for(url: str, concurrency: int, latency_s: float, budget_s: float) -> d
             now=NOW,
             policy=SendPolicy(),
             budget_s=budget_s,
-            senders=SenderPool(concurrency),
+            senders=senders,
         )
         return {"sent": report.sent, "start": started, "end": time.monotonic()}
     finally:
@@ -263,12 +267,13 @@ def measure_delivery(url: str, processes: int, concurrency: int, args) -> dict:
     """Texts handed over per second by ``processes`` x ``concurrency`` senders."""
     latency_s = args.latency_ms / 1000
     if processes == 1:
-        runs = [send_for(url, concurrency, latency_s, args.delivery_budget)]
+        runs = [send_for(url, concurrency, latency_s, args.delivery_budget, args.rate)]
     else:
         with tempfile.TemporaryDirectory() as folder:
             go = Path(folder) / "go"
             command = [sys.executable, __file__, "--send-worker", url, str(go)]
             command += [str(concurrency), str(latency_s), str(args.delivery_budget)]
+            command += [str(args.rate or 0)]
             workers = [
                 subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
                 for _ in range(processes)
@@ -281,11 +286,14 @@ def measure_delivery(url: str, processes: int, concurrency: int, args) -> dict:
     return {"sent": sent, "seconds": elapsed, "per_s": sent / elapsed}
 
 
-def send_worker(url: str, go: str, concurrency: str, latency_s: str, budget_s: str) -> None:
+def send_worker(
+    url: str, go: str, concurrency: str, latency_s: str, budget_s: str, rate: str
+) -> None:
     """A delivery process of the several-process case: waits for ``go``, prints its run."""
     while not Path(go).exists():
         time.sleep(0.01)
-    print(json.dumps(send_for(url, int(concurrency), float(latency_s), float(budget_s))))
+    run = send_for(url, int(concurrency), float(latency_s), float(budget_s), float(rate))
+    print(json.dumps(run))
 
 
 def delivery_table(backends: list[str], args) -> None:
@@ -293,9 +301,10 @@ def delivery_table(backends: list[str], args) -> None:
     processes = [int(p) for p in args.processes.split(",") if p]
     if not concurrencies:
         return
+    paced = f"paced to {args.rate:g} segments/s per process" if args.rate else "unpaced"
     print(
         f"\n{'database':10} {'processes':>9} {'threads':>7} {'latency ms':>10} "
-        f"{'sent':>6} {'seconds':>7} {'texts/s':>8}"
+        f"{'sent':>6} {'seconds':>7} {'texts/s':>8}   ({paced})"
     )
     for backend in backends:
         for count in processes:
@@ -354,8 +363,9 @@ def main() -> None:
     parser.add_argument("--processes", default="1,2", help="sender processes to try")
     parser.add_argument("--latency-ms", type=float, default=200.0)
     parser.add_argument("--delivery-budget", type=float, default=10.0)
+    parser.add_argument("--rate", type=float, default=None, help="segments/s per process")
     parser.add_argument("--delivery-only", action="store_true", help="only the delivery case")
-    parser.add_argument("--send-worker", nargs=5, help=argparse.SUPPRESS)
+    parser.add_argument("--send-worker", nargs=6, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.send_worker:
         send_worker(*args.send_worker)

@@ -240,7 +240,10 @@ def _add_scores(session: Session, by_id: dict[int, PatientRow]) -> dict[int, Out
         )
         .where(
             instance.patient_id.in_(list(by_id)),
-            or_(instance.answer_channel.is_not(None), instance.status == InstanceStatus.EXPIRED),
+            or_(
+                instance.answer_channel.is_not(None),
+                instance.status.in_((InstanceStatus.COMPLETED, InstanceStatus.EXPIRED)),
+            ),
         )
         .order_by(instance.due_at)
     ).all()
@@ -259,7 +262,7 @@ def _add_scores(session: Session, by_id: dict[int, PatientRow]) -> dict[int, Out
         needs_review,
     ) in timepoints:
         row, outcomes = by_id[patient_id], known[patient_id]
-        if channel is None:  # expired unanswered
+        if channel is None and status == InstanceStatus.EXPIRED:  # not answered at all
             outcomes.missed_in_a_row += 1
             continue
         if status == InstanceStatus.COMPLETED:

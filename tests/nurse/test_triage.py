@@ -206,3 +206,23 @@ def test_unreadable_filters_are_named_and_left_out(client, auth, gen, ward, cloc
     assert "Procedure from “yesterday” is not a date" in response.text
     assert "Days since procedure to “-3” is not a number of days" in response.text
     assert len(re.findall(r">(AA0\d)</a>", response.text)) == 7  # shown without them
+
+
+def test_last_answered_sorts_both_ways_with_the_never_answered_last(gen, ward):
+    site, patients = ward
+    answered = {"AA05": NOW - timedelta(days=3), "AA02": NOW - timedelta(hours=5)}
+    with session_scope(gen.engine) as session:
+        for study_id, at in answered.items():
+            instance = session.exec(
+                select(SurveyInstance).where(
+                    SurveyInstance.patient_id == patients[study_id].id,
+                    SurveyInstance.timepoint == "baseline",
+                )
+            ).one()
+            instance.status, instance.completed_at = InstanceStatus.COMPLETED, at
+    newest = page(gen.engine, site, sort="last_answered", descending=True)
+    oldest = page(gen.engine, site, sort="last_answered")
+    assert [r.patient.study_id for r in newest][:3] == ["AA02", "AA05", "AA01"]
+    assert [r.patient.study_id for r in oldest][:3] == ["AA05", "AA02", "AA01"]
+    assert newest[0].last_answered == answered["AA02"]
+    assert newest[-1].last_answered is None  # never answered: last, in triage order

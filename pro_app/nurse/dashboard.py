@@ -5,7 +5,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, literal, or_
+from sqlalchemy import and_, case, exists, func, or_
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from ..models import Alert, AlertKind, InstanceStatus, Patient, Procedure, SurveyInstance
@@ -68,31 +69,24 @@ class Filters:
         return earliest, latest
 
 
-def _lead_alerts(site_id: int):
-    """Each patient's most pressing open alert: its tier, target time and when raised."""
-    tier = tier_expression()
-    ranked = (
-        select(
-            Alert.patient_id,
-            tier.label("tier"),
-            Alert.due_by,
-            Alert.created_at,
-            func.row_number()
-            .over(
-                partition_by=Alert.patient_id,
-                order_by=(tier, Alert.due_by, Alert.created_at, Alert.id),
-            )
-            .label("place"),
+class _Lead:
+    """Each patient's most pressing open alert, joined to the patient row: one correlated
+    subquery (an index lookup a patient) finds its id."""
+
+    def __init__(self) -> None:
+        self.alert = aliased(Alert, name="lead_alert")
+        self.alert_id = (
+            select(Alert.id)
+            .where(Alert.patient_id == Patient.id, Alert.acknowledged_at.is_(None))
+            .order_by(tier_expression(), Alert.due_by, Alert.created_at, Alert.id)
+            .limit(1)
+            .scalar_subquery()
         )
-        .join(Patient, Patient.id == Alert.patient_id)
-        .where(Patient.site_id == site_id, Alert.acknowledged_at.is_(None))
-        .subquery()
-    )
-    return (
-        select(ranked.c.patient_id, ranked.c.tier, ranked.c.due_by, ranked.c.created_at)
-        .where(ranked.c.place == 1)
-        .subquery()
-    )
+
+    def ordering(self) -> list:
+        lead = self.alert
+        tier = case((lead.id.is_(None), NO_ALERT), else_=tier_expression(lead))
+        return [tier, lead.due_by, lead.created_at]
 
 
 def _last_answered():
@@ -117,14 +111,13 @@ def _next_survey():
     )
 
 
-def _ordering(filters: Filters, lead) -> list:
-    """ORDER BY for the chosen column; ties fall back to triage order, then study id.
+def _ordering(filters: Filters, lead: _Lead) -> list:
+    """ORDER BY for the chosen column, ties by study id; triage order by default.
 
     Empty values (no procedure, never answered) go last whichever way a column is sorted.
     """
-    triage = [func.coalesce(lead.c.tier, literal(NO_ALERT)), lead.c.due_by, lead.c.created_at]
     if filters.sort == "triage":
-        return [*triage, Patient.study_id]
+        return [*lead.ordering(), Patient.study_id]
     column = {
         "study_id": Patient.study_id,
         "name": Patient.first_name,
@@ -136,7 +129,7 @@ def _ordering(filters: Filters, lead) -> list:
     # days since the procedure rise as the procedure date falls
     descending = filters.descending != (filters.sort == "day")
     keyed = column.desc() if descending else column.asc()
-    return [column.is_(None), keyed, *triage, Patient.study_id]
+    return [keyed.nulls_last(), Patient.study_id]
 
 
 def patient_page(
@@ -152,20 +145,28 @@ def patient_page(
     ``today`` is the site's local date (for days since the procedure); UTC's by default.
     """
     today = today or now.date()
-    lead = _lead_alerts(site_id)
+    lead = _Lead()
     statement = (
         select(Patient, Procedure)
         .join(Procedure, Procedure.patient_id == Patient.id, isouter=True)
-        .join(lead, lead.c.patient_id == Patient.id, isouter=True)
         .where(Patient.site_id == site_id)
     )
+    if filters.sort == "triage":
+        statement = statement.join(
+            lead.alert,
+            # the patient's own alerts first (by index), then the one that leads
+            and_(lead.alert.patient_id == Patient.id, lead.alert.id == lead.alert_id),
+            isouter=not filters.alerts_only,  # inner: only patients with an open alert
+        )
+    elif filters.alerts_only:
+        statement = statement.where(
+            exists().where(Alert.patient_id == Patient.id, Alert.acknowledged_at.is_(None))
+        )
     if filters.query:
         like = f"%{filters.query}%"
         statement = statement.where(
             or_(Patient.study_id.ilike(like), Patient.first_name.ilike(like))
         )
-    if filters.alerts_only:
-        statement = statement.where(lead.c.patient_id.is_not(None))
     if filters.augmentation:
         statement = statement.where(Procedure.augmentation == filters.augmentation)
     if filters.status:

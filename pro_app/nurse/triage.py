@@ -29,14 +29,14 @@ CONTACT_WORDS = {
 }
 
 
-def tier_expression():
-    """The urgency tier of an alert as SQL, to sort patients on the database."""
-    red_flag = Alert.kind == AlertKind.RED_FLAG
+def tier_expression(alert=Alert):
+    """The urgency tier of an alert as SQL (of ``alert``, the table or an alias of it)."""
+    red_flag = alert.kind == AlertKind.RED_FLAG
     return case(
-        (and_(red_flag, Alert.urgency == "now"), CALL_NOW),
-        (and_(red_flag, Alert.urgency == "24h"), WITHIN_24H),
+        (and_(red_flag, alert.urgency == "now"), CALL_NOW),
+        (and_(red_flag, alert.urgency == "24h"), WITHIN_24H),
         (red_flag, SITE_POLICY),
-        (Alert.kind.in_(WORSENING_KINDS), WORSENING),
+        (alert.kind.in_(WORSENING_KINDS), WORSENING),
         else_=CONTACT,
     )
 

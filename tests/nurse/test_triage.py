@@ -3,13 +3,14 @@ sorts by urgency, then lateness, then age, and sorts and filters by column."""
 
 import re
 from datetime import UTC, date, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 from sqlmodel import Session, select
 
 from pro_app.models import Alert, InstanceStatus, SurveyInstance
 from pro_app.nurse.dashboard import Filters, patient_page
-from pro_app.nurse.triage import Outcomes, describe, duration
+from pro_app.nurse.triage import Outcomes, alert_lines, describe, duration
 from pro_app.storage.engine import session_scope
 from tests.followup.test_worsening import answer
 
@@ -226,3 +227,26 @@ def test_last_answered_sorts_both_ways_with_the_never_answered_last(gen, ward):
     assert [r.patient.study_id for r in oldest][:3] == ["AA05", "AA02", "AA00"]
     assert newest[0].last_answered == answered["AA02"]
     assert newest[-1].last_answered is None  # never answered: last, by study id
+
+
+def test_a_next_try_time_is_carried_where_the_alert_records_one():
+    """Alerts kept open by "could not reach: try again" carry a next try time."""
+    retry = SimpleNamespace(
+        kind="red_flag",
+        urgency="now",
+        summary="Red flag at day1: New bladder or bowel problems",
+        dedupe_key="red_flag:9:bladder_bowel",
+        instance_id=None,
+        created_at=NOW - timedelta(hours=3),
+        due_by=NOW - timedelta(hours=2),
+        next_try_at=NOW + timedelta(hours=2),
+    )
+    plain = Alert(kind="pain_worse", urgency="24h", summary="x", dedupe_key="k",
+                  created_at=NOW, due_by=NOW + timedelta(hours=24))  # fmt: skip
+    first, second = alert_lines([plain, retry], Outcomes())
+    assert (first.text, first.next_try_at) == (
+        "Red flag, call now: new bladder or bowel problems",
+        NOW + timedelta(hours=2),
+    )
+    assert (first.age(NOW), first.overdue(NOW)) == ("3 h", "2 h")
+    assert second.next_try_at is None

@@ -187,7 +187,6 @@ def index():
         page=page,
         filters=filters,
         problems=problems,
-        day_ranges=DAY_RANGES,
         today=today,
         now=now,
         args={k: v for k, v in request.args.items() if k != "page"},

@@ -43,6 +43,14 @@ class SurveyInstance(SQLModel, table=True):
             postgresql_where=_NOT_FINISHED,
             sqlite_where=_NOT_FINISHED,
         ),
+        # the patient list sorts a site by last answer and next survey
+        Index(
+            "ix_survey_instance_patient_id_status_completed_at",
+            "patient_id",
+            "status",
+            "completed_at",
+        ),
+        Index("ix_survey_instance_patient_id_status_due_at", "patient_id", "status", "due_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

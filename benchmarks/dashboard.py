@@ -5,11 +5,12 @@ Usage: ``.venv/bin/python benchmarks/dashboard.py [--patients 5000] [--runs 30]
 
 Seeds the cohort with ``benchmarks/cohort.py`` (bulk inserts, real scores), signs in as
 the site's nurse through the Flask test client and prints the median server time of the
-patient list (first page, and a search), and of a patient page (different patients each
+patient list (first page in triage order, a search, the open-alerts filter, sorted by last
+answer, and days since the procedure), and of a patient page (different patients each
 run; the first page the process serves is printed too). The expected course is read from
-the counts kept as answers are saved (rebuilt here after the bulk load), so the first page
-costs what any page costs. On PostgreSQL the tables are analysed after the bulk load, as autovacuum
-would do. Also prints how plotly.js is served: its size, gzipped size and cache
+the counts kept as answers are saved (rebuilt here after the bulk load), so the first
+page costs what any page costs. On PostgreSQL the tables are analysed after the bulk
+load, as autovacuum would do. Also prints how plotly.js is served: its size, gzipped size and cache
 headers (it is fetched once per browser). Targets: list under 300 ms, patient page under
 150 ms.
 """
@@ -64,12 +65,16 @@ def measure(engine, patients: int, runs: int, label: str) -> None:
     lists = [timed(client, "/patients/") for _ in range(runs)]
     searches = [timed(client, "/patients/?q=B0001") for _ in range(runs)]
     filtered = [timed(client, "/patients/?alerts=1&procedure=kyphoplasty") for _ in range(runs)]
+    by_answer = [timed(client, "/patients/?sort=last_answered&dir=desc") for _ in range(runs)]
+    by_days = [timed(client, "/patients/?days=15-90&sort=day") for _ in range(runs)]
     first = timed(client, "/patients/1")  # the first patient page this process serves
     step = max(patients // runs, 1)
     pages = [timed(client, f"/patients/{1 + i * step}") for i in range(runs)]
     print(f"  patient list, first page:      median {statistics.median(lists):6.1f} ms")
     print(f"  patient list, search:          median {statistics.median(searches):6.1f} ms")
     print(f"  patient list, alerts filter:   median {statistics.median(filtered):6.1f} ms")
+    print(f"  patient list, by last answer:  median {statistics.median(by_answer):6.1f} ms")
+    print(f"  patient list, days 15-90:      median {statistics.median(by_days):6.1f} ms")
     print(f"  patient page, first served:   {first:6.1f} ms")
     print(f"  patient page:                  median {statistics.median(pages):6.1f} ms")
     script = client.get(f"/vendor/plotly-{plotly_version()}.min.js")

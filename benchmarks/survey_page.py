@@ -2,8 +2,9 @@
 
 Usage: ``.venv/bin/python benchmarks/survey_page.py``
 
-Builds an invited survey on a temporary SQLite database, serves the app on a loopback
-port and opens each kind of patient page (a page of 0-10 scales, the red flags, the
+Builds an invited survey on a temporary SQLite database, beside a site's year of
+follow-up history (``HISTORY`` patients from ``benchmarks/cohort.py``), serves the app
+on a loopback port and opens each kind of patient page (a page of 0-10 scales, the red flags, the
 medicines, a RAND-36 page, an error page, "Check your answers", the already-completed
 page) in Debian's Chromium through Playwright (``executable_path="/usr/bin/chromium"``):
 first in a fresh browser (first view: empty cache), then as the following page of the
@@ -15,6 +16,7 @@ page 1 request (its stylesheet comes from the cache); median server time under 2
 """
 
 import statistics
+import sys
 import tempfile
 import threading
 import time
@@ -44,6 +46,7 @@ LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking
 SECRET = "bench-secret"
 NOW = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)
 RUNS = 200
+HISTORY = 2000  # patients with a year of history at the same site
 
 
 def build(folder: Path):
@@ -71,6 +74,10 @@ def build(folder: Path):
             now=NOW,
         )
     run_tick(engine, NullChannel(), LinkContext(SECRET, "https://b"), now=NOW, worker="b")
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from benchmarks.cohort import seed_history
+
+    seed_history(engine, patients=HISTORY, now=NOW, site_id=site.id)
     settings = Settings(database_url=str(engine.url), secret_key=SECRET)
     app = create_app({"SETTINGS": settings, "ENGINE": engine, "WTF_CSRF_ENABLED": False})
     with session_scope(engine) as session:

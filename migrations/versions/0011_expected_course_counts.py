@@ -5,7 +5,7 @@ now read from ``expected_course_count``, kept by the app as answers are saved; t
 migration creates the table and fills it from the completed survey instances.
 
 Revision ID: 0011
-Revises: 0007
+Revises: 0009
 Create Date: 2026-11-30 05:40:00
 """
 from typing import Sequence, Union
@@ -16,7 +16,7 @@ import sqlmodel.sql.sqltypes
 
 
 revision: str = '0011'
-down_revision: Union[str, None] = '0007'
+down_revision: Union[str, None] = '0009'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

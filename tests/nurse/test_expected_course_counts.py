@@ -6,6 +6,7 @@ from collections import Counter, defaultdict
 from datetime import timedelta
 
 from alembic import command
+from alembic.script import ScriptDirectory
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, select
 
@@ -204,6 +205,8 @@ def test_migration_0011_fills_the_counts_from_completed_surveys(own_database):
     config = alembic_config(engine)
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.downgrade(config, "0007")
+        command.downgrade(
+            config, ScriptDirectory.from_config(config).get_revision("0011").down_revision
+        )
     upgrade(engine)
     assert counts(engine) == kept and len(kept) == 10  # five pains, five qualities of life

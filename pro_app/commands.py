@@ -194,7 +194,9 @@ def import_patients_command(csv_file: Path, site_code: str) -> None:
             where = f"row {row}, column {column}" if column in CSV_COLUMNS else f"row {row}"
             click.echo(f"  {where}: {message}", err=True)
         sys.exit(1)
-    click.echo(f"Enrolled {len(enrolled)} patients at {site_code}.")
+    record_only = sum(e.record_only for e in enrolled)
+    kept = f", {record_only} of them for the record only" if record_only else ""
+    click.echo(f"Enrolled {len(enrolled)} patients at {site_code}{kept}.")
 
 
 def _read_text(path: Path) -> str:

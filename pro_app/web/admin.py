@@ -99,7 +99,7 @@ class SiteSettingsForm(FlaskForm):
         if site is not None and site.protocol_id not in protocols:
             protocols[site.protocol_id] = "(its file is missing or does not validate)"
         self.protocol_id.choices = options(
-            (name, f"{name}: {title}") for name, title in sorted(protocols.items())
+            (name, f"{title} ({name})") for name, title in sorted(protocols.items())
         )
         return self
 

@@ -219,14 +219,13 @@ class Enrolled:
     patient: Patient
     procedure: Procedure
     planned: int = 0  # surveys to be sent; those whose window had closed are not counted
-
-    @property
-    def record_only(self) -> bool:
-        return self.patient.status_reason == RECORD_ONLY_REASON
+    record_only: bool = False
 
 
 RECORD_ONLY_REASON = "enrolled for the record only: every survey had closed, none is sent"
 Problems = list[tuple[int | None, str, str]]
+AS_DATE = TypeAdapter(date)
+AS_BOOL = TypeAdapter(bool)
 
 
 def validate(
@@ -285,8 +284,8 @@ def _plain(field: str, error: dict) -> str:
 def _date_problems(given: dict, site: Site, now: datetime) -> list[str]:
     """The procedure date's range and follow-up problems, judged even when other fields fail."""
     try:
-        procedure_date = TypeAdapter(date).validate_python(given.get("procedure_date"))
-        record_only = TypeAdapter(bool).validate_python(given.get("record_only", False))
+        procedure_date = AS_DATE.validate_python(given.get("procedure_date"))
+        record_only = AS_BOOL.validate_python(given.get("record_only", False))
     except ValidationError:
         return []  # reported by the model's own validation
     problem = procedure_date_problem(procedure_date, now.date())
@@ -382,7 +381,7 @@ def _create(
     )
     planned = plan_follow_up(session, patient, procedure, now=now)
     to_send = sum(instance.status != InstanceStatus.CANCELLED for instance in planned)
-    return Enrolled(patient, procedure, to_send)
+    return Enrolled(patient, procedure, to_send, item.record_only)
 
 
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")

@@ -17,19 +17,22 @@ web request may take (30 s), every problem listed in one pass.
 
 import argparse
 import random
+import sys
 import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlmodel import select
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pro_app.enrolment import EnrolmentError, import_csv
-from pro_app.models import Site
-from pro_app.scheduling.plan import follow_up_ends_at
-from pro_app.storage.engine import make_engine, session_scope
-from pro_app.storage.migrate import upgrade
+from sqlmodel import select  # noqa: E402
+
+from pro_app.enrolment import EnrolmentError, import_csv  # noqa: E402
+from pro_app.models import Site  # noqa: E402
+from pro_app.scheduling.plan import follow_up_ends_at  # noqa: E402
+from pro_app.storage.engine import make_engine, session_scope  # noqa: E402
+from pro_app.storage.migrate import upgrade  # noqa: E402
 
 NOW = datetime(2027, 3, 1, 10, 0, tzinfo=UTC)
 HEADER = (

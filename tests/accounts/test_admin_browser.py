@@ -3,7 +3,7 @@ problem (colour contrast included), and the Deactivate/Reactivate buttons can be
 and used, not drawn white on white."""
 
 import pytest
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from pro_app import create_app
 from pro_app.config import Settings
@@ -117,5 +117,5 @@ def test_an_admin_deactivates_and_reactivates_an_account_in_the_browser(live, en
         page.wait_for_selector("text=nurse@example.test is now active.")
         assert page.get_by_role("button", name="Deactivate nurse@example.test").is_visible()
     with Session(engine) as session:
-        nurse = session.query(User).filter(User.email == "nurse@example.test").one()
+        nurse = session.exec(select(User).where(User.email == "nurse@example.test")).one()
         assert nurse.active

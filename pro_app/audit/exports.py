@@ -106,7 +106,7 @@ def aggregate_rows(report: AuditReport, min_count: int) -> Iterator[tuple]:
 
 def _key_columns(section: Section) -> int:
     """How many leading columns name the row (timepoint and day, measure, or event)."""
-    return {"pain": 3, "safety": 1}.get(section.key, 2)
+    return {"pain": 3, "safety": 1, "alert_handling": 3}.get(section.key, 2)
 
 
 def aggregate_csv(report: AuditReport, min_count: int) -> Iterator[str]:

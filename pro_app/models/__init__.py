@@ -26,6 +26,7 @@ from .patients import (
 )
 from .people import Role, SignInThrottle, Site, User
 from .safety import (
+    ALERT_ACTIONS,
     SAFETY_EVENT_LABELS,
     AccessLog,
     Alert,
@@ -37,6 +38,7 @@ from .safety import (
 from .types import UTCDateTime, utcnow
 
 __all__ = [
+    "ALERT_ACTIONS",
     "OPEN_STATUSES",
     "AccessLog",
     "Alert",

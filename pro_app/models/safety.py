@@ -19,6 +19,15 @@ class AlertKind(StrEnum):
     NOT_SENT = "not_sent"  # an invitation or reminder ran out of retries
 
 
+# What a nurse did about an alert, as stored in ``Alert.action``, with its label: the
+# acknowledgement form offers these, and the audit counts and names them.
+ALERT_ACTIONS: dict[str, str] = {
+    "called": "Called the patient",
+    "review": "Arranged a review",
+    "no_action": "No action needed",
+}
+
+
 class Alert(SQLModel, table=True):
     """Something a nurse must look at; ``dedupe_key`` makes raising it idempotent."""
 

@@ -11,6 +11,7 @@ from wtforms.validators import DataRequired, InputRequired
 from ..accounts.access import log_access, patient_for, roles_required
 from ..enrolment import LANGUAGES, EnrolmentError, enrol, import_csv
 from ..models import (
+    ALERT_ACTIONS,
     SAFETY_EVENT_LABELS,
     Alert,
     Augmentation,
@@ -81,11 +82,7 @@ class StopForm(FlaskForm):
     note = StringField("Note (optional)")
 
 
-ACTIONS = (
-    ("called", "Called the patient"),
-    ("review", "Arranged a review"),
-    ("no_action", "No action needed"),
-)
+ACTIONS = tuple(ALERT_ACTIONS.items())
 
 
 class AcknowledgeForm(FlaskForm):

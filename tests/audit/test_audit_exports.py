@@ -264,6 +264,7 @@ def test_the_workbook_has_definitions_and_suppresses_small_cells(gen, cohort):
         "quality_of_life",
         "safety",
         "follow_up",
+        "alert_handling",
         "definitions",
     ]
     response = [list(r) for r in workbook["response"].iter_rows(values_only=True)]

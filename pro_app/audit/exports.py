@@ -99,7 +99,7 @@ def aggregate_rows(report: AuditReport, min_count: int) -> Iterator[tuple]:
     for section in sections(report):
         keys = _key_columns(section)
         for row in section.rows:
-            label = " | ".join(str(plain(cell)) for cell in row[:keys])
+            label = " | ".join(str(plain(cell)) for cell in row[:keys] if cell is not None)
             for column, cell in zip(section.columns[keys:], row[keys:], strict=True):
                 yield section.key, label, column, plain(cell, min_count)
 

@@ -109,6 +109,7 @@ def test_the_patient_level_table_is_de_identified_and_safe(gen, cohort):
         "3.0",
         "",
         "",
+        "",
         "web",
         "on_time",
         "0.0",
@@ -116,8 +117,10 @@ def test_the_patient_level_table_is_de_identified_and_safe(gen, cohort):
         "1.0",
     ]
     assert by_score[("A0", "baseline", "omed.needs_review")][10] == "1"
+    blank = by_score[("A0", "baseline", "omed.omed_mg_per_day")]  # "other" medicine
+    assert (blank[10], blank[13]) == ("", "needs review")
     omed = by_score[("A0", "week4", "omed.omed_mg_per_day")]
-    assert omed[10:13] == ["20.0", "opioids_aware", "2020"]  # the figure with its table
+    assert omed[10:14] == ["20.0", "opioids_aware", "2020", ""]  # the figure with its table
     assert by_score[("A0", "week4", "omed.implausible")][10:13] == ["0", "opioids_aware", "2020"]
     assert ("'=cmd|calc", "week4", "worst") in by_score  # formula neutralised
     responses = {(r[0], r[5]): r[7:13] for r in rows[1:] if r[7] == "pain_response"}
@@ -356,3 +359,59 @@ def test_a_change_of_table_and_an_implausible_dose_are_left_out_and_counted(gen)
     assert (week4.omed_table_changed, week4.omed_change.n) == (1, 0)
     assert week4.not_evaluable == {NotEvaluable.TABLE_CHANGED: 1}
     assert report.omed_tables == {("opioids_aware", "2020"): 1, ("cdc_2022", "2022"): 2}
+
+
+def _text_through(engine, patient_id, timepoint):
+    """Answer a timepoint by text, question by question, as the conversation asks it."""
+    from pro_app.followup.conversation import answer_text, first_question, questions_for
+    from pro_app.models import Site
+
+    replies = {"scale": "4", "choice": "2", "yes_no": "no", "checklist": "0"}
+    with session_scope(engine) as session:
+        instance = session.exec(
+            select(SurveyInstance).where(
+                SurveyInstance.patient_id == patient_id, SurveyInstance.timepoint == timepoint
+            )
+        ).one()
+        patient = session.get(Patient, patient_id)
+        site = session.get(Site, patient.site_id)
+        instance.status, instance.invited_at = "sent", instance.due_at
+        at = instance.due_at + timedelta(hours=1)
+        first_question(instance, patient, site)
+        for question in questions_for(instance, session):
+            answer_text(session, instance, patient, site, replies[question.kind], at)
+        assert instance.status == "completed"
+
+
+def test_a_blank_omed_says_why(gen):
+    """By text the medicines are never asked; on the web the list can be left out."""
+    site = gen.site()
+    texted, skipped = (
+        gen.patient(site, now=ENROLLED, study_id=f"R{n}", procedure_date=PROCEDURE).patient
+        for n in range(2)
+    )
+    _text_through(gen.engine, texted.id, "week4")
+    with session_scope(gen.engine) as session:
+        instance = session.exec(
+            select(SurveyInstance).where(
+                SurveyInstance.patient_id == skipped.id, SurveyInstance.timepoint == "week4"
+            )
+        ).one()
+        instance.status = "sent"
+        save_answers(
+            session,
+            instance,
+            "analgesic_use",
+            {"medicine_change": "less"},
+            channel="web",
+            now=instance.due_at + timedelta(hours=1),
+        )
+    filters = AuditFilters(site_id=site.id)
+    with Session(gen.engine) as session:
+        lines = list(csv.reader(io.StringIO(text_of(patient_csv(session, filters)))))
+        rows = list(exports.patient_rows(session, filters))
+    reason = PATIENT_COLUMNS.index("omed_blank_reason")
+    omed = {(r[0], r[13]) for r in lines[1:] if r[9] == "omed"}
+    assert omed == {("R0", "not asked by text"), ("R1", "not answered")}
+    assert {r[reason] for r in rows if r[9] == "omed"} == {"not asked by text", "not answered"}
+    assert all(r[13] == "" for r in lines[1:] if r[9] != "omed")

@@ -16,18 +16,19 @@ NICE_STEPS = (1, 2, 2.5, 5, 10)
 
 def nice_axis(highest: float | None, ticks: int = 5) -> tuple[float, float]:
     """A round tick step (1, 2, 2.5 or 5 times a power of ten) and the axis top it reaches,
-    for an axis from 0 that must show ``highest`` with about ``ticks`` intervals."""
+    for an axis from 0 that must show ``highest`` (with a little room above it, so a
+    marker is not cut at the edge) in about ``ticks`` intervals."""
     if not highest or highest <= 0:
         return 2, 10
     rough = highest / ticks
     power = 10 ** math.floor(math.log10(rough))
     step = next(m * power for m in NICE_STEPS if m * power >= rough)
-    return step, step * math.ceil(highest / step)
+    return step, step * math.ceil(highest * 1.04 / step)
 
 
 def _layout(title: str, y_title: str, labels: list[str], y_range, dtick) -> dict:
     return {
-        "title": {"text": title, "x": 0, "xanchor": "left", "font": {"size": 15}},
+        "title": {"text": title, "x": 0.01, "xanchor": "left", "font": {"size": 15}},
         "height": 380,
         "margin": {"l": 56, "r": 16, "t": 72, "b": 16},
         "font": {"family": "system-ui, sans-serif", "size": 12, "color": "#222"},
@@ -121,7 +122,7 @@ def pain_by_timepoint(report: AuditReport, min_count: int = 0) -> dict:
                 "line": {"color": LINE, "width": 2},
             },
         ],
-        "layout": _layout("Worst pain by timepoint", "Pain (0-10)", labels, [0, 10], 2),
+        "layout": _layout("Worst pain by timepoint", "Pain (0-10)", labels, [-0.25, 10.25], 2),
     }
 
 

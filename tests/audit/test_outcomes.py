@@ -224,7 +224,15 @@ def test_cohort_plots_leave_out_points_from_too_few_patients(report):
 
 @pytest.mark.parametrize(
     ("highest", "step", "top"),
-    [(85.9, 20, 100), (68.7, 20, 80), (12, 2.5, 12.5), (3.2, 1, 4), (240, 50, 250), (None, 2, 10)],
+    [
+        (85.9, 20, 100),
+        (68.7, 20, 80),
+        (12, 2.5, 15),  # room above a point on the top tick
+        (25, 5, 30),
+        (3.2, 1, 4),
+        (240, 50, 300),
+        (None, 2, 10),
+    ],
 )
 def test_the_omed_axis_has_round_ticks(highest, step, top):
     from pro_app.audit.figures import nice_axis

@@ -227,8 +227,8 @@ def test_cohort_plots_leave_out_points_from_too_few_patients(report):
     [
         (85.9, 20, 100),
         (68.7, 20, 80),
-        (12, 2.5, 15),  # room above a point on the top tick
-        (25, 5, 30),
+        (12, 2.5, 12.5),
+        (25, 5, 30),  # room above a point on the top tick
         (3.2, 1, 4),
         (240, 50, 300),
         (None, 2, 10),

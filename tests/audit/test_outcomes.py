@@ -230,7 +230,7 @@ def test_cohort_plots_leave_out_points_from_too_few_patients(report):
         (12, 2.5, 12.5),
         (25, 5, 30),  # room above a point on the top tick
         (3.2, 1, 4),
-        (240, 50, 300),
+        (240, 50, 250),
         (None, 2, 10),
     ],
 )

@@ -126,13 +126,16 @@ def pain_by_timepoint(report: AuditReport, min_count: int = 0) -> dict:
     }
 
 
+def _omed_n(outcome: TimepointOutcome) -> int:
+    return outcome.omed.n if outcome.omed else 0
+
+
 def opioids_by_timepoint(report: AuditReport, min_count: int = 0) -> dict:
     """Share taking any opioid (bars) and median OMED (line, right axis); n is the
     patients who answered about opioids, and the OMED needs its own n too."""
     points = _Points(report.timepoints, lambda o: o.opioid_answered, min_count)
     labels = points.labels
-    omed_n = lambda o: o.omed.n if o.omed else 0  # noqa: E731
-    omeds = points.values(lambda o: o.omed.median if o.omed else None, omed_n)
+    omeds = points.values(lambda o: o.omed.median if o.omed else None, _omed_n)
     step, top = nice_axis(max((v for v in omeds if v is not None), default=None))
     layout = _layout("Opioid use by timepoint", "Taking any opioid (%)", labels, [0, 100], 20)
     layout["margin"]["r"] = 64  # room for the right axis
@@ -162,7 +165,7 @@ def opioids_by_timepoint(report: AuditReport, min_count: int = 0) -> dict:
                 "name": "Median OMED (mg/day)",
                 "x": labels,
                 "y": omeds,
-                "customdata": [f"OMED n={omed_n(o)}" for o in points.outcomes],
+                "customdata": [f"OMED n={_omed_n(o)}" for o in points.outcomes],
                 "hovertemplate": "%{x}: median %{y:g} mg/day<br>%{customdata}<extra></extra>",
                 "yaxis": "y2",
                 "line": {"color": "#8c510a", "width": 2},

@@ -99,8 +99,7 @@ def export(level: str, fmt: str):
     log_access(session, current_user, f"export_{level}_{fmt}", detail=filters.describe()[:500])
     session.commit()
     site = session.get(Site, filters.site_id) if filters.site_id is not None else None
-    site_code = site.code if site else (str(filters.site_id) if filters.site_id else None)
-    filename = export_filename(level, fmt, filters, site_code, utcnow().date())
+    filename = export_filename(level, fmt, filters, site.code if site else None, utcnow().date())
     return Response(
         stream_with_context(_streamed(database.engine(), level, fmt, filters)),
         mimetype=MIMETYPES[fmt],

@@ -5,7 +5,7 @@ Each alert's target is the ``due_by`` set when it was raised (``pro_app/alerts.p
 hour for a call-now red flag, 24 hours for a 24-hour one, the site's target otherwise).
 Alerts raised by a survey count at that survey's timepoint and overall; alerts about
 texts or replies with no survey behind them count overall only. Actions are counted by
-the value stored, named from ``ALERT_ACTIONS``, so a new action shows up without change
+the value stored, named from ``ALERT_ACTION_LABELS``, so a new action shows up without change
 here. Only counts and durations leave this module: nothing identifies a patient.
 """
 
@@ -16,7 +16,7 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
-from ..models import ALERT_ACTIONS, Alert, AlertKind, Patient, Procedure, SurveyInstance
+from ..models import ALERT_ACTION_LABELS, Alert, AlertKind, Patient, Procedure, SurveyInstance
 from .statistics import Summary, summarise
 from .timelines import STREAM_ROWS, AuditFilters, apply_filters
 
@@ -68,7 +68,7 @@ def group_label(group: str) -> str:
 
 def action_label(action: str) -> str:
     """An action's label where the actions are defined, else the stored value in words."""
-    return ALERT_ACTIONS.get(action) or action.replace("_", " ").capitalize()
+    return ALERT_ACTION_LABELS.get(action) or action.replace("_", " ").capitalize()
 
 
 def _hours(seconds: float) -> float:
@@ -139,7 +139,7 @@ class AlertHandling:
     def actions(self) -> list[str]:
         """The actions recorded, in the order the form offers them, then any others."""
         found = set(self.tally(OVERALL).actions)
-        offered = [action for action in ALERT_ACTIONS if action in found]
+        offered = [action for action in ALERT_ACTION_LABELS if action in found]
         return offered + sorted(found - set(offered))
 
 

@@ -134,8 +134,8 @@ DEFINITIONS: tuple[tuple[str, str], ...] = (
     ),
     (
         "Actions taken",
-        "The action a nurse recorded for each alert, counted as recorded (an action that "
-        "keeps the alert open counts too).",
+        "The action a nurse recorded on each alert (Called the patient, Advised 999 / A&E "
+        "and so on), counted per alert as stored.",
     ),
     (
         "De-identification",

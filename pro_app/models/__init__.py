@@ -26,7 +26,7 @@ from .patients import (
 )
 from .people import Role, SignInThrottle, Site, User
 from .safety import (
-    ALERT_ACTIONS,
+    ALERT_ACTION_LABELS,
     SAFETY_EVENT_LABELS,
     AccessLog,
     Alert,
@@ -38,7 +38,7 @@ from .safety import (
 from .types import UTCDateTime, utcnow
 
 __all__ = [
-    "ALERT_ACTIONS",
+    "ALERT_ACTION_LABELS",
     "OPEN_STATUSES",
     "AccessLog",
     "Alert",

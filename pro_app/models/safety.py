@@ -19,12 +19,17 @@ class AlertKind(StrEnum):
     NOT_SENT = "not_sent"  # an invitation or reminder ran out of retries
 
 
-# What a nurse did about an alert, as stored in ``Alert.action``, with its label: the
-# acknowledgement form offers these, and the audit counts and names them.
-ALERT_ACTIONS: dict[str, str] = {
+# What a nurse did about an alert, by the code stored in ``Alert.action``, in words: every
+# action offered now or in the past, in the order offered, so records and the audit
+# (which counts them) always read in words. A new action needs its label here.
+ALERT_ACTION_LABELS: dict[str, str] = {
     "called": "Called the patient",
+    "advised_999": "Advised 999 / A&E",
+    "referred_mscc": "Referred to the MSCC coordinator",
+    "seen_in_clinic": "Seen in clinic",
     "review": "Arranged a review",
     "no_action": "No action needed",
+    "not_reached": "Could not reach: try again",
 }
 
 

@@ -11,7 +11,6 @@ from wtforms.validators import DataRequired, InputRequired
 from ..accounts.access import log_access, patient_for, roles_required
 from ..enrolment import LANGUAGES, EnrolmentError, enrol, import_csv
 from ..models import (
-    ALERT_ACTIONS,
     SAFETY_EVENT_LABELS,
     Alert,
     Augmentation,
@@ -82,7 +81,11 @@ class StopForm(FlaskForm):
     note = StringField("Note (optional)")
 
 
-ACTIONS = tuple(ALERT_ACTIONS.items())
+ACTIONS = (
+    ("called", "Called the patient"),
+    ("review", "Arranged a review"),
+    ("no_action", "No action needed"),
+)
 
 
 class AcknowledgeForm(FlaskForm):

@@ -38,7 +38,6 @@ def _layout(title: str, y_title: str, labels: list[str], y_range, dtick) -> dict
             "categoryorder": "array",
             "categoryarray": labels,
             "automargin": True,
-            "tickangle": 0,
         },
         "yaxis": {
             "title": {"text": y_title},

@@ -14,9 +14,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy import and_, case, null
 from sqlmodel import Session, select
 
 from ..models import ALERT_ACTION_LABELS, Alert, AlertKind, Patient, Procedure, SurveyInstance
+from .sql_time import hours_between
 from .statistics import Summary, summarise
 from .timelines import STREAM_ROWS, AuditFilters, apply_filters
 
@@ -39,15 +41,16 @@ KIND_ORDER = ("red_flag:now", "red_flag:24h", *(kind.value for kind in KIND_LABE
 
 @dataclass(frozen=True, slots=True)
 class AlertFacts:
-    """One alert, as the audit sees it."""
+    """One alert, as the audit sees it (its times worked out in SQL, as of the audit)."""
 
     kind: str
     urgency: str
     timepoint: str | None
-    created_at: datetime
-    due_by: datetime
-    acknowledged_at: datetime | None
     action: str | None
+    target_hours: float  # from raised to due_by
+    waited_hours: float | None  # from raised to acknowledged; None while open
+    in_time: bool  # acknowledged by its due_by
+    past_target: bool  # still open after its due_by
 
     @property
     def group(self) -> str:
@@ -71,10 +74,6 @@ def action_label(action: str) -> str:
     return ALERT_ACTION_LABELS.get(action) or action.replace("_", " ").capitalize()
 
 
-def _hours(seconds: float) -> float:
-    return seconds / 3600
-
-
 @dataclass
 class Tally:
     """The alerts of one row: one kind (or all) at one timepoint (or overall)."""
@@ -88,20 +87,30 @@ class Tally:
     target_hours: Counter = field(default_factory=Counter)  # target in hours -> alerts
     actions: Counter = field(default_factory=Counter)  # stored action -> alerts
 
-    def add(self, alert: AlertFacts, now: datetime) -> None:
+    def add(self, alert: AlertFacts) -> None:
         self.alerts += 1
-        self.target_hours[round(_hours((alert.due_by - alert.created_at).total_seconds()))] += 1
+        self.target_hours[round(alert.target_hours)] += 1
         if alert.action:
             self.actions[alert.action] += 1
-        if alert.acknowledged_at is not None:
+        if alert.waited_hours is not None:
             self.acknowledged += 1
             self.assessable += 1
-            waited = (alert.acknowledged_at - alert.created_at).total_seconds()
-            self.hours_to_acknowledge.append(_hours(max(waited, 0)))
-            self.within_target += alert.acknowledged_at <= alert.due_by
-        elif alert.due_by <= now:
+            self.hours_to_acknowledge.append(max(alert.waited_hours, 0))
+            self.within_target += alert.in_time
+        elif alert.past_target:
             self.assessable += 1
             self.open_past_target += 1
+
+    def merge(self, other: "Tally") -> None:
+        """Count ``other``'s alerts in this row too."""
+        self.alerts += other.alerts
+        self.acknowledged += other.acknowledged
+        self.hours_to_acknowledge += other.hours_to_acknowledge
+        self.assessable += other.assessable
+        self.within_target += other.within_target
+        self.open_past_target += other.open_past_target
+        self.target_hours.update(other.target_hours)
+        self.actions.update(other.actions)
 
     @property
     def time_to_acknowledge(self) -> Summary:
@@ -115,15 +124,31 @@ class Tally:
 @dataclass
 class AlertHandling:
     """Tallies by timepoint (``NO_TIMEPOINT`` for alerts without a survey, ``OVERALL``
-    for every alert) and by row group (``ALL`` and each kind)."""
+    for every alert) and by row group (``ALL`` and each kind). Each alert is added to
+    its own timepoint and kind; ``total`` then adds up the ``ALL`` and ``OVERALL`` rows."""
 
     tallies: dict[str, dict[str, Tally]] = field(default_factory=dict)
 
-    def add(self, alert: AlertFacts, now: datetime) -> None:
-        for timepoint in (alert.timepoint or NO_TIMEPOINT, OVERALL):
-            rows = self.tallies.setdefault(timepoint, {})
-            for group in (ALL, alert.group):
-                rows.setdefault(group, Tally()).add(alert, now)
+    def add(self, alert: AlertFacts) -> None:
+        rows = self.tallies.get(alert.timepoint or NO_TIMEPOINT)
+        if rows is None:
+            rows = self.tallies[alert.timepoint or NO_TIMEPOINT] = {}
+        tally = rows.get(alert.group)
+        if tally is None:
+            tally = rows[alert.group] = Tally()
+        tally.add(alert)
+
+    def total(self) -> None:
+        """Add the every-kind rows of each timepoint, and the overall rows."""
+        overall: dict[str, Tally] = {ALL: Tally()}
+        for rows in self.tallies.values():
+            every = Tally()
+            for group, tally in rows.items():
+                every.merge(tally)
+                overall.setdefault(group, Tally()).merge(tally)
+            overall[ALL].merge(every)
+            rows[ALL] = every
+        self.tallies[OVERALL] = overall
 
     def tally(self, timepoint: str, group: str = ALL) -> Tally:
         return self.tallies.get(timepoint, {}).get(group) or Tally()
@@ -143,28 +168,34 @@ class AlertHandling:
         return offered + sorted(found - set(offered))
 
 
-def summarise_alerts(alerts: Iterable[AlertFacts], now: datetime) -> AlertHandling:
+def summarise_alerts(alerts: Iterable[AlertFacts]) -> AlertHandling:
     handling = AlertHandling()
     for alert in alerts:
-        handling.add(alert, now)
+        handling.add(alert)
+    handling.total()
     return handling
 
 
-COLUMNS = (
-    Alert.kind,
-    Alert.urgency,
-    Alert.created_at,
-    Alert.due_by,
-    Alert.acknowledged_at,
-    Alert.action,
-)
+def _columns(now: datetime) -> tuple:
+    """An alert's kind, urgency and action, and its times as hours and flags (SQL)."""
+    acknowledged = Alert.acknowledged_at.is_not(None)
+    return (
+        Alert.kind,
+        Alert.urgency,
+        Alert.action,
+        hours_between(Alert.due_by, Alert.created_at),
+        hours_between(Alert.acknowledged_at, Alert.created_at),
+        case((and_(acknowledged, Alert.acknowledged_at <= Alert.due_by), True), else_=False),
+        case((and_(~acknowledged, Alert.due_by <= now), True), else_=False),
+    )
 
 
-def alert_facts(session: Session, filters: AuditFilters) -> Iterator[AlertFacts]:
-    """The alerts of the covered procedures: those raised by a survey through its
-    procedure, the others (about texts and replies) through the patient's procedures."""
+def alert_facts(session: Session, filters: AuditFilters, now: datetime) -> Iterator[AlertFacts]:
+    """The alerts of the covered procedures as of ``now``: those raised by a survey through
+    its procedure, the others (about texts and replies) through the patient's procedures."""
+    columns = _columns(now)
     from_surveys = apply_filters(
-        select(SurveyInstance.timepoint, *COLUMNS)
+        select(SurveyInstance.timepoint, *columns)
         .join(SurveyInstance, SurveyInstance.id == Alert.instance_id)
         .join(Procedure, Procedure.id == SurveyInstance.procedure_id)
         .join(Patient, Patient.id == Procedure.patient_id),
@@ -173,16 +204,16 @@ def alert_facts(session: Session, filters: AuditFilters) -> Iterator[AlertFacts]
     covered = apply_filters(
         select(Patient.id).join(Procedure, Procedure.patient_id == Patient.id), filters
     )
-    without_survey = select(*COLUMNS).where(
+    without_survey = select(null(), *columns).where(
         Alert.instance_id.is_(None), Alert.patient_id.in_(covered)
     )
-    options = {"yield_per": STREAM_ROWS}
-    for timepoint, *row in session.exec(from_surveys.execution_options(**options)):
-        yield AlertFacts(row[0], row[1], timepoint, *row[2:])
-    for row in session.exec(without_survey.execution_options(**options)):
-        yield AlertFacts(row[0], row[1], None, *row[2:])
+    connection = session.connection()
+    for statement in (from_surveys, without_survey):
+        result = connection.execute(statement.execution_options(yield_per=STREAM_ROWS))
+        for timepoint, kind, urgency, *rest in result:
+            yield AlertFacts(kind, urgency, timepoint, *rest)
 
 
 def alert_handling(session: Session, filters: AuditFilters, now: datetime) -> AlertHandling:
     """The alert handling of the covered procedures, as of ``now``."""
-    return summarise_alerts(alert_facts(session, filters), now)
+    return summarise_alerts(alert_facts(session, filters, now))

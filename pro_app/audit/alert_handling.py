@@ -5,8 +5,9 @@ Each alert's target is the ``due_by`` set when it was raised (``pro_app/alerts.p
 hour for a call-now red flag, 24 hours for a 24-hour one, the site's target otherwise).
 Alerts raised by a survey count at that survey's timepoint and overall; alerts about
 texts or replies with no survey behind them count overall only. Actions are counted by
-the value stored, named from ``ALERT_ACTION_LABELS``, so a new action shows up without change
-here. Only counts and durations leave this module: nothing identifies a patient.
+the value stored and named from ``ALERT_ACTION_LABELS`` (``pro_app/models/safety.py``),
+so a new action shows up without a change here. Only counts and durations leave this
+module: nothing identifies a patient.
 """
 
 from collections import Counter
@@ -25,7 +26,7 @@ from .timelines import STREAM_ROWS, AuditFilters, apply_filters
 ALL = "all"
 NO_TIMEPOINT = "no survey (texts and replies)"
 OVERALL = "overall"
-URGENCY_LABELS = {"now": "call now", "24h": "within 24 h", "local": "local", "routine": ""}
+URGENCY_LABELS = {"now": "call now", "24h": "within 24 h", "local": "local policy", "routine": ""}
 KIND_LABELS = {
     AlertKind.PAIN_WORSE: "Worsening pain",
     AlertKind.OPIOID_UP: "Opioid rise",

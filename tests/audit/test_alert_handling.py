@@ -191,3 +191,18 @@ def test_the_aggregate_export_carries_alert_handling_with_small_cells_suppressed
     assert rows[("week4 | 28 | All alerts", "open past target")] == "<5"
     assert rows[("week4 | 28 | All alerts", "action: Arranged a review")] == "<5"
     assert rows[("day1 | 1 | All alerts", "alerts")] == "0"  # none is not a small cell
+
+
+def test_the_audit_page_shows_alert_handling_for_the_auditors_site_only(client, auth, gen, handled):
+    auth.login(gen.user(handled, role="auditor").email)
+    page = client.get("/audit/?procedure=kyphoplasty")
+    assert page.status_code == 200
+    table = page.text.split('id="table-alert_handling"', 1)[1].split("</table>", 1)[0]
+    assert "<td>Red flag: call now</td>" in table and "action: Called the patient" in table
+    overall = next(row for row in table.split("<tr>") if "<td>overall</td><td>—</td><td>All" in row)
+    assert "<td>7</td><td>140.0</td><td>5</td>" in overall  # exact counts on the page
+    auth.logout()
+    other = gen.site()
+    auth.login(gen.user(other, role="auditor").email)
+    elsewhere = client.get(f"/audit/?site={handled.id}").text
+    assert "Red flag: call now" not in elsewhere  # their own site: no alerts

@@ -308,12 +308,13 @@ def _quality(report: AuditReport) -> Section:
     )
 
 
-def _alert_row(tally: Tally, completed: int, actions: list[str]) -> list[Cell]:
+def _alert_row(tally: Tally, completed: int | None, actions: list[str]) -> list[Cell]:
+    """``completed`` is None for alerts with no survey behind them (no rate)."""
     waited = tally.time_to_acknowledge
     return [
         Count(tally.alerts),
         Stat(round(100 * tally.alerts / completed, 1) if completed else None, tally.alerts),
-        Count(completed),
+        None if completed is None else Count(completed),
         Count(tally.acknowledged),
         Stat(_round(waited.median), waited.n),
         Stat(_round(waited.q1), waited.n),
@@ -331,11 +332,11 @@ def _alert_handling(report: AuditReport) -> Section:
     """Per timepoint and overall: every alert, then each kind raised."""
     handling = report.alert_handling
     groups, actions = [ALL, *handling.groups], handling.actions
-    places: list[tuple[str, int | None, int]] = [
+    places: list[tuple[str, int | None, int | None]] = [
         (o.timepoint, o.day, o.answered) for o in report.timepoints
     ]
     if NO_TIMEPOINT in handling.tallies:
-        places.append((NO_TIMEPOINT, None, 0))
+        places.append((NO_TIMEPOINT, None, None))
     places.append((OVERALL, None, report.completed_surveys))
     rows: list[list[Cell]] = [
         [

@@ -143,7 +143,8 @@ def test_alert_handling_worked_example(gen, handled):
         texts["alerts"],
         texts["acknowledged or past target"],
         texts["per 100 completed surveys"],
-    ) == (2, 1, None)
+        texts["completed surveys"],
+    ) == (2, 1, None, None)  # no survey behind them: no rate
     overall = rows[(OVERALL, "All alerts")]
     # 7 alerts over 5 completed surveys; waits 0.5, 30, 10, 2, 5 h (median 5); 6 assessable
     # (the failed text is not), 3 in time (0.5 h call-now, 10 h pain, 5 h reply).

@@ -11,7 +11,9 @@ from .timelines import AuditFilters
 
 UNSAFE = re.compile(r"[^A-Za-z0-9]+")
 LONGEST = 150
-EXTENSIONS = {"csv": "csv", "xlsx": "xlsx", "fhir": "json"}
+EXTENSIONS = {"csv": "csv", "xlsx": "xlsx", "fhir": "json", "ndjson": "zip"}
+# Formats named in the stem too, where the extension alone would not say what it holds.
+FORMAT_WORDS = {"fhir": "fhir", "ndjson": "fhir-ndjson"}
 
 
 def _safe(part: str) -> str:
@@ -22,7 +24,7 @@ def export_filename(
     level: str, fmt: str, filters: AuditFilters, site_code: str | None, made_on: date
 ) -> str:
     """The download's name: level (and FHIR), the UTC date it was made, then each filter."""
-    parts = ["pro-app-audit", level, "fhir" if fmt == "fhir" else "", made_on.isoformat()]
+    parts = ["pro-app-audit", level, FORMAT_WORDS.get(fmt, ""), made_on.isoformat()]
     if site_code:
         parts += ["site", site_code]
     parts += [filters.augmentation, filters.electrode, filters.lesion_type]
@@ -31,4 +33,4 @@ def export_filename(
     if filters.date_to:
         parts += ["to", filters.date_to.isoformat()]
     stem = "-".join(safe for safe in map(_safe, parts) if safe)
-    return f"{stem[:LONGEST].rstrip('-')}.{EXTENSIONS[fmt]}"
+    return f"{stem[:LONGEST].rstrip('-')}.{EXTENSIONS.get(fmt) or _safe(fmt)}"

@@ -29,6 +29,8 @@ def test_a_name_keeps_only_letters_digits_and_hyphens():
     )
     everything = export_filename("patients", "fhir", AuditFilters(), None, date(2027, 6, 1))
     assert everything == "pro-app-audit-patients-fhir-2027-06-01.json"
+    bulk = export_filename("patients", "ndjson", AuditFilters(), "LEEDS", date(2027, 6, 1))
+    assert bulk == "pro-app-audit-patients-fhir-ndjson-2027-06-01-site-LEEDS.zip"
     long = export_filename("aggregate", "csv", AuditFilters(), "X" * 400, date(2027, 6, 1))
     assert len(long) == 150 + len(".csv") and long.endswith("XX.csv")
 

@@ -26,9 +26,9 @@ from surveys.fhir import DEFAULT_BASE, to_questionnaire, to_questionnaire_respon
 from surveys.scoring.response import thresholds as response_settings
 
 from ..models import Patient, Procedure, Response, SurveyInstance
+from . import omed_blank
 from .answer_stream import KeyFigures, TimepointContext, current_answers
 from .definitions import report_definitions
-from .omed_blank import blank_figure_reason, blank_score_reason
 from .outcomes import BASELINE, AuditReport
 from .report import build_report, minimum_cell_count
 from .tables import Section, plain, sections
@@ -183,13 +183,17 @@ def _flatten(scores: dict, instrument_id: str, channel: str) -> Iterator[tuple]:
             for key in NESTED_SCORES:
                 if key in value:
                     blank = (
-                        blank_figure_reason(value)
+                        omed_blank.blank_figure_reason(value)
                         if key == "omed_mg_per_day" and value[key] is None
                         else None
                     )
                     yield _safe_name(f"{name}.{key}"), _cell(value[key]), table, version, blank
         elif not isinstance(value, list):
-            blank = None if value is not None else blank_score_reason(instrument_id, name, channel)
+            blank = (
+                None
+                if value is not None
+                else omed_blank.blank_score_reason(instrument_id, name, channel)
+            )
             yield _safe_name(name), _cell(value), None, None, blank
 
 

@@ -27,7 +27,8 @@ from benchmarks.cohort import fresh_sqlite_engine, seed_cohort  # noqa: E402
 from pro_app.audit.alert_handling import alert_handling  # noqa: E402
 from pro_app.audit.report import build_report  # noqa: E402
 from pro_app.audit.timelines import AuditFilters  # noqa: E402
-from pro_app.models import ALERT_ACTION_LABELS, Alert, SurveyInstance  # noqa: E402
+from pro_app.models import Alert, SurveyInstance  # noqa: E402
+from pro_app.models.safety import ALERT_ACTION_LABELS  # noqa: E402
 from pro_app.storage.engine import read_session  # noqa: E402
 
 NOW = datetime(2027, 3, 1, 10, 0, tzinfo=UTC)

@@ -18,7 +18,8 @@ from datetime import datetime
 from sqlalchemy import and_, case, null
 from sqlmodel import Session, select
 
-from ..models import ALERT_ACTION_LABELS, Alert, AlertKind, Patient, Procedure, SurveyInstance
+from ..models import Alert, AlertKind, Patient, Procedure, SurveyInstance
+from ..models.safety import ALERT_ACTION_LABELS
 from .sql_time import hours_between
 from .statistics import Summary, summarise
 from .timelines import STREAM_ROWS, AuditFilters, apply_filters

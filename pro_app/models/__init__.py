@@ -26,7 +26,6 @@ from .patients import (
 )
 from .people import Role, SignInThrottle, Site, User
 from .safety import (
-    ALERT_ACTION_LABELS,
     SAFETY_EVENT_LABELS,
     AccessLog,
     Alert,
@@ -38,7 +37,6 @@ from .safety import (
 from .types import UTCDateTime, utcnow
 
 __all__ = [
-    "ALERT_ACTION_LABELS",
     "OPEN_STATUSES",
     "AccessLog",
     "Alert",

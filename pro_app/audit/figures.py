@@ -194,8 +194,10 @@ def response_by_timepoint(report: AuditReport, min_count: int = 0) -> dict:
     }
 
 
-def cohort_figures(report: AuditReport, min_count: int = 0) -> dict[str, dict]:
-    """The page's figures; points from fewer than ``min_count`` patients are not drawn."""
+def cohort_figures(report: AuditReport, min_count: int | None = None) -> dict[str, dict]:
+    """The page's figures; points from fewer than ``min_count`` patients (by default the
+    report's sites' small-cell threshold) are not drawn."""
+    min_count = report.min_count if min_count is None else min_count
     return {
         "pain": pain_by_timepoint(report, min_count),
         "opioids": opioids_by_timepoint(report, min_count),

@@ -84,6 +84,7 @@ class AuditReport:
     generated_at: datetime
     omed_tables: Counter = field(default_factory=Counter)  # (table, version) -> answers
     alert_handling: AlertHandling = field(default_factory=AlertHandling)
+    min_count: int = 0  # the strictest small-cell threshold of the sites covered
 
     @property
     def completed_surveys(self) -> int:

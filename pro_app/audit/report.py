@@ -35,6 +35,7 @@ def build_report(session: Session, filters: AuditFilters, now: datetime) -> Audi
     ).all()
     report = accumulator.report(events)
     report.alert_handling = alert_handling(session, filters, now)
+    report.min_count = minimum_cell_count(session, filters)
     return report
 
 

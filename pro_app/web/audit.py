@@ -11,7 +11,7 @@ from ..audit.definitions import report_definitions
 from ..audit.export_names import export_filename
 from ..audit.exports import FORMATS, export_chunks
 from ..audit.figures import cohort_figures
-from ..audit.report import AUDIT_ROLES, build_report, minimum_cell_count, scoped
+from ..audit.report import AUDIT_ROLES, build_report, scoped
 from ..audit.tables import plain, sections
 from ..audit.timelines import AuditFilters
 from ..models import Augmentation, Electrode, LesionType, Site, utcnow
@@ -57,7 +57,6 @@ def index():
     filters = filters_from_request()
     with read_session(database.engine()) as reading:
         report = build_report(reading, filters, utcnow())
-        min_count = minimum_cell_count(reading, filters)
     sites = (
         session.exec(select(Site).order_by(Site.code)).all()
         if current_user.site_id is None
@@ -71,8 +70,7 @@ def index():
         sections=sections(report),
         plain=plain,
         definitions=report_definitions(report),
-        figures=cohort_figures(report, min_count),
-        min_count=min_count,
+        figures=cohort_figures(report),
         filters=filters,
         sites=sites,
         registry=current_user.site_id is None,

@@ -5,6 +5,7 @@ only SQLModel and SQLAlchemy, nothing else from ``pro_app``.
 """
 
 from .base import metadata
+from .exports import ExportJob, ExportJobStatus
 from .followup import (
     OPEN_STATUSES,
     AnswerChannel,
@@ -46,6 +47,8 @@ __all__ = [
     "ContactChannel",
     "Direction",
     "Electrode",
+    "ExportJob",
+    "ExportJobStatus",
     "FollowUpStatus",
     "InstanceStatus",
     "LesionType",

@@ -239,13 +239,43 @@ def answers_to_export(session: Session, filters: AuditFilters) -> int:
 
 
 class _Heartbeat:
-    """Records progress and renews the lease, at most every ``HEARTBEAT_S`` seconds."""
+    """Records progress and renews the lease, at most every ``HEARTBEAT_S`` seconds; and,
+    from a thread, renews the lease every quarter of it while the job runs, so a long
+    step without progress (a workbook being zipped) does not lose the claim."""
 
     def __init__(self, engine: Engine, claim: Claim, clock: Clock, lease: timedelta):
         self.engine, self.claim, self.clock, self.lease = engine, claim, clock, lease
         self.last = time.monotonic()
+        self.lost = False
+        self.stop = threading.Event()
+        self.thread = threading.Thread(
+            target=self._keep_alive, name=f"export-job-{claim.job_id}-lease", daemon=True
+        )
+
+    def __enter__(self) -> "_Heartbeat":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.stop.set()
+        self.thread.join()
+
+    def _keep_alive(self) -> None:
+        while not self.stop.wait(self.lease.total_seconds() / 4):
+            try:
+                renewed = _set_if_held(
+                    self.engine, self.claim, claimed_until=self.clock() + self.lease
+                )
+            except Exception:  # the next renewal, or the progress write, tries again
+                log.exception("export job %s: could not renew the lease", self.claim.job_id)
+                continue
+            if not renewed:
+                self.lost = True
+                return
 
     def __call__(self, count: int, force: bool = False) -> None:
+        if self.lost:
+            raise LeaseLost(f"job {self.claim.job_id} was taken over")
         if not force and time.monotonic() - self.last < HEARTBEAT_S:
             return
         self.last = time.monotonic()
@@ -276,15 +306,14 @@ def run_claimed(
         level, fmt, filters = job.level, job.fmt, filters_from_json(job.filters)
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     partial = partial_path(folder, claim.job_id, claim.claim_id)
-    heartbeat = _Heartbeat(engine, claim, clock, lease)
     try:
-        with read_session(engine) as reading:
+        with _Heartbeat(engine, claim, clock, lease) as heartbeat, read_session(engine) as reading:
             total = answers_to_export(reading, filters) if level == "patients" else None
             if not _set_if_held(engine, claim, rows_total=total):
                 raise LeaseLost(f"job {claim.job_id} was taken over")
             progress = Progress(heartbeat)
             size = _write(export_chunks(reading, level, fmt, filters, clock(), progress), partial)
-        heartbeat(progress.count, force=True)
+            heartbeat(progress.count, force=True)
         final = folder / f"{claim.job_id}-{secrets.token_urlsafe(16)}.{EXTENSIONS[fmt]}"
         partial.replace(final)
         now = clock()

@@ -273,3 +273,25 @@ def test_stray_files_are_deleted_but_nothing_else_in_the_folder(engine, folder):
     assert not stray.exists()
     assert fresh.exists()  # may be a worker's file still being written
     assert other.exists()  # not a name the worker writes: never deleted
+
+
+def test_the_lease_is_kept_alive_while_a_job_runs_and_a_takeover_is_noticed(engine, gen, sites):
+    site_a, _ = sites
+    job_id = queued(engine, gen.user(site_a, role="auditor"))
+    claim = claim_next(engine, "worker-1", NOW)
+    short = timedelta(milliseconds=200)
+    with jobs._Heartbeat(engine, claim, at(NOW), short) as heartbeat:
+        for _ in range(100):  # renewed from the thread within a quarter of the lease
+            if job_row(engine, job_id).claimed_until == NOW + short:
+                break
+            threading.Event().wait(0.05)
+        assert job_row(engine, job_id).claimed_until == NOW + short
+        with Session(engine) as session:  # another worker takes the job over
+            session.get(ExportJob, job_id).claimed_by = "worker-2/0000"
+            session.commit()
+        for _ in range(100):
+            if heartbeat.lost:
+                break
+            threading.Event().wait(0.05)
+        with pytest.raises(jobs.LeaseLost):
+            heartbeat(10)

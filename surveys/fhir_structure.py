@@ -55,10 +55,111 @@ VALUE_CHECKS = {
 
 
 def check_questionnaire_response(resource: Any) -> None:
-    """Raise ``FhirStructureError`` naming the first problems found, if any."""
-    problems = list(_response_problems(resource))
-    if problems:
-        raise FhirStructureError("; ".join(problems[:5]))
+    """Raise ``FhirStructureError`` naming the first problems found, if any.
+
+    A resource is first walked by a fast check that only says yes or no; only one it
+    refuses is walked again to name the problems."""
+    if _fast_response(resource):
+        return
+    problems = list(_response_problems(resource)) or ["not a valid QuestionnaireResponse"]
+    raise FhirStructureError("; ".join(problems[:5]))
+
+
+# --- the fast check: plain loops, no messages -------------------------------------------
+
+
+def _fast_response(resource: Any) -> bool:
+    if resource.__class__ is not dict or resource.get("resourceType") != "QuestionnaireResponse":
+        return False
+    if not RESOURCE_KEYS.issuperset(resource) or resource.get("status") not in STATUSES:
+        return False
+    if "id" in resource and not (resource["id"].__class__ is str and ID.fullmatch(resource["id"])):
+        return False
+    if not _text(resource.get("questionnaire")):
+        return False
+    if "authored" in resource and not _text(resource["authored"]):
+        return False
+    subject = resource.get("subject")
+    if subject is not None and not (
+        subject.__class__ is dict and ("reference" in subject or "identifier" in subject)
+    ):
+        return False
+    extensions = resource.get("extension")
+    if extensions is not None and not _fast_extensions(extensions):
+        return False
+    items = resource.get("item")
+    return items is None or _fast_items(items, required=False)
+
+
+def _fast_items(items: Any, required: bool) -> bool:
+    if items.__class__ is not list or (required and not items):
+        return False
+    for item in items:
+        if item.__class__ is not dict or not ITEM_KEYS.issuperset(item):
+            return False
+        if not _text(item.get("linkId")):
+            return False
+        answers, nested = item.get("answer"), item.get("item")
+        if answers is not None:
+            if nested is not None or answers.__class__ is not list or not answers:
+                return False
+            for answer in answers:
+                if answer.__class__ is not dict:
+                    return False
+                values = 0
+                for key, value in answer.items():
+                    if key == "item":
+                        if not _fast_items(value, required=True):
+                            return False
+                        continue
+                    if not _fast_value(key, value):
+                        return False
+                    values += 1
+                if values != 1:
+                    return False
+        if nested is not None and not _fast_items(nested, required=True):
+            return False
+    return True
+
+
+def _fast_value(key: str, value: Any) -> bool:
+    check = VALUE_CHECKS.get(key)
+    if check is None or not check(value):
+        return False
+    return key != "valueCoding" or _fast_coding(value)
+
+
+def _fast_coding(coding: dict) -> bool:
+    if not CODING_KEYS.issuperset(coding):
+        return False
+    if not (_text(coding.get("system")) and _text(coding.get("code"))):
+        return False
+    extensions = coding.get("extension")
+    return extensions is None or _fast_extensions(extensions)
+
+
+def _fast_extensions(extensions: Any) -> bool:
+    if extensions.__class__ is not list or not extensions:
+        return False
+    for extension in extensions:
+        if extension.__class__ is not dict or not _text(extension.get("url")):
+            return False
+        parts = 0
+        for key, value in extension.items():
+            if key == "url":
+                continue
+            if key == "extension":
+                if not _fast_extensions(value):
+                    return False
+            elif not _fast_value(key, value):
+                return False
+            parts += 1
+        if parts != 1:
+            return False
+    return True
+
+
+# --- the named problems ------------------------------------------------------------------
 
 
 def _response_problems(resource: Any) -> Iterator[str]:

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlmodel import Session, select
 
 from ..alerts import raise_alert
+from ..local_time import local_time
 from ..messaging.outbox import cancel_pending, enqueue
 from ..models import (
     OPEN_STATUSES,
@@ -109,7 +110,8 @@ def notify_on_call(session: Session, site: Site, patient: Patient, alert_id: int
         to=site.on_call_phone,
         body=(
             f"pro-app: an urgent alert needs review for patient {patient.study_id} "
-            f"({site.code}). Please check the dashboard."
+            f"({site.code}), raised {local_time(now, site.timezone)}. "
+            "Please check the dashboard."
         ),
         now=now,
         patient_id=None,  # addressed to the site: its failures are the site's, not the patient's

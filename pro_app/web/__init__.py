@@ -44,6 +44,7 @@ def register_blueprints(app: Flask) -> None:
         dev,
         health,
         input_guard,
+        local_time,
         patient_actions,
         patient_survey,
         patients,
@@ -54,6 +55,7 @@ def register_blueprints(app: Flask) -> None:
 
     input_guard.init_app(app)
     staff_session.init_app(app)
+    local_time.init_app(app)
 
     app.register_blueprint(health.bp)
     app.register_blueprint(vendor.bp)

@@ -142,6 +142,7 @@ def index():
         users=users,
         site_alerts=site_alerts,
         codes={site.id: site.code for site in sites},
+        zones={site.id: site.timezone for site in sites},
         registry=is_registry_admin(current_user),
         site_form=SiteForm(),
         user_form=_user_form(),

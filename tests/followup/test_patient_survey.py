@@ -3,6 +3,7 @@ red flags, closed, completed, wrong token, rate limiting and headers."""
 
 import re
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import Session, select
@@ -253,6 +254,8 @@ def test_a_red_flag_texts_the_on_call_contact_without_clinical_detail(
     assert [m.to_number for m in notices] == ["+447400999000"]  # once, not per save
     assert find_clinical_words(notices[0].body) == []
     assert "weak" not in notices[0].body.lower()
+    raised = (ENROLLED + timedelta(hours=1)).astimezone(ZoneInfo("Europe/London"))
+    assert f"raised {raised.day} {raised:%b %Y, %H:%M} {raised.tzname()}" in notices[0].body
     # It goes out with the next pass, quiet hours or not.
     tick(datetime(2027, 1, 4, 23, 0, tzinfo=UTC))
     assert messages(engine, kind="alert_notify")[0].status == "delivered"

@@ -295,3 +295,25 @@ def test_the_lease_is_kept_alive_while_a_job_runs_and_a_takeover_is_noticed(engi
             threading.Event().wait(0.05)
         with pytest.raises(jobs.LeaseLost):
             heartbeat(10)
+
+
+def test_the_worker_runs_queued_jobs_until_stopped(engine, gen, sites, folder):
+    site_a, _ = sites
+    job_id = queued(engine, gen.user(site_a, role="auditor"), "fhir")
+    stop = threading.Event()
+    worker = threading.Thread(
+        target=jobs.run_forever,
+        args=(engine, settings_for(folder), at(NOW)),
+        kwargs={"poll_s": 0.05, "stop": stop},
+    )
+    worker.start()
+    try:
+        for _ in range(400):
+            if job_row(engine, job_id).status == "done":
+                break
+            threading.Event().wait(0.05)
+    finally:
+        stop.set()
+        worker.join(timeout=30)
+    assert not worker.is_alive()
+    assert job_row(engine, job_id).status == "done"

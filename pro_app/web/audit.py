@@ -25,9 +25,17 @@ from sqlmodel import select
 
 from ..accounts.access import log_access, roles_required
 from ..audit.definitions import report_definitions
+from ..audit.export_names import export_filename
 from ..audit.exports import FORMATS, export_chunks
 from ..audit.figures import cohort_figures
-from ..audit.jobs import DownloadRefused, JobRefused, jobs_for, queue_export, take_download
+from ..audit.jobs import (
+    DownloadRefused,
+    JobRefused,
+    filters_from_json,
+    jobs_for,
+    queue_export,
+    take_download,
+)
 from ..audit.report import AUDIT_ROLES, build_report, scoped
 from ..audit.tables import plain, sections
 from ..audit.timelines import AuditFilters
@@ -110,8 +118,6 @@ MIMETYPES = {
     "fhir": "application/fhir+json",
     "ndjson": "application/zip",
 }
-NAMES = {"aggregate": "audit-outcomes", "patients": "audit-patients"}
-EXTENSIONS = {"csv": "csv", "xlsx": "xlsx", "fhir": "json", "ndjson": "fhir-ndjson.zip"}
 # Exports too long for a web request: made by a worker, downloaded when ready.
 JOB_LABELS = {
     ("patients", "xlsx"): "patient-level workbook (XLSX, with definitions)",
@@ -131,7 +137,7 @@ def export(level: str, fmt: str):
     filters = filters_from_request()
     log_access(session, current_user, f"export_{level}_{fmt}", detail=filters.describe()[:500])
     session.commit()
-    filename = f"{NAMES[level]}.{EXTENSIONS[fmt]}"
+    filename = _filename(session, level, fmt, filters, utcnow().date())
     return Response(
         stream_with_context(_streamed(database.engine(), level, fmt, filters)),
         mimetype=MIMETYPES[fmt],
@@ -146,6 +152,11 @@ def _streamed(engine, level: str, fmt: str, filters: AuditFilters):
     """The export's chunks, read in a snapshot of its own that ends with the download."""
     with read_session(engine) as session:
         yield from export_chunks(session, level, fmt, filters, utcnow())
+
+
+def _filename(session, level: str, fmt: str, filters: AuditFilters, made_on: date) -> str:
+    site = session.get(Site, filters.site_id) if filters.site_id is not None else None
+    return export_filename(level, fmt, filters, site.code if site else None, made_on)
 
 
 def _export_folder():
@@ -195,7 +206,9 @@ def download_job(job_id: int):
     except DownloadRefused as exc:
         abort(exc.status, str(exc))
     job = taken.job
-    name = f"{NAMES[job.level]}-{job.created_at:%Y-%m-%d}-job{job.id}.{EXTENSIONS[job.fmt]}"
+    name = _filename(
+        session, job.level, job.fmt, filters_from_json(job.filters), job.created_at.date()
+    )
     response = send_file(
         taken.handle,
         mimetype=MIMETYPES[job.fmt],

@@ -218,11 +218,21 @@ def tick_command(now_text: str | None) -> None:
     click.echo(json.dumps(report.as_dict(), default=str))
 
 
+EXPORT_PASS_S = 5  # the scheduler looks for queued export jobs this often
+
+
 @click.command("scheduler")
 @click.option("--interval", default=60, show_default=True, help="Seconds between passes")
+@click.option(
+    "--exports/--no-exports",
+    default=True,
+    show_default=True,
+    help="Also run queued background exports (leave them to `pro-app worker` with --no-exports)",
+)
 @with_appcontext
-def scheduler_command(interval: int) -> None:
+def scheduler_command(interval: int, exports: bool) -> None:
     """Run the scheduling clock in the foreground (one per deployment is enough)."""
+    from .audit.command import export_pass_for_app
     from .scheduling.clock import run_blocking
     from .storage.migrate import schema_problem
 
@@ -230,8 +240,11 @@ def scheduler_command(interval: int) -> None:
     if problem:
         raise click.ClickException(problem)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    click.echo(f"Scheduler running: a pass every {interval} s. Ctrl+C to stop.")
-    run_blocking(tick_for_app(current_app._get_current_object()), interval)
+    app = current_app._get_current_object()
+    others = {"exports": (export_pass_for_app(app), EXPORT_PASS_S)} if exports else {}
+    also = " and background exports" if exports else ""
+    click.echo(f"Scheduler running: a pass every {interval} s{also}. Ctrl+C to stop.")
+    run_blocking(tick_for_app(app), interval, others)
 
 
 def parse_when(text: str) -> datetime:
@@ -249,7 +262,7 @@ def register_commands(app: Flask) -> None:
     from surveys.cli import instruments_group, score_command
     from surveys.response_cli import pain_response_command
 
-    from .audit.command import export_command
+    from .audit.command import export_command, worker_command
     from .demo.seed import demo_command, seed_demo_command
 
     for command in (
@@ -267,5 +280,6 @@ def register_commands(app: Flask) -> None:
         score_command,
         pain_response_command,
         export_command,
+        worker_command,
     ):
         app.cli.add_command(command)

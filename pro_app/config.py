@@ -71,6 +71,8 @@ class Settings:
     dev_outbox: bool = False
     session_idle_minutes: int = 30
     session_max_hours: int = 12
+    export_dir: str | None = None  # default: exports/ in the instance folder
+    export_keep_hours: int = 24
     # Texts handed to the provider at once (threads), and message segments a second at most.
     sms_send_concurrency: int = 8
     sms_rate_per_second: float = 10.0
@@ -102,6 +104,8 @@ class Settings:
             dev_outbox=_bool(env.get("PRO_DEV_OUTBOX")),
             session_idle_minutes=_positive_int(env, "PRO_SESSION_IDLE_MINUTES", 30),
             session_max_hours=_positive_int(env, "PRO_SESSION_MAX_HOURS", 12),
+            export_dir=env.get("PRO_EXPORT_DIR") or str(folder / "exports"),
+            export_keep_hours=_positive_int(env, "PRO_EXPORT_KEEP_HOURS", 24),
             sms_send_concurrency=_positive_int(env, "SMS_SEND_CONCURRENCY", 8),
             sms_rate_per_second=_positive_number(env, "SMS_RATE_PER_SECOND", 10.0),
         )
@@ -131,6 +135,11 @@ class Settings:
             raise ConfigError("PRO_DEV_OUTBOX is for development only: unset it in production.")
         if self.production and self.public_base_url.startswith("http://"):
             raise ConfigError("PUBLIC_BASE_URL must be https:// when PRO_ENV=production.")
+
+    @property
+    def export_folder(self) -> Path:
+        """Where background exports wait for their download (``PRO_EXPORT_DIR``)."""
+        return Path(self.export_dir).resolve() if self.export_dir else instance_dir() / "exports"
 
     @property
     def dev_outbox_enabled(self) -> bool:

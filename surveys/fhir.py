@@ -196,11 +196,14 @@ def to_questionnaire_response(
     base: str = DEFAULT_BASE,
     include_free_text: bool = True,
     extra: dict[str, Any] | None = None,
+    validate: bool = True,
 ) -> dict:
     """A set of answers as a FHIR R4 QuestionnaireResponse (a validated dict).
 
     ``authored`` None leaves the date out (de-identified exports); ``extra`` adds
-    elements such as ``subject`` or ``extension`` before validation.
+    elements such as ``subject`` or ``extension`` before validation. ``validate=False``
+    skips the full model validation (bulk exports check structure and validate a sample;
+    see ``surveys.fhir_structure``).
     """
     items: list[dict] = []
     for item in instrument.items:
@@ -229,5 +232,6 @@ def to_questionnaire_response(
     if subject_reference:
         resource["subject"] = {"reference": subject_reference}
     resource.update(extra or {})
-    QuestionnaireResponse.model_validate(resource)
+    if validate:
+        QuestionnaireResponse.model_validate(resource)
     return resource

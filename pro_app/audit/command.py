@@ -1,10 +1,15 @@
-"""``pro-app export``: the audit exports from the command line, for scheduled submissions."""
+"""``pro-app export``: the audit exports from the command line, for scheduled submissions
+(written to a file, or queued as a background job with ``--background``); and
+``pro-app worker``, which runs the background jobs."""
 
+import logging
 import os
-from datetime import date
+from collections.abc import Callable
+from datetime import date, timedelta
 from pathlib import Path
 
 import click
+from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlmodel import Session, select
 
@@ -12,6 +17,7 @@ from ..models import AccessLog, Augmentation, Electrode, LesionType, Site, User,
 from ..storage import database
 from ..storage.engine import read_session
 from .exports import FORMATS, export_chunks
+from .jobs import WorkerSettings, queue_export, run_forever, work_once, worker_name
 from .timelines import AuditFilters
 
 
@@ -20,13 +26,15 @@ def _choice(enum) -> click.Choice:
 
 
 @click.command("export")
-@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "fhir"]), required=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "xlsx", "fhir", "ndjson"]), required=True
+)
 @click.option(
     "--level",
     type=click.Choice(sorted(FORMATS)),
     default=None,
     help="aggregate outcome tables, or the de-identified patient-level table "
-    "(default: aggregate for csv/xlsx; fhir is always patient-level)",
+    "(default: aggregate for csv/xlsx; fhir and ndjson are always patient-level)",
 )
 @click.option("--site", "site_code", default=None, help="Site code (default: every site)")
 @click.option("--procedure", type=_choice(Augmentation), default=None)
@@ -35,16 +43,38 @@ def _choice(enum) -> click.Choice:
 @click.option("--from", "date_from", type=click.DateTime(["%Y-%m-%d"]), default=None)
 @click.option("--to", "date_to", type=click.DateTime(["%Y-%m-%d"]), default=None)
 @click.option("--as", "user_email", required=True, help="Email of the auditor or admin exporting")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option(
+    "--background",
+    is_flag=True,
+    help="Queue the export for the worker instead of writing --out: the user downloads it "
+    "once from the audit page",
+)
 @with_appcontext
 def export_command(
-    fmt, level, site_code, procedure, electrode, lesion, date_from, date_to, user_email, out
+    fmt,
+    level,
+    site_code,
+    procedure,
+    electrode,
+    lesion,
+    date_from,
+    date_to,
+    user_email,
+    out,
+    background,
 ) -> None:
-    """Write an audit export to --out, recorded in the access log."""
-    level = level or ("patients" if fmt == "fhir" else "aggregate")
+    """Write an audit export to --out (or queue it with --background), recorded in the
+    access log."""
+    level = level or ("patients" if fmt in ("fhir", "ndjson") else "aggregate")
     if fmt not in FORMATS[level]:
         raise click.BadParameter(f"{fmt} is not offered for --level {level}")
-    _check_writable(out)
+    if background and out is not None:
+        raise click.BadParameter("give either --out or --background, not both")
+    if not background:
+        if out is None:
+            raise click.BadParameter("give --out FILE, or --background")
+        _check_writable(out)
     with Session(database.engine()) as session:
         user = session.exec(select(User).where(User.email == user_email.lower())).first()
         if user is None or user.role not in ("auditor", "admin") or not user.active:
@@ -65,6 +95,15 @@ def export_command(
             date_from=_day(date_from),
             date_to=_day(date_to),
         )
+        if background:
+            job = queue_export(session, user, level, fmt, filters, utcnow())
+            session.commit()
+            click.echo(
+                f"Queued export {job.id} ({level} {fmt}, {filters.describe()}) for {user.email}: "
+                "a worker (`pro-app worker` or `pro-app scheduler`) makes it, then it can be "
+                "downloaded once from the audit page by that user."
+            )
+            return
         session.add(
             AccessLog(user_id=user.id, action=f"export_{level}_{fmt}", detail=filters.describe())
         )
@@ -108,3 +147,42 @@ def _write(chunks, out: Path) -> int:
         partial.unlink(missing_ok=True)
         raise click.ClickException(f"Could not write {out}: {exc.strerror}.") from None
     return written
+
+
+def export_pass_for_app(app: Flask) -> Callable[[], int]:
+    """One pass of the export worker bound to ``app``'s engine and export folder."""
+    settings = worker_settings(app)
+    engine = app.extensions["pro_engine"]
+    worker = worker_name()
+    return lambda: work_once(engine, settings, utcnow, worker)
+
+
+def worker_settings(app: Flask) -> WorkerSettings:
+    settings = app.extensions["pro_settings"]
+    return WorkerSettings(
+        folder=settings.export_folder, keep_for=timedelta(hours=settings.export_keep_hours)
+    )
+
+
+@click.command("worker")
+@click.option("--poll", default=2.0, show_default=True, help="Seconds between looks when idle")
+@with_appcontext
+def worker_command(poll: float) -> None:
+    """Run background exports until interrupted (as many workers as wanted: each job is
+    claimed by one)."""
+    from ..storage.migrate import schema_problem
+
+    problem = schema_problem(database.engine())
+    if problem:
+        raise click.ClickException(problem)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    app = current_app._get_current_object()
+    settings = worker_settings(app)
+    click.echo(
+        f"Export worker running: files in {settings.folder}, kept "
+        f"{settings.keep_for.total_seconds() / 3600:g} h. Ctrl+C to stop."
+    )
+    try:
+        run_forever(database.engine(), settings, utcnow, poll)
+    except KeyboardInterrupt:
+        click.echo("Export worker stopped; a job it was running is picked up again.")

@@ -1,41 +1,50 @@
 """Exports for audit and registries: the aggregated tables (CSV, XLSX), a de-identified
-patient-level long table (CSV, XLSX) and a FHIR R4 Bundle of QuestionnaireResponses.
+patient-level long table (CSV, XLSX) and FHIR R4 QuestionnaireResponses, as one Bundle or
+as bulk-data NDJSON (one resource a line, one file per resource type, zipped).
 
 De-identified: no names, phone numbers or contact details; dates only as days (or
 hours) relative to the procedure or the due time; study ids only; free text left out.
 Every text cell that spreadsheet software could read as a formula is neutralised.
 Everything is produced as an iterator of chunks, patient by patient, so memory stays
-flat as the cohort grows (XLSX goes through a temporary file in write-only mode).
+flat as the cohort grows (XLSX goes through a temporary file in XlsxWriter's
+constant-memory mode, ``audit.workbooks``). The patient-level exports count the answers
+they read in an optional ``Progress`` (a background job shows it).
 """
 
 import csv
 import io
 import json
+import random
 import tempfile
 import uuid
+import zipfile
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from functools import lru_cache
-from itertools import islice
+from itertools import groupby, islice
+from operator import itemgetter
 
-from openpyxl import Workbook
+from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 from sqlmodel import Session, select
 
 from surveys import evaluate_pain_response, get_instrument
 from surveys.fhir import DEFAULT_BASE, to_questionnaire, to_questionnaire_response
+from surveys.fhir_structure import check_questionnaire_response
 from surveys.scoring.response import thresholds as response_settings
 
 from ..models import Patient, Procedure, Response, SurveyInstance
 from . import omed_blank
 from .answer_stream import KeyFigures, TimepointContext, current_answers
-from .definitions import report_definitions
+from .definitions import DEFINITIONS, omed_table_definitions, report_definitions
 from .outcomes import BASELINE, AuditReport
+from .progress import Progress, counted
 from .report import build_report, minimum_cell_count
 from .tables import Section, plain, sections
 from .timelines import (
     AuditFilters,
     apply_filters,
 )
+from .workbooks import EXCEL_MAX_ROWS, WorkbookInfo, WorkbookWriter
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 PATIENT_COLUMNS = (
@@ -60,7 +69,7 @@ PATIENT_COLUMNS = (
     "answered_hours_from_due",
 )
 AGGREGATE_COLUMNS = ("section", "row", "column", "value")
-XLSX_SHEET_ROWS = 1_048_575  # Excel's 1,048,576 rows per sheet, less the header
+XLSX_SHEET_ROWS = EXCEL_MAX_ROWS - 1  # Excel's rows per sheet, less the header
 DAYS_EXTENSION = f"{DEFAULT_BASE}/StructureDefinition/days-since-procedure"
 TIMEPOINT_EXTENSION = f"{DEFAULT_BASE}/StructureDefinition/timepoint"
 OMED_EXTENSION = f"{DEFAULT_BASE}/StructureDefinition/oral-morphine-equivalent"
@@ -132,27 +141,20 @@ def definitions(report: AuditReport, filters: AuditFilters, min_count: int) -> l
 
 
 def aggregate_xlsx(report: AuditReport, filters: AuditFilters, min_count: int) -> Iterator[bytes]:
-    """A workbook with a sheet per section and a Definitions sheet."""
-    workbook = Workbook(write_only=True)
+    """A workbook with a sheet per section (its header in row 1, its title in the
+    definitions) and a definitions sheet."""
+    workbook = WorkbookWriter(
+        WorkbookInfo("Audit of outcomes", filters.describe(), report.generated_at)
+    )
+    titles = []
     for section in sections(report):
-        sheet = workbook.create_sheet(section.key[:31])
-        sheet.append([section.title])
-        sheet.append(list(section.columns))
+        sheet = workbook.sheet(section.key, section.columns)
+        titles.append((f"Sheet {section.key[:31]}", section.title))
         for row in section.rows:
             sheet.append([neutralise(plain(cell, min_count)) for cell in row])
-    sheet = workbook.create_sheet("definitions")
-    sheet.append(["term", "definition"])
-    for term, meaning in definitions(report, filters, min_count):
-        sheet.append([neutralise(term), neutralise(meaning)])
-    return _saved(workbook)
-
-
-def _saved(workbook: Workbook) -> Iterator[bytes]:
-    with tempfile.TemporaryFile() as handle:
-        workbook.save(handle)
-        handle.seek(0)
-        while chunk := handle.read(256 * 1024):
-            yield chunk
+    lines = definitions(report, filters, min_count)
+    workbook.definitions(neutralised(line) for line in [*lines[:3], *titles, *lines[3:]])
+    return workbook.chunks()
 
 
 # Patient-level long table
@@ -264,12 +266,14 @@ def _response_row(context: TimepointContext, cells: tuple) -> tuple:
     return neutralised((*context.leading(), *cells, None, "", *context.trailing()))
 
 
-def patient_rows(session: Session, filters: AuditFilters) -> Iterator[tuple]:
+def patient_rows(
+    session: Session, filters: AuditFilters, progress: Progress | None = None
+) -> Iterator[tuple]:
     """One row per patient, timepoint and score, in ``PATIENT_COLUMNS`` order; each
     follow-up timepoint ends with its pain response row."""
     responses = _PainResponses()
     context, pending = None, None
-    for answer in current_answers(session, filters):
+    for answer in counted(current_answers(session, filters), progress):
         if answer.context is not context:
             if pending:
                 yield pending
@@ -319,7 +323,9 @@ class _CsvCells:
         return found
 
 
-def patient_csv(session: Session, filters: AuditFilters) -> Iterator[str]:
+def patient_csv(
+    session: Session, filters: AuditFilters, progress: Progress | None = None
+) -> Iterator[str]:
     """The long table as CSV: a timepoint's shared columns are formatted once, then each
     answer's lines are joined around its score pairs."""
     cells = _CsvCells()
@@ -327,7 +333,7 @@ def patient_csv(session: Session, filters: AuditFilters) -> Iterator[str]:
     responses = _PainResponses()
     lines = [",".join(map(_quoted, PATIENT_COLUMNS)) + "\r\n"]
     context = head = tail = pending = None
-    for answer in current_answers(session, filters):
+    for answer in counted(current_answers(session, filters), progress):
         if answer.context is not context:
             if pending:
                 lines.append(pending)
@@ -364,43 +370,111 @@ def _quoted(text: str) -> str:
     return text
 
 
-def patient_xlsx(session: Session, filters: AuditFilters) -> Iterator[bytes]:
+PATIENT_COLUMN_DEFINITIONS = {
+    "study_id": "The site's study id of the patient (no names or contact details).",
+    "site": "The site's code.",
+    "procedure_type": "Augmentation: kyphoplasty, vertebroplasty or none.",
+    "electrode": "The radiofrequency electrode used.",
+    "lesion_type": "Lytic, blastic or mixed.",
+    "timepoint": "The protocol's timepoint (baseline, day1, week1 ...).",
+    "days_since_procedure": "Days from the procedure to the answer (to the due date if "
+    "never completed).",
+    "instrument": "The questionnaire; pain_response rows are derived: the consensus "
+    "category against baseline (see the definitions below).",
+    "instrument_version": "The questionnaire's version.",
+    "score": "The score's name; omed.* are the oral morphine equivalent figures.",
+    "value": "The score's value; 1/0 for yes/no flags.",
+    "omed_table": "The OMED conversion table that produced an OMED figure.",
+    "omed_table_version": "That table's version.",
+    "omed_blank_reason": "Why an OMED figure is blank: not asked by text, needs review, or "
+    "not answered.",
+    "channel": "How the answer came: web, sms (text conversation) or nurse (phone entry).",
+    "window_adherence": "on_time, early, late, or missed (window closed unanswered).",
+    "sent_hours_from_due": "Hours from the due time to the invitation (UTC-independent).",
+    "delivered_hours_from_due": "Hours from the due time to the delivery receipt.",
+    "answered_hours_from_due": "Hours from the due time to completion.",
+}
+
+
+def patient_definitions(filters: AuditFilters, now: datetime) -> list[tuple[str, str]]:
+    """The patient-level workbook's definitions: what it covers, each column, then the
+    audit's definitions and the conversion tables shipped."""
+    lines = [
+        ("Generated (UTC)", now.strftime("%Y-%m-%d %H:%M")),
+        ("Procedures covered", filters.describe()),
+        ("Rows", "One row per patient, timepoint and score, in patient order."),
+    ]
+    lines += [
+        (f"Column {name}", PATIENT_COLUMN_DEFINITIONS[name])
+        for name in PATIENT_COLUMNS
+        if name in PATIENT_COLUMN_DEFINITIONS
+    ]
+    return lines + list(DEFINITIONS) + omed_table_definitions(())
+
+
+def patient_xlsx(
+    session: Session,
+    filters: AuditFilters,
+    now: datetime,
+    progress: Progress | None = None,
+) -> Iterator[bytes]:
     """The long table as a workbook; past a sheet's row limit it goes on in "patients 2",
-    "patients 3"..., each with the header row."""
-    workbook = Workbook(write_only=True)
-    sheet, rows = None, XLSX_SHEET_ROWS
-    for row in patient_rows(session, filters):  # already neutralised
-        if rows == XLSX_SHEET_ROWS:
-            number = len(workbook.worksheets) + 1
-            sheet = workbook.create_sheet("patients" if number == 1 else f"patients {number}")
-            sheet.append(list(PATIENT_COLUMNS))
-            rows = 0
+    "patients 3"..., each with the header row; then the definitions sheet."""
+    workbook = WorkbookWriter(
+        WorkbookInfo("Audit: de-identified patient-level answers", filters.describe(), now)
+    )
+    sheets, sheet = 0, None
+    for row in patient_rows(session, filters, progress):  # already neutralised
+        if sheet is None or sheet.rows > XLSX_SHEET_ROWS:
+            sheets += 1
+            sheet = workbook.sheet(
+                "patients" if sheets == 1 else f"patients {sheets}", PATIENT_COLUMNS
+            )
         sheet.append(row)
-        rows += 1
     if sheet is None:
-        workbook.create_sheet("patients").append(list(PATIENT_COLUMNS))
-    return _saved(workbook)
+        workbook.sheet("patients", PATIENT_COLUMNS)
+    workbook.definitions(neutralised(line) for line in patient_definitions(filters, now))
+    return workbook.chunks()
 
 
 # FHIR
 
 
-def fhir_bundle(session: Session, filters: AuditFilters, now: datetime) -> Iterator[str]:
-    """A FHIR R4 collection Bundle: the Questionnaires, then one QuestionnaireResponse per
-    answered questionnaire, de-identified, each validated against the R4 models."""
-    header = {
-        "resourceType": "Bundle",
-        "type": "collection",
-        "timestamp": now.isoformat(),
-    }
-    opening = json.dumps(header)[:-1] + ', "entry": ['
-    yield opening
-    first = True
+FHIR_SAMPLE_EVERY = 500  # one QuestionnaireResponse in this many gets full validation
+
+
+class ResourceChecks:
+    """The run-time checks of a bulk export's QuestionnaireResponses: the structural
+    check on every one, full ``fhir.resources`` validation on the first of each
+    questionnaire and on a random one in ``FHIR_SAMPLE_EVERY`` (seeded, so a run is
+    repeatable). A resource that fails either stops the export with the reason."""
+
+    def __init__(self, sample_every: int = FHIR_SAMPLE_EVERY, seed: int = 0):
+        self.sample_every = sample_every
+        self.random = random.Random(seed)
+        self.seen: set[str] = set()
+        self.validated = 0
+
+    def check(self, resource: dict, instrument_id: str) -> None:
+        check_questionnaire_response(resource)
+        if instrument_id not in self.seen or self.random.randrange(self.sample_every) == 0:
+            self.seen.add(instrument_id)
+            QuestionnaireResponse.model_validate(resource)
+            self.validated += 1
+
+
+def fhir_resources(
+    session: Session,
+    filters: AuditFilters,
+    progress: Progress | None = None,
+    checks: ResourceChecks | None = None,
+) -> Iterator[dict]:
+    """The Questionnaires answered in the cohort, then one QuestionnaireResponse per
+    answered questionnaire, de-identified, each with a stable id, each checked."""
+    checks = checks or ResourceChecks()
     for instrument_id in _used_instruments(session, filters):
-        resource = to_questionnaire(get_instrument(instrument_id))
-        yield ("" if first else ",") + json.dumps({"resource": resource})
-        first = False
-    for answer in current_answers(session, filters, with_answers=True):
+        yield to_questionnaire(get_instrument(instrument_id))  # validated in full
+    for answer in counted(current_answers(session, filters, with_answers=True), progress):
         instrument, context = get_instrument(answer.instrument_id), answer.context
         resource = to_questionnaire_response(
             instrument,
@@ -408,7 +482,9 @@ def fhir_bundle(session: Session, filters: AuditFilters, now: datetime) -> Itera
             authored=None,
             status="completed" if context.status == "completed" else "in-progress",
             include_free_text=False,
+            validate=False,
             extra={
+                "id": str(uuid.uuid5(UUID_NAMESPACE, f"response:{answer.response_id}")),
                 "subject": {
                     "identifier": {
                         "system": f"{DEFAULT_BASE}/sites/{context.site_code}/study-id",
@@ -425,13 +501,67 @@ def fhir_bundle(session: Session, filters: AuditFilters, now: datetime) -> Itera
                 ],
             },
         )
-        entry = {
-            "fullUrl": f"urn:uuid:{uuid.uuid5(UUID_NAMESPACE, f'response:{answer.response_id}')}",
-            "resource": resource,
-        }
-        yield ("" if first else ",") + json.dumps(entry)
-        first = False
-    yield "]}"
+        checks.check(resource, answer.instrument_id)
+        yield resource
+
+
+def _entry(resource: dict) -> dict:
+    """A Bundle entry: a response is named by its id (a UUID), a Questionnaire by its url."""
+    if resource["resourceType"] == "QuestionnaireResponse":
+        return {"fullUrl": f"urn:uuid:{resource['id']}", "resource": resource}
+    return {"resource": resource}
+
+
+def fhir_bundle(
+    session: Session,
+    filters: AuditFilters,
+    now: datetime,
+    progress: Progress | None = None,
+) -> Iterator[str]:
+    """A FHIR R4 collection Bundle: the Questionnaires, then the QuestionnaireResponses."""
+    header = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "timestamp": now.isoformat(),
+    }
+    opening = json.dumps(header)[:-1] + ', "entry": ['
+    yield opening
+    separator = ""
+    lines = []
+    for resource in fhir_resources(session, filters, progress):
+        lines.append(separator + json.dumps(_entry(resource), separators=(",", ":")))
+        separator = ","
+        if len(lines) >= 500:
+            yield "".join(lines)
+            lines = []
+    yield "".join(lines) + "]}"
+
+
+def fhir_ndjson(
+    session: Session, filters: AuditFilters, progress: Progress | None = None
+) -> Iterator[bytes]:
+    """FHIR bulk-data NDJSON: one resource a line, one file per resource type
+    (Questionnaire.ndjson, QuestionnaireResponse.ndjson), in a zip."""
+    with tempfile.TemporaryFile() as handle:
+        with zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+            resources = fhir_resources(session, filters, progress)
+            for kind, group in groupby(resources, key=itemgetter("resourceType")):
+                with archive.open(f"{kind}.ndjson", "w", force_zip64=True) as target:
+                    lines: list[str] = []
+                    for resource in group:
+                        lines.append(json.dumps(resource, separators=(",", ":")))
+                        if len(lines) >= 500:
+                            _write_lines(target, lines)
+                    _write_lines(target, lines)
+        handle.seek(0)
+        while chunk := handle.read(256 * 1024):
+            yield chunk
+
+
+def _write_lines(target, lines: list[str]) -> None:
+    if lines:
+        target.write(("\n".join(lines) + "\n").encode("utf-8"))
+        lines.clear()
 
 
 def _omed_extensions(scores: dict) -> list[dict]:
@@ -478,15 +608,20 @@ def _used_instruments(session: Session, filters: AuditFilters) -> list[str]:
 
 FORMATS = {
     "aggregate": ("csv", "xlsx"),
-    "patients": ("csv", "xlsx", "fhir"),
+    "patients": ("csv", "xlsx", "fhir", "ndjson"),
 }
 
 
 def export_chunks(
-    session: Session, level: str, fmt: str, filters: AuditFilters, now: datetime
+    session: Session,
+    level: str,
+    fmt: str,
+    filters: AuditFilters,
+    now: datetime,
+    progress: Progress | None = None,
 ) -> Iterator[str | bytes]:
     """The chunks of one export; aggregated tables have small cells suppressed, since
-    exports leave the site."""
+    exports leave the site. ``progress`` counts the answers a patient-level export reads."""
     if fmt not in FORMATS.get(level, ()):
         raise ValueError(f"no {fmt} export of {level}")
     if level == "aggregate":
@@ -496,7 +631,9 @@ def export_chunks(
             return aggregate_csv(report, min_count)
         return aggregate_xlsx(report, filters, min_count)
     if fmt == "csv":
-        return patient_csv(session, filters)
+        return patient_csv(session, filters, progress)
     if fmt == "xlsx":
-        return patient_xlsx(session, filters)
-    return fhir_bundle(session, filters, now)
+        return patient_xlsx(session, filters, now, progress)
+    if fmt == "ndjson":
+        return fhir_ndjson(session, filters, progress)
+    return fhir_bundle(session, filters, now, progress)

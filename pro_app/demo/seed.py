@@ -315,7 +315,9 @@ def prepare_settings(settings: Settings, host: str, port: int) -> None:
 @click.option("--port", default=5000, show_default=True)
 @with_appcontext
 def demo_command(host: str, port: int) -> None:
-    """Migrate, seed once, and serve the app with the scheduler embedded."""
+    """Migrate, seed once, and serve the app with the scheduler and an export worker
+    embedded."""
+    from ..audit.command import export_pass_for_app
     from ..scheduling.clock import start_background
 
     app = current_app._get_current_object()
@@ -330,7 +332,7 @@ def demo_command(host: str, port: int) -> None:
     else:
         click.echo("Seeding the demo cohort (a year of follow-up, replayed)...")
         seed(engine, settings)
-    start_background(tick_for_app(app))
+    start_background(tick_for_app(app), others={"exports": (export_pass_for_app(app), 5)})
     click.echo("")
     click.echo(f"pro-app demo: {settings.public_base_url}/")
     for role, email, _name, password, _site in LOGINS:

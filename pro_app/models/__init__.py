@@ -5,6 +5,7 @@ only SQLModel and SQLAlchemy, nothing else from ``pro_app``.
 """
 
 from .base import metadata
+from .exports import ExportJob, ExportJobStatus
 from .followup import (
     NOT_FINISHED_STATUSES,
     OPEN_STATUSES,
@@ -50,6 +51,8 @@ __all__ = [
     "Direction",
     "Electrode",
     "ExpectedCourseCount",
+    "ExportJob",
+    "ExportJobStatus",
     "FollowUpStatus",
     "InstanceStatus",
     "LesionType",

@@ -1,8 +1,25 @@
-"""The audit page and its exports, for auditors and admins (site-scoped or registry-wide)."""
+"""The audit page and its exports, for auditors and admins (site-scoped or registry-wide).
+
+Small exports (the outcome tables, the patient-level CSV) stream in the request. The
+patient-level workbook and the FHIR exports are background jobs (``audit.jobs``): asked
+for with a form, shown with their progress, downloaded once by the user who asked.
+"""
 
 from datetime import date
 
-from flask import Blueprint, Response, abort, render_template, request, stream_with_context
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    stream_with_context,
+    url_for,
+)
 from flask_login import current_user
 from sqlmodel import select
 
@@ -11,6 +28,14 @@ from ..audit.definitions import report_definitions
 from ..audit.export_names import export_filename
 from ..audit.exports import FORMATS, export_chunks
 from ..audit.figures import cohort_figures
+from ..audit.jobs import (
+    DownloadRefused,
+    JobRefused,
+    filters_from_json,
+    jobs_for,
+    queue_export,
+    take_download,
+)
 from ..audit.report import AUDIT_ROLES, build_report, scoped
 from ..audit.tables import plain, sections
 from ..audit.timelines import AuditFilters
@@ -66,6 +91,9 @@ def index():
     session.commit()
     return render_template(
         "audit/index.html",
+        jobs=jobs_for(session, current_user),
+        job_formats=JOB_LABELS,
+        keep_hours=_keep_hours(),
         report=report,
         sections=sections(report),
         plain=plain,
@@ -84,7 +112,18 @@ def index():
     )
 
 
-MIMETYPES = {"csv": "text/csv", "xlsx": XLSX, "fhir": "application/fhir+json"}
+MIMETYPES = {
+    "csv": "text/csv",
+    "xlsx": XLSX,
+    "fhir": "application/fhir+json",
+    "ndjson": "application/zip",
+}
+# Exports too long for a web request: made by a worker, downloaded when ready.
+JOB_LABELS = {
+    ("patients", "xlsx"): "patient-level workbook (XLSX, with definitions)",
+    ("patients", "fhir"): "FHIR R4 Bundle",
+    ("patients", "ndjson"): "FHIR bulk data (NDJSON, zipped)",
+}
 
 
 @bp.get("/export/<level>.<fmt>")
@@ -92,12 +131,13 @@ MIMETYPES = {"csv": "text/csv", "xlsx": XLSX, "fhir": "application/fhir+json"}
 def export(level: str, fmt: str):
     if fmt not in FORMATS.get(level, ()):
         abort(404)
+    if (level, fmt) in JOB_LABELS:
+        abort(404, "This export is made in the background: ask for it on the audit page.")
     session = database.session()
     filters = filters_from_request()
     log_access(session, current_user, f"export_{level}_{fmt}", detail=filters.describe()[:500])
     session.commit()
-    site = session.get(Site, filters.site_id) if filters.site_id is not None else None
-    filename = export_filename(level, fmt, filters, site.code if site else None, utcnow().date())
+    filename = _filename(session, level, fmt, filters, utcnow().date())
     return Response(
         stream_with_context(_streamed(database.engine(), level, fmt, filters)),
         mimetype=MIMETYPES[fmt],
@@ -112,3 +152,70 @@ def _streamed(engine, level: str, fmt: str, filters: AuditFilters):
     """The export's chunks, read in a snapshot of its own that ends with the download."""
     with read_session(engine) as session:
         yield from export_chunks(session, level, fmt, filters, utcnow())
+
+
+def _filename(session, level: str, fmt: str, filters: AuditFilters, made_on: date) -> str:
+    site = session.get(Site, filters.site_id) if filters.site_id is not None else None
+    return export_filename(level, fmt, filters, site.code if site else None, made_on)
+
+
+def _export_folder():
+    return current_app.extensions["pro_settings"].export_folder
+
+
+def _keep_hours() -> int:
+    return current_app.extensions["pro_settings"].export_keep_hours
+
+
+@bp.post("/jobs")
+@roles_required(*AUDIT_ROLES)
+def queue_job():
+    """Queue a background export with the page's filters (in the query string)."""
+    level, fmt = request.form.get("level", ""), request.form.get("fmt", "")
+    if (level, fmt) not in JOB_LABELS:
+        abort(400, "Choose one of the background exports.")
+    session = database.session()
+    filters = filters_from_request()
+    try:
+        job = queue_export(session, current_user, level, fmt, filters, utcnow())
+    except JobRefused as exc:
+        session.rollback()
+        abort(429, str(exc))
+    session.commit()
+    flash(f"Export {job.id} queued: it appears below when ready.")
+    return redirect(url_for("audit.index", **request.args) + "#exports", code=303)
+
+
+@bp.get("/jobs")
+@roles_required(*AUDIT_ROLES)
+def job_list():
+    """The user's own jobs with their progress (the audit page refreshes it)."""
+    jobs = jobs_for(database.session(), current_user)
+    return render_template(
+        "audit/_jobs.html", jobs=jobs, job_formats=JOB_LABELS, keep_hours=_keep_hours()
+    )
+
+
+@bp.get("/jobs/<int:job_id>/download")
+@roles_required(*AUDIT_ROLES)
+def download_job(job_id: int):
+    """The finished file, once, for the user who asked for it only."""
+    session = database.session()
+    try:
+        taken = take_download(session, current_user, job_id, _export_folder(), utcnow())
+    except DownloadRefused as exc:
+        abort(exc.status, str(exc))
+    job = taken.job
+    name = _filename(
+        session, job.level, job.fmt, filters_from_json(job.filters), job.created_at.date()
+    )
+    response = send_file(
+        taken.handle,
+        mimetype=MIMETYPES[job.fmt],
+        as_attachment=True,
+        download_name=name,
+        max_age=0,
+        conditional=False,
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response

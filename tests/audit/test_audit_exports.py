@@ -162,12 +162,18 @@ def test_the_patient_level_workbook_matches_the_csv_and_splits_at_the_row_limit(
         monkeypatch.setattr(exports, "XLSX_SHEET_ROWS", 10)
         data = b"".join(export_chunks(session, "patients", "xlsx", filters, NOW))
     workbook = load_workbook(io.BytesIO(data), read_only=True)
-    sheets = [list(sheet.iter_rows(values_only=True)) for sheet in workbook.worksheets]
+    sheets = [list(sheet.iter_rows(values_only=True)) for sheet in workbook.worksheets[:-1]]
     expected_sheets = -(-(len(lines) - 1) // 10)  # 10 data rows a sheet
     assert workbook.sheetnames == ["patients"] + [
         f"patients {n}" for n in range(2, expected_sheets + 1)
-    ]
+    ] + ["definitions"]
     assert all(rows[0] == PATIENT_COLUMNS and len(rows) <= 11 for rows in sheets)
+    assert workbook.properties.title == "Audit: de-identified patient-level answers"
+    definitions = list(workbook["definitions"].iter_rows(values_only=True))
+    assert definitions[0] == ("term", "definition")
+    terms = {term for term, _meaning in definitions}
+    assert {f"Column {name}" for name in PATIENT_COLUMNS} <= terms  # every column explained
+    assert {"Generated (UTC)", "Pain response", "De-identification"} <= terms
 
     def same(value):  # a spreadsheet reads 8.0 back as 8
         try:
@@ -231,8 +237,12 @@ def test_the_workbook_has_definitions_and_suppresses_small_cells(gen, cohort):
         "alert_handling",
         "definitions",
     ]
+    assert workbook.properties.title == "Audit of outcomes"
+    for sheet in workbook.worksheets[:-1]:  # the header in row 1: no title above it
+        header = next(sheet.iter_rows(max_row=1, values_only=True))
+        assert header[0] in ("timepoint", "measure", "event"), sheet.title
     response = [list(r) for r in workbook["response"].iter_rows(values_only=True)]
-    assert response[1] == [
+    assert response[0] == [
         "timepoint",
         "day",
         "due",
@@ -244,6 +254,7 @@ def test_the_workbook_has_definitions_and_suppresses_small_cells(gen, cohort):
     assert baseline[2:] == ["<5", "<5", "<5", 0]  # three due, two answered: under the minimum of 5
     terms = [r[0] for r in workbook["definitions"].iter_rows(values_only=True)]
     assert "Small cells" in terms and "Pain response" in terms and "De-identification" in terms
+    assert "Sheet response" in terms  # each sheet's title, now that no row above holds it
     assert "OMED table opioids_aware 2020" in terms
     assert "Pain response: choices made by this project" in terms
 

@@ -1,11 +1,14 @@
 """Download names carry the date and the filters, in safe characters only."""
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
+from sqlmodel import Session, select
 
 from pro_app.audit.export_names import export_filename
+from pro_app.audit.jobs import WorkerSettings, work_once
 from pro_app.audit.timelines import AuditFilters
+from pro_app.models import ExportJob
 
 from .answering import NOW
 
@@ -43,10 +46,9 @@ def test_a_name_keeps_only_letters_digits_and_hyphens():
             "pro-app-audit-aggregate-2027-06-01-site-LEEDS-kyphoplasty.csv",
         ),
         (
-            "patients.xlsx?from=2027-01-01&electrode=bipolar",
-            "pro-app-audit-patients-2027-06-01-site-LEEDS-bipolar-from-2027-01-01.xlsx",
+            "patients.csv?from=2027-01-01&electrode=bipolar",
+            "pro-app-audit-patients-2027-06-01-site-LEEDS-bipolar-from-2027-01-01.csv",
         ),
-        ("patients.fhir", "pro-app-audit-patients-fhir-2027-06-01-site-LEEDS.json"),
     ],
 )
 def test_downloads_are_named_by_date_and_filters(client, auth, gen, path, expected):
@@ -65,4 +67,21 @@ def test_a_registry_download_names_the_site_chosen(client, auth, gen):
     download = client.get(f"/audit/export/aggregate.xlsx?site={site.id}&lesion=nonsense")
     assert download.headers["Content-Disposition"] == (
         'attachment; filename="pro-app-audit-aggregate-2027-06-01-site-YORK.xlsx"'
+    )
+
+
+def test_a_background_download_is_named_by_the_day_it_was_asked_and_its_filters(
+    app, client, auth, gen, engine
+):
+    site = gen.site(code="LEEDS")
+    auth.login(gen.user(site, role="auditor").email)
+    asked = client.post("/audit/jobs?electrode=bipolar", data={"level": "patients", "fmt": "fhir"})
+    assert asked.status_code == 303
+    folder = app.extensions["pro_settings"].export_folder
+    work_once(engine, WorkerSettings(folder, timedelta(hours=24)), lambda: NOW, "worker-1")
+    with Session(engine) as session:
+        job = session.exec(select(ExportJob)).one()
+    download = client.get(f"/audit/jobs/{job.id}/download")
+    assert download.headers["Content-Disposition"].replace('"', "") == (
+        "attachment; filename=pro-app-audit-patients-fhir-2027-06-01-site-LEEDS-bipolar.json"
     )

@@ -11,6 +11,7 @@ from fhir.resources.R4B.bundle import Bundle
 from sqlmodel import Session, select
 
 from pro_app import create_app
+from pro_app.audit.command import export_pass_for_app
 from pro_app.config import Settings
 from pro_app.demo.seed import LOGINS, prepare_settings, seed
 from pro_app.models import Alert, Patient, SafetyEvent
@@ -25,7 +26,9 @@ def demo(tmp_path_factory, sqlite_template):
     """One seeded demo database for the module (seeding replays a year: about 20 s)."""
     folder = tmp_path_factory.mktemp("demo")
     engine = sqlite_template.fresh(folder)
-    settings = Settings(database_url=str(engine.url), secret_key="demo-test")
+    settings = Settings(
+        database_url=str(engine.url), secret_key="demo-test", export_dir=str(folder / "exports")
+    )
     said: list[str] = []
     with time_machine.travel(SEEDED_AT, tick=False):
         seed(engine, settings, now=SEEDED_AT, echo=said.append)
@@ -78,7 +81,12 @@ def test_the_auditor_sees_outcomes_safety_events_and_exports(demo):
     with Session(engine) as session:
         events = session.exec(select(SafetyEvent)).all()
     assert events and "Cement leakage" in page and "week4" in page
-    bundle = client.get("/audit/export/patients.fhir").get_json()
+    queued = client.post("/audit/jobs", data={"level": "patients", "fmt": "fhir"})
+    assert queued.status_code == 303
+    assert export_pass_for_app(app)() == 1  # the worker the demo runs beside the server
+    listing = client.get("/audit/jobs").text
+    link = re.search(r'href="(/audit/jobs/\d+/download)"', listing).group(1)
+    bundle = json.loads(client.get(link).data)
     Bundle.model_validate(bundle)
     assert len(bundle["entry"]) > 100
     csv_text = client.get("/audit/export/aggregate.csv").text

@@ -26,3 +26,13 @@ def test_the_clock_runs_a_pass_at_once_and_survives_a_failing_one():
 def test_passes_never_overlap_and_missed_ones_coalesce():
     assert JOB_OPTIONS["max_instances"] == 1
     assert JOB_OPTIONS["coalesce"] is True
+
+
+def test_other_passes_run_beside_the_tick_on_their_own_interval():
+    ticked, exported = threading.Event(), threading.Event()
+    scheduler = start_background(ticked.set, seconds=60, others={"exports": (exported.set, 60)})
+    try:
+        assert ticked.wait(timeout=10) and exported.wait(timeout=10)
+        assert {job.id for job in scheduler.get_jobs()} == {"tick", "exports"}
+    finally:
+        scheduler.shutdown(wait=False)

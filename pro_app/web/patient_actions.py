@@ -168,7 +168,7 @@ class AcknowledgeForm(FlaskForm):
         "If not reached, try again",
         id="ack-retry",
         choices=required_options((str(hours), label) for hours, label in RETRY_CHOICES),
-        validators=[Optional()],
+        validate_choice=False,  # checked below: needed only when the patient was not reached
     )
 
     def validate_note(self, field) -> None:
@@ -177,6 +177,8 @@ class AcknowledgeForm(FlaskForm):
             raise ValidationError("Say why no action is needed.")
 
     def validate_retry_hours(self, field) -> None:
+        if field.data and field.data not in {str(hours) for hours, _ in RETRY_CHOICES}:
+            raise ValidationError("Choose when to try again from the list.")
         if self.action.data == NOT_REACHED and not field.data:
             raise ValidationError("Choose when to try again.")
 
@@ -549,7 +551,7 @@ def restart_follow_up(patient_id: int):
         )
         if result.closed:
             names = ", ".join(i.timepoint.replace("_", " ") for i in result.closed)
-            text += f" Their window closed while stopped, so these stay cancelled: {names}."
+            text += f" Their window has closed, so these stay cancelled: {names}."
         return text
 
     return perform(patient, form, act, done, slot="restart_form")

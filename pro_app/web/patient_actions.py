@@ -552,6 +552,8 @@ def restart_follow_up(patient_id: int):
         if result.closed:
             names = ", ".join(i.timepoint.replace("_", " ") for i in result.closed)
             text += f" Their window has closed, so these stay cancelled: {names}."
+        if not patient.textable:
+            text += " Texts cannot reach this patient (opted out or a number problem): call."
         return text
 
     return perform(patient, form, act, done, slot="restart_form")

@@ -242,6 +242,7 @@ def test_restart_respects_an_opt_out(client, gen, tick, clock, auth):
         stored_patient.sms_opted_out = True
         session.add(stored_patient)
     client.post(f"/patients/{patient.id}/restart", data={"reason": "wants to continue"})
+    assert "Texts cannot reach this patient" in client.get(f"/patients/{patient.id}").text
     for day in range(0, 9):
         tick(MORNING + timedelta(days=day, minutes=5))
     assert [m.status for m in messages(gen.engine, patient_id=patient.id)] == ["cancelled"]

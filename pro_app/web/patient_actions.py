@@ -184,8 +184,9 @@ class AcknowledgeForm(FlaskForm):
 
 
 def acknowledge_form(session, patient, formdata=None) -> AcknowledgeForm:
-    """The acknowledgement form offering the patient's open alerts (none ticked)."""
-    form = AcknowledgeForm(formdata=formdata) if formdata is not None else AcknowledgeForm()
+    """The acknowledgement form offering the patient's open alerts (none ticked); empty
+    unless ``formdata`` is given."""
+    form = AcknowledgeForm(formdata=formdata)
     form.alert_ids.choices = [
         (alert.id, alert.summary)
         for alert in session.exec(
@@ -196,18 +197,19 @@ def acknowledge_form(session, patient, formdata=None) -> AcknowledgeForm:
 
 
 def action_forms(session, patient, procedure) -> dict:
-    """The empty forms the patient page renders."""
+    """The empty forms the patient page renders (never filled from a refused request's
+    fields, which another form may share by name)."""
     return {
-        "channel_form": ChannelForm(channel=patient.channel),
-        "mobile_form": MobileForm(),
-        "pause_form": PauseForm(),
-        "safety_form": SafetyEventForm(),
-        "confirm_form": ConfirmForm(),
+        "channel_form": ChannelForm(formdata=None, channel=patient.channel),
+        "mobile_form": MobileForm(formdata=None),
+        "pause_form": PauseForm(formdata=None),
+        "safety_form": SafetyEventForm(formdata=None),
+        "confirm_form": ConfirmForm(formdata=None),
         "date_form": ProcedureDateForm(
-            procedure_date=procedure.procedure_date if procedure else None
+            formdata=None, procedure_date=procedure.procedure_date if procedure else None
         ),
-        "stop_form": StopForm(),
-        "restart_form": RestartForm(),
+        "stop_form": StopForm(formdata=None),
+        "restart_form": RestartForm(formdata=None),
         "ack_form": acknowledge_form(session, patient),
     }
 

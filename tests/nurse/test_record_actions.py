@@ -284,6 +284,7 @@ def test_could_not_reach_keeps_the_alert_open_with_a_time_to_try_again(client, g
     data = {"alert_ids": alert_id, "action": "not_reached", "note": "no answer"}
     missing = client.post(url, data=data)
     assert missing.status_code == 422 and "Choose when to try again." in missing.text
+    assert missing.text.count('value="no answer"') == 1  # kept here, not in the stop form
     assert client.post(url, data={**data, "retry_hours": "2"}).status_code == 302
     (alert,) = stored(gen.engine, Alert, Alert.id == alert_id)
     (attempt,) = stored(gen.engine, AlertAction)

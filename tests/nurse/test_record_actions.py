@@ -136,6 +136,8 @@ def test_a_missing_choice_is_refused_in_words_and_nothing_is_stored(client, gen,
 def test_stopping_needs_the_confirmation_box(client, gen, record):
     nurse, patient, _alerts = record
     url = f"/patients/{patient.id}/stop"
+    page = client.get(f"/patients/{patient.id}").text  # week 1 to week 52 are still to come
+    assert "Stopping cancels the 6 surveys still open or to come" in page
     response = client.post(url, data={"reason": "withdrew"})
     assert response.status_code == 422
     assert "Tick the box to confirm that follow-up stops." in response.text

@@ -22,6 +22,7 @@ from ..models import (
     AlertAction,
     Direction,
     FollowUpStatus,
+    InstanceStatus,
     Message,
     MessageStatus,
     Patient,
@@ -277,7 +278,19 @@ def stop(
     if patient.status == FollowUpStatus.STOPPED:
         raise ActionRefused("Follow-up is already stopped.")
     text = f"{labels[reason]}: {note}"[:200] if note else labels[reason]
-    return stop_follow_up(
+    held = []
+    if patient.status == FollowUpStatus.PAUSED:  # what the pause holds, a restart brings back
+        held = session.exec(
+            select(SurveyInstance).where(
+                SurveyInstance.patient_id == patient.id,
+                SurveyInstance.status == InstanceStatus.CANCELLED,
+                SurveyInstance.status_reason == patient.status_reason,
+                SurveyInstance.completed_at.is_(None),
+            )
+        ).all()
+        for instance in held:
+            instance.status_reason = text
+    return len(held) + stop_follow_up(
         session, patient, status=FollowUpStatus.STOPPED, reason=text, user_id=user_id, now=now
     )
 

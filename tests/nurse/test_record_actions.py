@@ -199,6 +199,22 @@ def test_restart_replans_only_the_open_windows_logs_it_and_sends_nothing_twice(
     )
 
 
+def test_paused_follow_up_can_be_stopped_and_restarted(client, gen, record):
+    _nurse, patient, _alerts = record
+    base = f"/patients/{patient.id}"
+    client.post(f"{base}/pause", data={"reason": "in hospital"})
+    assert "Follow-up is paused: stopping keeps its surveys cancelled" in client.get(base).text
+    stopping = client.post(f"{base}/stop", data={"reason": "died", "confirm": "y"})
+    assert stopping.status_code == 302
+    (after,) = stored(gen.engine, Patient, Patient.id == patient.id)
+    assert (after.status, after.status_reason) == ("stopped", "The patient has died")
+    assert client.post(f"{base}/restart", data={"reason": "wrong patient"}).status_code == 302
+    statuses = {i.timepoint: i.status for i in instances(gen.engine, patient.id)}
+    assert statuses["week1"] == "scheduled" and statuses["baseline"] == "expired"
+    (after,) = stored(gen.engine, Patient, Patient.id == patient.id)
+    assert after.status == "active"
+
+
 def test_a_survey_reopened_by_restart_keeps_its_sent_link_or_gets_one_it_never_got(
     client, gen, tick, clock, auth
 ):

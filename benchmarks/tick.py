@@ -1,7 +1,8 @@
 """How a scheduling pass scales: idle and busy ticks at 1,000 / 10,000 / 100,000 patients.
 
 Usage: ``.venv/bin/python benchmarks/tick.py [--sizes 1000,10000,100000] [--skip-postgres]
-[--overdue 100000]``
+[--overdue 100000] [--concurrency 1,4,8,16] [--processes 1,2] [--latency-ms 200]
+[--rate SEGMENTS_PER_S] [--delivery-only]``
 
 For speed the cohort is bulk-inserted (patients, procedures and eight planned survey
 instances each, all due in the future) instead of going through enrolment one by one;
@@ -16,10 +17,22 @@ down: N baseline surveys whose window closed unanswered, plus 1,000 still open a
 Passes run back to back at the same moment until nothing is left; it prints how many
 passes that took, the longest pass (each is bounded by the stage budgets), and the
 seconds to drain. Target: every pass returns within its budget and the backlog drains.
+
+The delivery case (``--concurrency 1,4,8,16 --processes 1,2 --latency-ms 200``; an
+empty ``--concurrency`` skips it) hands queued invitations to a channel that takes
+``--latency-ms`` to answer each request, as a real provider does (100-300 ms), with
+that many sender threads in each of that many processes, for ``--delivery-budget``
+seconds, unpaced or paced to ``--rate`` segments a second per process (an invitation is
+2 segments). It prints the texts handed over per second. Target: at least 50 a second
+at 200 ms.
 """
 
 import argparse
+import json
+import secrets
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -28,9 +41,12 @@ from pathlib import Path
 
 from sqlalchemy import insert, text, update
 
-from notifications import NullChannel
-from pro_app.messaging.outbox import LinkContext
+from notifications import NullChannel, OutgoingSms, SendReceipt
+from pro_app.messaging.outbox import LinkContext, deliver
+from pro_app.messaging.pacing import SenderPool, SendRate
+from pro_app.messaging.timing import SendPolicy
 from pro_app.models import Patient, Procedure, Site, SurveyInstance
+from pro_app.scheduling.invitations import invite_due
 from pro_app.scheduling.tick import run_tick
 from pro_app.storage.engine import make_engine
 from pro_app.storage.migrate import upgrade
@@ -202,6 +218,119 @@ def measure(engine, patients: int) -> dict:
     }
 
 
+# --- delivery through a provider that takes its time ---------------------------------------
+
+
+class SlowChannel:
+    """Accepts every text after ``latency_s`` seconds, as a provider's API answers."""
+
+    def __init__(self, latency_s: float):
+        self.latency_s = latency_s
+
+    def send(self, message: OutgoingSms) -> SendReceipt:
+        time.sleep(self.latency_s)
+        return SendReceipt(provider_sid="SM" + secrets.token_hex(16), status="queued")
+
+
+def queue_invitations(engine, count: int) -> None:
+    """``count`` patients whose baseline invitation waits in the outbox."""
+    seed(engine, count)
+    make_due(engine, count)
+    while invite_due(engine, NOW, secret_key=LINKS.secret_key, worker="bench", limit=1000):
+        pass
+
+
+def send_for(
+    url: str, concurrency: int, latency_s: float, budget_s: float, rate: float | None
+) -> dict:
+    """One process's delivery pass; monotonic start and end (the same clock in every process)."""
+    engine = make_engine(url, pool_size=concurrency + 2)
+    senders = SenderPool(concurrency, SendRate(rate) if rate else None)
+    try:
+        started = time.monotonic()
+        report = deliver(
+            engine,
+            SlowChannel(latency_s),
+            LINKS,
+            worker=f"bench-{uuid.uuid4().hex[:6]}",
+            now=NOW,
+            policy=SendPolicy(),
+            budget_s=budget_s,
+            senders=senders,
+        )
+        return {"sent": report.sent, "start": started, "end": time.monotonic()}
+    finally:
+        engine.dispose()
+
+
+def measure_delivery(url: str, processes: int, concurrency: int, args) -> dict:
+    """Texts handed over per second by ``processes`` x ``concurrency`` senders."""
+    latency_s = args.latency_ms / 1000
+    if processes == 1:
+        runs = [send_for(url, concurrency, latency_s, args.delivery_budget, args.rate)]
+    else:
+        with tempfile.TemporaryDirectory() as folder:
+            go = Path(folder) / "go"
+            command = [sys.executable, __file__, "--send-worker", url, str(go)]
+            command += [str(concurrency), str(latency_s), str(args.delivery_budget)]
+            command += [str(args.rate or 0)]
+            workers = [
+                subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+                for _ in range(processes)
+            ]
+            time.sleep(3)  # every worker has imported and waits for the go
+            go.touch()
+            runs = [json.loads(worker.communicate()[0]) for worker in workers]
+    sent = sum(run["sent"] for run in runs)
+    elapsed = max(run["end"] for run in runs) - min(run["start"] for run in runs)
+    return {"sent": sent, "seconds": elapsed, "per_s": sent / elapsed}
+
+
+def send_worker(
+    url: str, go: str, concurrency: str, latency_s: str, budget_s: str, rate: str
+) -> None:
+    """A delivery process of the several-process case: waits for ``go``, prints its run."""
+    while not Path(go).exists():
+        time.sleep(0.01)
+    run = send_for(url, int(concurrency), float(latency_s), float(budget_s), float(rate))
+    print(json.dumps(run))
+
+
+def delivery_table(backends: list[str], args) -> None:
+    concurrencies = [int(c) for c in args.concurrency.split(",") if c]
+    processes = [int(p) for p in args.processes.split(",") if p]
+    if not concurrencies:
+        return
+    paced = f"paced to {args.rate:g} segments/s per process" if args.rate else "unpaced"
+    print(
+        f"\n{'database':10} {'processes':>9} {'threads':>7} {'latency ms':>10} "
+        f"{'sent':>6} {'seconds':>7} {'texts/s':>8}   ({paced})"
+    )
+    for backend in backends:
+        for count in processes:
+            for threads in concurrencies:
+                # Enough queued that no sender runs out before the budget ends.
+                queued = int(count * threads / (args.latency_ms / 1000) * args.delivery_budget)
+                with tempfile.TemporaryDirectory() as folder:
+                    if backend == "sqlite":
+                        engine, drop = sqlite_engine(Path(folder)), None
+                    else:
+                        engine, drop = postgres_engine(args.postgres)
+                    try:
+                        queue_invitations(engine, queued + 100)
+                        url = engine.url.render_as_string(hide_password=False)
+                        engine.dispose()
+                        result = measure_delivery(url, count, threads, args)
+                    finally:
+                        engine.dispose()
+                        if drop:
+                            drop()
+                print(
+                    f"{backend:10} {count:>9} {threads:>7} {args.latency_ms:>10.0f} "
+                    f"{result['sent']:>6} {result['seconds']:>7.1f} {result['per_s']:>8.1f}"
+                )
+
+
 def sqlite_engine(folder: Path):
     engine = make_engine(f"sqlite:///{folder / f'{uuid.uuid4().hex}.sqlite3'}")
     upgrade(engine)
@@ -230,7 +359,20 @@ def main() -> None:
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test")
     parser.add_argument("--skip-postgres", action="store_true")
     parser.add_argument("--overdue", type=int, default=100_000)
+    parser.add_argument("--concurrency", default="1,4,8,16", help="sender threads to try")
+    parser.add_argument("--processes", default="1,2", help="sender processes to try")
+    parser.add_argument("--latency-ms", type=float, default=200.0)
+    parser.add_argument("--delivery-budget", type=float, default=10.0)
+    parser.add_argument("--rate", type=float, default=None, help="segments/s per process")
+    parser.add_argument("--delivery-only", action="store_true", help="only the delivery case")
+    parser.add_argument("--send-worker", nargs=6, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.send_worker:
+        send_worker(*args.send_worker)
+        return
+    if args.delivery_only:
+        delivery_table(["sqlite"] + ([] if args.skip_postgres else ["postgresql"]), args)
+        return
     sizes = [int(s) for s in args.sizes.split(",")]
     backends = ["sqlite"] + ([] if args.skip_postgres else ["postgresql"])
     print(
@@ -278,6 +420,8 @@ def main() -> None:
             f"{backend:10} {args.overdue:>9,} {result['passes']:>7} "
             f"{result['longest_s']:>15.1f} {result['drain_s']:>8.1f}"
         )
+
+    delivery_table(backends, args)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.update(settings.flask_config())
     app.config.update(overrides)
     app.extensions["pro_settings"] = settings
-    database.init_app(app, settings.database_url)
+    # Each sender thread of the scheduler holds one connection while it sends.
+    database.init_app(app, settings.database_url, connections=settings.sms_send_concurrency + 2)
     extensions.init_app(app, settings)
     register_blueprints(app)
     from .commands import register_commands

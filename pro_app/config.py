@@ -25,6 +25,19 @@ def _positive_int(env: dict[str, str], name: str, default: int) -> int:
     return int(value)
 
 
+def _positive_number(env: dict[str, str], name: str, default: float) -> float:
+    value = (env.get(name) or "").strip()
+    if not value:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        number = 0.0
+    if not 0 < number < float("inf"):
+        raise ConfigError(f"{name} must be a number above 0, e.g. 10 (got {value!r}).")
+    return number
+
+
 def instance_dir() -> Path:
     """The folder for local state (SQLite database, demo secret key)."""
     return Path(os.environ.get("PRO_INSTANCE_DIR", Path.cwd() / "instance")).resolve()
@@ -58,6 +71,9 @@ class Settings:
     dev_outbox: bool = False
     session_idle_minutes: int = 30
     session_max_hours: int = 12
+    # Texts handed to the provider at once (threads), and message segments a second at most.
+    sms_send_concurrency: int = 8
+    sms_rate_per_second: float = 10.0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
@@ -86,6 +102,8 @@ class Settings:
             dev_outbox=_bool(env.get("PRO_DEV_OUTBOX")),
             session_idle_minutes=_positive_int(env, "PRO_SESSION_IDLE_MINUTES", 30),
             session_max_hours=_positive_int(env, "PRO_SESSION_MAX_HOURS", 12),
+            sms_send_concurrency=_positive_int(env, "SMS_SEND_CONCURRENCY", 8),
+            sms_rate_per_second=_positive_number(env, "SMS_RATE_PER_SECOND", 10.0),
         )
         settings.check()
         return settings

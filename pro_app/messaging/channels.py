@@ -1,9 +1,10 @@
-"""Choosing the SMS channel from the settings."""
+"""Choosing the SMS channel, and how fast texts go through it, from the settings."""
 
 from notifications import Channel, DevOutboxChannel, TwilioSmsChannel
 
 from ..config import Settings
 from .outbox import LinkContext
+from .pacing import SenderPool, SendRate
 
 
 def build_channel(settings: Settings) -> Channel:
@@ -28,4 +29,17 @@ def link_context(settings: Settings) -> LinkContext:
         secret_key=settings.secret_key,
         base_url=settings.public_base_url,
         status_callback_url=callback,
+    )
+
+
+def sender_pool(settings: Settings) -> SenderPool:
+    """``SMS_SEND_CONCURRENCY`` senders paced to ``SMS_RATE_PER_SECOND`` (Twilio only).
+
+    The dev outbox sends nothing, so it needs neither threads nor pacing.
+    """
+    if settings.sms_backend != "twilio":
+        return SenderPool()
+    return SenderPool(
+        concurrency=settings.sms_send_concurrency,
+        rate=SendRate(settings.sms_rate_per_second),
     )

@@ -13,6 +13,8 @@ A message moves ``pending -> sending -> sent`` (or ``failed``, ``cancelled``, ``
    lost while it is in flight. A sender that finds its claim taken over records nothing
    and sends nothing more. Time left on the lease and on the pass's budget is checked
    before every send, so no batch outlives its lease whatever the provider's latency.
+   Several sender threads may run at once (``SenderPool``): each claims its own batches
+   under its own claim id, on its own connection, paced by one shared ``SendRate``.
 3. **Settle.** A lease that lapsed (the sender died) makes the message ``unknown``; so do
    a lost answer and a 5xx on create (the provider may have created it). After a grace
    period the provider is asked whether it exists; only if not is it queued again, and
@@ -27,8 +29,9 @@ import random
 import secrets
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from functools import cache
 from types import SimpleNamespace
@@ -59,6 +62,7 @@ from ..models import (
 from ..storage.engine import session_scope
 from ..storage.upsert import insert_ignore, insert_ignore_statement
 from .links import LINK_PLACEHOLDER, render_body, survey_url
+from .pacing import SenderPool
 from .timing import SendPolicy
 
 log = logging.getLogger(__name__)
@@ -127,6 +131,12 @@ class DeliveryReport:
     released: int = 0  # claims handed back unsent (lease or budget running out)
     failures: list[int] = field(default_factory=list)
 
+    def add(self, other: "DeliveryReport") -> None:
+        """Add another sender's counts to this report."""
+        for column in fields(self):
+            mine, theirs = getattr(self, column.name), getattr(other, column.name)
+            setattr(self, column.name, mine + theirs)
+
 
 @dataclass
 class ClaimedBatch:
@@ -135,6 +145,7 @@ class ClaimedBatch:
     lease_ends: datetime
     deferred: int = 0
     cancelled: int = 0
+    segments: dict[int, int] = field(default_factory=dict)  # message id -> SMS segments
 
     @property
     def examined(self) -> int:
@@ -351,21 +362,21 @@ def claim_batch(
         batch.deferred, batch.cancelled = len(waits), len(refused)
         if wanted:
             # Compare-and-set: on SQLite, where FOR UPDATE is ignored, this is the claim.
-            batch.ids = sorted(
-                session.execute(
-                    update(Message)
-                    .where(Message.id.in_(wanted), Message.status == MessageStatus.PENDING)
-                    .values(
-                        status=MessageStatus.SENDING,
-                        claimed_by=batch.claim_id,
-                        claimed_until=batch.lease_ends,
-                        attempted_at=now,
-                        attempts=Message.attempts + 1,
-                    )
-                    .returning(Message.id)
-                    .execution_options(synchronize_session=False)
-                ).scalars()
-            )
+            claimed = session.execute(
+                update(Message)
+                .where(Message.id.in_(wanted), Message.status == MessageStatus.PENDING)
+                .values(
+                    status=MessageStatus.SENDING,
+                    claimed_by=batch.claim_id,
+                    claimed_until=batch.lease_ends,
+                    attempted_at=now,
+                    attempts=Message.attempts + 1,
+                )
+                .returning(Message.id, Message.segments)
+                .execution_options(synchronize_session=False)
+            ).all()
+            batch.segments = {row.id: row.segments or 1 for row in claimed}
+            batch.ids = sorted(batch.segments)
     return batch
 
 
@@ -549,14 +560,18 @@ def deliver(
     timing: DeliveryTiming = DeliveryTiming(),
     clock: Clock | None = None,
     on_failure: FailureHook | None = None,
+    senders: SenderPool | None = None,
 ) -> DeliveryReport:
     """Settle unknown messages, then hand due ones to the channel, claim by claim.
 
     Returns after ``budget_s`` seconds (``timing.budget_s`` by default) or when nothing
     is due. ``clock`` gives the current time during the pass (default: ``now`` moved on
-    by the elapsed time).
+    by the elapsed time). ``senders`` says how many threads send at once (each under its
+    own claims, on its own connection) and at what shared rate; a sender whose budget or
+    lease would run out waiting for its turn hands its claim back unsent.
     """
     clock = clock or pass_clock(now)
+    senders = senders or SenderPool()
     budget = timing.budget_s if budget_s is None else budget_s
     deadline = now + timedelta(seconds=budget)
     report = DeliveryReport()
@@ -564,42 +579,109 @@ def deliver(
     report.reconciled = reconcile_unknown(
         engine, channel, links, clock, timing=timing, deadline=deadline, on_failure=on_failure
     )
-    while clock() < deadline:
-        claimed = claim_batch(engine, worker, clock(), policy, batch, timing=timing)
-        report.deferred += claimed.deferred
-        report.cancelled += claimed.cancelled
-        if not _send_claimed(
-            engine, channel, links, claimed, clock, deadline, timing, report, on_failure
-        ):
-            break
-        if claimed.examined < batch:
-            break
+    # With several senders each claims a share of a batch, so that a short queue is
+    # still spread over all of them.
+    share = max(1, -(-batch // senders.concurrency))
+    sender = _Sender(
+        engine, channel, links, worker, policy, share, timing, clock, deadline, on_failure, senders
+    )
+    if senders.concurrency == 1:
+        sender.run(report)
+        return report
+    reports = [DeliveryReport() for _ in range(senders.concurrency)]
+    with ThreadPoolExecutor(senders.concurrency, thread_name_prefix="sender") as pool:
+        futures = [pool.submit(sender.run, own) for own in reports]
+    for own in reports:
+        report.add(own)
+    for future in futures:
+        future.result()  # a sender that failed fails the pass, once every other has ended
     return report
 
 
-def _send_claimed(
-    engine, channel, links, claimed: ClaimedBatch, clock, deadline, timing, report, on_failure
-) -> bool:
-    """Send a claimed batch one by one; False if the pass must stop sending."""
-    if not claimed.ids:
-        return True
-    hold_lock = engine.dialect.name == "postgresql"
-    with _recording_connection(engine) as connection:
-        for position, message_id in enumerate(claimed.ids):
-            at = clock()
-            if at >= deadline or at + timing.send_margin >= claimed.lease_ends:
-                report.released += release(engine, claimed.claim_id, claimed.ids[position:])
-                return False
-            result = _send_one(
-                connection, channel, links, claimed.claim_id, message_id, clock, hold_lock, timing
+@dataclass(frozen=True)
+class _Sender:
+    """What every sender thread of one pass shares; ``run`` is one thread's work."""
+
+    engine: Engine
+    channel: Channel
+    links: LinkContext
+    worker: str
+    policy: SendPolicy
+    batch: int
+    timing: DeliveryTiming
+    clock: Clock
+    deadline: datetime
+    on_failure: FailureHook | None
+    senders: SenderPool
+
+    def run(self, report: DeliveryReport) -> None:
+        """Claim and send batches until the budget is spent or nothing is due."""
+        while self.clock() < self.deadline:
+            claimed = claim_batch(
+                self.engine, self.worker, self.clock(), self.policy, self.batch, timing=self.timing
             )
-            _count(result, report)
-            if result.kind == "fenced":
-                report.released += release(engine, claimed.claim_id, claimed.ids[position + 1 :])
-                return False
-            if result.final and on_failure:
-                on_failure(message_id, result.code, result.reason, clock(), result.exhausted)
-    return True
+            report.deferred += claimed.deferred
+            report.cancelled += claimed.cancelled
+            if not self.send_claimed(claimed, report):
+                break
+            if claimed.examined < self.batch:
+                break
+
+    def send_claimed(self, claimed: ClaimedBatch, report: DeliveryReport) -> bool:
+        """Send a claimed batch one by one; False if this sender must stop.
+
+        Holds one connection at a time: what was not sent is handed back, and failures
+        are reported, once the batch's recording connection is closed.
+        """
+        if not claimed.ids:
+            return True
+        unsent: list[int] = []
+        failed: list[tuple[int, _Result, datetime]] = []
+        carry_on = True
+        try:
+            with _recording_connection(self.engine) as connection:
+                for position, message_id in enumerate(claimed.ids):
+                    if not self.may_send(claimed, message_id):
+                        unsent, carry_on = claimed.ids[position:], False
+                        break
+                    # If the send raises, what follows it was never attempted.
+                    unsent = claimed.ids[position + 1 :]
+                    result = _send_one(
+                        connection,
+                        self.channel,
+                        self.links,
+                        claimed.claim_id,
+                        message_id,
+                        self.clock,
+                        self.engine.dialect.name == "postgresql",
+                        self.timing,
+                    )
+                    _count(result, report)
+                    if result.kind == "fenced":
+                        carry_on = False
+                        break
+                    if result.final:
+                        failed.append((message_id, result, self.clock()))
+                else:
+                    unsent = []
+        finally:
+            report.released += release(self.engine, claimed.claim_id, unsent)
+            for message_id, result, at in failed:
+                if self.on_failure:
+                    self.on_failure(message_id, result.code, result.reason, at, result.exhausted)
+        return carry_on
+
+    def may_send(self, claimed: ClaimedBatch, message_id: int) -> bool:
+        """Whether the next send may start: budget and lease left, and a slot at the rate."""
+        at = self.clock()
+        last_start = min(self.deadline, claimed.lease_ends - self.timing.send_margin)
+        if at >= last_start:
+            return False
+        rate = self.senders.rate
+        if rate is None:
+            return True
+        segments = claimed.segments.get(message_id, 1)
+        return rate.acquire(segments, within=(last_start - at).total_seconds())
 
 
 @dataclass

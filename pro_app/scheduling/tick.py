@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 
 from notifications import Channel
 
-from ..messaging.channels import build_channel, link_context
+from ..messaging.channels import build_channel, link_context, sender_pool
 from ..messaging.failures import record_delivery_failure, record_not_sent
 from ..messaging.outbox import (
     Clock,
@@ -25,6 +25,7 @@ from ..messaging.outbox import (
     deliver,
     pass_clock,
 )
+from ..messaging.pacing import SenderPool
 from ..messaging.timing import SendPolicy
 from ..models import Message, utcnow
 from ..storage.engine import session_scope
@@ -57,12 +58,14 @@ def run_tick(
     policy: SendPolicy | None = None,
     timing: DeliveryTiming | None = None,
     clock: Clock | None = None,
+    senders: SenderPool | None = None,
 ) -> TickReport:
     """Do everything that is due at ``now`` (default: the current time).
 
     Each stage has a time budget, so a pass always returns, whatever the backlog: what
     is left is taken up by the next pass. ``clock`` gives the time during the pass
-    (default: ``now`` moved on by the elapsed time).
+    (default: ``now`` moved on by the elapsed time). ``senders`` sets how many texts go
+    at once and at what rate (default: one at a time, unpaced).
     """
     now = now or utcnow()
     worker = worker or worker_name()
@@ -84,6 +87,7 @@ def run_tick(
         policy=policy,
         timing=timing,
         clock=clock,
+        senders=senders,
         on_failure=lambda message_id, code, reason, at, exhausted: record_failure(
             engine, message_id, code, reason, at, exhausted=exhausted
         ),
@@ -110,9 +114,11 @@ def record_failure(
 
 
 def tick_for_app(app: Flask, now: datetime | None = None) -> Callable[[], TickReport]:
-    """A tick bound to ``app``'s engine, SMS channel and link settings (CLI, clock, demo)."""
+    """A tick bound to ``app``'s engine, SMS channel, link and sending settings (CLI,
+    clock, demo). Every pass of the returned tick shares one send rate."""
     settings = app.extensions["pro_settings"]
     channel = build_channel(settings)
     links = link_context(settings)
     engine = app.extensions["pro_engine"]
-    return lambda: run_tick(engine, channel, links, now=now)
+    senders = sender_pool(settings)
+    return lambda: run_tick(engine, channel, links, now=now, senders=senders)

@@ -7,8 +7,9 @@ from sqlmodel import Session
 from .engine import make_engine
 
 
-def init_app(app: Flask, url: str) -> None:
-    engine = app.config.get("ENGINE") or make_engine(url)
+def init_app(app: Flask, url: str, *, connections: int = 5) -> None:
+    """One engine for the app, keeping up to ``connections`` open (at least 5)."""
+    engine = app.config.get("ENGINE") or make_engine(url, pool_size=max(5, connections))
     app.extensions["pro_engine"] = engine
     app.teardown_appcontext(_close_session)
 

@@ -1,10 +1,12 @@
 """A tick process for the fault-injection suite: passes back to back until told to stop.
 
-``python -m tests.messaging.fault_worker DATABASE_URL BASE MONO0 PROVIDER_URL STOP_FILE NAME``
+``python -m tests.messaging.fault_worker DATABASE_URL BASE MONO0 PROVIDER_URL STOP_FILE NAME
+[THREADS]``
 
 Its clock is ``BASE`` plus the monotonic time since ``MONO0`` (shared by every process
 of the run, never the wall clock). It sends through the real Twilio SDK to the fake at
-PROVIDER_URL, with short leases and backoff so that a run takes seconds, not hours.
+PROVIDER_URL, with short leases and backoff so that a run takes seconds, not hours, by
+THREADS sender threads (default 1).
 """
 
 import argparse
@@ -14,6 +16,7 @@ from pathlib import Path
 
 from notifications import TwilioSmsChannel
 from pro_app.messaging.outbox import DeliveryTiming, LinkContext
+from pro_app.messaging.pacing import SenderPool
 from pro_app.messaging.timing import SendPolicy
 from pro_app.scheduling.tick import run_tick
 from pro_app.storage.engine import make_engine
@@ -45,13 +48,15 @@ def main() -> None:
     parser.add_argument("provider")
     parser.add_argument("stop", type=Path)
     parser.add_argument("name")
+    parser.add_argument("threads", type=int, nargs="?", default=1)
     args = parser.parse_args()
     base = datetime.fromisoformat(args.base)
 
     def clock() -> datetime:
         return base + timedelta(seconds=time.monotonic() - args.mono0)
 
-    engine = make_engine(args.url)
+    engine = make_engine(args.url, pool_size=args.threads + 2)
+    senders = SenderPool(args.threads)
     channel = TwilioSmsChannel(
         ACCOUNT,
         "token",
@@ -69,6 +74,7 @@ def main() -> None:
             policy=POLICY,
             timing=TIMING,
             clock=clock,
+            senders=senders,
         )
         time.sleep(0.05)
 

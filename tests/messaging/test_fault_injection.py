@@ -1,6 +1,7 @@
 """Fault injection: concurrent tick processes, a misbehaving provider, a killed process.
 
-Four tick processes on PostgreSQL send the due invitations through the real Twilio SDK
+Four tick processes on PostgreSQL (or two, of four sender threads each) send the due
+invitations through the real Twilio SDK
 to a loopback fake that is slow (up to several seconds), rate-limits, fails before and
 after creating, and accepts late; one process is killed at a random moment; patients
 text STOP and nurses stop follow-up while it runs. At the end:
@@ -38,14 +39,13 @@ from tests.messaging.backlog import seed_surveys
 
 BASE = datetime(2027, 1, 4, 10, 0, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parents[2]
-WORKERS = 4
 SIZE = int(os.environ.get("PRO_FAULT_SIZE", "200"))
 SEED = int(os.environ.get("PRO_FAULT_SEED", "16"))
 DRAIN_LIMIT_S = 120 + SIZE * 0.3  # a bound to catch a stall, not a speed target
 UNSETTLED = (MessageStatus.PENDING, MessageStatus.SENDING, MessageStatus.UNKNOWN)
 
 
-def _start(engine, mono0: float, provider: FaultyTwilio, stop: Path, name: str):
+def _start(engine, mono0: float, provider: FaultyTwilio, stop: Path, name: str, threads: int):
     url = engine.url.render_as_string(hide_password=False)
     command = [
         sys.executable,
@@ -57,6 +57,7 @@ def _start(engine, mono0: float, provider: FaultyTwilio, stop: Path, name: str):
         provider.base_url,
         str(stop),
         name,
+        str(threads),
     ]
     return subprocess.Popen(command, cwd=ROOT)
 
@@ -114,7 +115,12 @@ def _interfere(engine, rng: random.Random, mono0: float, patients: list[Patient]
     return recorded
 
 
-def test_every_due_invitation_reaches_the_provider_once_whatever_fails(engine, tmp_path):
+@pytest.mark.parametrize(
+    ("workers", "threads"), [(4, 1), (2, 4)], ids=["4-processes", "2-processes-4-threads"]
+)
+def test_every_due_invitation_reaches_the_provider_once_whatever_fails(
+    engine, tmp_path, workers, threads
+):
     if engine.dialect.name != "postgresql":
         pytest.skip("the fault suite runs concurrent processes on PostgreSQL")
     rng = random.Random(SEED)
@@ -124,16 +130,18 @@ def test_every_due_invitation_reaches_the_provider_once_whatever_fails(engine, t
     stop = tmp_path / "stop"
     mono0 = time.monotonic()
     with FaultyTwilio(base=BASE, mono0=mono0, seed=SEED) as provider:
-        workers = [_start(engine, mono0, provider, stop, f"w{n}") for n in range(WORKERS)]
+        processes = [
+            _start(engine, mono0, provider, stop, f"w{n}", threads) for n in range(workers)
+        ]
         try:
             _wait_for_sends(engine, provider, SIZE // 10, limit_s=DRAIN_LIMIT_S)
             time.sleep(rng.uniform(0, 2.0))
-            workers[0].send_signal(signal.SIGKILL)  # wherever it was, mid-run
+            processes[0].send_signal(signal.SIGKILL)  # wherever it was, mid-run
             stopped_at = _interfere(engine, rng, mono0, patients)
             deadline = time.monotonic() + DRAIN_LIMIT_S
             while not _drained(engine):
                 assert time.monotonic() < deadline, "the outbox did not drain"
-                assert all(w.poll() in (None, -signal.SIGKILL) for w in workers)
+                assert all(w.poll() in (None, -signal.SIGKILL) for w in processes)
                 time.sleep(0.5)
                 if os.environ.get("PRO_FAULT_TRACE"):
                     with Session(engine) as session:
@@ -142,7 +150,7 @@ def test_every_due_invitation_reaches_the_provider_once_whatever_fails(engine, t
             drained_s = time.monotonic() - mono0
         finally:
             stop.touch()
-            for worker in workers:
+            for worker in processes:
                 try:
                     worker.wait(timeout=30)
                 except subprocess.TimeoutExpired:
@@ -150,8 +158,8 @@ def test_every_due_invitation_reaches_the_provider_once_whatever_fails(engine, t
                     worker.wait()
         created = list(provider.created)
         requests = provider.requests
-    assert workers[0].returncode == -signal.SIGKILL
-    assert [w.returncode for w in workers[1:]] == [0] * (WORKERS - 1)
+    assert processes[0].returncode == -signal.SIGKILL
+    assert [w.returncode for w in processes[1:]] == [0] * (workers - 1)
 
     with Session(engine) as session:
         invitations = list(session.exec(select(Message).where(Message.kind == "invitation")))
@@ -184,7 +192,8 @@ def test_every_due_invitation_reaches_the_provider_once_whatever_fails(engine, t
     late = [c for c in created if c.to in stopped_at and c.arrived > stopped_at[c.to]]
     assert late == []
     print(
-        f"\nfault suite: {SIZE} invitations, {WORKERS} processes (one killed), "
+        f"\nfault suite: {SIZE} invitations, {workers} processes of {threads} sender "
+        f"threads (one killed), "
         f"{requests} provider requests, drained in {drained_s:.1f} s, "
         f"outcomes {dict(outcomes)}"
     )

@@ -5,7 +5,8 @@ Usage: ``.venv/bin/python benchmarks/dashboard.py [--patients 5000] [--runs 30]
 
 Seeds the cohort with ``benchmarks/cohort.py`` (bulk inserts, real scores), signs in as
 the site's nurse through the Flask test client and prints the median server time of the
-patient list (first page, and a search), and of a patient page (different patients each
+patient list (first page in triage order, a search, the open-alerts filter, sorted by last
+answer, and days since the procedure), and of a patient page (different patients each
 run, with the cohort's expected course cached after the first; the first, uncached, is
 printed too). On PostgreSQL the tables are analysed after the bulk load, as autovacuum
 would do. Also prints how plotly.js is served: its size, gzipped size and cache
@@ -56,6 +57,8 @@ def measure(engine, patients: int, runs: int, label: str) -> None:
     lists = [timed(client, "/patients/") for _ in range(runs)]
     searches = [timed(client, "/patients/?q=B0001") for _ in range(runs)]
     filtered = [timed(client, "/patients/?alerts=1&procedure=kyphoplasty") for _ in range(runs)]
+    by_answer = [timed(client, "/patients/?sort=last_answered&dir=desc") for _ in range(runs)]
+    by_days = [timed(client, "/patients/?days=15-90&sort=day") for _ in range(runs)]
     forget_cached()
     first = timed(client, "/patients/1")
     step = max(patients // runs, 1)
@@ -63,6 +66,8 @@ def measure(engine, patients: int, runs: int, label: str) -> None:
     print(f"  patient list, first page:      median {statistics.median(lists):6.1f} ms")
     print(f"  patient list, search:          median {statistics.median(searches):6.1f} ms")
     print(f"  patient list, alerts filter:   median {statistics.median(filtered):6.1f} ms")
+    print(f"  patient list, by last answer:  median {statistics.median(by_answer):6.1f} ms")
+    print(f"  patient list, days 15-90:      median {statistics.median(by_days):6.1f} ms")
     print(f"  patient page, cohort uncached: {first:6.1f} ms")
     print(f"  patient page:                  median {statistics.median(pages):6.1f} ms")
     script = client.get(f"/vendor/plotly-{plotly_version()}.min.js")

@@ -30,6 +30,14 @@ class SurveyInstance(SQLModel, table=True):
         Index("ix_survey_instance_status_due_at", "status", "due_at"),
         Index("ix_survey_instance_status_next_reminder_at", "status", "next_reminder_at"),
         Index("ix_survey_instance_status_closes_at", "status", "closes_at"),
+        # the patient list sorts a site by last answer and next survey
+        Index(
+            "ix_survey_instance_patient_id_status_completed_at",
+            "patient_id",
+            "status",
+            "completed_at",
+        ),
+        Index("ix_survey_instance_patient_id_status_due_at", "patient_id", "status", "due_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

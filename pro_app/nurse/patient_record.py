@@ -10,6 +10,7 @@ from surveys.model import Instrument, ItemType
 
 from ..followup.conversation import is_baseline
 from ..followup.instruments import missing_text_items
+from ..local_time import in_zone
 from ..messaging.links import redact_body
 from ..models import (
     SAFETY_EVENT_LABELS,
@@ -117,9 +118,18 @@ def _score_text(instrument: Instrument, scores: dict) -> list[tuple[str, str]]:
 
 
 def gather(
-    session: Session, patient: Patient, procedure: Procedure | None, *, now: datetime
+    session: Session,
+    patient: Patient,
+    procedure: Procedure | None,
+    *,
+    now: datetime,
+    zone: str | None = None,
 ) -> PatientRecord:
-    """The patient's timepoints with answers, messages, alerts, safety events and figures."""
+    """The patient's timepoints with answers, messages, alerts, safety events and figures.
+
+    Days on the figures are counted in ``zone`` (the staff's site zone; the default zone
+    when None), so an answer at 00:30 BST falls on its own day, not the day before.
+    """
     instances = session.exec(
         select(SurveyInstance)
         .where(SurveyInstance.patient_id == patient.id)
@@ -189,14 +199,14 @@ def gather(
         Point(
             instance.timepoint,
             instance.timepoint.replace("_", " "),
-            _day(procedure, (instance.completed_at or instance.due_at).date()),
-            (instance.completed_at or instance.due_at).date(),
+            _day(procedure, in_zone(instance.completed_at or instance.due_at, zone).date()),
+            in_zone(instance.completed_at or instance.due_at, zone).date(),
             scores_at[instance.id],
         )
         for instance in instances
         if instance.id in scores_at
     ]
-    markers = _markers(procedure, instances, alerts, events)
+    markers = _markers(procedure, instances, alerts, events, zone)
     course = expected_course(session, patient.site_id)
     baseline = next((p for p in points if p.timepoint == "baseline"), None)
     days = x_range(points, markers)
@@ -240,16 +250,19 @@ def _partly_answered_by_text(instance: SurveyInstance) -> bool:
     )
 
 
-def _markers(procedure, instances, alerts, events) -> list[Marker]:
+def _markers(procedure, instances, alerts, events, zone: str | None) -> list[Marker]:
+    def local(moment: datetime) -> date:
+        return in_zone(moment, zone).date()
+
     markers = [
-        Marker("alert", _day(procedure, a.created_at.date()), a.created_at.date(), a.summary)
+        Marker("alert", _day(procedure, local(a.created_at)), local(a.created_at), a.summary)
         for a in alerts
     ]
     markers += [
         Marker(
             "missed",
-            _day(procedure, i.due_at.date()),
-            i.due_at.date(),
+            _day(procedure, local(i.due_at)),
+            local(i.due_at),
             f"{i.timepoint} not answered",
         )
         for i in instances

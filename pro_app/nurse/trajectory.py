@@ -12,6 +12,7 @@ from datetime import date
 from surveys.scoring.response import thresholds
 
 from ..followup.key_outcomes import KEY_OUTCOMES, score_at
+from ..local_time import local_date
 
 PATIENT_COLOURS = {"worst": "#b2182b", "average": "#2166ac", "now": "#4d9221"}
 COHORT_COLOUR = "rgba(120, 120, 120, 0.22)"
@@ -93,7 +94,7 @@ def _series(points: list[Point], value, name: str, colour: str, unit: str = "") 
         "name": name,
         "x": [p.day for p, _ in shown],
         "y": [v for _, v in shown],
-        "customdata": [f"{p.when.isoformat()}, {p.label}" for p, _ in shown],
+        "customdata": [f"{local_date(p.when)}, {p.label}" for p, _ in shown],
         "hovertemplate": _hover(name, unit),
         "line": {"color": colour, "width": 2},
         "marker": {"size": 7, "color": colour},
@@ -154,7 +155,7 @@ def _marker_traces(markers: list[Marker], y: float) -> list[dict]:
                 "name": style["name"],
                 "x": [m.day for m in chosen],
                 "y": [y] * len(chosen),
-                "customdata": [f"{m.when.isoformat()}: {m.text}" for m in chosen],
+                "customdata": [f"{local_date(m.when)}: {m.text}" for m in chosen],
                 "hovertemplate": "Day %{x}<br>%{customdata}<extra></extra>",
                 "marker": {"symbol": style["symbol"], "size": 11, "color": style["color"]},
                 "cliponaxis": False,
@@ -299,7 +300,7 @@ def omed_figure(
             "circle-open" if omed_needs_review(p.scores) else "circle" for p in shown
         ]
         series["customdata"] = [
-            f"{p.when.isoformat()}, {p.label}"
+            f"{local_date(p.when)}, {p.label}"
             + (
                 " — needs review, not all medicines converted"
                 if omed_needs_review(p.scores)

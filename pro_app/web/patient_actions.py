@@ -25,6 +25,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 from ..accounts.access import log_access, patient_for, roles_required
 from ..followup.answer_saving import current_responses
 from ..followup.survey_pages import display_value, survey_pages, timepoint_place
+from ..local_time import in_zone
 from ..models import (
     SAFETY_EVENT_LABELS,
     Alert,
@@ -62,6 +63,7 @@ from ..nurse.phone_entry import (
 )
 from ..storage import database
 from .forms import options, required_options
+from .local_time import staff_zone
 
 bp = Blueprint("patient_actions", __name__, url_prefix="/patients")
 
@@ -225,8 +227,9 @@ def record_page(patient, *, status: int = 200, **forms: FlaskForm):
             "patients/detail.html",
             patient=patient,
             procedure=procedure,
-            record=gather(session, patient, procedure, now=now),
+            record=gather(session, patient, procedure, now=now, zone=staff_zone()),
             now=now,
+            today=in_zone(now, staff_zone()).date(),
             actions=ALERT_ACTION_LABELS,
             safety_labels=SAFETY_EVENT_LABELS,
             can_enter=can_enter,

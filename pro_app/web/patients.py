@@ -1,5 +1,7 @@
 """The nurse's view of their site's patients: list, enrol, import, patient record."""
 
+from datetime import date
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -10,6 +12,7 @@ from wtforms.validators import DataRequired, InputRequired
 
 from ..accounts.access import log_access, patient_for, roles_required
 from ..enrolment import LANGUAGES, EnrolmentError, enrol, import_csv
+from ..local_time import in_zone
 from ..models import (
     SAFETY_EVENT_LABELS,
     Augmentation,
@@ -23,11 +26,12 @@ from ..models import (
     utcnow,
 )
 from ..nurse.actions import ALERT_ACTION_LABELS, move_procedure_date
-from ..nurse.dashboard import Filters, patient_page
+from ..nurse.dashboard import SORTS, Filters, patient_page
 from ..nurse.patient_record import RECENT_ALERTS, gather, summary_alerts
 from ..storage import database
 from .forms import options
 from .input_guard import int_arg
+from .local_time import staff_zone
 from .patient_actions import ProcedureDateForm, perform, record_page
 
 bp = Blueprint("patients", __name__, url_prefix="/patients")
@@ -69,25 +73,80 @@ def _site() -> Site:
     return database.session().get(Site, current_user.site_id)
 
 
-@bp.get("/")
-@roles_required(Role.NURSE)
-def index():
-    session = database.session()
+DAY_RANGES = {"0-14": (0, 14), "15-90": (15, 90), "91-": (91, None)}
+MAX_DAYS = 36_500
+
+
+def _date_arg(name: str, label: str, problems: list[str]) -> date | None:
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        problems.append(f"{label} “{raw[:20]}” is not a date (e.g. 2027-03-01); it was left out.")
+        return None
+
+
+def _days_arg(name: str, label: str, problems: list[str]) -> int | None:
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return None
+    if raw.isascii() and raw.isdigit() and int(raw) <= MAX_DAYS:
+        return int(raw)
+    problems.append(
+        f"{label} “{raw[:20]}” is not a number of days (0 to {MAX_DAYS:,}); it was left out."
+    )
+    return None
+
+
+def list_filters() -> tuple[Filters, list[str]]:
+    """The list's filters and sort from the query string, and what could not be read."""
+    problems: list[str] = []
+    days_from = _days_arg("days_from", "Days since procedure from", problems)
+    days_to = _days_arg("days_to", "Days since procedure to", problems)
+    preset = DAY_RANGES.get(request.args.get("days", ""))
+    if preset and days_from is None and days_to is None:
+        days_from, days_to = preset
+    procedure_from = _date_arg("procedure_from", "Procedure from", problems)
+    procedure_to = _date_arg("procedure_to", "Procedure to", problems)
+    if procedure_from and procedure_to and procedure_from > procedure_to:
+        problems.append("The procedure date range ends before it starts; no patient can match.")
+    if days_from is not None and days_to is not None and days_from > days_to:
+        problems.append(
+            "The days-since-procedure range ends before it starts; no patient can match."
+        )
+    sort = request.args.get("sort", "triage")
     filters = Filters(
         query=request.args.get("q", "").strip(),
         alerts_only=request.args.get("alerts") == "1",
         augmentation=request.args.get("procedure", ""),
         status=request.args.get("status", ""),
+        procedure_from=procedure_from,
+        procedure_to=procedure_to,
+        days_from=days_from,
+        days_to=days_to,
+        sort=sort if sort in SORTS else "triage",
+        descending=request.args.get("dir") == "desc",
     )
+    return filters, problems
+
+
+@bp.get("/")
+@roles_required(Role.NURSE)
+def index():
+    session = database.session()
+    filters, problems = list_filters()
     page = int_arg("page", 1, minimum=1, maximum=MAX_PAGE)
     now = utcnow()
-    rows, has_next = patient_page(session, current_user.site_id, filters, page, now)
+    today = in_zone(now, staff_zone()).date()
+    rows, has_next = patient_page(session, current_user.site_id, filters, page, now, today)
     site_alerts = session.exec(
         select(SiteAlert)
         .where(SiteAlert.site_id == current_user.site_id, SiteAlert.acknowledged_at.is_(None))
         .order_by(SiteAlert.created_at)
     ).all()
-    return render_template(
+    page_html = render_template(
         "patients/index.html",
         site_alerts=site_alerts,
         site_alert_form=FlaskForm(),
@@ -95,9 +154,13 @@ def index():
         has_next=has_next,
         page=page,
         filters=filters,
-        today=now.date(),
+        problems=problems,
+        today=today,
+        now=now,
         args={k: v for k, v in request.args.items() if k != "page"},
+        sort_args={k: v for k, v in request.args.items() if k not in ("page", "sort", "dir")},
     )
+    return page_html, 400 if problems else 200
 
 
 @bp.route("/enrol", methods=["GET", "POST"])
@@ -165,7 +228,7 @@ def summary(patient_id: int):
     patient = patient_for(session, current_user, patient_id)
     procedure = session.exec(select(Procedure).where(Procedure.patient_id == patient.id)).first()
     now = utcnow()
-    record = gather(session, patient, procedure, now=now)
+    record = gather(session, patient, procedure, now=now, zone=staff_zone())
     log_access(session, current_user, "print_patient", patient.id)
     session.commit()
     return render_template(
@@ -175,6 +238,7 @@ def summary(patient_id: int):
         record=record,
         alerts=summary_alerts(record.alerts, now=now),
         recent_days=RECENT_ALERTS.days,
+        today=in_zone(now, staff_zone()).date(),
         now=now,
         actions=ALERT_ACTION_LABELS,
         safety_labels=SAFETY_EVENT_LABELS,

@@ -68,7 +68,7 @@ def test_pain_series_hold_the_scores_in_time_order():
     assert data["Worst pain"]["x"] == [-1, 1, 7]
     assert data["Worst pain"]["y"] == [8, 6, 3]
     assert data["Average pain"]["x"] == [-1, 1]  # week 1 average unanswered
-    assert data["Worst pain"]["customdata"][2] == "2027-01-18, week1"
+    assert data["Worst pain"]["customdata"][2] == "18 Jan 2027, week1"
     assert data["This site's patients: median"]["y"] == [7, 4]
     assert data["This site's patients: interquartile range"]["y"] == [6, 2]
     assert data["This site's patients: interquartile range"]["fill"] == "tonexty"

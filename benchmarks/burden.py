@@ -13,12 +13,17 @@ seconds a line, a medicine four questions. Text: the same 10 seconds a reply, co
 from the SMS question list the conversation uses now (RAND-36 and the medicines list are
 not asked by text; the texted conversation's own target is at most 6 replies).
 
+The patient walks through beside a site's year of follow-up history (``HISTORY``
+patients from ``benchmarks/cohort.py``, dated after the walk so that the passes which
+open each timepoint find nothing of theirs to do).
+
 Targets: at timepoints without RAND-36 at most 3 minutes and 6 pages; with
 RAND-36 at most 10 minutes; no page taller than three phone screens (3 x 844 px).
 """
 
 import argparse
 import logging
+import sys
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -51,6 +56,7 @@ PHONE = {"width": 390, "height": 844}
 MAX_HEIGHT = 3 * PHONE["height"]
 CHROMIUM = "/usr/bin/chromium"
 DEBUG = False
+HISTORY = 2000  # patients with a year of history at the same site
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
@@ -111,6 +117,10 @@ def build(folder: Path, protocol_id: str):
             user_id=None,
             now=ENROLLED,
         )
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from benchmarks.cohort import seed_history
+
+    seed_history(engine, patients=HISTORY, now=ENROLLED + timedelta(days=400), site_id=site.id)
     settings = Settings(database_url=str(engine.url), secret_key=SECRET)
     app = create_app({"SETTINGS": settings, "ENGINE": engine, "WTF_CSRF_ENABLED": False})
     return app, engine

@@ -2,9 +2,10 @@
 
 Usage: ``.venv/bin/python benchmarks/survey_page.py``
 
-Builds an invited survey on a temporary SQLite database and measures, for each kind of
-patient page (a page of 0-10 scales, the red flags, the medicines, a RAND-36 page, an
-error page, "Check your answers", the already-completed page), the HTML plus the
+Builds an invited survey on a temporary SQLite database, beside a site's year of
+follow-up history (``HISTORY`` patients from ``benchmarks/cohort.py``), and measures,
+for each kind of patient page (a page of 0-10 scales, the red flags, the medicines, a
+RAND-36 page, an error page, "Check your answers", the already-completed page), the HTML plus the
 stylesheet gzip-compressed as a server would send them, the number of requests (the
 page, its stylesheet), and the median server time of 200 requests through the Flask test
 client. Targets: under 30 KB and at
@@ -13,6 +14,7 @@ most 3 requests per page, median server time under 20 ms.
 
 import gzip
 import statistics
+import sys
 import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
@@ -34,6 +36,7 @@ from pro_app.storage.migrate import upgrade
 SECRET = "bench-secret"
 NOW = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)
 RUNS = 200
+HISTORY = 2000  # patients with a year of history at the same site
 
 
 def build(folder: Path):
@@ -61,6 +64,10 @@ def build(folder: Path):
             now=NOW,
         )
     run_tick(engine, NullChannel(), LinkContext(SECRET, "https://b"), now=NOW, worker="b")
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from benchmarks.cohort import seed_history
+
+    seed_history(engine, patients=HISTORY, now=NOW, site_id=site.id)
     settings = Settings(database_url=str(engine.url), secret_key=SECRET)
     app = create_app({"SETTINGS": settings, "ENGINE": engine, "WTF_CSRF_ENABLED": False})
     with session_scope(engine) as session:

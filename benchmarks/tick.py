@@ -1,16 +1,22 @@
 """How a scheduling pass scales: idle and busy ticks at 1,000 / 10,000 / 100,000 patients.
 
 Usage: ``.venv/bin/python benchmarks/tick.py [--sizes 1000,10000,100000] [--skip-postgres]
-[--overdue 100000] [--concurrency 1,4,8,16] [--processes 1,2] [--latency-ms 200]
-[--rate SEGMENTS_PER_S] [--delivery-only]``
+[--history year|empty|both] [--seeded URL] [--overdue 100000] [--concurrency 1,4,8,16]
+[--processes 1,2] [--latency-ms 200] [--rate SEGMENTS_PER_S] [--delivery-only]``
 
-For speed the cohort is bulk-inserted (patients, procedures and eight planned survey
-instances each, all due in the future) instead of going through enrolment one by one;
-the tick itself is the real ``run_tick`` with a channel that sends nothing. Prints, per
-database and size: the median idle tick (nothing due), the time of a tick with 1,000
-invitations due (prepared, written to the outbox and handed to the channel), and the
-invitations per second. Target: idle tick under 50 ms at 100,000 patients and within 2x
-of the one at 1,000; at least 500 invitations a second.
+Each size is measured on ``benchmarks/cohort.py``'s cohort: a year of follow-up history
+(about 8 survey instances and 17 texts a patient: completed, expired, reminded, failed,
+opted out, stopped), bulk-loaded and analysed as it stands at 10:00 UTC on 1 March 2027.
+``--history empty`` measures the old, easier case instead (patients, procedures and eight
+planned survey instances each, all due in the future); ``both`` prints both. The tick
+itself is the real ``run_tick`` with a channel that sends nothing. Prints, per database
+and size: the median idle tick (nothing due), the time of a tick with 1,000 invitations
+due (the earliest planned surveys of textable patients, moved to a minute ago: prepared,
+written to the outbox and handed to the channel), and the invitations per second.
+Target: idle tick under 50 ms at 100,000 patients and within 2x of the one at 1,000; at
+least 500 invitations a second. ``--seeded URL`` measures an existing PostgreSQL
+database that ``benchmarks/cohort.py --postgres URL`` filled (it is changed: the busy
+pass invites 1,000 surveys).
 
 The backlog case (``--overdue N``, 0 to skip) is the scheduler coming back after days
 down: N baseline surveys whose window closed unanswered, plus 1,000 still open and due.
@@ -39,17 +45,28 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import insert, text, update
+from sqlalchemy import func, insert, select, text, update
 
-from notifications import NullChannel, OutgoingSms, SendReceipt
-from pro_app.messaging.outbox import LinkContext, deliver
-from pro_app.messaging.pacing import SenderPool, SendRate
-from pro_app.messaging.timing import SendPolicy
-from pro_app.models import Patient, Procedure, Site, SurveyInstance
-from pro_app.scheduling.invitations import invite_due
-from pro_app.scheduling.tick import run_tick
-from pro_app.storage.engine import make_engine
-from pro_app.storage.migrate import upgrade
+if __package__ in (None, ""):  # run as a script: import the project, not this folder
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.cohort import seed_cohort  # noqa: E402
+from notifications import NullChannel, OutgoingSms, SendReceipt  # noqa: E402
+from pro_app.messaging.outbox import LinkContext, deliver  # noqa: E402
+from pro_app.messaging.pacing import SenderPool, SendRate  # noqa: E402
+from pro_app.messaging.timing import SendPolicy  # noqa: E402
+from pro_app.models import (  # noqa: E402
+    FollowUpStatus,
+    InstanceStatus,
+    Patient,
+    Procedure,
+    Site,
+    SurveyInstance,
+)
+from pro_app.scheduling.invitations import invite_due  # noqa: E402
+from pro_app.scheduling.tick import run_tick  # noqa: E402
+from pro_app.storage.engine import make_engine  # noqa: E402
+from pro_app.storage.migrate import upgrade  # noqa: E402
 
 NOW = datetime(2027, 3, 1, 10, 0, tzinfo=UTC)
 OFFSETS = (0, 1, 7, 14, 28, 84, 182, 364)
@@ -140,10 +157,26 @@ def _instances(i: int) -> list[dict]:
 
 
 def make_due(engine, count: int) -> None:
+    """Move the ``count`` earliest planned surveys of patients who can be texted to a
+    minute ago (their windows stay open)."""
+    earliest = (
+        select(SurveyInstance.id)
+        .join(Patient, Patient.id == SurveyInstance.patient_id)
+        .where(
+            SurveyInstance.status == InstanceStatus.SCHEDULED,
+            Patient.status == FollowUpStatus.ACTIVE,
+            Patient.sms_opted_out.is_(False),
+            Patient.phone_problem.is_(None),
+        )
+        .order_by(SurveyInstance.due_at, SurveyInstance.id)
+        .limit(count)
+    )
     with engine.begin() as connection:
+        ids = list(connection.execute(earliest).scalars())
+        assert len(ids) == count, f"only {len(ids)} planned surveys to make due"
         connection.execute(
             update(SurveyInstance)
-            .where(SurveyInstance.timepoint == "baseline", SurveyInstance.patient_id <= count)
+            .where(SurveyInstance.id.in_(ids))
             .values(due_at=NOW - timedelta(minutes=1), opens_at=NOW - timedelta(days=1))
         )
 
@@ -193,11 +226,18 @@ def drain_backlog(engine, overdue: int) -> dict:
     return {"passes": passes, "longest_s": longest, "drain_s": drained}
 
 
-def measure(engine, patients: int) -> dict:
-    channel = NullChannel()
+def measure(engine, patients: int, history: bool = True) -> dict:
     started = time.perf_counter()
-    seed(engine, patients)
-    seeded = time.perf_counter() - started
+    if history:
+        seed_cohort(engine, patients=patients, now=NOW)
+    else:
+        seed(engine, patients)
+    return measure_seeded(engine, patients, time.perf_counter() - started)
+
+
+def measure_seeded(engine, patients: int, seeded: float = 0.0) -> dict:
+    """Idle ticks, then a tick with 1,000 invitations due, on a seeded database."""
+    channel = NullChannel()
     run_tick(engine, channel, LINKS, now=NOW, worker="bench")  # warm caches
     idle = []
     for _ in range(7):
@@ -353,11 +393,24 @@ def postgres_engine(url: str):
     return engine, drop
 
 
+def _history(history: bool) -> str:
+    return "year" if history else "empty"
+
+
+def _print_row(backend: str, history: bool, result: dict) -> None:
+    print(
+        f"{backend:10} {_history(history):8} {result['patients']:>9,} {result['seed_s']:>7.1f} "
+        f"{result['idle_ms']:>13.1f} {result['busy_s']:>12.2f} {result['per_s']:>10.0f}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test")
     parser.add_argument("--skip-postgres", action="store_true")
+    parser.add_argument("--history", choices=("year", "empty", "both"), default="year")
+    parser.add_argument("--seeded", help="a PostgreSQL database seeded by benchmarks/cohort.py")
     parser.add_argument("--overdue", type=int, default=100_000)
     parser.add_argument("--concurrency", default="1,4,8,16", help="sender threads to try")
     parser.add_argument("--processes", default="1,2", help="sender processes to try")
@@ -375,31 +428,42 @@ def main() -> None:
         return
     sizes = [int(s) for s in args.sizes.split(",")]
     backends = ["sqlite"] + ([] if args.skip_postgres else ["postgresql"])
+    histories = {"year": [True], "empty": [False], "both": [True, False]}[args.history]
     print(
-        f"{'database':10} {'patients':>9} {'seed s':>7} {'idle tick ms':>13} "
+        f"{'database':10} {'history':8} {'patients':>9} {'seed s':>7} {'idle tick ms':>13} "
         f"{'1,000 due s':>12} {'invites/s':>10}"
     )
+    if args.seeded:
+        engine = make_engine(args.seeded)
+        try:
+            with engine.connect() as connection:
+                size = connection.execute(select(func.count()).select_from(Patient)).scalar_one()
+            _print_row("postgresql", True, measure_seeded(engine, size))
+        finally:
+            engine.dispose()
+        return
     for backend in backends:
-        results = []
-        for size in sizes:
-            with tempfile.TemporaryDirectory() as folder:
-                if backend == "sqlite":
-                    engine, drop = sqlite_engine(Path(folder)), None
-                else:
-                    engine, drop = postgres_engine(args.postgres)
-                try:
-                    result = measure(engine, size)
-                finally:
-                    engine.dispose()
-                    if drop:
-                        drop()
-            results.append(result)
+        for history in histories:
+            results = []
+            for size in sizes:
+                with tempfile.TemporaryDirectory() as folder:
+                    if backend == "sqlite":
+                        engine, drop = sqlite_engine(Path(folder)), None
+                    else:
+                        engine, drop = postgres_engine(args.postgres)
+                    try:
+                        result = measure(engine, size, history)
+                    finally:
+                        engine.dispose()
+                        if drop:
+                            drop()
+                results.append(result)
+                _print_row(backend, history, result)
+            ratio = results[-1]["idle_ms"] / results[0]["idle_ms"]
             print(
-                f"{backend:10} {size:>9,} {result['seed_s']:>7.1f} {result['idle_ms']:>13.1f} "
-                f"{result['busy_s']:>12.2f} {result['per_s']:>10.0f}"
+                f"{backend:10} {_history(history):8} idle tick {sizes[-1]:,} vs {sizes[0]:,} "
+                f"patients: {ratio:.2f}x"
             )
-        ratio = results[-1]["idle_ms"] / results[0]["idle_ms"]
-        print(f"{backend:10} idle tick {sizes[-1]:,} vs {sizes[0]:,} patients: {ratio:.2f}x")
     if args.overdue:
         print(
             f"\n{'database':10} {'overdue':>9} {'passes':>7} {'longest pass s':>15} {'drain s':>8}"

@@ -12,7 +12,7 @@ from flask.cli import AppGroup, with_appcontext
 from sqlmodel import select
 
 from .accounts.users import UserError, create_user, reset_password
-from .enrolment import EnrolmentError, import_csv, normalise_on_call_phone
+from .enrolment import CSV_COLUMNS, EnrolmentError, import_csv, normalise_on_call_phone
 from .models import Site, User
 from .scheduling.tick import tick_for_app
 from .storage import database
@@ -189,11 +189,14 @@ def import_patients_command(csv_file: Path, site_code: str) -> None:
                 raise click.ClickException(f"No site with code {site_code!r}.")
             enrolled = import_csv(session, site, _read_text(csv_file), user_id=None)
     except EnrolmentError as exc:
-        click.echo("Nothing was imported. Problems:", err=True)
-        for row, field, message in exc.problems:
-            click.echo(f"  row {row}: {field}: {message}", err=True)
+        click.echo("Nothing was imported. Problems (the header is row 1):", err=True)
+        for row, column, message in exc.problems:
+            where = f"row {row}, column {column}" if column in CSV_COLUMNS else f"row {row}"
+            click.echo(f"  {where}: {message}", err=True)
         sys.exit(1)
-    click.echo(f"Enrolled {len(enrolled)} patients at {site_code}.")
+    record_only = sum(e.record_only for e in enrolled)
+    kept = f", {record_only} of them for the record only" if record_only else ""
+    click.echo(f"Enrolled {len(enrolled)} patients at {site_code}{kept}.")
 
 
 def _read_text(path: Path) -> str:

@@ -5,17 +5,19 @@ import io
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, field_validator
 from sqlmodel import Session, select
 
-from .clinical_dates import procedure_date_problem
+from .clinical_dates import follow_up_over_problem, procedure_date_problem
+from .languages import language_choices, language_code
 from .models import (
     Augmentation,
     ContactChannel,
     Electrode,
+    FollowUpStatus,
+    InstanceStatus,
     LesionType,
     Patient,
     PatientEvent,
@@ -23,10 +25,10 @@ from .models import (
     Site,
     utcnow,
 )
-from .scheduling.plan import plan_follow_up
+from .scheduling.plan import follow_up_ends_at, plan_follow_up
+from .time_zones import is_time_zone
 
 LEVEL = re.compile(r"^(C[1-7]|T([1-9]|1[0-2])|L[1-5]|S[1-5])$")
-LANGUAGES = ("en", "cy")
 CSV_COLUMNS = (
     "study_id",
     "first_name",
@@ -40,8 +42,37 @@ CSV_COLUMNS = (
     "levels",
     "lesion_type",
     "electrode",
+    "record_only",
 )
-REQUIRED = set(CSV_COLUMNS) - {"timezone", "language", "channel"}
+OPTIONAL_COLUMNS = {"timezone", "language", "channel", "record_only"}
+REQUIRED = set(CSV_COLUMNS) - OPTIONAL_COLUMNS
+
+# What to do about a value that is missing, or given but not understood, in plain words.
+MISSING = {
+    "study_id": "Give the patient’s study id.",
+    "first_name": "Give the first name the patient uses.",
+    "phone": "Give the patient’s mobile number.",
+    "timezone": "Choose the patient’s time zone.",
+    "language": "Choose the language the patient is asked in.",
+    "consent": "Say whether the patient consents to follow-up by text (yes).",
+    "channel": "Choose how to ask the patient: a text with a web link, or questions by text.",
+    "procedure_date": "Give the procedure date.",
+    "augmentation": "Choose the procedure: RFA with kyphoplasty or with vertebroplasty.",
+    "levels": "Give the treated vertebral levels, such as T12 or T12, L1.",
+    "lesion_type": "Choose the lesion type: lytic, blastic or mixed.",
+    "electrode": "Choose the electrode: bipolar or monopolar.",
+    "record_only": "Say yes to enrol for the record only, or leave it empty.",
+}
+NOT_UNDERSTOOD = {
+    **MISSING,
+    "consent": "Write yes if the patient consents to follow-up by text.",
+    "channel": "Choose how to ask the patient: link (a text with a web link) or sms.",
+    "procedure_date": "Give the procedure date as a real date, year-month-day (2027-02-01).",
+}
+
+
+def _lower(value):
+    return value.strip().lower() if isinstance(value, str) else value
 
 
 class EnrolmentInput(BaseModel):
@@ -61,45 +92,57 @@ class EnrolmentInput(BaseModel):
     levels: str
     lesion_type: LesionType
     electrode: Electrode
+    record_only: bool = False
     phone_region: str = "GB"
 
     @field_validator("study_id")
     @classmethod
     def _study_id(cls, value: str) -> str:
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", value):
-            raise ValueError("use letters, digits, '-', '_' or '.', up to 64 characters")
+            raise ValueError(
+                "A study id has letters, digits, “-”, “_” or “.” (starting with a letter or "
+                "digit), up to 64 characters."
+            )
         return value
 
     @field_validator("first_name")
     @classmethod
     def _first_name(cls, value: str) -> str:
         if not value or len(value) > 100:
-            raise ValueError("give the first name the patient uses (up to 100 characters)")
+            raise ValueError("Give the first name the patient uses, up to 100 characters.")
         return value
 
     @field_validator("timezone")
     @classmethod
     def _timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: name too long
-            raise ValueError(f"unknown time zone {value!r} (e.g. Europe/London)") from None
+        if not is_time_zone(value):
+            shown = value if len(value) <= 40 else value[:40] + "…"
+            raise ValueError(
+                f"“{shown}” is an unknown time zone: choose one from the list "
+                "(in a file, a name such as Europe/London)."
+            )
         return value
 
     @field_validator("language")
     @classmethod
     def _language(cls, value: str) -> str:
-        value = value.lower()
-        if value not in LANGUAGES:
-            raise ValueError(f"language must be one of {', '.join(LANGUAGES)}")
-        return value
+        code = language_code(value)
+        if code is None:
+            offered = " or ".join(name for _, name in language_choices())
+            raise ValueError(f"The surveys are available in {offered} only.")
+        return code
 
     @field_validator("consent")
     @classmethod
     def _consent(cls, value: bool) -> bool:
         if not value:
-            raise ValueError("the patient must consent to follow-up before enrolment")
+            raise ValueError("The patient must consent to follow-up by text before enrolment.")
         return value
+
+    @field_validator("channel", "augmentation", "lesion_type", "electrode", mode="before")
+    @classmethod
+    def _any_case(cls, value):
+        return _lower(value)
 
     @field_validator("levels")
     @classmethod
@@ -107,7 +150,10 @@ class EnrolmentInput(BaseModel):
         levels = [part.strip().upper() for part in re.split(r"[,;\s]+", value) if part.strip()]
         bad = [level for level in levels if not LEVEL.match(level)]
         if not levels or bad:
-            raise ValueError("give vertebral levels such as 'T12' or 'T12, L1'")
+            raise ValueError(
+                "Give the treated vertebral levels such as T12 or T12, L1 "
+                "(C1–C7, T1–T12, L1–L5, S1–S5)."
+            )
         return ",".join(dict.fromkeys(levels))
 
     def e164(self) -> str:
@@ -120,17 +166,21 @@ def normalise_mobile(raw: str, region: str = "GB") -> str:
     try:
         number = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException:
-        raise ValueError(f"{raw!r} is not a phone number") from None
+        raise ValueError(f"“{_short(raw)}” is not a phone number.") from None
     if not phonenumbers.is_valid_number(number):
-        raise ValueError(f"{raw!r} is not a valid phone number")
+        raise ValueError(f"“{_short(raw)}” is not a valid phone number: check the digits.")
     kind = phonenumbers.number_type(number)
     mobile_kinds = (
         phonenumbers.PhoneNumberType.MOBILE,
         phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
     )
     if kind not in mobile_kinds:
-        raise ValueError(f"{raw!r} is not a mobile number: texts cannot reach it")
+        raise ValueError(f"“{_short(raw)}” is not a mobile number, so texts cannot reach it.")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _short(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def normalise_on_call_phone(raw: str | None, region: str = "GB") -> str | None:
@@ -147,61 +197,104 @@ def normalise_on_call_phone(raw: str | None, region: str = "GB") -> str | None:
 
 
 class EnrolmentError(ValueError):
-    """One or more inputs are invalid; ``problems`` lists them as (row, field, message)."""
+    """One or more inputs are invalid; ``problems`` lists them as (row, field, message).
+
+    ``field`` is the form field or CSV column the problem belongs to (``row`` and
+    ``file`` for the shape of a CSV file); ``message`` is a sentence a nurse can act on.
+    """
 
     def __init__(self, problems: list[tuple[int | None, str, str]]):
         self.problems = problems
-        super().__init__("; ".join(_describe(p) for p in problems))
+        super().__init__(" ".join(_describe(p) for p in problems))
 
 
 def _describe(problem: tuple[int | None, str, str]) -> str:
     row, field, message = problem
-    where = f"row {row}: " if row is not None else ""
-    return f"{where}{field}: {message}"
+    where = f"Row {row}, column {field}: " if row is not None else ""
+    return f"{where}{message}"
 
 
 @dataclass
 class Enrolled:
     patient: Patient
     procedure: Procedure
+    planned: int = 0  # surveys to be sent; those whose window had closed are not counted
+    record_only: bool = False
+
+
+RECORD_ONLY_REASON = "enrolled for the record only: every survey had closed, none is sent"
+Problems = list[tuple[int | None, str, str]]
+AS_DATE = TypeAdapter(date)
+AS_BOOL = TypeAdapter(bool)
 
 
 def validate(
-    data: dict, site: Site, row: int | None = None, *, today: date | None = None
+    data: dict, site: Site, row: int | None = None, *, now: datetime | None = None
 ) -> tuple[EnrolmentInput, str]:
     """Validate one patient's data; return the input and the E.164 number.
 
-    Every problem is reported at once, the phone number's included. The procedure date
-    must lie in the accepted range (see ``clinical_dates``) as of ``today`` (default:
-    today in UTC).
+    Every problem is reported at once, the phone number's and the procedure date's
+    included. The procedure date must lie in the accepted range (see ``clinical_dates``)
+    as of ``now`` (default: the current time), and its follow-up must not be over unless
+    ``record_only`` is set. A missing time zone is the site's.
     """
-    problems: list[tuple[int | None, str, str]] = []
-    item = None
-    try:
-        item = EnrolmentInput.model_validate({**data, "phone_region": site.phone_region})
-    except ValidationError as exc:
-        for error in exc.errors():
-            field = ".".join(str(part) for part in error["loc"]) or "input"
-            problems.append((row, field, _plain(error)))
-    if item is not None:
-        problem = procedure_date_problem(item.procedure_date, today or utcnow().date())
-        if problem:
-            problems.append((row, "procedure_date", problem))
-    phone = ""
-    raw_phone = data.get("phone")
-    if isinstance(raw_phone, str) and raw_phone.strip():
-        try:
-            phone = normalise_mobile(raw_phone.strip(), site.phone_region)
-        except ValueError as exc:
-            problems.append((row, "phone", str(exc)))
+    item, phone, problems = _check(data, site, row, now or utcnow())
     if problems or item is None:
         raise EnrolmentError(problems)
     return item, phone
 
 
-def _plain(error: dict) -> str:
-    message = error["msg"]
-    return message.removeprefix("Value error, ")
+def _check(
+    data: dict, site: Site, row: int | None, now: datetime
+) -> tuple[EnrolmentInput | None, str, Problems]:
+    given = {key: value for key, value in data.items() if not _blank(value)}
+    given.setdefault("timezone", site.timezone)
+    problems: Problems = []
+    item = None
+    try:
+        item = EnrolmentInput.model_validate({**given, "phone_region": site.phone_region})
+    except ValidationError as exc:
+        for error in exc.errors():
+            field = str(error["loc"][0]) if error["loc"] else "input"
+            problems.append((row, field, _plain(field, error)))
+    problems += [(row, "procedure_date", p) for p in _date_problems(given, site, now)]
+    phone = ""
+    raw_phone = given.get("phone")
+    if isinstance(raw_phone, str):
+        try:
+            phone = normalise_mobile(raw_phone.strip(), site.phone_region)
+        except ValueError as exc:
+            problems.append((row, "phone", str(exc)))
+    return item, phone, problems
+
+
+def _blank(value) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _plain(field: str, error: dict) -> str:
+    """A sentence saying what to do about one pydantic error."""
+    if error["type"] == "missing":
+        return MISSING.get(field, "Give this value.")
+    if error["type"] == "value_error":
+        return str(error["ctx"]["error"])
+    return NOT_UNDERSTOOD.get(field, "This value is not understood.")
+
+
+def _date_problems(given: dict, site: Site, now: datetime) -> list[str]:
+    """The procedure date's range and follow-up problems, judged even when other fields fail."""
+    try:
+        procedure_date = AS_DATE.validate_python(given.get("procedure_date"))
+        record_only = AS_BOOL.validate_python(given.get("record_only", False))
+    except ValidationError:
+        return []  # reported by the model's own validation
+    problem = procedure_date_problem(procedure_date, now.date())
+    if problem:
+        return [problem[0].upper() + problem[1:] + "."]
+    zone = given["timezone"] if is_time_zone(str(given["timezone"])) else site.timezone
+    ends_at = follow_up_ends_at(site.protocol_id, procedure_date, zone)
+    problem = follow_up_over_problem(procedure_date, ends_at, now, record_only=record_only)
+    return [problem] if problem else []
 
 
 def enrol(
@@ -212,14 +305,32 @@ def enrol(
     user_id: int | None,
     now: datetime | None = None,
 ) -> Enrolled:
-    """Enrol one patient and plan their follow-up, in the caller's transaction."""
+    """Enrol one patient and plan their follow-up, in the caller's transaction.
+
+    Every problem is reported at once, a study id already enrolled at the site included.
+    """
     now = now or utcnow()
-    item, phone = validate(data, site, today=now.date())
-    _refuse_existing(session, site, [item.study_id])
+    item, phone, problems = _check(data, site, None, now)
+    study_id = item.study_id if item else _valid_study_id(data, problems)
+    if study_id:
+        problems += _existing(session, site, [study_id], [None])
+    if problems or item is None:
+        raise EnrolmentError(problems)
     return _create(session, site, item, phone, user_id=user_id, now=now)
 
 
-def _refuse_existing(session: Session, site: Site, study_ids: list[str], rows=None) -> None:
+def _valid_study_id(data: dict, problems: Problems) -> str | None:
+    """The row's study id when it is well formed, to check it is not enrolled already."""
+    if any(field == "study_id" for _, field, _ in problems):
+        return None
+    value = data.get("study_id")
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def _existing(
+    session: Session, site: Site, study_ids: list[str], rows: list[int | None]
+) -> Problems:
+    """A problem for each study id already enrolled at the site."""
     taken = set(
         session.exec(
             select(Patient.study_id).where(
@@ -227,15 +338,11 @@ def _refuse_existing(session: Session, site: Site, study_ids: list[str], rows=No
             )
         )
     )
-    if taken:
-        rows = rows or [None] * len(study_ids)
-        raise EnrolmentError(
-            [
-                (row, "study_id", f"{sid} is already enrolled at this site")
-                for row, sid in zip(rows, study_ids, strict=True)
-                if sid in taken
-            ]
-        )
+    return [
+        (row, "study_id", f"{sid} is already enrolled at this site.")
+        for row, sid in zip(rows, study_ids, strict=True)
+        if sid in taken
+    ]
 
 
 def _create(
@@ -252,6 +359,9 @@ def _create(
         consent_at=now,
         channel=item.channel,
     )
+    if item.record_only:
+        patient.status = FollowUpStatus.STOPPED
+        patient.status_reason = RECORD_ONLY_REASON
     session.add(patient)
     session.flush()
     procedure = Procedure(
@@ -265,9 +375,13 @@ def _create(
     )
     session.add(procedure)
     session.flush()
-    session.add(PatientEvent(patient_id=patient.id, kind="enrolled", user_id=user_id, at=now))
-    plan_follow_up(session, patient, procedure, now=now)
-    return Enrolled(patient, procedure)
+    detail = {"record_only": True} if item.record_only else {}
+    session.add(
+        PatientEvent(patient_id=patient.id, kind="enrolled", detail=detail, user_id=user_id, at=now)
+    )
+    planned = plan_follow_up(session, patient, procedure, now=now)
+    to_send = sum(instance.status != InstanceStatus.CANCELLED for instance in planned)
+    return Enrolled(patient, procedure, to_send, item.record_only)
 
 
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -277,17 +391,25 @@ LOOKUP_CHUNK = 1000
 def import_csv(
     session: Session, site: Site, text: str, *, user_id: int | None, now: datetime | None = None
 ) -> list[Enrolled]:
-    """Enrol every row of a CSV file, or none: any bad row raises EnrolmentError listing all."""
+    """Enrol every row of a CSV file, or none: any bad row raises EnrolmentError listing all.
+
+    Every row is checked by the rules of the enrolment form; every problem of every row
+    is listed, a study id repeated in the file or already enrolled included.
+    """
+    now = now or utcnow()
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     try:
         header = [name.strip() for name in reader.fieldnames or []]
     except csv.Error as exc:
-        raise EnrolmentError([(1, "file", f"not a readable CSV file ({exc})")]) from None
+        raise EnrolmentError([(1, "file", f"The file is not readable as CSV ({exc}).")]) from None
     missing = [column for column in CSV_COLUMNS if column not in header and column in REQUIRED]
     if missing:
-        raise EnrolmentError([(1, "header", f"missing column(s): {', '.join(missing)}")])
-    problems: list[tuple[int | None, str, str]] = []
+        raise EnrolmentError(
+            [(1, "header", f"The header row lacks the column(s) {', '.join(missing)}.")]
+        )
+    problems: Problems = []
     valid: list[tuple[int, EnrolmentInput, str]] = []
+    ids: list[tuple[int, str]] = []
     seen: dict[str, int] = {}
     rows = enumerate(reader, start=2)
     while True:
@@ -296,40 +418,41 @@ def import_csv(
         except StopIteration:
             break
         except csv.Error as exc:
-            problems.append((reader.line_num, "file", f"not readable as CSV ({exc})"))
+            problems.append((reader.line_num, "file", f"Not readable as CSV ({exc})."))
             break
         data, shape_problems = _row_cells(number, raw)
-        if shape_problems:
-            problems.extend(shape_problems)
+        item, phone, row_problems = _check(data, site, number, now)
+        row_problems = shape_problems + [
+            p for p in row_problems if p[1] not in _fields(shape_problems)
+        ]
+        problems.extend(row_problems)
+        study_id = item.study_id if item else _valid_study_id(data, row_problems)
+        if study_id in seen:
+            problems.append((number, "study_id", f"{study_id} repeats row {seen[study_id]}."))
             continue
-        try:
-            item, phone = validate(data, site, row=number)
-        except EnrolmentError as exc:
-            problems.extend(exc.problems)
-            continue
-        if item.study_id in seen:
-            problems.append(
-                (number, "study_id", f"{item.study_id} repeats row {seen[item.study_id]}")
-            )
-            continue
-        seen[item.study_id] = number
-        valid.append((number, item, phone))
-    if not valid and not problems:
-        raise EnrolmentError([(None, "file", "the file has no patient rows")])
-    for start in range(0, len(valid), LOOKUP_CHUNK):
-        chunk = valid[start : start + LOOKUP_CHUNK]
-        try:
-            _refuse_existing(
-                session, site, [item.study_id for _, item, _ in chunk], [n for n, _, _ in chunk]
-            )
-        except EnrolmentError as exc:
-            problems.extend(exc.problems)
+        if study_id:
+            seen[study_id] = number
+            ids.append((number, study_id))
+        if item is not None and not row_problems:
+            valid.append((number, item, phone))
+    if not ids and not problems:
+        raise EnrolmentError([(None, "file", "The file has no patient rows.")])
+    for start in range(0, len(ids), LOOKUP_CHUNK):
+        chunk = ids[start : start + LOOKUP_CHUNK]
+        problems += _existing(session, site, [sid for _, sid in chunk], [n for n, _ in chunk])
     if problems:
-        raise EnrolmentError(sorted(problems, key=lambda p: (p[0] or 0, p[1])))
-    now = now or utcnow()
+        raise EnrolmentError(sorted(problems, key=lambda p: (p[0] or 0, _column_order(p[1]))))
     return [
         _create(session, site, item, phone, user_id=user_id, now=now) for _, item, phone in valid
     ]
+
+
+def _fields(problems: Problems) -> set[str]:
+    return {field for _, field, _ in problems}
+
+
+def _column_order(field: str) -> int:
+    return CSV_COLUMNS.index(field) if field in CSV_COLUMNS else -1
 
 
 def _row_cells(number: int, raw: dict) -> tuple[dict, list[tuple[int | None, str, str]]]:
@@ -337,7 +460,7 @@ def _row_cells(number: int, raw: dict) -> tuple[dict, list[tuple[int | None, str
     problems: list[tuple[int | None, str, str]] = []
     extra = raw.pop(None, None)
     if extra:
-        problems.append((number, "row", f"{len(extra)} more field(s) than the header has"))
+        problems.append((number, "row", f"The row has {len(extra)} more cell(s) than the header."))
     data = {}
     for key, value in raw.items():
         column = (key or "").strip()
@@ -347,7 +470,7 @@ def _row_cells(number: int, raw: dict) -> tuple[dict, list[tuple[int | None, str
         if column not in CSV_COLUMNS or cell == "":
             continue
         if CONTROL_CHARACTERS.search(cell):
-            problems.append((number, column, "contains a control character; retype the cell"))
+            problems.append((number, column, "The cell holds a control character: retype it."))
             continue
         data[column] = cell
     return data, problems

@@ -7,13 +7,13 @@ from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import Settings
+from .languages import LANGUAGES
 
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
 login_manager.login_message = "Please sign in to continue."
 csrf = CSRFProtect()
 babel = Babel()
-LANGUAGES = ("en",)  # languages with a catalogue under pro_app/translations
 
 
 def patient_locale() -> str:

@@ -14,7 +14,14 @@ from .loader import (
     load_instruments,
 )
 from .model import Instrument, Item, ItemType, Urgency
-from .protocol import Protocol, ProtocolError, Timepoint, load_protocol, load_protocol_file
+from .protocol import (
+    Protocol,
+    ProtocolError,
+    Timepoint,
+    available_protocols,
+    load_protocol,
+    load_protocol_file,
+)
 from .red_flags import RaisedFlag, red_flags_raised
 from .scoring import (
     NotEvaluable,
@@ -51,6 +58,7 @@ __all__ = [
     "is_enabled",
     "load_instrument",
     "load_instruments",
+    "available_protocols",
     "load_protocol",
     "load_protocol_file",
     "minimum_baseline_pain",

@@ -91,6 +91,24 @@ def protocol_dirs() -> list[Path]:
     return [*extra, SHIPPED_DIR]
 
 
+def available_protocols() -> dict[str, str]:
+    """Every protocol that loads and validates, by name, with its title.
+
+    A site's folders come first, so a site's file shadows a shipped one of the same name,
+    as ``load_protocol`` does; a file that does not validate is left out.
+    """
+    found: dict[str, str] = {}
+    for folder in protocol_dirs():
+        for path in sorted(folder.glob("*.yaml")):
+            if path.stem in found:
+                continue
+            try:
+                found[path.stem] = load_protocol(path.stem).title
+            except ProtocolError:
+                continue
+    return found
+
+
 def _resolve(name_or_path: str | Path) -> Path:
     path = Path(name_or_path)
     if path.suffix in (".yaml", ".yml"):

@@ -148,7 +148,7 @@ def test_import_command(runner, gen, tmp_path):
     bad.write_text(HEADER + "\nC2,Ann,07400 111111,yes,2027-02-01,kyphoplasty,Q1,lytic,bipolar\n")
     result = runner.invoke(args=["import-patients", str(bad), "--site", site.code])
     assert result.exit_code == 1
-    assert "row 2: levels" in result.output
+    assert "row 2, column levels: Give the treated vertebral levels" in result.output
 
 
 def test_create_user_command(runner, gen):

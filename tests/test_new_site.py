@@ -55,7 +55,7 @@ def test_a_site_with_its_own_protocol_enrols_the_example_csv(runner, engine, tmp
 
     imported = runner.invoke(args=["import-patients", str(EXAMPLE_CSV), "--site", "LEEDS"])
     assert imported.exit_code == 0, imported.output
-    assert "Enrolled 2 patients at LEEDS" in imported.output
+    assert "Enrolled 3 patients at LEEDS, 1 of them for the record only." in imported.output
     with Session(engine) as session:
         site = session.exec(select(Site).where(Site.code == "LEEDS")).one()
         assert site.protocol_id == "leeds_short"

@@ -116,6 +116,28 @@ DEFINITIONS: tuple[tuple[str, str], ...] = (
         "closed unanswered. Delivered counts Twilio delivery receipts.",
     ),
     (
+        "Alert handling",
+        "Alerts raised for the nurses, per timepoint of the survey whose answers raised them "
+        "(whether or not it was completed) and overall; alerts about texts or replies with no "
+        "survey behind them count overall only. Per 100 completed surveys divides by the "
+        "surveys answered at that timepoint (overall: at every timepoint). Red flags are "
+        "split by urgency: call now (target 1 hour) and within 24 hours; other alerts have "
+        "the site's target (72 hours unless the site set another).",
+    ),
+    (
+        "Time to acknowledgement",
+        "Hours from an alert being raised to a nurse acknowledging it, for acknowledged "
+        "alerts: median and quartiles. Acknowledged within target is of the alerts that "
+        "were acknowledged or whose target time has passed; an alert still open past its "
+        "target counts as not within it. Alerts still open and not yet at their target are "
+        "left out of the share.",
+    ),
+    (
+        "Actions taken",
+        "The action a nurse recorded on each alert (Called the patient, Advised 999 / A&E "
+        "and so on), counted per alert as stored.",
+    ),
+    (
         "De-identification",
         "No names, phone numbers or contact details; dates only as days or hours relative to "
         "the procedure or the due time; study ids only; free text left out.",

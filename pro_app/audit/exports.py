@@ -26,6 +26,7 @@ from surveys.fhir import DEFAULT_BASE, to_questionnaire, to_questionnaire_respon
 from surveys.scoring.response import thresholds as response_settings
 
 from ..models import Patient, Procedure, Response, SurveyInstance
+from . import omed_blank
 from .answer_stream import KeyFigures, TimepointContext, current_answers
 from .definitions import report_definitions
 from .outcomes import BASELINE, AuditReport
@@ -51,6 +52,7 @@ PATIENT_COLUMNS = (
     "value",
     "omed_table",  # the conversion table of an OMED figure, and its version
     "omed_table_version",
+    "omed_blank_reason",  # not asked by text, needs review, not answered
     "channel",
     "window_adherence",
     "sent_hours_from_due",
@@ -99,14 +101,14 @@ def aggregate_rows(report: AuditReport, min_count: int) -> Iterator[tuple]:
     for section in sections(report):
         keys = _key_columns(section)
         for row in section.rows:
-            label = " | ".join(str(plain(cell)) for cell in row[:keys])
+            label = " | ".join(str(plain(cell)) for cell in row[:keys] if cell is not None)
             for column, cell in zip(section.columns[keys:], row[keys:], strict=True):
                 yield section.key, label, column, plain(cell, min_count)
 
 
 def _key_columns(section: Section) -> int:
     """How many leading columns name the row (timepoint and day, measure, or event)."""
-    return {"pain": 3, "safety": 1}.get(section.key, 2)
+    return {"pain": 3, "safety": 1, "alert_handling": 3}.get(section.key, 2)
 
 
 def aggregate_csv(report: AuditReport, min_count: int) -> Iterator[str]:
@@ -171,8 +173,8 @@ def _safe_name(name: str) -> str:
     return neutralise(name)
 
 
-def _flatten(scores: dict) -> Iterator[tuple]:
-    """Each score as (name, value, table, version), nested ones as
+def _flatten(scores: dict, instrument_id: str, channel: str) -> Iterator[tuple]:
+    """Each score as (name, value, table, version, why an OMED is blank), nested ones as
     ``omed.omed_mg_per_day`` with the conversion table that produced them; safe cells."""
     for name, value in scores.items():
         if isinstance(value, dict):
@@ -180,9 +182,19 @@ def _flatten(scores: dict) -> Iterator[tuple]:
             version = _cell(value.get("table_version") or None)
             for key in NESTED_SCORES:
                 if key in value:
-                    yield _safe_name(f"{name}.{key}"), _cell(value[key]), table, version
+                    blank = (
+                        omed_blank.blank_figure_reason(value)
+                        if key == "omed_mg_per_day" and value[key] is None
+                        else None
+                    )
+                    yield _safe_name(f"{name}.{key}"), _cell(value[key]), table, version, blank
         elif not isinstance(value, list):
-            yield _safe_name(name), _cell(value), None, None
+            blank = (
+                None
+                if value is not None
+                else omed_blank.blank_score_reason(instrument_id, name, channel)
+            )
+            yield _safe_name(name), _cell(value), None, None, blank
 
 
 def _cell(value):
@@ -249,7 +261,7 @@ class _PainResponses:
 
 
 def _response_row(context: TimepointContext, cells: tuple) -> tuple:
-    return neutralised((*context.leading(), *cells, "", *context.trailing()))
+    return neutralised((*context.leading(), *cells, None, "", *context.trailing()))
 
 
 def patient_rows(session: Session, filters: AuditFilters) -> Iterator[tuple]:
@@ -266,7 +278,7 @@ def patient_rows(session: Session, filters: AuditFilters) -> Iterator[tuple]:
             pending = _response_row(context, cells) if cells else None
         leading = neutralised((*context.leading(), answer.instrument_id, answer.instrument_version))
         trailing = neutralised((answer.channel, *context.trailing()))
-        for cells in _flatten(answer.scores):
+        for cells in _flatten(answer.scores, answer.instrument_id, answer.channel):
             yield (*leading, *cells, *trailing)
     if pending:
         yield pending
@@ -281,7 +293,7 @@ class _CsvCells:
 
     def __init__(self):
         self.text: dict[str, str] = {}
-        self.scores: dict[str, list[str]] = {}
+        self.scores: dict[tuple[str, str, bool], list[str]] = {}
 
     def cell(self, value) -> str:
         if value.__class__ is not str:
@@ -293,18 +305,17 @@ class _CsvCells:
             found = self.text[value] = _quoted(neutralise(value))
         return found
 
-    def score_pairs(self, scores_json: str) -> list[str]:
-        """Each score's "score,value,omed_table,omed_table_version" cells."""
-        found = self.scores.get(scores_json)
+    def score_pairs(self, scores_json: str, instrument_id: str, channel: str) -> list[str]:
+        """Each score's "score,value,omed_table,omed_table_version,omed_blank_reason"
+        cells (a blank OMED's reason depends on the questionnaire and on texting)."""
+        key = (scores_json, instrument_id, channel == "sms")
+        found = self.scores.get(key)
         if found is None:
             if len(self.scores) >= self.LIMIT:
                 self.scores.clear()
-            scored = _flatten(json.loads(scores_json))
-            found = [
-                f"{_quoted(name)},{_csv_value(value)},{_csv_value(table)},{_csv_value(version)}"
-                for name, value, table, version in scored
-            ]
-            self.scores[scores_json] = found
+            scored = _flatten(json.loads(scores_json), instrument_id, channel)
+            found = [",".join(map(_csv_value, (name, *rest))) for name, *rest in scored]
+            self.scores[key] = found
         return found
 
 
@@ -324,8 +335,8 @@ def patient_csv(session: Session, filters: AuditFilters) -> Iterator[str]:
             head = ",".join(map(cell, context.leading()))
             tail = ",".join(map(cell, context.trailing()))
             derived = responses.cells(context)
-            pending = f"{head},{','.join(map(cell, derived))},,{tail}\r\n" if derived else None
-        pairs = cells.score_pairs(answer.scores_json)
+            pending = f"{head},{','.join(map(cell, derived))},,,{tail}\r\n" if derived else None
+        pairs = cells.score_pairs(answer.scores_json, answer.instrument_id, answer.channel)
         if not pairs:
             continue
         prefix = f"{head},{cell(answer.instrument_id)},{cell(answer.instrument_version)},"

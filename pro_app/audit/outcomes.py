@@ -12,6 +12,7 @@ from functools import lru_cache
 from surveys import NotEvaluable, clinically_important_improvement, evaluate_pain_response
 from surveys.scoring.exact import exact
 
+from .alert_handling import AlertHandling
 from .proxy import proxy_pain_response
 from .statistics import ChangeSummary, Summary, summarise, summarise_change
 from .timelines import InstanceFacts, PatientTimeline
@@ -82,6 +83,12 @@ class AuditReport:
     safety_patients: Counter  # kind -> procedures with at least one event of that kind
     generated_at: datetime
     omed_tables: Counter = field(default_factory=Counter)  # (table, version) -> answers
+    alert_handling: AlertHandling = field(default_factory=AlertHandling)
+    min_count: int = 0  # the strictest small-cell threshold of the sites covered
+
+    @property
+    def completed_surveys(self) -> int:
+        return sum(o.answered for o in self.timepoints)
 
     def safety_rate(self, kind: str) -> float | None:
         return self.safety_patients[kind] / self.procedures if self.procedures else None

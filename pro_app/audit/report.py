@@ -6,6 +6,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from ..models import Patient, Procedure, Role, SafetyEvent, Site, User
+from .alert_handling import alert_handling
 from .outcomes import AuditReport, OutcomeAccumulator
 from .timelines import AuditFilters, apply_filters, timelines
 
@@ -32,7 +33,10 @@ def build_report(session: Session, filters: AuditFilters, now: datetime) -> Audi
             filters,
         )
     ).all()
-    return accumulator.report(events)
+    report = accumulator.report(events)
+    report.alert_handling = alert_handling(session, filters, now)
+    report.min_count = minimum_cell_count(session, filters)
+    return report
 
 
 def minimum_cell_count(session: Session, filters: AuditFilters) -> int:

@@ -1,11 +1,12 @@
 """Date and time expressions for the exports, the same on SQLite and PostgreSQL.
 
-The patient-level export reports each answer's day relative to the procedure; working it
-out in the query saves parsing a quarter of a million dates in Python. Times are UTC:
+The patient-level export reports each answer's day relative to the procedure, and the
+alert handling each alert's hours to acknowledgement; working them out in the query
+saves parsing hundreds of thousands of dates in Python. Times are UTC:
 naive ISO text on SQLite, ``timestamptz`` on PostgreSQL, and read as SQLite's text.
 """
 
-from sqlalchemy import Integer, String
+from sqlalchemy import Float, Integer, String
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -53,3 +54,23 @@ def _utc_text_postgresql(element, compiler, **kw) -> str:
 def _utc_text_sqlite(element, compiler, **kw) -> str:
     (moment,) = _arguments(element, compiler, **kw)
     return moment
+
+
+class hours_between(FunctionElement):  # noqa: N801 (used like a SQL function)
+    """Hours from an earlier moment to a later one (negative if it is not later)."""
+
+    type = Float()
+    name = "hours_between"
+    inherit_cache = True
+
+
+@compiles(hours_between)
+def _hours_postgresql(element, compiler, **kw) -> str:
+    later, earlier = _arguments(element, compiler, **kw)
+    return f"(EXTRACT(EPOCH FROM (({later}) - ({earlier}))) / 3600.0)"
+
+
+@compiles(hours_between, "sqlite")
+def _hours_sqlite(element, compiler, **kw) -> str:
+    later, earlier = _arguments(element, compiler, **kw)
+    return f"((julianday({later}) - julianday({earlier})) * 24.0)"

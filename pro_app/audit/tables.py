@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from surveys import NotEvaluable
 
 from ..models import SAFETY_EVENT_LABELS
+from .alert_handling import ALL, NO_TIMEPOINT, OVERALL, Tally, action_label, group_label
 from .outcomes import AuditReport, TimepointOutcome
 from .statistics import ChangeSummary, Summary
 
@@ -226,7 +227,16 @@ def sections(report: AuditReport) -> list[Section]:
         ("timepoint", "day", *SUMMARY_COLUMNS, *CHANGE_COLUMNS),
         [[o.timepoint, o.day, *_summary(o.qol), *_change(o.qol_change)] for o in tps],
     )
-    return [response, pain, consensus, opioids, qol, _safety(report), _quality(report)]
+    return [
+        response,
+        pain,
+        consensus,
+        opioids,
+        qol,
+        _safety(report),
+        _quality(report),
+        _alert_handling(report),
+    ]
 
 
 def _safety(report: AuditReport) -> Section:
@@ -293,6 +303,71 @@ def _quality(report: AuditReport) -> Section:
             "answered late",
             "missed",
             *(f"answered by {c}" for c in CHANNELS),
+        ),
+        rows,
+    )
+
+
+def _alert_row(tally: Tally, completed: int | None, actions: list[str]) -> list[Cell]:
+    """``completed`` is None for alerts with no survey behind them (no rate)."""
+    waited = tally.time_to_acknowledge
+    return [
+        Count(tally.alerts),
+        Stat(round(100 * tally.alerts / completed, 1) if completed else None, tally.alerts),
+        None if completed is None else Count(completed),
+        Count(tally.acknowledged),
+        Stat(_round(waited.median), waited.n),
+        Stat(_round(waited.q1), waited.n),
+        Stat(_round(waited.q3), waited.n),
+        tally.target() or None,
+        Count(tally.assessable),
+        Count(tally.within_target),
+        _percent(tally.within_target, tally.assessable),
+        Count(tally.open_past_target),
+        *(Count(tally.actions[action]) for action in actions),
+    ]
+
+
+def _alert_handling(report: AuditReport) -> Section:
+    """Per timepoint and overall: every alert, then each kind raised."""
+    handling = report.alert_handling
+    groups, actions = [ALL, *handling.groups], handling.actions
+    places: list[tuple[str, int | None, int | None]] = [
+        (o.timepoint, o.day, o.answered) for o in report.timepoints
+    ]
+    if NO_TIMEPOINT in handling.tallies:
+        places.append((NO_TIMEPOINT, None, None))
+    places.append((OVERALL, None, report.completed_surveys))
+    rows: list[list[Cell]] = [
+        [
+            timepoint,
+            day,
+            group_label(group),
+            *_alert_row(handling.tally(timepoint, group), completed, actions),
+        ]
+        for timepoint, day, completed in places
+        for group in groups
+    ]
+    return Section(
+        "alert_handling",
+        "Alert handling (alerts raised and how nurses acted on them)",
+        (
+            "timepoint",
+            "day",
+            "alert",
+            "alerts",
+            "per 100 completed surveys",
+            "completed surveys",
+            "acknowledged",
+            "median hours to acknowledgement",
+            "hours to acknowledgement Q1",
+            "hours to acknowledgement Q3",
+            "target",
+            "acknowledged or past target",
+            "acknowledged within target",
+            "acknowledged within target %",
+            "open past target",
+            *(f"action: {action_label(action)}" for action in actions),
         ),
         rows,
     )

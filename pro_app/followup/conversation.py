@@ -72,7 +72,12 @@ def first_question(instance: SurveyInstance, patient: Patient, site: Site) -> st
     questions = questions_for(instance)
     instance.progress = {**(instance.progress or {}), "sms": {"position": 0, "retries": 0}}
     flag_modified(instance, "progress")
-    greeting = f"Hello {patient.first_name}, {site.name} has {len(questions)} short questions."
+    return opening_text(questions, patient.first_name, site.name)
+
+
+def opening_text(questions: list[SmsQuestion], first_name: str, team_name: str) -> str:
+    """A conversation's first text: a greeting, how many questions, and question 1."""
+    greeting = f"Hello {first_name}, {team_name} has {len(questions)} short questions."
     return f"{greeting} {question_text(questions[0], 1, len(questions))}"
 
 

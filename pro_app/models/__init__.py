@@ -6,6 +6,7 @@ only SQLModel and SQLAlchemy, nothing else from ``pro_app``.
 
 from .base import metadata
 from .followup import (
+    NOT_FINISHED_STATUSES,
     OPEN_STATUSES,
     AnswerChannel,
     InstanceStatus,
@@ -38,6 +39,7 @@ from .safety import (
 from .types import UTCDateTime, utcnow
 
 __all__ = [
+    "NOT_FINISHED_STATUSES",
     "OPEN_STATUSES",
     "AccessLog",
     "Alert",

@@ -19,6 +19,11 @@ class InstanceStatus(StrEnum):
 
 
 OPEN_STATUSES = (InstanceStatus.SENT, InstanceStatus.IN_PROGRESS)
+# Planned or open: the rows the tick's expiry pass looks at (a partial index covers them).
+NOT_FINISHED_STATUSES = (InstanceStatus.SCHEDULED, *OPEN_STATUSES)
+_NOT_FINISHED = text(
+    "status IN (" + ", ".join(f"'{status.value}'" for status in NOT_FINISHED_STATUSES) + ")"
+)
 
 
 class SurveyInstance(SQLModel, table=True):
@@ -29,7 +34,15 @@ class SurveyInstance(SQLModel, table=True):
         UniqueConstraint("procedure_id", "timepoint"),
         Index("ix_survey_instance_status_due_at", "status", "due_at"),
         Index("ix_survey_instance_status_next_reminder_at", "status", "next_reminder_at"),
+        # Expiry: PostgreSQL reads the partial index; SQLite, without statistics, the other.
         Index("ix_survey_instance_status_closes_at", "status", "closes_at"),
+        Index(
+            "ix_survey_instance_unfinished_closes_at",
+            "closes_at",
+            "id",
+            postgresql_where=_NOT_FINISHED,
+            sqlite_where=_NOT_FINISHED,
+        ),
         # the patient list sorts a site by last answer and next survey
         Index(
             "ix_survey_instance_patient_id_status_completed_at",

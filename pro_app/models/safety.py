@@ -19,6 +19,20 @@ class AlertKind(StrEnum):
     NOT_SENT = "not_sent"  # an invitation or reminder ran out of retries
 
 
+# What a nurse did about an alert, by the code stored in ``Alert.action``, in words: every
+# action offered now or in the past, in the order offered, so records and the audit
+# (which counts them) always read in words. A new action needs its label here.
+ALERT_ACTION_LABELS: dict[str, str] = {
+    "called": "Called the patient",
+    "advised_999": "Advised 999 / A&E",
+    "referred_mscc": "Referred to the MSCC coordinator",
+    "seen_in_clinic": "Seen in clinic",
+    "review": "Arranged a review",
+    "no_action": "No action needed",
+    "not_reached": "Could not reach: try again",
+}
+
+
 class Alert(SQLModel, table=True):
     """Something a nurse must look at; ``dedupe_key`` makes raising it idempotent."""
 

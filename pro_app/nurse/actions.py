@@ -32,6 +32,7 @@ from ..models import (
     Site,
     SurveyInstance,
 )
+from ..models.safety import ALERT_ACTION_LABELS
 from ..scheduling.invitations import web_estimate
 from ..scheduling.plan import (
     Reopened,
@@ -47,30 +48,30 @@ class ActionRefused(ValueError):
 
 @dataclass(frozen=True)
 class AlertActionKind:
-    """Something a nurse can do about an alert. ``closes`` False keeps the alert open."""
+    """Something a nurse can do about an alert. ``closes`` False keeps the alert open.
+
+    Its words are ``ALERT_ACTION_LABELS`` (``models.safety``), which the audit reads too.
+    """
 
     code: str
-    label: str
     needs_note: bool = False
     closes: bool = True
+
+    @property
+    def label(self) -> str:
+        return ALERT_ACTION_LABELS[self.code]
 
 
 NOT_REACHED = "not_reached"
 #: What a nurse can record against an alert, in the order offered (codes are stored).
 ALERT_ACTIONS: tuple[AlertActionKind, ...] = (
-    AlertActionKind("called", "Called the patient"),
-    AlertActionKind("advised_999", "Advised 999 / A&E"),
-    AlertActionKind("referred_mscc", "Referred to the MSCC coordinator"),
-    AlertActionKind("seen_in_clinic", "Seen in clinic"),
-    AlertActionKind("no_action", "No action needed (reason)", needs_note=True),
-    AlertActionKind(NOT_REACHED, "Could not reach: try again", closes=False),
+    AlertActionKind("called"),
+    AlertActionKind("advised_999"),
+    AlertActionKind("referred_mscc"),
+    AlertActionKind("seen_in_clinic"),
+    AlertActionKind("no_action", needs_note=True),
+    AlertActionKind(NOT_REACHED, closes=False),
 )
-#: Labels of actions no longer offered, so older records still read in words.
-RETIRED_ALERT_ACTIONS = {"review": "Arranged a review"}
-ALERT_ACTION_LABELS: dict[str, str] = {
-    **RETIRED_ALERT_ACTIONS,
-    **{kind.code: kind.label for kind in ALERT_ACTIONS},
-}
 #: When to try again after failing to reach the patient, in hours from now.
 RETRY_CHOICES: tuple[tuple[int, str], ...] = (
     (1, "In 1 hour"),

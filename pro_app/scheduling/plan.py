@@ -44,14 +44,30 @@ def window_for(
     day and accept answers from the start of the first day to the end of the last day
     of their window.
     """
+    closes_at = closes_at_for(timepoint, procedure_date, zone)
     if timepoint.is_baseline:
-        closes_at = local_midnight(procedure_date + timedelta(days=1), zone)
         due_at = policy.next_allowed(enrolled_at, zone)
         return Window(opens_at=enrolled_at, due_at=due_at, closes_at=closes_at)
     due_day = procedure_date + timedelta(days=timepoint.offset_days)
     opens_at = local_midnight(due_day - timedelta(days=timepoint.days_before), zone)
-    closes_at = local_midnight(due_day + timedelta(days=timepoint.days_after + 1), zone)
     return Window(opens_at=opens_at, due_at=policy.send_time_on(due_day, zone), closes_at=closes_at)
+
+
+def closes_at_for(timepoint: TimepointPlan, procedure_date: date, zone: str) -> datetime:
+    """When a timepoint stops accepting answers: the end of its window's last local day."""
+    if timepoint.is_baseline:
+        return local_midnight(procedure_date + timedelta(days=1), zone)
+    last_day = procedure_date + timedelta(days=timepoint.offset_days + timepoint.days_after)
+    return local_midnight(last_day + timedelta(days=1), zone)
+
+
+def follow_up_ends_at(protocol_id: str, procedure_date: date, zone: str) -> datetime:
+    """When the protocol's last window closes for a procedure on ``procedure_date``.
+
+    From then on no survey of the procedure can be answered, so enrolling it would send
+    nothing.
+    """
+    return max(closes_at_for(tp, procedure_date, zone) for tp in timepoints_for(protocol_id))
 
 
 def plan_follow_up(

@@ -14,7 +14,7 @@ from sqlmodel import select
 from wtforms import EmailField, IntegerField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length, NumberRange, ValidationError
 
-from surveys import all_instruments
+from surveys import all_instruments, available_protocols
 
 from ..accounts.access import is_registry_admin, managed_site, managed_user, roles_required
 from ..accounts.passwords import MIN_LENGTH
@@ -22,6 +22,7 @@ from ..accounts.users import UserError, create_user, reset_password, set_active
 from ..enrolment import normalise_on_call_phone
 from ..models import Role, Site, SiteAlert, User
 from ..storage import database
+from ..time_zones import is_time_zone, zone_choices, zone_label
 from .forms import options
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -54,8 +55,17 @@ class SiteSettingsForm(FlaskForm):
         "On-call mobile for urgent alerts (optional)",
         validators=[Length(max=32), _on_call_mobile],
     )
-    timezone = StringField(
-        "Time zone", default="Europe/London", validators=[DataRequired(), _known_timezone]
+    timezone = SelectField(
+        "Time zone",
+        default="Europe/London",
+        validate_choice=False,
+        validators=[DataRequired(), _known_timezone],
+        description="The zone of the team's patients: offered first when enrolling.",
+    )
+    protocol_id = SelectField(
+        "Follow-up protocol",
+        default="default",
+        description="Patients enrolled from now on follow it; those enrolled keep theirs.",
     )
     omed_table = SelectField(
         "Opioid conversion table",
@@ -73,9 +83,25 @@ class SiteSettingsForm(FlaskForm):
         site.team_phone = self.team_phone.data.strip()
         site.on_call_phone = normalise_on_call_phone(self.on_call_phone.data)
         site.timezone = self.timezone.data.strip()
+        site.protocol_id = self.protocol_id.data
         site.omed_table = self.omed_table.data
         site.alert_target_hours = self.alert_target_hours.data
         site.min_cell_count = self.min_cell_count.data
+
+    def offer_choices(self, site: Site | None = None) -> "SiteSettingsForm":
+        """The zones (the site's first) and the protocols that load, the site's kept."""
+        zone = self.timezone.data if self.is_submitted() else None
+        zones = zone_choices(site.timezone if site else "Europe/London")
+        if zone and is_time_zone(zone) and zone not in dict(zones):
+            zones.insert(1, (zone, zone_label(zone)))
+        self.timezone.choices = options(zones)
+        protocols = available_protocols()
+        if site is not None and site.protocol_id not in protocols:
+            protocols[site.protocol_id] = "(its file is missing or does not validate)"
+        self.protocol_id.choices = options(
+            (name, f"{title} ({name})") for name, title in sorted(protocols.items())
+        )
+        return self
 
 
 class SiteForm(SiteSettingsForm):
@@ -144,7 +170,7 @@ def index():
         codes={site.id: site.code for site in sites},
         zones={site.id: site.timezone for site in sites},
         registry=is_registry_admin(current_user),
-        site_form=SiteForm(),
+        site_form=SiteForm().offer_choices(),
         user_form=_user_form(),
         reset_form=ResetPasswordForm(),
         instruments=list(all_instruments().values()),
@@ -156,7 +182,7 @@ def index():
 def add_site():
     if not is_registry_admin(current_user):
         abort(403)
-    form = SiteForm()
+    form = SiteForm().offer_choices()
     session = database.session()
     if form.validate_on_submit():
         if session.exec(select(Site).where(Site.code == form.code.data.strip())).first():
@@ -177,7 +203,7 @@ def add_site():
 def edit_site(site_id: int):
     session = database.session()
     site = managed_site(session, current_user, site_id)
-    form = SiteSettingsForm(obj=site)
+    form = SiteSettingsForm(obj=site).offer_choices(site)
     if form.validate_on_submit():
         form.apply_to(site)
         session.commit()

@@ -8,6 +8,7 @@ from sqlmodel import select
 
 from ..accounts.access import log_access, roles_required
 from ..audit.definitions import report_definitions
+from ..audit.export_names import export_filename
 from ..audit.exports import FORMATS, export_chunks
 from ..audit.figures import cohort_figures
 from ..audit.report import AUDIT_ROLES, build_report, scoped
@@ -84,7 +85,6 @@ def index():
 
 
 MIMETYPES = {"csv": "text/csv", "xlsx": XLSX, "fhir": "application/fhir+json"}
-NAMES = {"aggregate": "audit-outcomes", "patients": "audit-patients"}
 
 
 @bp.get("/export/<level>.<fmt>")
@@ -96,7 +96,8 @@ def export(level: str, fmt: str):
     filters = filters_from_request()
     log_access(session, current_user, f"export_{level}_{fmt}", detail=filters.describe()[:500])
     session.commit()
-    filename = f"{NAMES[level]}.{'json' if fmt == 'fhir' else fmt}"
+    site = session.get(Site, filters.site_id) if filters.site_id is not None else None
+    filename = export_filename(level, fmt, filters, site.code if site else None, utcnow().date())
     return Response(
         stream_with_context(_streamed(database.engine(), level, fmt, filters)),
         mimetype=MIMETYPES[fmt],

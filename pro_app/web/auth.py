@@ -12,7 +12,7 @@ from wtforms.validators import DataRequired, EqualTo, Length
 from ..accounts import sign_in_throttle as throttle
 from ..accounts.passwords import MIN_LENGTH, check_password, hash_password, needs_rehash
 from ..accounts.users import UserError, WrongPasswordError, change_password, end_sessions
-from ..models import Role, User, utcnow
+from ..models import Role, Site, User, utcnow
 from ..storage import database
 from . import staff_session
 
@@ -146,7 +146,8 @@ def root():
 @bp.get("/account")
 @login_required
 def account():
-    return render_template("auth/account.html")
+    site = database.session().get(Site, current_user.site_id) if current_user.site_id else None
+    return render_template("auth/account.html", site=site)
 
 
 @bp.route("/account/password", methods=["GET", "POST"], endpoint="change_password")

@@ -160,7 +160,10 @@ class AcknowledgeForm(FlaskForm):
     action = SelectField(
         "Action taken",
         id="ack-action",
-        choices=required_options((kind.code, kind.label) for kind in ALERT_ACTIONS),
+        choices=required_options(
+            (kind.code, f"{kind.label} (give the reason)" if kind.needs_note else kind.label)
+            for kind in ALERT_ACTIONS
+        ),
         validators=[InputRequired("Choose the action taken.")],
     )
     note = StringField(

@@ -5,20 +5,13 @@ from datetime import date
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField, FileRequired
 from sqlmodel import select
-from wtforms import BooleanField, DateField, SelectField, StringField
-from wtforms.validators import DataRequired, InputRequired
 
 from ..accounts.access import log_access, patient_for, roles_required
-from ..enrolment import LANGUAGES, EnrolmentError, enrol, import_csv
+from ..enrolment import CSV_COLUMNS, Enrolled, EnrolmentError, enrol, import_csv
 from ..local_time import in_zone
 from ..models import (
     SAFETY_EVENT_LABELS,
-    Augmentation,
-    ContactChannel,
-    Electrode,
-    LesionType,
     Procedure,
     Role,
     Site,
@@ -29,44 +22,13 @@ from ..nurse.actions import ALERT_ACTION_LABELS, move_procedure_date
 from ..nurse.dashboard import SORTS, Filters, patient_page
 from ..nurse.patient_record import RECENT_ALERTS, gather, summary_alerts
 from ..storage import database
-from .forms import options
+from .enrol_form import ImportForm, enrol_form
 from .input_guard import int_arg
 from .local_time import staff_zone
 from .patient_actions import ProcedureDateForm, perform, record_page
 
 bp = Blueprint("patients", __name__, url_prefix="/patients")
 MAX_PAGE = 10_000  # 500,000 patients at 50 a page; a larger page number shows the last
-
-
-def _choices(enum) -> list:
-    return options((member.value, member.value.replace("_", " ").capitalize()) for member in enum)
-
-
-class EnrolForm(FlaskForm):
-    study_id = StringField("Study id", validators=[DataRequired()])
-    first_name = StringField("First name (used to greet the patient)", validators=[DataRequired()])
-    phone = StringField("Mobile number", validators=[DataRequired()])
-    timezone = StringField("Time zone", default="Europe/London", validators=[DataRequired()])
-    language = SelectField("Language", choices=options((code, code) for code in LANGUAGES))
-    channel = SelectField(
-        "How to ask",
-        choices=options(
-            [
-                (ContactChannel.LINK.value, "Text with a web link"),
-                (ContactChannel.SMS.value, "Questions by text, answered by reply"),
-            ]
-        ),
-    )
-    consent = BooleanField("The patient consents to follow-up by text")
-    procedure_date = DateField("Procedure date", validators=[InputRequired()])
-    augmentation = SelectField("RFA with", choices=_choices(Augmentation))
-    levels = StringField("Vertebral levels (e.g. T12, L1)", validators=[DataRequired()])
-    lesion_type = SelectField("Lesion type", choices=_choices(LesionType))
-    electrode = SelectField("Electrode", choices=_choices(Electrode))
-
-
-class ImportForm(FlaskForm):
-    file = FileField("CSV file", validators=[FileRequired()])
 
 
 def _site() -> Site:
@@ -166,22 +128,34 @@ def index():
 @bp.route("/enrol", methods=["GET", "POST"])
 @roles_required(Role.NURSE)
 def enrol_patient():
-    form = EnrolForm()
+    site = _site()
+    now = utcnow()
+    form = enrol_form(site, now.date())
     problems: list = []
     if form.validate_on_submit():
         session = database.session()
-        data = {name: field.data for name, field in form._fields.items() if name != "csrf_token"}
         try:
-            enrolled = enrol(session, _site(), data, user_id=current_user.id)
+            enrolled = enrol(session, site, form.values(), user_id=current_user.id, now=now)
         except EnrolmentError as exc:
             session.rollback()
-            problems = exc.problems
+            problems = form.show(exc.problems)
         else:
             session.commit()
-            flash(f"Enrolled {enrolled.patient.study_id}; follow-up is planned.", "info")
+            flash(_enrolled_message(enrolled), "info")
             return redirect(url_for("patients.detail", patient_id=enrolled.patient.id))
+    elif request.method == "POST" and "csrf_token" in form.errors:
+        problems = [
+            {"message": "The form had expired: check it and send it again.", "anchor": None}
+        ]
     status = 422 if request.method == "POST" else 200
     return render_template("patients/enrol.html", form=form, problems=problems), status
+
+
+def _enrolled_message(enrolled: Enrolled) -> str:
+    study_id = enrolled.patient.study_id
+    if enrolled.record_only:
+        return f"Enrolled {study_id} for the record only: no survey will be sent."
+    return f"Enrolled {study_id}; {enrolled.planned} surveys are planned."
 
 
 @bp.route("/import", methods=["GET", "POST"])
@@ -195,7 +169,7 @@ def import_patients():
         try:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError:
-            problems = [(None, "file", "save the file as CSV in UTF-8 and try again")]
+            problems = [(None, "file", "Save the file as “CSV UTF-8” and try again.")]
         else:
             try:
                 enrolled = import_csv(session, _site(), text, user_id=current_user.id)
@@ -204,10 +178,18 @@ def import_patients():
                 problems = exc.problems
             else:
                 session.commit()
-                flash(f"Enrolled {len(enrolled)} patients.", "info")
+                record_only = sum(e.record_only for e in enrolled)
+                kept = f", {record_only} of them for the record only" if record_only else ""
+                flash(f"Enrolled {len(enrolled)} patients{kept}.", "info")
                 return redirect(url_for("patients.index"))
+    elif request.method == "POST":
+        problems = [(None, "file", error) for error in form.file.errors] or [
+            (None, "file", "The form had expired: choose the file and send it again.")
+        ]
     status = 422 if request.method == "POST" else 200
-    return render_template("patients/import.html", form=form, problems=problems), status
+    return render_template(
+        "patients/import.html", form=form, problems=problems, columns=CSV_COLUMNS
+    ), status
 
 
 @bp.get("/<int:patient_id>")

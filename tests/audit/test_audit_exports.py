@@ -4,7 +4,7 @@ import csv
 import io
 import json
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from fhir.resources.R4B.bundle import Bundle
@@ -15,57 +15,18 @@ from pro_app.audit import exports
 from pro_app.audit.exports import PATIENT_COLUMNS, export_chunks, neutralise, patient_csv
 from pro_app.audit.report import build_report
 from pro_app.audit.timelines import AuditFilters, timelines
-from pro_app.followup.answer_saving import complete, save_answers
+from pro_app.followup.answer_saving import save_answers
 from pro_app.models import AccessLog, Patient, SurveyInstance
 from pro_app.storage.engine import session_scope
 from surveys import NotEvaluable
 
-NOW = datetime(2027, 6, 1, 12, 0, tzinfo=UTC)
-ENROLLED = (NOW - timedelta(days=120)).replace(hour=9, minute=0, second=0, microsecond=0)
-PROCEDURE = ENROLLED.date() + timedelta(days=7)
-OTHER_MEDICINE = {"drug": "other", "name": "=HYPERLINK(secret)", "strength": 5, "doses": 1}
+from .answering import ENROLLED, NOW, PROCEDURE, answer
 
 
 @pytest.fixture(autouse=True)
 def _audit_day(clock):
     """The web views read the clock: they run on the audit day too."""
     clock.move_to(NOW)
-
-
-def answer(engine, patient_id, timepoint, worst, morphine_doses=0, channel="web", other=False):
-    with session_scope(engine) as session:
-        instance = session.exec(
-            select(SurveyInstance).where(
-                SurveyInstance.patient_id == patient_id, SurveyInstance.timepoint == timepoint
-            )
-        ).one()
-        at = instance.due_at + timedelta(hours=1)
-        instance.status = "sent"
-        instance.invited_at = instance.due_at
-        save_answers(
-            session,
-            instance,
-            "pain_nrs",
-            {"worst": worst, "average": worst, "now": worst},
-            channel=channel,
-            now=at,
-        )
-        medicines = [{"drug": "morphine", "strength": 10, "doses": morphine_doses}]
-        if other:
-            medicines.append(OTHER_MEDICINE)
-        save_answers(
-            session,
-            instance,
-            "analgesic_use",
-            {"medicines": medicines if morphine_doses else [], "medicine_change": "same"},
-            channel=channel,
-            now=at,
-        )
-        save_answers(
-            session, instance, "qol_overall", {"overall": 10 - worst}, channel=channel, now=at
-        )
-        complete(session, instance, now=at)
-        return instance.id
 
 
 @pytest.fixture
@@ -148,6 +109,7 @@ def test_the_patient_level_table_is_de_identified_and_safe(gen, cohort):
         "3.0",
         "",
         "",
+        "",
         "web",
         "on_time",
         "0.0",
@@ -155,8 +117,10 @@ def test_the_patient_level_table_is_de_identified_and_safe(gen, cohort):
         "1.0",
     ]
     assert by_score[("A0", "baseline", "omed.needs_review")][10] == "1"
+    blank = by_score[("A0", "baseline", "omed.omed_mg_per_day")]  # "other" medicine
+    assert (blank[10], blank[13]) == ("", "needs review")
     omed = by_score[("A0", "week4", "omed.omed_mg_per_day")]
-    assert omed[10:13] == ["20.0", "opioids_aware", "2020"]  # the figure with its table
+    assert omed[10:14] == ["20.0", "opioids_aware", "2020", ""]  # the figure with its table
     assert by_score[("A0", "week4", "omed.implausible")][10:13] == ["0", "opioids_aware", "2020"]
     assert ("'=cmd|calc", "week4", "worst") in by_score  # formula neutralised
     responses = {(r[0], r[5]): r[7:13] for r in rows[1:] if r[7] == "pain_response"}
@@ -264,6 +228,7 @@ def test_the_workbook_has_definitions_and_suppresses_small_cells(gen, cohort):
         "quality_of_life",
         "safety",
         "follow_up",
+        "alert_handling",
         "definitions",
     ]
     response = [list(r) for r in workbook["response"].iter_rows(values_only=True)]
@@ -394,3 +359,59 @@ def test_a_change_of_table_and_an_implausible_dose_are_left_out_and_counted(gen)
     assert (week4.omed_table_changed, week4.omed_change.n) == (1, 0)
     assert week4.not_evaluable == {NotEvaluable.TABLE_CHANGED: 1}
     assert report.omed_tables == {("opioids_aware", "2020"): 1, ("cdc_2022", "2022"): 2}
+
+
+def _text_through(engine, patient_id, timepoint):
+    """Answer a timepoint by text, question by question, as the conversation asks it."""
+    from pro_app.followup.conversation import answer_text, first_question, questions_for
+    from pro_app.models import Site
+
+    replies = {"scale": "4", "choice": "2", "yes_no": "no", "checklist": "0"}
+    with session_scope(engine) as session:
+        instance = session.exec(
+            select(SurveyInstance).where(
+                SurveyInstance.patient_id == patient_id, SurveyInstance.timepoint == timepoint
+            )
+        ).one()
+        patient = session.get(Patient, patient_id)
+        site = session.get(Site, patient.site_id)
+        instance.status, instance.invited_at = "sent", instance.due_at
+        at = instance.due_at + timedelta(hours=1)
+        first_question(instance, patient, site)
+        for question in questions_for(instance, session):
+            answer_text(session, instance, patient, site, replies[question.kind], at)
+        assert instance.status == "completed"
+
+
+def test_a_blank_omed_says_why(gen):
+    """By text the medicines are never asked; on the web the list can be left out."""
+    site = gen.site()
+    texted, skipped = (
+        gen.patient(site, now=ENROLLED, study_id=f"R{n}", procedure_date=PROCEDURE).patient
+        for n in range(2)
+    )
+    _text_through(gen.engine, texted.id, "week4")
+    with session_scope(gen.engine) as session:
+        instance = session.exec(
+            select(SurveyInstance).where(
+                SurveyInstance.patient_id == skipped.id, SurveyInstance.timepoint == "week4"
+            )
+        ).one()
+        instance.status = "sent"
+        save_answers(
+            session,
+            instance,
+            "analgesic_use",
+            {"medicine_change": "less"},
+            channel="web",
+            now=instance.due_at + timedelta(hours=1),
+        )
+    filters = AuditFilters(site_id=site.id)
+    with Session(gen.engine) as session:
+        lines = list(csv.reader(io.StringIO(text_of(patient_csv(session, filters)))))
+        rows = list(exports.patient_rows(session, filters))
+    reason = PATIENT_COLUMNS.index("omed_blank_reason")
+    omed = {(r[0], r[13]) for r in lines[1:] if r[9] == "omed"}
+    assert omed == {("R0", "not asked by text"), ("R1", "not answered")}
+    assert {r[reason] for r in rows if r[9] == "omed"} == {"not asked by text", "not answered"}
+    assert all(r[13] == "" for r in lines[1:] if r[9] != "omed")

@@ -197,14 +197,47 @@ def test_cohort_plots_hold_the_medians_shares_and_rates(report):
 
     figures = cohort_figures(report)
     upper, band, middle = figures["pain"]["data"]
-    assert middle["x"] == ["baseline (day 0)", "week4 (day 28)"]
+    assert middle["x"] == ["baseline (day 0)<br>n=5", "week4 (day 28)<br>n=4"]
     assert (middle["y"], band["y"], upper["y"]) == ([5, 4.5], [4, 3], [6, 5.5])
     share, omed = figures["opioids"]["data"]
     assert (share["y"], omed["y"]) == ([80.0, 75.0], [15, 25])
     assert figures["response"]["data"][0]["y"] == [83.3, 80.0]
+    assert figures["response"]["data"][0]["x"][1] == "week4 (day 28)<br>n=5"  # n due
     for figure in figures.values():
         go.Figure(figure)  # valid plotly, no template
         assert "template" not in figure["layout"]
+        assert figure["layout"]["xaxis"]["automargin"] and figure["layout"]["yaxis"]["dtick"]
+
+
+def test_cohort_plots_leave_out_points_from_too_few_patients(report):
+    from pro_app.audit.figures import cohort_figures
+
+    figures = cohort_figures(report, min_count=5)
+    upper, band, middle = figures["pain"]["data"]
+    assert middle["x"] == ["baseline (day 0)<br>n=5", "week4 (day 28)<br>n=4 (too few)"]
+    assert (middle["y"], band["y"], upper["y"]) == ([5, None], [4, None], [6, None])
+    share, omed = figures["opioids"]["data"]
+    assert share["y"] == [80.0, None]  # 5 answered at baseline, 4 at week 4
+    assert omed["y"] == [None, None]  # the OMED has its own n: 4 and 4
+    assert figures["response"]["data"][0]["y"] == [83.3, 80.0]  # 6 and 5 due
+
+
+@pytest.mark.parametrize(
+    ("highest", "step", "top"),
+    [
+        (85.9, 20, 100),
+        (68.7, 20, 80),
+        (12, 2.5, 12.5),
+        (25, 5, 30),  # room above a point on the top tick
+        (3.2, 1, 4),
+        (240, 50, 250),
+        (None, 2, 10),
+    ],
+)
+def test_the_omed_axis_has_round_ticks(highest, step, top):
+    from pro_app.audit.figures import nice_axis
+
+    assert nice_axis(highest) == (step, top)
 
 
 UK, US = (

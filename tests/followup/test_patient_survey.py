@@ -207,11 +207,12 @@ def test_a_language_with_a_catalogue_is_spoken_to_its_patients(
     monkeypatch.setenv("PRO_INSTANCE_DIR", str(tmp_path))
     site = gen.site()
     german = gen.patient(site, now=ENROLLED, language="en")
-    welsh = gen.patient(site, now=ENROLLED, language="cy")
-    with Session(engine) as session:  # "de" is not offered at enrolment; set it directly
-        patient = session.get(type(german.patient), german.patient.id)
-        patient.language = "de"
-        session.add(patient)
+    welsh = gen.patient(site, now=ENROLLED, language="en")
+    with Session(engine) as session:  # neither is offered at enrolment; set them directly
+        for enrolled, language in ((german, "de"), (welsh, "cy")):
+            patient = session.get(type(enrolled.patient), enrolled.patient.id)
+            patient.language = language
+            session.add(patient)
         session.commit()
     tick(ENROLLED)
     app = create_app(

@@ -112,9 +112,13 @@ def test_an_implausible_procedure_date_is_refused_with_the_range(client, nurse, 
         assert response.status_code == 422
         assert f"from {EARLIEST_PROCEDURE_DATE.isoformat()} to {latest}" in response.text
     assert patients(gen.engine) == []
-    for number, value in enumerate(["2000-01-01", latest]):  # both ends are included
+    ends = [("2000-01-01", "y"), (latest, "")]  # both ends are included
+    for number, (value, record_only) in enumerate(ends):  # the first for the record only
         data = form_data(
-            procedure_date=value, study_id=f"END-{number}", phone=f"07400 12345{number}"
+            procedure_date=value,
+            study_id=f"END-{number}",
+            phone=f"07400 12345{number}",
+            record_only=record_only,
         )
         assert client.post("/patients/enrol", data=data).status_code == 302
     assert len(patients(gen.engine)) == 2

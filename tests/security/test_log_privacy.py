@@ -41,7 +41,7 @@ def test_the_logs_of_failing_requests_hold_no_name_number_or_token(
 
     # A database error whose SQL parameters are the patient's name and number: the check
     # for an enrolled study id is skipped, so the insert itself fails.
-    monkeypatch.setattr("pro_app.enrolment._refuse_existing", lambda *a, **k: None)
+    monkeypatch.setattr("pro_app.enrolment._existing", lambda *a, **k: [])
     enrol = form_data(study_id="RFA-1", first_name=NAME, phone="07400 123456")
     assert client.post("/patients/enrol", data=enrol).status_code == 500
     # A failure while a live survey link is open.

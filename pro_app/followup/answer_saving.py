@@ -20,6 +20,7 @@ from ..models import (
     Site,
     SurveyInstance,
 )
+from .cohort_counts import counted_values, update_counts
 from .instruments import instrument, red_flags, scores_for
 from .key_outcomes import record_key_outcomes
 from .worsening import evaluate_worsening
@@ -61,6 +62,7 @@ def save_answers(
     # and supersedes rather than collides.
     session.flush()
     session.refresh(instance, with_for_update=True)
+    counted = counted_values(instance)  # a correction after completion moves its counts
     current = current_responses(session, instance.id)
     previous = current.get(instrument_id)
     merged = {**(previous.answers if previous else {}), **answers}
@@ -81,6 +83,7 @@ def save_answers(
     session.add(row)
     channels = {kind: answer.channel for kind, answer in current.items()}
     record_key_outcomes(instance, instrument_id, row.scores, {**channels, instrument_id: channel})
+    update_counts(session, site.id, counted, counted_values(instance))
     if instance.status == InstanceStatus.SENT:
         instance.status = InstanceStatus.IN_PROGRESS
     session.flush()
@@ -120,10 +123,19 @@ def notify_on_call(session: Session, site: Site, patient: Patient, alert_id: int
 
 
 def complete(session: Session, instance: SurveyInstance, *, now: datetime) -> None:
-    """Close the instance as answered, cancel its waiting reminders, check for worsening."""
+    """Close the instance as answered, cancel its waiting reminders, check for worsening.
+
+    The instance is locked first, so two submissions at once count its answers in the
+    expected course once.
+    """
+    session.flush()
+    session.refresh(instance, with_for_update=True)
+    counted = counted_values(instance)
     instance.status = InstanceStatus.COMPLETED
     instance.completed_at = now
     instance.next_reminder_at = None
+    site_id = session.get(Patient, instance.patient_id).site_id
+    update_counts(session, site_id, counted, counted_values(instance))
     cancel_pending(session, "survey already answered", Message.instance_id == instance.id)
     session.flush()
     evaluate_worsening(session, instance, now=now)

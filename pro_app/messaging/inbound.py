@@ -6,7 +6,7 @@ messaging never imports the follow-up code that turns a reply into an answer.
 """
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlmodel import Session, select
 
@@ -44,28 +44,47 @@ def patients_with_number(session: Session, number: str) -> list[Patient]:
     return list(session.exec(select(Patient).where(Patient.phone_e164 == number)))
 
 
-def open_instance(session: Session, patient: Patient, now: datetime) -> SurveyInstance | None:
-    """The patient's survey that is open for answers now, the most recently invited first."""
-    return session.exec(
-        select(SurveyInstance)
-        .where(
-            SurveyInstance.patient_id == patient.id,
-            SurveyInstance.status.in_(OPEN_STATUSES),
-            SurveyInstance.closes_at > now,
+Sender = tuple[Patient, SurveyInstance | None, Site]
+
+
+def senders(session: Session, number: str, now: datetime) -> list[Sender]:
+    """Every patient with this number, each with their survey open for answers now (the
+    most recently invited if several; None if none) and their site: one round trip for
+    what an inbound text looks up first (``session.get`` then finds the sites loaded)."""
+    rows = session.exec(
+        select(Patient, Site, SurveyInstance)
+        .join(Site, Site.id == Patient.site_id)
+        .outerjoin(
+            SurveyInstance,
+            (SurveyInstance.patient_id == Patient.id)
+            & SurveyInstance.status.in_(OPEN_STATUSES)
+            & (SurveyInstance.closes_at > now),
         )
-        .order_by(SurveyInstance.invited_at.desc())
-    ).first()
+        .where(Patient.phone_e164 == number)
+        .order_by(Patient.id)
+    ).all()
+    found: dict[int, Sender] = {}
+    for patient, site, instance in rows:
+        kept = found.get(patient.id, (patient, None, site))[1]
+        if kept is None or (instance is not None and _invited(instance) > _invited(kept)):
+            kept = instance
+        found[patient.id] = (patient, kept, site)
+    return list(found.values())
 
 
-def _choose_patient(session: Session, patients: list[Patient], now: datetime):
+def _invited(instance: SurveyInstance) -> datetime:
+    return instance.invited_at or datetime.min.replace(tzinfo=UTC)
+
+
+def _choose_patient(pairs: list[Sender]):
     """The sender's record: one with an open survey, else the newest; never a guess across
     two open surveys of different patients (that is left for a nurse)."""
-    open_ones = [(p, i) for p in patients if (i := open_instance(session, p, now)) is not None]
+    open_ones = [(p, i) for p, i, _site in pairs if i is not None]
     if len(open_ones) == 1:
         return open_ones[0]
     if open_ones:
         return None, None
-    return (max(patients, key=lambda p: p.id), None) if patients else (None, None)
+    return (max((p for p, *_ in pairs), key=lambda p: p.id), None) if pairs else (None, None)
 
 
 def handle_inbound(
@@ -91,8 +110,9 @@ def handle_inbound(
         for value, limit in ((sid, 64), (from_number, 20), (to_number, 20))
     )
     body = without_control_characters(body)[:MAX_BODY]
-    patients = patients_with_number(session, from_number)
-    patient, instance = _choose_patient(session, patients, now)
+    pairs = senders(session, from_number, now)
+    patients = [patient for patient, *_ in pairs]
+    patient, instance = _choose_patient(pairs)
     stored = insert_ignore(
         session,
         Message,

@@ -126,3 +126,23 @@ class Response(SQLModel, table=True):
     supersedes_id: int | None = Field(default=None, foreign_key="response.id", unique=True)
     is_current: bool = Field(default=True, sa_column_kwargs={"server_default": true()})
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ExpectedCourseCount(SQLModel, table=True):
+    """How many completed timepoints of a site hold one value of one key outcome.
+
+    The expected course (``pro_app/nurse/expected_course.py``) is read from these counts, so
+    a patient page never scans the site's surveys. Key outcomes are small sets of values
+    (0-10 scores, OMEDs from a table of strengths), so counting each value keeps the
+    median and quartiles exact. ``complete`` and later corrections keep the counts in the
+    same transaction as the answers (``pro_app/followup/cohort_counts.py``).
+    """
+
+    __tablename__ = "expected_course_count"
+
+    site_id: int = Field(foreign_key="site.id", primary_key=True)
+    measure: str = Field(max_length=16, primary_key=True)  # worst_pain, omed, qol
+    timepoint: str = Field(max_length=32, primary_key=True)
+    day_offset: int = Field(primary_key=True)
+    value: float = Field(primary_key=True)
+    n: int = Field(default=0, description="completed timepoints with this value (never < 0)")

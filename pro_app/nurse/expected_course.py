@@ -1,33 +1,22 @@
 """The expected course: the cohort's median and interquartile range at each timepoint.
 
 Drawn behind a patient's line so a nurse sees whether they recover as others do. The
-site's own cohort is used when it is large enough, otherwise every site's. Scores are
-the key outcomes kept on each survey instance (one query a measure), and the result is
-kept for a few minutes per site: the expected course does not need to be live.
+site's own cohort is used when it is large enough, otherwise every site's. The values are
+read from the counts that saving answers keeps (``pro_app.followup.cohort_counts``): a few
+rows per timepoint, whatever the size of the site, and exact, since the median and
+quartiles of a set of values follow from how often each value occurs.
 """
 
-import threading
-import time
-import weakref
-from collections import defaultdict
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 
-from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session
 
-from ..audit.statistics import median, quartiles
-from ..models import InstanceStatus, Patient, SurveyInstance
+from ..followup.cohort_counts import MEASURES, value_counts
 from .trajectory import CohortBand
 
-MEASURES = {  # measure: the key outcome on SurveyInstance (see key_outcomes.py)
-    "worst_pain": "pain_worst",
-    "omed": "omed_mg_per_day",
-    "qol": "quality_of_life",
-}
 MIN_PER_TIMEPOINT = 5  # fewer answers than this at a timepoint: no band drawn there
 MIN_SITE_BASELINES = 20  # a site with fewer baseline answers is compared with all sites
-CACHE_SECONDS = 600
 
 
 @dataclass(frozen=True)
@@ -36,72 +25,79 @@ class ExpectedCourse:
     bands: dict[str, list[CohortBand]]
 
 
-# Per database (engine), then per site: two apps in one process never share a course.
-_cache: "weakref.WeakKeyDictionary[Engine, dict[int, tuple[float, ExpectedCourse]]]" = (
-    weakref.WeakKeyDictionary()
-)
-_lock = threading.Lock()
+@dataclass
+class _Tally:
+    """How often each value, and each day, occurs at one measure's timepoint."""
+
+    values: Counter = field(default_factory=Counter)
+    days: Counter = field(default_factory=Counter)
 
 
-def expected_course(
-    session: Session, site_id: int, *, clock: Callable[[], float] = time.monotonic
-) -> ExpectedCourse:
-    """The site's expected course (or the registry's if the site is small), cached."""
-    now = clock()
-    engine = session.get_bind()
-    with _lock:
-        cached = _cache.get(engine, {}).get(site_id)
-    if cached and now - cached[0] < CACHE_SECONDS:
-        return cached[1]
-    site_values = _values(session, site_id)
-    baselines = len(site_values["worst_pain"].get("baseline", ([], []))[1])
-    if baselines >= MIN_SITE_BASELINES:
-        course = ExpectedCourse("This site's patients", _bands(site_values))
-    else:
-        course = ExpectedCourse("All sites' patients", _bands(_values(session, None)))
-    with _lock:
-        _cache.setdefault(engine, {})[site_id] = (now, course)
-    return course
+Tallies = dict[str, dict[str, _Tally]]
 
 
-def forget_cached() -> None:
-    """Drop cached courses (tests, and after bulk imports)."""
-    with _lock:
-        _cache.clear()
+def expected_course(session: Session, site_id: int) -> ExpectedCourse:
+    """The site's expected course, or the registry's if the site has few baselines."""
+    own = _tallies(value_counts(session, site_id))
+    baseline = own["worst_pain"].get("baseline")
+    if baseline is not None and baseline.values.total() >= MIN_SITE_BASELINES:
+        return ExpectedCourse("This site's patients", _bands(own))
+    return ExpectedCourse("All sites' patients", _bands(_tallies(value_counts(session, None))))
 
 
-Values = dict[str, dict[str, tuple[list[int], list[float]]]]
+def _tallies(rows) -> Tallies:
+    tallies: Tallies = {measure: defaultdict(_Tally) for measure in MEASURES}
+    for measure, timepoint, day, value, count in rows:
+        tally = tallies[measure][timepoint]
+        tally.values[value] += count
+        tally.days[day] += count
+    return tallies
 
 
-def _values(session: Session, site_id: int | None) -> Values:
-    """Key outcomes of completed surveys by measure and timepoint, with their days."""
-    by_measure: Values = {m: defaultdict(lambda: ([], [])) for m in MEASURES}
-    for measure, column in MEASURES.items():
-        value = getattr(SurveyInstance, column)
-        statement = select(SurveyInstance.timepoint, SurveyInstance.day_offset, value).where(
-            SurveyInstance.status == InstanceStatus.COMPLETED, value.is_not(None)
-        )
-        if site_id is not None:
-            statement = statement.join(Patient, Patient.id == SurveyInstance.patient_id).where(
-                Patient.site_id == site_id
-            )
-        for timepoint, day, number in session.exec(statement):
-            days, numbers = by_measure[measure][timepoint]
-            days.append(day)
-            numbers.append(number)
-    return by_measure
-
-
-def _bands(values: Values) -> dict[str, list[CohortBand]]:
+def _bands(tallies: Tallies) -> dict[str, list[CohortBand]]:
     """A band per timepoint with enough answers, placed at the timepoint's median day."""
     bands: dict[str, list[CohortBand]] = {}
-    for measure, by_timepoint in values.items():
+    for measure, by_timepoint in tallies.items():
         rows = []
-        for timepoint, (days, numbers) in by_timepoint.items():
-            if len(numbers) < MIN_PER_TIMEPOINT:
+        for timepoint, tally in by_timepoint.items():
+            n = tally.values.total()
+            if n < MIN_PER_TIMEPOINT:
                 continue
-            q1, q3 = quartiles(numbers)
-            day = round(median(days))
-            rows.append(CohortBand(timepoint, day, q1, median(numbers), q3, len(numbers)))
+            values = _Ordered(tally.values)
+            day = round(_Ordered(tally.days).median())
+            middle = values.median()
+            rows.append(
+                CohortBand(timepoint, day, values.quantile(0.25), middle, values.quantile(0.75), n)
+            )
         bands[measure] = sorted(rows, key=lambda band: band.day)
     return bands
+
+
+class _Ordered:
+    """The sorted list that counted values stand for, read by position without building it.
+
+    Median and quantiles match ``pro_app.audit.statistics`` (R type 7) value for value.
+    """
+
+    def __init__(self, counts: Counter):
+        self.items = sorted((value, n) for value, n in counts.items() if n > 0)
+        self.size = sum(n for _, n in self.items)
+
+    def __getitem__(self, position: int) -> float:
+        for value, n in self.items:
+            if position < n:
+                return value
+            position -= n
+        raise IndexError(position)
+
+    def median(self) -> float:
+        mid = self.size // 2
+        if self.size % 2:
+            return float(self[mid])
+        return (self[mid - 1] + self[mid]) / 2
+
+    def quantile(self, p: float) -> float:
+        position = (self.size - 1) * p
+        lower = int(position)
+        upper = min(lower + 1, self.size - 1)
+        return self[lower] + (position - lower) * (self[upper] - self[lower])

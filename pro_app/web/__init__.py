@@ -50,11 +50,13 @@ def register_blueprints(app: Flask) -> None:
         patients,
         sms,
         staff_session,
+        static_files,
         vendor,
     )
 
     input_guard.init_app(app)
     staff_session.init_app(app)
+    static_files.init_app(app)
     local_time.init_app(app)
 
     app.register_blueprint(health.bp)

@@ -71,16 +71,22 @@ def _instance_for(token: str) -> SurveyInstance:
     """
     session = database.session()
     digest = hash_token(token)
-    instance = (
-        session.exec(select(SurveyInstance).where(SurveyInstance.token_hash == digest)).first()
+    # One round trip: the instance with its patient, site and procedure (kept on ``g``, so
+    # the page's ``session.get`` calls find them in the session).
+    found = (
+        session.exec(
+            select(SurveyInstance, Patient, Site, Procedure)
+            .join(Patient, Patient.id == SurveyInstance.patient_id)
+            .join(Site, Site.id == Patient.site_id)
+            .join(Procedure, Procedure.id == SurveyInstance.procedure_id)
+            .where(SurveyInstance.token_hash == digest)
+        ).first()
         if is_token_shaped(token)
         else None
     )
-    if instance is None or not tokens_match(instance.token_hash, digest):
+    if found is None or not tokens_match(found[0].token_hash, digest):
         _count_miss()
-    patient = session.get(Patient, instance.patient_id)
-    g.site = session.get(Site, patient.site_id)
-    g.patient = patient
+    instance, g.patient, g.site, g.procedure = found
     return instance
 
 

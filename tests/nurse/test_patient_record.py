@@ -17,19 +17,11 @@ from pro_app.models import (
     SafetyEvent,
     SurveyInstance,
 )
-from pro_app.nurse.expected_course import forget_cached
 from tests.tick_helpers import instances, messages
 
 SECRET = "test-secret"
 # A weekday morning in London, outside quiet hours: the baseline text goes at once.
 MORNING = datetime(2027, 3, 10, 11, 0, tzinfo=UTC)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cohort():
-    forget_cached()
-    yield
-    forget_cached()
 
 
 @pytest.fixture

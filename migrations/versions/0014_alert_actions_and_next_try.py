@@ -6,7 +6,7 @@ closing one and every unsuccessful attempt before it. Alerts acknowledged before
 revision have their closing action copied in, so the history is complete.
 
 Revision ID: 0014
-Revises: 0009
+Revises: 0011
 Create Date: 2026-11-30 05:40:00
 """
 from typing import Sequence, Union
@@ -18,7 +18,7 @@ import pro_app.models.types
 
 
 revision: str = '0014'
-down_revision: Union[str, None] = '0009'
+down_revision: Union[str, None] = '0011'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

@@ -71,6 +71,7 @@ from sqlalchemy.engine import Connection, Engine  # noqa: E402
 
 from notifications import templates  # noqa: E402
 from pro_app.accounts.passwords import hash_password  # noqa: E402
+from pro_app.followup.cohort_counts import recount  # noqa: E402
 from pro_app.followup.conversation import opening_text, question_text  # noqa: E402
 from pro_app.followup.instruments import SmsKind, SmsQuestion, sms_questions  # noqa: E402
 from pro_app.followup.key_outcomes import KEY_OUTCOMES, key_outcome_updates  # noqa: E402
@@ -354,6 +355,7 @@ def seed_cohort(
                     first_instance_id=first_instance + n * per_patient,
                 )
             rows.insert(connection)
+    recount(engine)  # the bulk load bypasses the app, which keeps these counts as it saves
     if engine.dialect.name == "postgresql":
         with engine.begin() as connection:
             _sync_sequences(connection)

@@ -30,7 +30,6 @@ from sqlalchemy import text  # noqa: E402
 from benchmarks.cohort import NURSE_EMAIL, PASSWORD, fresh_sqlite_engine, seed_cohort  # noqa: E402
 from pro_app import create_app  # noqa: E402
 from pro_app.config import Settings  # noqa: E402
-from pro_app.followup.cohort_counts import recount  # noqa: E402
 from pro_app.storage.engine import make_engine  # noqa: E402
 from pro_app.storage.migrate import upgrade  # noqa: E402
 from pro_app.web.vendor import plotly_version  # noqa: E402
@@ -53,7 +52,6 @@ def measure(engine, patients: int, runs: int, label: str) -> None:
         print(f"{label}: reusing the {patients:,} patients already in the database")
     else:
         seed_cohort(engine, patients=patients, now=datetime.now(UTC))
-        recount(engine)  # the bulk load bypasses the app, which keeps these counts itself
         print(f"{label}: seeded {patients:,} patients in {time.perf_counter() - started:.1f} s")
     if engine.dialect.name == "postgresql":  # as autovacuum would after a bulk load
         with engine.connect() as connection:

@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from benchmarks.cohort import proportions, row_counts, seed_cohort
 from notifications import NullChannel
@@ -35,6 +35,12 @@ def test_the_cohort_has_the_stated_proportions_and_nothing_due_at_its_moment(eng
     counts = row_counts(engine)
     assert counts["patient"] == PATIENTS
     assert counts["message"] > 10 * PATIENTS  # invitations, reminders, conversations, STOP
+    # The expected course is counted from the loaded answers, as the app counts as it saves.
+    with engine.connect() as connection:
+        counted = connection.execute(
+            text("SELECT sum(n) FROM expected_course_count WHERE measure = 'worst_pain'")
+        ).scalar_one()
+    assert counted and counted > 0
     # Nothing is due at ``now``: the benchmarks' idle tick really is idle.
     report = run_tick(engine, NullChannel(), LinkContext("bench", "https://b"), now=NOW)
     assert (report.expired, report.invited, report.reminded) == (0, 0, 0)

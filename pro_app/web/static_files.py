@@ -5,8 +5,10 @@ SHA-256, so templates need nothing special. A request that carries the file's cu
 version is answered with ``Cache-Control: public, max-age=31536000, immutable``: a browser
 fetches each stylesheet and script once, and a change to a file changes its URL. A
 request without the version, or with an old one, gets ``no-cache`` (revalidated on each
-use). Pages, stylesheets and scripts are compressed (Brotli or gzip, as the browser
-accepts) by Flask-Compress, so no proxy set-up is needed for it.
+use). Stylesheets and scripts (Plotly's among them) are compressed (Brotli or gzip, as
+the browser accepts) by Flask-Compress. Pages are not: an HTML page carries secrets (the
+form's CSRF token, a survey link's token) beside text a visitor can influence, which is
+what a compression side channel (BREACH) needs; pages are small, the scripts are not.
 """
 
 import hashlib
@@ -17,6 +19,7 @@ from flask import Flask, request
 from flask_compress import Compress
 
 ONE_YEAR = 31_536_000
+COMPRESSED_TYPES = ["text/css", "text/javascript", "application/javascript"]
 IMMUTABLE = f"public, max-age={ONE_YEAR}, immutable"
 compress = Compress()
 
@@ -36,6 +39,7 @@ def static_version(app: Flask, filename: str) -> str | None:
 
 
 def init_app(app: Flask) -> None:
+    app.config.setdefault("COMPRESS_MIMETYPES", COMPRESSED_TYPES)
     app.config.setdefault("COMPRESS_ALGORITHM", ["br", "gzip"])
     app.config.setdefault("COMPRESS_ALGORITHM_STREAMING", ["br", "deflate"])
     compress.init_app(app)

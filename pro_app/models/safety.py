@@ -49,6 +49,23 @@ class Alert(SQLModel, table=True):
     acknowledged_by: int | None = Field(default=None, foreign_key="user.id")
     action: str | None = Field(default=None, max_length=32)
     action_note: str | None = Field(default=None, max_length=1000)
+    next_try_at: datetime | None = Field(
+        default=None, sa_type=UTCDateTime, description="could not reach the patient: try again"
+    )
+
+
+class AlertAction(SQLModel, table=True):
+    """One thing a nurse did about an alert: the closing action or an attempt that failed."""
+
+    __tablename__ = "alert_action"
+
+    id: int | None = Field(default=None, primary_key=True)
+    alert_id: int = Field(foreign_key="alert.id", index=True)
+    action: str = Field(max_length=32)
+    note: str | None = Field(default=None, max_length=1000)
+    next_try_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    user_id: int = Field(foreign_key="user.id")
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class SiteAlert(SQLModel, table=True):

@@ -1,9 +1,12 @@
-"""What a nurse can do to a patient's follow-up besides moving the date or stopping it:
-resend a link, switch channel, pause and resume, correct the mobile number, record a
-safety event. Each writes a ``PatientEvent`` so the record shows who changed what.
+"""What a nurse can do to a patient's follow-up and alerts: act on alerts, resend a link,
+switch channel, pause and resume, stop and restart, correct the mobile number, record a
+safety event. Each writes a ``PatientEvent`` (or an ``AlertAction``) so the record shows
+who changed what.
 """
 
-from datetime import date, datetime
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
 from sqlmodel import Session, select
 
@@ -15,9 +18,13 @@ from ..messaging.links import LINK_PLACEHOLDER, token_hash_for
 from ..messaging.outbox import cancel_pending, enqueue
 from ..models import (
     OPEN_STATUSES,
+    Alert,
+    AlertAction,
+    Direction,
     FollowUpStatus,
     InstanceStatus,
     Message,
+    MessageStatus,
     Patient,
     PatientEvent,
     Procedure,
@@ -25,12 +32,121 @@ from ..models import (
     Site,
     SurveyInstance,
 )
+from ..models.safety import ALERT_ACTION_LABELS
 from ..scheduling.invitations import web_estimate
-from ..scheduling.plan import change_procedure_date, stop_follow_up
+from ..scheduling.plan import (
+    Reopened,
+    change_procedure_date,
+    reopen_follow_up,
+    stop_follow_up,
+)
 
 
 class ActionRefused(ValueError):
     """The action cannot be taken; the message says why in words a nurse can act on."""
+
+
+@dataclass(frozen=True)
+class AlertActionKind:
+    """Something a nurse can do about an alert. ``closes`` False keeps the alert open.
+
+    Its words are ``ALERT_ACTION_LABELS`` (``models.safety``), which the audit reads too.
+    """
+
+    code: str
+    needs_note: bool = False
+    closes: bool = True
+
+    @property
+    def label(self) -> str:
+        return ALERT_ACTION_LABELS[self.code]
+
+
+NOT_REACHED = "not_reached"
+#: What a nurse can record against an alert, in the order offered (codes are stored).
+ALERT_ACTIONS: tuple[AlertActionKind, ...] = (
+    AlertActionKind("called"),
+    AlertActionKind("advised_999"),
+    AlertActionKind("referred_mscc"),
+    AlertActionKind("seen_in_clinic"),
+    AlertActionKind("no_action", needs_note=True),
+    AlertActionKind(NOT_REACHED, closes=False),
+)
+#: When to try again after failing to reach the patient, in hours from now.
+RETRY_CHOICES: tuple[tuple[int, str], ...] = (
+    (1, "In 1 hour"),
+    (2, "In 2 hours"),
+    (4, "In 4 hours"),
+    (24, "Tomorrow, same time"),
+)
+#: Why follow-up stops (codes are stored in the event; the label is the status reason).
+STOP_REASONS: tuple[tuple[str, str], ...] = (
+    ("died", "The patient has died"),
+    ("withdrew", "The patient withdrew from follow-up"),
+    ("other", "Other reason"),
+)
+
+
+def act_on_alerts(
+    session: Session,
+    patient: Patient,
+    alert_ids: Sequence[int],
+    *,
+    action: str,
+    note: str | None,
+    retry_hours: int | None,
+    user_id: int,
+    now: datetime,
+) -> list[Alert]:
+    """Record one action on each of ``alert_ids`` (the patient's open alerts), each separately.
+
+    A closing action acknowledges the alert; "could not reach" keeps it open with a time
+    to try again. Alerts acknowledged meanwhile (by a colleague) are left as they are.
+    """
+    kind = next((k for k in ALERT_ACTIONS if k.code == action), None)
+    if kind is None:
+        raise ActionRefused("Choose the action taken.")
+    note = (note or "").strip()[:1000] or None
+    if kind.needs_note and not note:
+        raise ActionRefused("Say why no action is needed.")
+    if not kind.closes and retry_hours not in {hours for hours, _ in RETRY_CHOICES}:
+        raise ActionRefused("Choose when to try again.")
+    if not alert_ids:
+        raise ActionRefused("Tick the alerts this action answers.")
+    alerts = session.exec(
+        select(Alert)
+        .where(Alert.id.in_(list(alert_ids)), Alert.patient_id == patient.id)
+        .order_by(Alert.id)
+        .with_for_update()
+    ).all()
+    if len(alerts) != len(set(alert_ids)):
+        raise ActionRefused("An alert ticked is not one of this patient's.")
+    next_try = now + timedelta(hours=retry_hours) if not kind.closes else None
+    acted = []
+    for alert in alerts:
+        if alert.acknowledged_at is not None:
+            continue
+        session.add(
+            AlertAction(
+                alert_id=alert.id,
+                action=kind.code,
+                note=note,
+                next_try_at=next_try,
+                user_id=user_id,
+                at=now,
+            )
+        )
+        if kind.closes:
+            alert.acknowledged_at = now
+            alert.acknowledged_by = user_id
+            alert.action = kind.code
+            alert.action_note = note
+            alert.next_try_at = None
+        else:
+            alert.next_try_at = next_try
+        acted.append(alert)
+    session.flush()
+    return acted
 
 
 def _event(session: Session, patient: Patient, kind: str, detail: dict, user_id, now) -> None:
@@ -55,6 +171,21 @@ def resend_link(
         raise ActionRefused(
             "Texts cannot reach this patient (opted out, no consent or a number problem)."
         )
+    _send_fresh_link(session, patient, instance, secret_key=secret_key, now=now)
+    _event(
+        session,
+        patient,
+        "link_resent",
+        {"timepoint": instance.timepoint, "link_version": instance.link_version},
+        user_id,
+        now,
+    )
+
+
+def _send_fresh_link(
+    session: Session, patient: Patient, instance: SurveyInstance, *, secret_key: str, now
+) -> None:
+    """Queue a text with a new link (its own outbox key); earlier links stop working."""
     site = session.get(Site, patient.site_id)
     instance.link_version += 1
     instance.token_hash = token_hash_for(secret_key, instance.id, instance.link_version)
@@ -72,14 +203,6 @@ def resend_link(
         now=now,
         patient_id=patient.id,
         instance_id=instance.id,
-    )
-    _event(
-        session,
-        patient,
-        "link_resent",
-        {"timepoint": instance.timepoint, "link_version": instance.link_version},
-        user_id,
-        now,
     )
 
 
@@ -137,27 +260,102 @@ def resume(session: Session, patient: Patient, *, user_id: int, now: datetime) -
     """Restart paused follow-up: surveys whose window has not closed are planned again."""
     if patient.status != FollowUpStatus.PAUSED:
         raise ActionRefused("Only paused follow-up can be resumed.")
-    paused_reason = patient.status_reason
-    waiting = session.exec(
-        select(SurveyInstance).where(
-            SurveyInstance.patient_id == patient.id,
-            SurveyInstance.status == InstanceStatus.CANCELLED,
-            SurveyInstance.status_reason == paused_reason,
-            SurveyInstance.completed_at.is_(None),
-            SurveyInstance.closes_at > now,
-        )
-    ).all()
-    for instance in waiting:
-        instance.status = (
-            InstanceStatus.SCHEDULED if instance.invited_at is None else InstanceStatus.SENT
-        )
-        instance.status_reason = None
-        if instance.status == InstanceStatus.SENT and instance.progress:
-            instance.status = InstanceStatus.IN_PROGRESS
-    patient.status = FollowUpStatus.ACTIVE
-    patient.status_reason = None
-    _event(session, patient, "follow_up_resumed", {"replanned": len(waiting)}, user_id, now)
-    return len(waiting)
+    result = reopen_follow_up(session, patient, cancelled_reason=patient.status_reason, now=now)
+    _event(session, patient, "follow_up_resumed", {"replanned": len(result.reopened)}, user_id, now)
+    return len(result.reopened)
+
+
+def stop(
+    session: Session, patient: Patient, reason: str, note: str | None, *, user_id: int, now
+) -> int:
+    """Stop follow-up for good (until restarted): open and planned surveys are cancelled and
+    texts still waiting are not sent. ``reason`` is a code of ``STOP_REASONS``."""
+    labels = dict(STOP_REASONS)
+    if reason not in labels:
+        raise ActionRefused("Choose why follow-up stops.")
+    note = (note or "").strip()
+    if reason == "other" and not note:
+        raise ActionRefused("Say why follow-up stops (a note is needed for another reason).")
+    if patient.status == FollowUpStatus.STOPPED:
+        raise ActionRefused("Follow-up is already stopped.")
+    text = f"{labels[reason]}: {note}"[:200] if note else labels[reason]
+    held = []
+    if patient.status == FollowUpStatus.PAUSED:  # what the pause holds, a restart brings back
+        held = session.exec(
+            select(SurveyInstance).where(
+                SurveyInstance.patient_id == patient.id,
+                SurveyInstance.status == InstanceStatus.CANCELLED,
+                SurveyInstance.status_reason == patient.status_reason,
+                SurveyInstance.completed_at.is_(None),
+            )
+        ).all()
+        for instance in held:
+            instance.status_reason = text
+    return len(held) + stop_follow_up(
+        session, patient, status=FollowUpStatus.STOPPED, reason=text, user_id=user_id, now=now
+    )
+
+
+def restart(
+    session: Session,
+    patient: Patient,
+    reason: str,
+    *,
+    secret_key: str,
+    user_id: int,
+    now: datetime,
+) -> Reopened:
+    """Undo a stop: timepoints whose window is still open are planned again.
+
+    A timepoint already sent keeps its link; if its first text never left (cancelled by the
+    stop) a fresh link goes under a new outbox key, so nothing sent is sent again. Texts go
+    only to a patient who can be texted (an opt-out stays in force).
+    """
+    if patient.status != FollowUpStatus.STOPPED:
+        raise ActionRefused("Only stopped follow-up can be restarted.")
+    reason = reason.strip()[:200]
+    if not reason:
+        raise ActionRefused("Say why follow-up restarts.")
+    stopped_for = patient.status_reason
+    result = reopen_follow_up(session, patient, cancelled_reason=stopped_for, now=now)
+    relinked = []
+    for instance in result.reopened:
+        if (
+            instance.invited_at is not None
+            and patient.textable
+            and not _first_text_left(session, instance)
+        ):
+            _send_fresh_link(session, patient, instance, secret_key=secret_key, now=now)
+            relinked.append(instance.timepoint)
+    _event(
+        session,
+        patient,
+        "follow_up_restarted",
+        {
+            "reason": reason,
+            "stopped_for": stopped_for,
+            "replanned": [i.timepoint for i in result.reopened],
+            "window_closed": [i.timepoint for i in result.closed],
+            "new_links": relinked,
+        },
+        user_id,
+        now,
+    )
+    return result
+
+
+def _first_text_left(session: Session, instance: SurveyInstance) -> bool:
+    """Whether any text of this survey went out or may still go (not all cancelled)."""
+    return (
+        session.exec(
+            select(Message.id).where(
+                Message.instance_id == instance.id,
+                Message.direction == Direction.OUT,
+                Message.status != MessageStatus.CANCELLED,
+            )
+        ).first()
+        is not None
+    )
 
 
 def record_safety_event(

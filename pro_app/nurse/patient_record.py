@@ -1,7 +1,7 @@
 """Everything the nurse's patient page shows, gathered in a fixed number of queries."""
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlmodel import Session, select
 
@@ -15,6 +15,7 @@ from ..messaging.links import redact_body
 from ..models import (
     SAFETY_EVENT_LABELS,
     Alert,
+    AlertAction,
     InstanceStatus,
     Message,
     Patient,
@@ -28,6 +29,7 @@ from .expected_course import expected_course
 from .trajectory import Marker, Point, omed_figure, pain_figure, qol_figure, worst_pain, x_range
 
 MESSAGES_SHOWN = 200
+RECENT_ALERTS = timedelta(days=90)  # closed alerts the printed summary still shows
 
 
 @dataclass
@@ -51,7 +53,8 @@ class PatientRecord:
     timepoints: list[TimepointRecord]
     messages: list[tuple[Message, str]]  # with the body as staff may see it
     alerts: list[Alert]
-    acknowledgers: dict[int, str]
+    acknowledgers: dict[int, str]  # user id -> name, for every action on an alert
+    alert_actions: dict[int, list[AlertAction]]  # alert id -> actions taken, oldest first
     safety_events: list[SafetyEvent]
     figures: dict[str, dict]
     cohort_label: str
@@ -177,7 +180,16 @@ def gather(
         .order_by(Message.created_at.desc(), Message.id.desc())
         .limit(MESSAGES_SHOWN)
     ).all()
+    alert_actions: dict[int, list[AlertAction]] = {}
+    if alerts:
+        for action in session.exec(
+            select(AlertAction)
+            .where(AlertAction.alert_id.in_([a.id for a in alerts]))
+            .order_by(AlertAction.at, AlertAction.id)
+        ):
+            alert_actions.setdefault(action.alert_id, []).append(action)
     user_ids = {a.acknowledged_by for a in alerts if a.acknowledged_by}
+    user_ids |= {action.user_id for taken in alert_actions.values() for action in taken}
     names = (
         {u.id: u.name for u in session.exec(select(User).where(User.id.in_(user_ids)))}
         if user_ids
@@ -218,10 +230,16 @@ def gather(
         messages=[(message, redact_body(message.body)) for message in messages],
         alerts=list(alerts),
         acknowledgers=names,
+        alert_actions=alert_actions,
         safety_events=list(events),
         figures=figures,
         cohort_label=course.label,
     )
+
+
+def summary_alerts(alerts: list[Alert], *, now: datetime) -> list[Alert]:
+    """The alerts a printed summary shows: every open one and those raised recently."""
+    return [a for a in alerts if a.acknowledged_at is None or now - a.created_at <= RECENT_ALERTS]
 
 
 def _partly_answered_by_text(instance: SurveyInstance) -> bool:

@@ -8,6 +8,7 @@ from sqlmodel import Session, select
 from ..messaging.outbox import cancel_pending
 from ..messaging.timing import SendPolicy, local_midnight
 from ..models import (
+    FollowUpStatus,
     InstanceStatus,
     Message,
     Patient,
@@ -208,3 +209,50 @@ def stop_follow_up(
     )
     session.flush()
     return len(instances)
+
+
+@dataclass
+class Reopened:
+    """What restarting follow-up did: timepoints open again, and those whose window closed."""
+
+    reopened: list[SurveyInstance]
+    closed: list[SurveyInstance]
+
+
+def reopen_follow_up(
+    session: Session, patient: Patient, *, cancelled_reason: str, now: datetime
+) -> Reopened:
+    """Re-plan the timepoints that ``stop_follow_up`` cancelled with ``cancelled_reason``.
+
+    A timepoint whose window is still open goes back to where it was: scheduled if it was
+    never sent (the next tick sends it), otherwise sent or in progress, keeping its link and
+    its answers. A timepoint whose window closed meanwhile stays cancelled. Nothing is queued
+    here, so nothing already sent goes again.
+    """
+    cancelled = session.exec(
+        select(SurveyInstance)
+        .where(
+            SurveyInstance.patient_id == patient.id,
+            SurveyInstance.status == InstanceStatus.CANCELLED,
+            SurveyInstance.status_reason == cancelled_reason,
+            SurveyInstance.completed_at.is_(None),
+        )
+        .order_by(SurveyInstance.due_at)
+    ).all()
+    result = Reopened(reopened=[], closed=[])
+    for instance in cancelled:
+        if instance.closes_at <= now:
+            result.closed.append(instance)
+            continue
+        if instance.invited_at is None:
+            instance.status = InstanceStatus.SCHEDULED
+        elif instance.progress:
+            instance.status = InstanceStatus.IN_PROGRESS
+        else:
+            instance.status = InstanceStatus.SENT
+        instance.status_reason = None
+        result.reopened.append(instance)
+    patient.status = FollowUpStatus.ACTIVE
+    patient.status_reason = None
+    session.flush()
+    return result

@@ -1,5 +1,6 @@
-"""Nurse actions on one patient: resend a link, switch channel, pause or resume, correct
-the mobile number, record a safety event, enter answers taken by phone.
+"""Nurse actions on one patient: act on alerts, resend a link, switch channel, pause or
+resume, stop or restart, correct the mobile number, record a safety event, enter answers
+taken by phone.
 
 Every route finds the patient through ``patient_for`` (404 outside the nurse's site) and
 the survey through the patient, so nothing of another site can be touched.
@@ -11,14 +12,23 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlmodel import select
-from wtforms import DateField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Optional
+from wtforms import (
+    BooleanField,
+    DateField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
-from ..accounts.access import patient_for, roles_required
+from ..accounts.access import log_access, patient_for, roles_required
 from ..followup.answer_saving import current_responses
 from ..followup.survey_pages import display_value, survey_pages, timepoint_place
+from ..local_time import in_zone
 from ..models import (
     SAFETY_EVENT_LABELS,
+    Alert,
     ContactChannel,
     Procedure,
     Role,
@@ -27,14 +37,23 @@ from ..models import (
     utcnow,
 )
 from ..nurse.actions import (
+    ALERT_ACTION_LABELS,
+    ALERT_ACTIONS,
+    NOT_REACHED,
+    RETRY_CHOICES,
+    STOP_REASONS,
     ActionRefused,
+    act_on_alerts,
     correct_mobile,
     pause,
     record_safety_event,
     resend_link,
+    restart,
     resume,
+    stop,
     switch_channel,
 )
+from ..nurse.patient_record import gather
 from ..nurse.phone_entry import (
     can_enter,
     entry_medicine_rows,
@@ -43,7 +62,8 @@ from ..nurse.phone_entry import (
     save_entry,
 )
 from ..storage import database
-from .forms import options
+from .forms import options, required_options
+from .local_time import staff_zone
 
 bp = Blueprint("patient_actions", __name__, url_prefix="/patients")
 
@@ -75,14 +95,21 @@ class PauseForm(FlaskForm):
 class SafetyEventForm(FlaskForm):
     kind = SelectField(
         "Event",
-        choices=options((kind.value, SAFETY_EVENT_LABELS[kind]) for kind in SafetyEventKind),
+        choices=required_options(
+            (kind.value, SAFETY_EVENT_LABELS[kind]) for kind in SafetyEventKind
+        ),
+        validators=[InputRequired("Choose the event.")],
     )
     symptomatic = SelectField(
         "Symptomatic (cement leakage)",
         choices=options([("", "Not applicable"), ("yes", "Symptomatic"), ("no", "Asymptomatic")]),
         validators=[Optional()],
     )
-    grade = SelectField("Grade (CTCAE)", choices=options(GRADES))
+    grade = SelectField(
+        "Grade (CTCAE)",
+        choices=required_options(GRADES),
+        validators=[InputRequired("Choose the grade.")],
+    )
     event_date = DateField("Date of the event", validators=[InputRequired()])
     notes = TextAreaField("Notes (kept in the record, never exported)")
 
@@ -91,15 +118,128 @@ class ConfirmForm(FlaskForm):
     """A button that needs only the CSRF token."""
 
 
-def action_forms(patient) -> dict:
-    """The empty forms the patient page renders."""
+class ProcedureDateForm(FlaskForm):
+    procedure_date = DateField("New procedure date", validators=[InputRequired()])
+
+
+class StopForm(FlaskForm):
+    reason = SelectField(
+        "Why",
+        id="stop-reason",
+        choices=required_options(STOP_REASONS),
+        validators=[InputRequired("Choose why follow-up stops.")],
+    )
+    note = StringField(
+        "Note (needed for another reason)", id="stop-note", validators=[Length(max=150)]
+    )
+    confirm = BooleanField(
+        "Stop follow-up now: the surveys still to come are cancelled and no more texts are sent",
+        id="stop-confirm",
+        validators=[DataRequired("Tick the box to confirm that follow-up stops.")],
+    )
+
+    def validate_note(self, field) -> None:
+        if self.reason.data == "other" and not (field.data or "").strip():
+            raise ValidationError("Say why follow-up stops.")
+
+
+class RestartForm(FlaskForm):
+    reason = StringField(
+        "Why restart",
+        id="restart-reason",
+        validators=[DataRequired("Say why follow-up restarts."), Length(max=200)],
+    )
+
+
+class AcknowledgeForm(FlaskForm):
+    """One action recorded on each ticked open alert of the patient."""
+
+    alert_ids = SelectMultipleField(
+        "Alerts", coerce=int, validators=[DataRequired("Tick the alerts this action answers.")]
+    )
+    action = SelectField(
+        "Action taken",
+        id="ack-action",
+        choices=required_options(
+            (kind.code, f"{kind.label} (give the reason)" if kind.needs_note else kind.label)
+            for kind in ALERT_ACTIONS
+        ),
+        validators=[InputRequired("Choose the action taken.")],
+    )
+    note = StringField(
+        "Note (the reason, if no action is needed)", id="ack-note", validators=[Length(max=1000)]
+    )
+    retry_hours = SelectField(
+        "If not reached, try again",
+        id="ack-retry",
+        choices=required_options((str(hours), label) for hours, label in RETRY_CHOICES),
+        validate_choice=False,  # checked below: needed only when the patient was not reached
+    )
+
+    def validate_note(self, field) -> None:
+        needs_note = {kind.code for kind in ALERT_ACTIONS if kind.needs_note}
+        if self.action.data in needs_note and not (field.data or "").strip():
+            raise ValidationError("Say why no action is needed.")
+
+    def validate_retry_hours(self, field) -> None:
+        if field.data and field.data not in {str(hours) for hours, _ in RETRY_CHOICES}:
+            raise ValidationError("Choose when to try again from the list.")
+        if self.action.data == NOT_REACHED and not field.data:
+            raise ValidationError("Choose when to try again.")
+
+
+def acknowledge_form(session, patient, formdata=None) -> AcknowledgeForm:
+    """The acknowledgement form offering the patient's open alerts (none ticked); empty
+    unless ``formdata`` is given."""
+    form = AcknowledgeForm(formdata=formdata)
+    form.alert_ids.choices = [
+        (alert.id, alert.summary)
+        for alert in session.exec(
+            select(Alert).where(Alert.patient_id == patient.id, Alert.acknowledged_at.is_(None))
+        )
+    ]
+    return form
+
+
+def action_forms(session, patient, procedure) -> dict:
+    """The empty forms the patient page renders (never filled from a refused request's
+    fields, which another form may share by name)."""
     return {
-        "channel_form": ChannelForm(channel=patient.channel),
-        "mobile_form": MobileForm(),
-        "pause_form": PauseForm(),
-        "safety_form": SafetyEventForm(),
-        "confirm_form": ConfirmForm(),
+        "channel_form": ChannelForm(formdata=None, channel=patient.channel),
+        "mobile_form": MobileForm(formdata=None),
+        "pause_form": PauseForm(formdata=None),
+        "safety_form": SafetyEventForm(formdata=None),
+        "confirm_form": ConfirmForm(formdata=None),
+        "date_form": ProcedureDateForm(
+            formdata=None, procedure_date=procedure.procedure_date if procedure else None
+        ),
+        "stop_form": StopForm(formdata=None),
+        "restart_form": RestartForm(formdata=None),
+        "ack_form": acknowledge_form(session, patient),
     }
+
+
+def record_page(patient, *, status: int = 200, **forms: FlaskForm):
+    """The nurse's patient page; ``forms`` replace the empty ones (a refused form is shown
+    again with what was typed and its errors next to the fields)."""
+    session = database.session()
+    procedure = session.exec(select(Procedure).where(Procedure.patient_id == patient.id)).first()
+    now = utcnow()
+    return (
+        render_template(
+            "patients/detail.html",
+            patient=patient,
+            procedure=procedure,
+            record=gather(session, patient, procedure, now=now, zone=staff_zone()),
+            now=now,
+            today=in_zone(now, staff_zone()).date(),
+            actions=ALERT_ACTION_LABELS,
+            safety_labels=SAFETY_EVENT_LABELS,
+            can_enter=can_enter,
+            **{**action_forms(session, patient, procedure), **forms},
+        ),
+        status,
+    )
 
 
 def _back(patient_id: int):
@@ -113,13 +253,27 @@ def _instance(session, patient, instance_id: int) -> SurveyInstance:
     return instance
 
 
-def perform(patient, form: FlaskForm, act: Callable[[], object], done: Callable[[object], str]):
-    """Validate ``form``, run ``act``, commit and flash ``done(result)``; a refusal or an
-    invalid form is flashed instead and nothing is kept. Back to the patient page."""
+def perform(
+    patient,
+    form: FlaskForm,
+    act: Callable[[], object],
+    done: Callable[[object], str],
+    *,
+    slot: str | None = None,
+):
+    """Validate ``form``, run ``act``, commit and flash ``done(result)``, back to the page.
+
+    An invalid form is refused with a 422: the page again, with the form (as ``slot`` of
+    the page's forms) showing what was typed and its errors. A refusal by the action is
+    flashed. Either way nothing is kept.
+    """
     session = database.session()
     if not form.validate_on_submit():
+        session.rollback()
         flash("Check the form: " + _form_errors(form), "error")
-        return _back(patient.id)
+        if slot is None:
+            return _back(patient.id)
+        return record_page(patient, status=422, **{slot: form})
     try:
         result = act()
     except ActionRefused as exc:
@@ -132,7 +286,9 @@ def perform(patient, form: FlaskForm, act: Callable[[], object], done: Callable[
 
 
 def _form_errors(form: FlaskForm) -> str:
-    return "; ".join(f"{form[name].label.text}: {', '.join(e)}" for name, e in form.errors.items())
+    return "; ".join(
+        f"{form[name].label.text}: {', '.join(map(str, e))}" for name, e in form.errors.items()
+    )
 
 
 @bp.post("/<int:patient_id>/surveys/<int:instance_id>/resend")
@@ -171,6 +327,7 @@ def change_channel(patient_id: int):
             session, patient, form.channel.data, user_id=current_user.id, now=utcnow()
         ),
         lambda _: "Channel changed; it applies from the next survey.",
+        slot="channel_form",
     )
 
 
@@ -187,6 +344,7 @@ def change_mobile(patient_id: int):
             session, patient, form.mobile.data, user_id=current_user.id, now=utcnow()
         ),
         lambda _: "Mobile number updated.",
+        slot="mobile_form",
     )
 
 
@@ -203,6 +361,7 @@ def pause_follow_up(patient_id: int):
             session, patient, form.reason.data.strip()[:200], user_id=current_user.id, now=utcnow()
         ),
         lambda _: "Follow-up paused: no texts until you resume it.",
+        slot="pause_form",
     )
 
 
@@ -242,6 +401,7 @@ def add_safety_event(patient_id: int):
             now=utcnow(),
         ),
         lambda _: "Safety event recorded.",
+        slot="safety_form",
     )
 
 
@@ -292,3 +452,116 @@ def enter_answers(patient_id: int, instance_id: int):
         ),
         status,
     )
+
+
+@bp.post("/<int:patient_id>/alerts/acknowledge")
+@roles_required(Role.NURSE)
+def acknowledge(patient_id: int):
+    """One action on each ticked open alert of the patient, each recorded separately."""
+    session = database.session()
+    patient = patient_for(session, current_user, patient_id)
+    return _acknowledge(session, patient, acknowledge_form(session, patient, request.form))
+
+
+@bp.post("/<int:patient_id>/alerts/<int:alert_id>/acknowledge")
+@roles_required(Role.NURSE)
+def acknowledge_one(patient_id: int, alert_id: int):
+    """One alert named in the address (the form needs no ticks)."""
+    session = database.session()
+    patient = patient_for(session, current_user, patient_id)
+    alert = session.get(Alert, alert_id)
+    if alert is None or alert.patient_id != patient.id:
+        abort(404)
+    if alert.acknowledged_at is not None:
+        flash("That alert was already acknowledged.", "info")
+        return _back(patient.id)
+    form = acknowledge_form(session, patient, request.form)
+    form.alert_ids.data = [alert.id]
+    return _acknowledge(session, patient, form)
+
+
+def _acknowledge(session, patient, form: AcknowledgeForm):
+    def act() -> list:
+        return act_on_alerts(
+            session,
+            patient,
+            form.alert_ids.data,
+            action=form.action.data,
+            note=form.note.data,
+            retry_hours=int(form.retry_hours.data) if form.retry_hours.data else None,
+            user_id=current_user.id,
+            now=utcnow(),
+        )
+
+    def done(acted: list) -> str:
+        label = ALERT_ACTION_LABELS[form.action.data]
+        if form.action.data == NOT_REACHED:
+            return f"{label}: {len(acted)} alert(s) stay open with a time to try again."
+        return f"{len(acted)} alert(s) acknowledged: {label}."
+
+    return perform(patient, form, act, done, slot="ack_form")
+
+
+@bp.post("/<int:patient_id>/stop")
+@roles_required(Role.NURSE)
+def stop_follow_up(patient_id: int):
+    session = database.session()
+    patient = patient_for(session, current_user, patient_id)
+    form = StopForm()
+
+    def act() -> int:
+        cancelled = stop(
+            session,
+            patient,
+            form.reason.data,
+            form.note.data,
+            user_id=current_user.id,
+            now=utcnow(),
+        )
+        log_access(session, current_user, "stop_follow_up", patient.id, patient.status_reason)
+        return cancelled
+
+    return perform(
+        patient,
+        form,
+        act,
+        lambda cancelled: (
+            f"Follow-up stopped; {cancelled} surveys cancelled and no more texts will be sent. "
+            "Restart follow-up below if this was a mistake."
+        ),
+        slot="stop_form",
+    )
+
+
+@bp.post("/<int:patient_id>/restart")
+@roles_required(Role.NURSE)
+def restart_follow_up(patient_id: int):
+    session = database.session()
+    patient = patient_for(session, current_user, patient_id)
+    form = RestartForm()
+
+    def act():
+        result = restart(
+            session,
+            patient,
+            form.reason.data,
+            secret_key=current_app.config["SECRET_KEY"],
+            user_id=current_user.id,
+            now=utcnow(),
+        )
+        log_access(session, current_user, "restart_follow_up", patient.id, form.reason.data[:500])
+        return result
+
+    def done(result) -> str:
+        text = (
+            f"Follow-up restarted; {len(result.reopened)} surveys whose window is still open "
+            "are planned again."
+        )
+        if result.closed:
+            names = ", ".join(i.timepoint.replace("_", " ") for i in result.closed)
+            text += f" Their window has closed, so these stay cancelled: {names}."
+        if not patient.textable:
+            text += " Texts cannot reach this patient (opted out or a number problem): call."
+        return text
+
+    return perform(patient, form, act, done, slot="restart_form")

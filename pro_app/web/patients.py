@@ -6,64 +6,29 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlmodel import select
-from wtforms import DateField, SelectField, StringField
-from wtforms.validators import InputRequired
 
 from ..accounts.access import log_access, patient_for, roles_required
 from ..enrolment import CSV_COLUMNS, Enrolled, EnrolmentError, enrol, import_csv
 from ..local_time import in_zone
 from ..models import (
     SAFETY_EVENT_LABELS,
-    Alert,
-    FollowUpStatus,
     Procedure,
     Role,
     Site,
     SiteAlert,
     utcnow,
 )
-from ..nurse.actions import move_procedure_date
+from ..nurse.actions import ALERT_ACTION_LABELS, move_procedure_date
 from ..nurse.dashboard import SORTS, Filters, patient_page
-from ..nurse.patient_record import gather
-from ..nurse.phone_entry import can_enter
-from ..scheduling.plan import stop_follow_up
+from ..nurse.patient_record import RECENT_ALERTS, gather, summary_alerts
 from ..storage import database
 from .enrol_form import ImportForm, enrol_form
-from .forms import options
 from .input_guard import int_arg
 from .local_time import staff_zone
-from .patient_actions import action_forms, perform
+from .patient_actions import ProcedureDateForm, perform, record_page
 
 bp = Blueprint("patients", __name__, url_prefix="/patients")
 MAX_PAGE = 10_000  # 500,000 patients at 50 a page; a larger page number shows the last
-
-
-class ProcedureDateForm(FlaskForm):
-    procedure_date = DateField("New procedure date", validators=[InputRequired()])
-
-
-STOP_REASONS = (
-    ("died", "The patient has died"),
-    ("withdrew", "The patient withdrew from follow-up"),
-    ("other", "Other reason"),
-)
-
-
-class StopForm(FlaskForm):
-    reason = SelectField("Why", choices=options(STOP_REASONS))
-    note = StringField("Note (optional)")
-
-
-ACTIONS = (
-    ("called", "Called the patient"),
-    ("review", "Arranged a review"),
-    ("no_action", "No action needed"),
-)
-
-
-class AcknowledgeForm(FlaskForm):
-    action = SelectField("Action taken", choices=options(ACTIONS))
-    note = StringField("Note (optional)")
 
 
 def _site() -> Site:
@@ -232,45 +197,34 @@ def import_patients():
 def detail(patient_id: int):
     session = database.session()
     patient = patient_for(session, current_user, patient_id)
+    log_access(session, current_user, "view_patient", patient.id)
+    session.commit()
+    return record_page(patient)
+
+
+@bp.get("/<int:patient_id>/summary")
+@roles_required(Role.NURSE)
+def summary(patient_id: int):
+    """The patient's record to print: no navigation, forms or message log."""
+    session = database.session()
+    patient = patient_for(session, current_user, patient_id)
     procedure = session.exec(select(Procedure).where(Procedure.patient_id == patient.id)).first()
     now = utcnow()
     record = gather(session, patient, procedure, now=now, zone=staff_zone())
-    log_access(session, current_user, "view_patient", patient.id)
+    log_access(session, current_user, "print_patient", patient.id)
     session.commit()
     return render_template(
-        "patients/detail.html",
+        "patients/summary.html",
         patient=patient,
         procedure=procedure,
         record=record,
+        alerts=summary_alerts(record.alerts, now=now),
+        recent_days=RECENT_ALERTS.days,
         today=in_zone(now, staff_zone()).date(),
-        date_form=ProcedureDateForm(procedure_date=procedure.procedure_date if procedure else None),
-        stop_form=StopForm(),
-        ack_form=AcknowledgeForm(),
         now=now,
-        actions=dict(ACTIONS),
+        actions=ALERT_ACTION_LABELS,
         safety_labels=SAFETY_EVENT_LABELS,
-        can_enter=can_enter,
-        **action_forms(patient),
     )
-
-
-@bp.post("/<int:patient_id>/alerts/<int:alert_id>/acknowledge")
-@roles_required(Role.NURSE)
-def acknowledge(patient_id: int, alert_id: int):
-    session = database.session()
-    patient = patient_for(session, current_user, patient_id)
-    alert = session.get(Alert, alert_id)
-    if alert is None or alert.patient_id != patient.id:
-        abort(404)
-    form = AcknowledgeForm()
-    if form.validate_on_submit() and alert.acknowledged_at is None:
-        alert.acknowledged_at = utcnow()
-        alert.acknowledged_by = current_user.id
-        alert.action = form.action.data
-        alert.action_note = (form.note.data or "").strip()[:1000] or None
-        session.commit()
-        flash("Alert acknowledged.", "info")
-    return redirect(url_for("patients.detail", patient_id=patient.id))
 
 
 @bp.post("/site-alerts/<int:alert_id>/acknowledge")
@@ -303,29 +257,5 @@ def move_procedure(patient_id: int):
             session, procedure, form.procedure_date.data, user_id=current_user.id, now=utcnow()
         ),
         lambda moved: f"Procedure date set; {moved} surveys not yet sent were re-planned.",
-    )
-
-
-@bp.post("/<int:patient_id>/stop")
-@roles_required(Role.NURSE)
-def stop(patient_id: int):
-    session = database.session()
-    patient = patient_for(session, current_user, patient_id)
-    form = StopForm()
-
-    def act() -> int:
-        reason = dict(STOP_REASONS)[form.reason.data]
-        if form.note.data:
-            reason = f"{reason}: {form.note.data.strip()}"[:200]
-        return stop_follow_up(
-            session,
-            patient,
-            status=FollowUpStatus.STOPPED,
-            reason=reason,
-            user_id=current_user.id,
-            now=utcnow(),
-        )
-
-    return perform(
-        patient, form, act, lambda cancelled: f"Follow-up stopped; {cancelled} surveys cancelled."
+        slot="date_form",
     )

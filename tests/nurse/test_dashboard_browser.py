@@ -101,9 +101,10 @@ def test_a_nurse_sees_the_red_flag_first_the_plot_and_acknowledges(live):
         assert page.locator("#fig-pain .scatterlayer .trace").count() >= 1
         assert page.locator("#fig-omed .main-svg").count() >= 1
         assert serious_violations(page, axe_source()) == []
-        page.select_option("select[name='action']", "called")
-        page.fill("input[name='note']", "advised urgent review")
-        page.click("button:has-text('Acknowledge')")
+        page.check("input[name='alert_ids']")
+        page.select_option("#ack-action", "called")
+        page.fill("#ack-note", "advised urgent review")
+        page.click("button:has-text('Record action')")
         page.wait_for_selector("text=Called the patient: advised urgent review")
         page.reload()
         page.wait_for_selector("#fig-pain .main-svg")

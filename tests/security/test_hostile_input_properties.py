@@ -190,7 +190,17 @@ def test_survey_posts_never_fail_and_store_only_valid_answers(client, gen, link,
     assert_answers_valid(gen.engine)
 
 
-ACTIONS = ["pause", "resume", "stop", "mobile", "channel", "procedure-date", "safety-events"]
+ACTIONS = [
+    "pause",
+    "resume",
+    "stop",
+    "restart",
+    "mobile",
+    "channel",
+    "procedure-date",
+    "safety-events",
+    "alerts/acknowledge",
+]
 VALID_ACTION_FORM = {
     "reason": "withdrew",
     "note": "spoke to the patient",
@@ -203,6 +213,8 @@ VALID_ACTION_FORM = {
     "event_date": "2027-01-03",
     "notes": "treated at home",
     "action": "called",
+    "confirm": "y",
+    "retry_hours": "2",
 }
 
 

@@ -10,7 +10,7 @@ the surveys in flight and answers "nothing to expire" from its first page. The
 run, prefers it to the partial one and finds the same nothing with it.
 
 Revision ID: 0009
-Revises: 0015
+Revises: 0008
 Create Date: 2026-11-30 05:40:00.000000
 """
 from typing import Sequence, Union
@@ -19,8 +19,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision: str = '0009'
-down_revision: Union[str, None] = '0015'
+revision: str = "0009"
+down_revision: Union[str, None] = "0008"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

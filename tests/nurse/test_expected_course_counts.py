@@ -195,7 +195,7 @@ def test_quantiles_from_counts_match_the_audit_statistics_exactly():
         assert (ordered.quantile(0.25), ordered.quantile(0.75)) == quartiles(values)
 
 
-def test_migration_0011_fills_the_counts_from_completed_surveys(own_database):
+def test_migration_0010_fills_the_counts_from_completed_surveys(own_database):
     engine = own_database
     factory = Factory(engine)
     site = factory.site()
@@ -206,7 +206,7 @@ def test_migration_0011_fills_the_counts_from_completed_surveys(own_database):
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.downgrade(
-            config, ScriptDirectory.from_config(config).get_revision("0011").down_revision
+            config, ScriptDirectory.from_config(config).get_revision("0010").down_revision
         )
     upgrade(engine)
     assert counts(engine) == kept and len(kept) == 10  # five pains, five qualities of life

@@ -5,7 +5,7 @@ open) and the ``alert_action`` table: one row per action a nurse took on an aler
 closing one and every unsuccessful attempt before it. Alerts acknowledged before this
 revision have their closing action copied in, so the history is complete.
 
-Revision ID: 0014
+Revision ID: 0012
 Revises: 0011
 Create Date: 2026-11-30 05:40:00
 """
@@ -17,8 +17,8 @@ import sqlmodel.sql.sqltypes
 import pro_app.models.types
 
 
-revision: str = '0014'
-down_revision: Union[str, None] = '0011'
+revision: str = "0012"
+down_revision: Union[str, None] = "0011"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

@@ -1,7 +1,7 @@
 """Index survey instances by patient and status (the patient list's last answer and next
 survey, sortable over a whole site)
 
-Revision ID: 0015
+Revision ID: 0008
 Revises: 0007
 Create Date: 2026-11-30 05:50:00
 """
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0015"
+revision: str = "0008"
 down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -4,7 +4,7 @@ The patient page's expected course used to scan every completed survey of the si
 now read from ``expected_course_count``, kept by the app as answers are saved; this
 migration creates the table and fills it from the completed survey instances.
 
-Revision ID: 0011
+Revision ID: 0010
 Revises: 0009
 Create Date: 2026-11-30 05:40:00
 """
@@ -15,8 +15,8 @@ import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
 
 
-revision: str = '0011'
-down_revision: Union[str, None] = '0009'
+revision: str = "0010"
+down_revision: Union[str, None] = "0009"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

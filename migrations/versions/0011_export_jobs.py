@@ -1,7 +1,7 @@
 """Export jobs: long audit exports made in the background, downloaded once by their requester
 
-Revision ID: 0008
-Revises: 0011
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-11-30 05:40:00
 """
 from typing import Sequence, Union
@@ -12,8 +12,8 @@ import sqlmodel.sql.sqltypes
 import pro_app.models.types
 
 
-revision: str = '0008'
-down_revision: Union[str, None] = '0011'
+revision: str = "0011"
+down_revision: Union[str, None] = "0010"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

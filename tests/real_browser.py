@@ -83,3 +83,19 @@ def serious_violations(page, source: str) -> list[str]:
         for v in result["violations"]
         if v["impact"] in ("serious", "critical")
     ]
+
+
+# A ward screen, and the same at 200% zoom: half the CSS viewport, twice the pixels.
+STAFF_VIEWS = {
+    "1366x768": {"viewport": {"width": 1366, "height": 768}},
+    "200% zoom": {"viewport": {"width": 683, "height": 384}, "device_scale_factor": 2},
+}
+
+
+def sign_in(page, base: str, email: str, password: str) -> None:
+    """Sign in through the login form and wait for the page it leads to."""
+    page.goto(base + "/login")
+    page.fill("input[name='email']", email)
+    page.fill("input[name='password']", password)
+    page.click("button[type='submit']")
+    page.wait_for_load_state()

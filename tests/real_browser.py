@@ -92,10 +92,13 @@ STAFF_VIEWS = {
 }
 
 
-def sign_in(page, base: str, email: str, password: str) -> None:
-    """Sign in through the login form and wait for the page it leads to."""
+def sign_in(page, base: str, email: str, password: str, lands_on: str | None = None) -> None:
+    """Sign in through the login form; wait for ``lands_on`` (a path) or the next page."""
     page.goto(base + "/login")
     page.fill("input[name='email']", email)
     page.fill("input[name='password']", password)
     page.click("button[type='submit']")
-    page.wait_for_load_state()
+    if lands_on:
+        page.wait_for_url(base + lands_on)
+    else:
+        page.wait_for_load_state()

@@ -8,6 +8,7 @@ from pro_app import create_app
 from pro_app.config import Settings
 from tests.factories import Factory
 from tests.real_browser import (
+    STAFF_VIEWS,
     axe_source,
     chromium,
     new_page,
@@ -18,11 +19,6 @@ from tests.real_browser import (
 from tests.tick_helpers import SECRET
 
 pytestmark = pytest.mark.browser
-
-VIEWS = {
-    "1366x768": {"viewport": {"width": 1366, "height": 768}},
-    "200% zoom": {"viewport": {"width": 683, "height": 384}, "device_scale_factor": 2},
-}
 
 
 @pytest.fixture
@@ -42,12 +38,12 @@ def live(engine, gen, tmp_path, monkeypatch):
         yield base, nurse
 
 
-@pytest.mark.parametrize("view", sorted(VIEWS))
+@pytest.mark.parametrize("view", sorted(STAFF_VIEWS))
 def test_a_form_with_mistakes_shows_them_all_by_their_fields(live, view):
     base, nurse = live
     source = axe_source()
     with chromium() as browser:
-        page = new_page(browser, **VIEWS[view])
+        page = new_page(browser, **STAFF_VIEWS[view])
         page.goto(base + "/login")
         page.fill("input[name='email']", nurse.email)
         page.fill("input[name='password']", Factory.PASSWORD)

@@ -10,22 +10,19 @@ from pro_app.config import Settings
 from pro_app.models import User
 from tests.factories import Factory
 from tests.real_browser import (
+    STAFF_VIEWS,
     axe_source,
     chromium,
     new_page,
     require_browser,
     serious_violations,
     serve,
+    sign_in,
 )
 from tests.tick_helpers import SECRET
 
 pytestmark = pytest.mark.browser
 
-# 200% zoom halves the CSS viewport and doubles the pixels drawn for each CSS pixel.
-VIEWS = {
-    "1366x768": {"viewport": {"width": 1366, "height": 768}},
-    "200% zoom": {"viewport": {"width": 683, "height": 384}, "device_scale_factor": 2},
-}
 
 CONTRAST_OF = """(selector) => {
   const found = [...document.querySelectorAll(selector)];
@@ -69,21 +66,13 @@ def live(engine, gen, tmp_path, monkeypatch):
         yield base, admin, site
 
 
-def sign_in(page, base: str, email: str) -> None:
-    page.goto(base + "/login")
-    page.fill("input[name='email']", email)
-    page.fill("input[name='password']", Factory.PASSWORD)
-    page.click("button[type='submit']")
-    page.wait_for_url(base + "/admin/")
-
-
-@pytest.mark.parametrize("view", sorted(VIEWS))
+@pytest.mark.parametrize("view", sorted(STAFF_VIEWS))
 def test_the_admin_pages_pass_axe_and_show_their_buttons(live, view):
     base, admin, site = live
     source = axe_source()
     with chromium() as browser:
-        page = new_page(browser, **VIEWS[view])
-        sign_in(page, base, admin.email)
+        page = new_page(browser, **STAFF_VIEWS[view])
+        sign_in(page, base, admin.email, Factory.PASSWORD, lands_on="/admin/")
         for path in ["/admin/", f"/admin/sites/{site.id}", "/account", "/account/password"]:
             page.goto(base + path)
             page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
@@ -109,8 +98,8 @@ def test_the_admin_pages_pass_axe_and_show_their_buttons(live, view):
 def test_an_admin_deactivates_and_reactivates_an_account_in_the_browser(live, engine):
     base, admin, _site = live
     with chromium() as browser:
-        page = new_page(browser, **VIEWS["1366x768"])
-        sign_in(page, base, admin.email)
+        page = new_page(browser, **STAFF_VIEWS["1366x768"])
+        sign_in(page, base, admin.email, Factory.PASSWORD, lands_on="/admin/")
         page.get_by_role("button", name="Deactivate nurse@example.test").click()
         page.wait_for_selector("text=nurse@example.test is now deactivated.")
         page.get_by_role("button", name="Reactivate nurse@example.test").click()

@@ -14,6 +14,7 @@ from tests.real_browser import (
     require_browser,
     serious_violations,
     serve,
+    sign_in,
 )
 from tests.tick_helpers import SECRET
 
@@ -48,14 +49,6 @@ def live(engine, gen, tmp_path, monkeypatch, clock):
         yield base, auditor
 
 
-def _sign_in(page, base, email):
-    page.goto(base + "/login")
-    page.fill("input[name='email']", email)
-    page.fill("input[name='password']", Factory.PASSWORD)
-    page.click("button[type='submit']")
-    page.wait_for_load_state()
-
-
 def _texts(page, selector: str) -> list[str]:
     return page.eval_on_selector_all(selector, "elements => elements.map(e => e.textContent)")
 
@@ -64,7 +57,7 @@ def test_the_audit_page_is_honest_about_n_and_passes_axe(live, tmp_path):
     base, auditor = live
     with chromium() as browser:
         page = new_page(browser, viewport={"width": 1366, "height": 768})
-        _sign_in(page, base, auditor.email)
+        sign_in(page, base, auditor.email, Factory.PASSWORD)
         page.goto(base + "/audit/")
         for key in ("pain", "opioids", "response"):
             page.wait_for_selector(f"#fig-{key} .main-svg")

@@ -16,6 +16,7 @@ from tests.real_browser import (
     require_browser,
     serious_violations,
     serve,
+    sign_in,
 )
 from tests.tick_helpers import SECRET
 
@@ -56,14 +57,6 @@ def live(engine, gen, tmp_path, monkeypatch, clock):
         yield base, nurse
 
 
-def sign_in(page, base, nurse) -> None:
-    page.goto(base + "/login")
-    page.fill("input[name='email']", nurse.email)
-    page.fill("input[name='password']", Factory.PASSWORD)
-    page.click("button[type='submit']")
-    page.wait_for_url(base + "/patients/")
-
-
 @pytest.mark.parametrize(
     "context",
     [
@@ -77,7 +70,7 @@ def test_the_list_triages_sorts_by_keyboard_and_passes_axe(live, context):
     base, nurse = live
     with chromium() as browser:
         page = new_page(browser, **context)
-        sign_in(page, base, nurse)
+        sign_in(page, base, nurse.email, Factory.PASSWORD, lands_on="/patients/")
         rows = page.locator("table.patients tbody tr")
         first = rows.first.inner_text()
         assert first.startswith("Red flag, call now: walking newly difficult or legs giving way")

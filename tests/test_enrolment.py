@@ -217,7 +217,7 @@ def test_a_nurse_moves_the_procedure_date_and_stops_follow_up(client, auth, gen)
     )
     with Session(gen.engine) as session:
         assert session.get(Procedure, enrolled.procedure.id).procedure_date == date(2027, 3, 8)
-    client.post(f"{path}/stop", data={"reason": "withdrew", "note": "moved away"})
+    client.post(f"{path}/stop", data={"reason": "withdrew", "note": "moved away", "confirm": "y"})
     with Session(gen.engine) as session:
         patient = session.get(Patient, enrolled.patient.id)
         statuses = {i.status for i in session.exec(select(SurveyInstance))}

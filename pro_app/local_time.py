@@ -26,6 +26,11 @@ def in_zone(moment: datetime, zone_name: str | None) -> datetime:
     return moment.astimezone(zone(zone_name))
 
 
+def local_today(now: datetime, zone_name: str | None) -> date:
+    """The date it is at ``now`` in the named zone (a nurse's "today", not UTC's)."""
+    return in_zone(now, zone_name).date()
+
+
 def local_time(moment: datetime | None, zone_name: str | None, *, with_date: bool = True) -> str:
     """``"2 Dec 2026, 23:30 GMT"`` (or ``"23:30 GMT"``); an empty string for no time."""
     if moment is None:

@@ -14,6 +14,7 @@ from notifications import templates
 
 from ..clinical_dates import procedure_date_problem
 from ..enrolment import normalise_mobile
+from ..local_time import local_today
 from ..messaging.links import LINK_PLACEHOLDER, token_hash_for
 from ..messaging.outbox import cancel_pending, enqueue
 from ..models import (
@@ -374,7 +375,8 @@ def record_safety_event(
     """Record a clinician-reported complication of the procedure."""
     if event_date < procedure.procedure_date:
         raise ActionRefused("A complication cannot come before the procedure date.")
-    if event_date > now.date():
+    site = session.get(Site, patient.site_id)
+    if event_date > local_today(now, site.timezone if site else None):
         raise ActionRefused("The event date is in the future.")
     event = SafetyEvent(
         patient_id=patient.id,

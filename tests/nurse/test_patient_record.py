@@ -208,6 +208,26 @@ def test_a_past_procedure_gets_safety_events_on_the_figure(client, auth, gen, ti
     assert "leak into the disc" in page
 
 
+def test_a_safety_event_dated_today_is_taken_in_the_first_hour_of_a_summer_day(
+    client, auth, gen, clock
+):
+    # 00:30 BST on 15 July is 23:30 UTC on 14 July: the nurse's "today" is the 15th.
+    just_after_midnight = datetime(2027, 7, 14, 23, 30, tzinfo=UTC)
+    clock.move_to(just_after_midnight)
+    site = gen.site()
+    procedure_day = just_after_midnight.date() - timedelta(days=5)
+    patient = gen.patient(site, now=just_after_midnight, procedure_date=procedure_day).patient
+    auth.login(gen.user(site).email)
+    url = f"/patients/{patient.id}/safety-events"
+    for day, refused in (("2027-07-15", False), ("2027-07-16", True)):
+        data = {"kind": "infection", "grade": "2", "event_date": day, "symptomatic": "yes"}
+        response = client.post(url, data=data, follow_redirects=True)
+        assert ("The event date is in the future." in response.text) is refused, day
+    with Session(gen.engine) as session:
+        dates = [e.event_date.isoformat() for e in session.exec(select(SafetyEvent))]
+    assert dates == ["2027-07-15"]
+
+
 def test_views_write_the_access_log(client, auth, gen, enrolled):
     site, patient = enrolled
     nurse = gen.user(site)

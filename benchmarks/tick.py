@@ -12,7 +12,10 @@ planned survey instances each, all due in the future); ``both`` prints both. The
 itself is the real ``run_tick`` with a channel that sends nothing. Prints, per database
 and size: the median idle tick (nothing due), the time of a tick with 1,000 invitations
 due (the earliest planned surveys of textable patients, moved to a minute ago: prepared,
-written to the outbox and handed to the channel), and the invitations per second.
+written to the outbox and handed to the channel), and the invitations per second. The
+process loads protocols and instruments first, as ``pro-app scheduler`` does; its first
+busy pass (500 due, printed too) also builds every statement of the busy path, and the
+pass measured is the next one, as nearly every pass of a long-running scheduler is.
 Target: idle tick under 50 ms at 100,000 patients and within 2x of the one at 1,000; at
 least 500 invitations a second. ``--seeded URL`` measures an existing PostgreSQL
 database that ``benchmarks/cohort.py --postgres URL`` filled (it is changed: the busy
@@ -64,6 +67,7 @@ from pro_app.models import (  # noqa: E402
     SurveyInstance,
 )
 from pro_app.scheduling.invitations import invite_due  # noqa: E402
+from pro_app.scheduling.protocols import load_all  # noqa: E402
 from pro_app.scheduling.tick import run_tick  # noqa: E402
 from pro_app.storage.engine import make_engine  # noqa: E402
 from pro_app.storage.migrate import upgrade  # noqa: E402
@@ -236,7 +240,14 @@ def measure(engine, patients: int, history: bool = True) -> dict:
 
 
 def measure_seeded(engine, patients: int, seeded: float = 0.0) -> dict:
-    """Idle ticks, then a tick with 1,000 invitations due, on a seeded database."""
+    """Idle ticks, then busy ticks, on a seeded database.
+
+    As in ``pro-app scheduler``, protocols and instruments are loaded before the first
+    pass. The first busy pass of the process (500 due) also builds and prepares every
+    statement of the busy path; the one measured (1,000 due) is a later pass, as nearly
+    every pass of a scheduler running for weeks is.
+    """
+    load_all()
     channel = NullChannel()
     run_tick(engine, channel, LINKS, now=NOW, worker="bench")  # warm caches
     idle = []
@@ -244,18 +255,26 @@ def measure_seeded(engine, patients: int, seeded: float = 0.0) -> dict:
         began = time.perf_counter()
         run_tick(engine, channel, LINKS, now=NOW, worker="bench")
         idle.append(time.perf_counter() - began)
-    make_due(engine, 1000)
-    began = time.perf_counter()
-    report = run_tick(engine, channel, LINKS, now=NOW, worker="bench")
-    busy = time.perf_counter() - began
-    assert report.invited == 1000 and report.delivery.sent == 1000, report
+    first = _busy_pass(engine, channel, 500)
+    busy = _busy_pass(engine, channel, 1000)
     return {
         "patients": patients,
         "seed_s": seeded,
         "idle_ms": statistics.median(idle) * 1000,
+        "first_s": first,
         "busy_s": busy,
         "per_s": 1000 / busy,
     }
+
+
+def _busy_pass(engine, channel, due: int) -> float:
+    """Seconds of one pass with ``due`` invitations due: written, claimed and sent."""
+    make_due(engine, due)
+    began = time.perf_counter()
+    report = run_tick(engine, channel, LINKS, now=NOW, worker="bench")
+    seconds = time.perf_counter() - began
+    assert report.invited == due and report.delivery.sent == due, report
+    return seconds
 
 
 # --- delivery through a provider that takes its time ---------------------------------------
@@ -400,7 +419,8 @@ def _history(history: bool) -> str:
 def _print_row(backend: str, history: bool, result: dict) -> None:
     print(
         f"{backend:10} {_history(history):8} {result['patients']:>9,} {result['seed_s']:>7.1f} "
-        f"{result['idle_ms']:>13.1f} {result['busy_s']:>12.2f} {result['per_s']:>10.0f}"
+        f"{result['idle_ms']:>13.1f} {result['first_s']:>12.2f} {result['busy_s']:>12.2f} "
+        f"{result['per_s']:>10.0f}"
     )
 
 
@@ -431,7 +451,7 @@ def main() -> None:
     histories = {"year": [True], "empty": [False], "both": [True, False]}[args.history]
     print(
         f"{'database':10} {'history':8} {'patients':>9} {'seed s':>7} {'idle tick ms':>13} "
-        f"{'1,000 due s':>12} {'invites/s':>10}"
+        f"{'first: 500 s':>12} {'1,000 due s':>12} {'invites/s':>10}"
     )
     if args.seeded:
         engine = make_engine(args.seeded)

@@ -34,7 +34,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from functools import cache
-from types import SimpleNamespace
 
 from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.engine import Connection, Engine
@@ -72,7 +71,7 @@ MAX_ATTEMPTS = 12
 BACKOFF_BASE_S = 60
 BACKOFF_CAP_S = 30 * 60
 DELIVERY_BUDGET_S = 45.0  # seconds a pass may spend handing texts to the channel
-CLAIM_BATCH = 25
+CLAIM_BATCH = 100
 # Kinds that wait for the morning; replies and on-call notices go at once.
 QUIET_HOURS_KINDS = frozenset({"invitation", "reminder", "last_reminder", "question"})
 # Kinds that belong to a survey window: pointless once it has closed.
@@ -740,15 +739,21 @@ _HELD_ROW = (
 )
 
 
-_RECIPIENT_LOCK = (
-    select(
-        Patient.phone_e164,
-        Patient.sms_opted_out,
-        Patient.phone_problem,
-        Patient.status.label("follow_up"),
+# PostgreSQL, a patient's message: the claim row locked for update and the recipient
+# under a share lock in one statement (a share lock cannot reach the nullable side of an
+# outer join, hence the inner join; a message to no patient falls back to ``_HELD_ROW``).
+_HELD_PATIENT_ROW = (
+    select(*_HELD_ROW.selected_columns)
+    .select_from(Message)
+    .join(Patient, Patient.id == Message.patient_id)
+    .join(SurveyInstance, SurveyInstance.id == Message.instance_id, isouter=True)
+    .where(
+        Message.id == bindparam("b_id"),
+        Message.status == MessageStatus.SENDING,
+        Message.claimed_by == bindparam("b_claim"),
     )
-    .where(Patient.id == bindparam("b_patient"))
-    .with_for_update(read=True)
+    .with_for_update(of=Message)
+    .suffix_with("FOR SHARE OF patient", dialect="postgresql")
 )
 
 
@@ -779,17 +784,11 @@ def _send_one(
     """Check the claim and the recipient, send, and record the outcome under the claim."""
     transaction = connection.begin()
     try:
-        row = connection.execute(_HELD_ROW, {"b_id": message_id, "b_claim": claim_id}).first()
+        row = _held_row(connection, message_id, claim_id, hold_lock)
         if row is None:
             transaction.rollback()
             log.warning("claim on message %s was taken over; stopping", message_id)
             return _Result("fenced")
-        if hold_lock and row.patient_id is not None:
-            # Read the recipient under a share lock held until the outcome is recorded:
-            # an opt-out or a stop waits for this send instead of racing it.
-            fresh = connection.execute(_RECIPIENT_LOCK, {"b_patient": row.patient_id}).first()
-            if fresh is not None:
-                row = SimpleNamespace(**{**row._mapping, **fresh._mapping})
         reason = refusal(row, clock())
         if reason:
             _settle(connection, message_id, claim_id, status=MessageStatus.CANCELLED, error=reason)
@@ -811,6 +810,21 @@ def _send_one(
         log.warning("claim on message %s was taken over while sending", message_id)
         return _Result("fenced")
     return result
+
+
+def _held_row(connection: Connection, message_id: int, claim_id: str, hold_lock: bool):
+    """The claimed message and its recipient, or None if the claim is no longer held.
+
+    With ``hold_lock`` (PostgreSQL) the recipient is read under a share lock held until
+    the outcome is recorded: an opt-out or a stop waits for this send instead of racing
+    it, and the row read is the latest committed one.
+    """
+    params = {"b_id": message_id, "b_claim": claim_id}
+    if hold_lock:
+        row = connection.execute(_HELD_PATIENT_ROW, params).first()
+        if row is not None:
+            return row
+    return connection.execute(_HELD_ROW, params).first()
 
 
 def _outgoing(row, links: LinkContext) -> OutgoingSms:

@@ -24,6 +24,20 @@ def timepoints_for(protocol_id: str) -> tuple[TimepointPlan, ...]:
     return tuple(_plan(tp) for tp in protocol.timepoints)
 
 
+def load_all() -> int:
+    """Load and validate every available protocol and instrument now, so that the first
+    busy pass of a long-running process does not pay for reading them; returns how many
+    protocols."""
+    from surveys import all_instruments
+    from surveys.protocol import available_protocols
+
+    all_instruments()
+    names = list(available_protocols())
+    for name in names:
+        timepoints_for(name)
+    return len(names)
+
+
 def _plan(tp) -> TimepointPlan:
     return TimepointPlan(
         id=tp.id,

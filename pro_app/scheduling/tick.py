@@ -30,6 +30,7 @@ from ..messaging.timing import SendPolicy
 from ..models import Message, utcnow
 from ..storage.engine import session_scope
 from .invitations import expire_closed, invite_due, remind_due
+from .protocols import load_all
 
 
 @dataclass
@@ -115,10 +116,12 @@ def record_failure(
 
 def tick_for_app(app: Flask, now: datetime | None = None) -> Callable[[], TickReport]:
     """A tick bound to ``app``'s engine, SMS channel, link and sending settings (CLI,
-    clock, demo). Every pass of the returned tick shares one send rate."""
+    clock, demo). Every pass of the returned tick shares one send rate; protocols and
+    instruments are loaded here, once, not by the first pass with work to do."""
     settings = app.extensions["pro_settings"]
     channel = build_channel(settings)
     links = link_context(settings)
     engine = app.extensions["pro_engine"]
     senders = sender_pool(settings)
+    load_all()
     return lambda: run_tick(engine, channel, links, now=now, senders=senders)

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import update
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 
 from notifications import (
@@ -97,8 +98,9 @@ def _open_surveys(engine, count: int) -> None:
 
 def test_a_second_tick_5_min_15_s_later_sends_nothing_twice(engine):
     """The first pass runs past its lease at 1.2 s a send (its budget raised to 10 minutes
-    on purpose); a second pass starts when the first one's clock reads 5 min 15 s."""
-    _open_surveys(engine, 300)
+    on purpose); a second pass starts when the first one's clock reads 5 min 15 s, with
+    claims of the first still live and texts still waiting."""
+    _open_surveys(engine, 400)
     clock = FakeClock(ENROLLED)
     provider = Provider(clock, seconds_per_send=1.2)
     second_at = ENROLLED + timedelta(minutes=5, seconds=15)
@@ -123,8 +125,8 @@ def test_a_second_tick_5_min_15_s_later_sends_nothing_twice(engine):
     assert "report" in second, "the second pass ran while the first was sending"
     assert second["report"].delivery.unknown == 0, "no live lease was declared lost"
     assert second["report"].delivery.sent > 0
-    assert first.delivery.sent + second["report"].delivery.sent == 300
-    assert set(provider.counts().values()) == {1} and len(provider.counts()) == 300
+    assert first.delivery.sent + second["report"].delivery.sent == 400
+    assert set(provider.counts().values()) == {1} and len(provider.counts()) == 400
     assert {m.status for m in messages(engine)} == {MessageStatus.SENT}
 
 
@@ -181,6 +183,32 @@ def test_a_send_whose_claim_was_taken_over_in_flight_records_nothing(engine):
     assert {m.status for m in messages(engine)} == {MessageStatus.SENT}
 
 
+def test_an_opt_out_waits_for_the_send_in_flight_on_postgresql(engine):
+    """The sender reads the recipient under a share lock held until the outcome is
+    recorded: an opt-out made during the provider call waits for it, then applies."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("row locks held across the provider call are a PostgreSQL feature")
+    _open_surveys(engine, 1)
+    provider = Provider()
+    blocked = []
+
+    def opt_out_now(message: OutgoingSms) -> None:
+        with engine.connect() as connection:
+            connection.exec_driver_sql("SET lock_timeout = '200ms'")
+            try:
+                connection.execute(update(Patient).values(sms_opted_out=True))
+            except OperationalError as exc:
+                blocked.append("lock" in str(exc).lower())
+            connection.rollback()
+
+    provider.during_send = opt_out_now
+    report = run_tick(engine, provider, LINKS, now=ENROLLED, worker="a")
+    assert blocked == [True], "the opt-out waited for the send in flight"
+    assert report.delivery.sent == 1
+    with session_scope(engine) as session:
+        session.execute(update(Patient).values(sms_opted_out=True))  # no send holds it now
+
+
 def test_a_live_lease_is_not_declared_lost_on_postgresql(engine):
     """While the provider takes its time, the sender holds the row: another process,
     even one whose clock runs an hour ahead, cannot mark the send unknown."""
@@ -220,7 +248,7 @@ def test_5000_overdue_surveys_drain_and_every_pass_returns(engine):
         assert passes < 20
     by_status = Counter(i.status for i in _all_instances(engine))
     assert by_status == {InstanceStatus.EXPIRED: 4500, InstanceStatus.SENT: 500}
-    assert len(provider.counts()) == 500 and set(provider.counts().values()) == {1}
+    assert len(provider.counts()) == 400 and set(provider.counts().values()) == {1}
 
 
 def _ticking(clock: FakeClock, seconds: float):

@@ -36,3 +36,16 @@ def test_other_passes_run_beside_the_tick_on_their_own_interval():
         assert {job.id for job in scheduler.get_jobs()} == {"tick", "exports"}
     finally:
         scheduler.shutdown(wait=False)
+
+
+def test_the_scheduler_loads_protocols_and_instruments_before_its_first_pass(app):
+    """Reading the YAML is paid once at start, not by the first pass with work to do."""
+    from pro_app.scheduling.protocols import timepoints_for
+    from pro_app.scheduling.tick import tick_for_app
+    from surveys.loader import _registry
+
+    timepoints_for.cache_clear()
+    _registry.cache_clear()
+    tick_for_app(app)
+    assert timepoints_for.cache_info().currsize >= 1
+    assert _registry.cache_info().currsize == 1

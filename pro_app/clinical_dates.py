@@ -20,13 +20,14 @@ def latest_procedure_date(today: date) -> date:
 
 
 def procedure_date_problem(value: date, today: date) -> str | None:
-    """Why ``value`` cannot be a procedure date, or None when it can."""
+    """Why ``value`` cannot be a procedure date, or None when it can (``today`` is the
+    site's local date)."""
     latest = latest_procedure_date(today)
     if EARLIEST_PROCEDURE_DATE <= value <= latest:
         return None
     return (
-        f"give a procedure date from {EARLIEST_PROCEDURE_DATE.isoformat()} "
-        f"to {latest.isoformat()} (one year ahead)"
+        f"give a procedure date from {EARLIEST_PROCEDURE_DATE:%-d %B %Y} "
+        f"to {latest:%-d %B %Y} (one year ahead)"
     )
 
 

@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 
 from .clinical_dates import follow_up_over_problem, procedure_date_problem
 from .languages import language_choices, language_code
+from .local_time import local_today
 from .models import (
     Augmentation,
     ContactChannel,
@@ -288,10 +289,10 @@ def _date_problems(given: dict, site: Site, now: datetime) -> list[str]:
         record_only = AS_BOOL.validate_python(given.get("record_only", False))
     except ValidationError:
         return []  # reported by the model's own validation
-    problem = procedure_date_problem(procedure_date, now.date())
+    zone = given["timezone"] if is_time_zone(str(given["timezone"])) else site.timezone
+    problem = procedure_date_problem(procedure_date, local_today(now, site.timezone))
     if problem:
         return [problem[0].upper() + problem[1:] + "."]
-    zone = given["timezone"] if is_time_zone(str(given["timezone"])) else site.timezone
     ends_at = follow_up_ends_at(site.protocol_id, procedure_date, zone)
     problem = follow_up_over_problem(procedure_date, ends_at, now, record_only=record_only)
     return [problem] if problem else []

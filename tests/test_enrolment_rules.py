@@ -107,10 +107,19 @@ def test_bad_values_in_several_fields_are_all_reported_together():
 def test_an_implausible_date_is_refused_with_the_range():
     found = problems_of(form_data(consent=True, procedure_date="2099-01-01"))
     assert found["procedure_date"] == (
-        "Give a procedure date from 2000-01-01 to 2027-12-02 (one year ahead)."
+        "Give a procedure date from 1 January 2000 to 2 December 2027 (one year ahead)."
     )
     found = problems_of(form_data(consent=True, procedure_date="2027-02-30"))
     assert found["procedure_date"].startswith("Give the procedure date as a real date")
+
+
+def test_the_year_ahead_counts_from_the_sites_date_not_utcs():
+    """At 23:30 UTC on 2 December it is already 3 December in Sydney: a procedure on
+    3 December 2027 is a year ahead there, and more than that in London."""
+    data = form_data(consent=True, procedure_date="2027-12-03")
+    assert validate(data, site(timezone="Australia/Sydney"), now=NOW)
+    found = problems_of(data, timezone="Europe/London")
+    assert found["procedure_date"].endswith("to 2 December 2027 (one year ahead).")
 
 
 def test_a_past_follow_up_needs_the_record_only_choice_and_a_running_one_refuses_it():

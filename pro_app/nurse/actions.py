@@ -397,8 +397,11 @@ def record_safety_event(
 def move_procedure_date(
     session: Session, procedure: Procedure, new_date: date, *, user_id: int, now: datetime
 ) -> int:
-    """Correct the procedure date (within the accepted range) and re-plan unsent surveys."""
-    problem = procedure_date_problem(new_date, now.date())
+    """Correct the procedure date (within the accepted range, judged by the site's date)
+    and re-plan unsent surveys."""
+    patient = session.get(Patient, procedure.patient_id)
+    site = session.get(Site, patient.site_id) if patient else None
+    problem = procedure_date_problem(new_date, local_today(now, site.timezone if site else None))
     if problem:
         raise ActionRefused(problem[0].upper() + problem[1:] + ".")
     return change_procedure_date(session, procedure, new_date, user_id=user_id, now=now)

@@ -9,7 +9,7 @@ from sqlmodel import select
 
 from ..accounts.access import log_access, patient_for, roles_required
 from ..enrolment import CSV_COLUMNS, Enrolled, EnrolmentError, enrol, import_csv
-from ..local_time import in_zone
+from ..local_time import in_zone, local_today
 from ..models import (
     SAFETY_EVENT_LABELS,
     Procedure,
@@ -130,7 +130,7 @@ def index():
 def enrol_patient():
     site = _site()
     now = utcnow()
-    form = enrol_form(site, now.date())
+    form = enrol_form(site, local_today(now, site.timezone))
     problems: list = []
     if form.validate_on_submit():
         session = database.session()

@@ -6,8 +6,9 @@ hour for a call-now red flag, 24 hours for a 24-hour one, the site's target othe
 Alerts raised by a survey count at that survey's timepoint and overall; alerts about
 texts or replies with no survey behind them count overall only. Actions are counted by
 the value stored and named from ``ALERT_ACTION_LABELS`` (``pro_app/models/safety.py``),
-so a new action shows up without a change here. Only counts and durations leave this
-module: nothing identifies a patient.
+so a new action shows up without a change here; attempts that did not reach the patient
+(which leave the alert open) are counted apart, as attempts and as alerts. Only counts
+and durations leave this module: nothing identifies a patient.
 """
 
 from collections import Counter
@@ -15,11 +16,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import and_, case, null
+from sqlalchemy import and_, case, func, null
 from sqlmodel import Session, select
 
 from ..models import Alert, AlertKind, Patient, Procedure, SurveyInstance
-from ..models.safety import ALERT_ACTION_LABELS
+from ..models.safety import ALERT_ACTION_LABELS, NOT_REACHED, AlertAction
 from .sql_time import hours_between
 from .statistics import Summary, summarise
 from .timelines import STREAM_ROWS, AuditFilters, apply_filters
@@ -53,6 +54,7 @@ class AlertFacts:
     waited_hours: float | None  # from raised to acknowledged; None while open
     in_time: bool  # acknowledged by its due_by
     past_target: bool  # still open after its due_by
+    unreached: int = 0  # attempts that did not reach the patient ("could not reach")
 
     @property
     def group(self) -> str:
@@ -88,9 +90,13 @@ class Tally:
     open_past_target: int = 0
     target_hours: Counter = field(default_factory=Counter)  # target in hours -> alerts
     actions: Counter = field(default_factory=Counter)  # stored action -> alerts
+    unreached_attempts: int = 0  # "could not reach" attempts, however many an alert had
+    alerts_unreached: int = 0  # alerts with at least one such attempt
 
     def add(self, alert: AlertFacts) -> None:
         self.alerts += 1
+        self.unreached_attempts += alert.unreached
+        self.alerts_unreached += alert.unreached > 0
         self.target_hours[round(alert.target_hours)] += 1
         if alert.action:
             self.actions[alert.action] += 1
@@ -113,6 +119,8 @@ class Tally:
         self.open_past_target += other.open_past_target
         self.target_hours.update(other.target_hours)
         self.actions.update(other.actions)
+        self.unreached_attempts += other.unreached_attempts
+        self.alerts_unreached += other.alerts_unreached
 
     @property
     def time_to_acknowledge(self) -> Summary:
@@ -179,8 +187,14 @@ def summarise_alerts(alerts: Iterable[AlertFacts]) -> AlertHandling:
 
 
 def _columns(now: datetime) -> tuple:
-    """An alert's kind, urgency and action, and its times as hours and flags (SQL)."""
+    """An alert's kind, urgency and action, its times as hours and flags, and its
+    attempts that did not reach the patient (SQL)."""
     acknowledged = Alert.acknowledged_at.is_not(None)
+    unreached = (
+        select(func.count(AlertAction.id))
+        .where(AlertAction.alert_id == Alert.id, AlertAction.action == NOT_REACHED)
+        .scalar_subquery()
+    )
     return (
         Alert.kind,
         Alert.urgency,
@@ -189,6 +203,7 @@ def _columns(now: datetime) -> tuple:
         hours_between(Alert.acknowledged_at, Alert.created_at),
         case((and_(acknowledged, Alert.acknowledged_at <= Alert.due_by), True), else_=False),
         case((and_(~acknowledged, Alert.due_by <= now), True), else_=False),
+        unreached,
     )
 
 

@@ -135,7 +135,9 @@ DEFINITIONS: tuple[tuple[str, str], ...] = (
     (
         "Actions taken",
         "The action a nurse recorded on each alert (Called the patient, Advised 999 / A&E "
-        "and so on), counted per alert as stored.",
+        "and so on), counted per alert as stored. Calls that did not reach the patient "
+        "(recorded as “Could not reach: try again”, which leaves the alert open) are counted "
+        "apart: every such call, and the alerts that had at least one.",
     ),
     (
         "De-identification",

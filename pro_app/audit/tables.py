@@ -324,6 +324,8 @@ def _alert_row(tally: Tally, completed: int | None, actions: list[str]) -> list[
         Count(tally.within_target),
         _percent(tally.within_target, tally.assessable),
         Count(tally.open_past_target),
+        Count(tally.alerts_unreached),
+        Count(tally.unreached_attempts),
         *(Count(tally.actions[action]) for action in actions),
     ]
 
@@ -367,6 +369,8 @@ def _alert_handling(report: AuditReport) -> Section:
             "acknowledged within target",
             "acknowledged within target %",
             "open past target",
+            "alerts with a call that did not reach the patient",
+            "calls that did not reach the patient",
             *(f"action: {action_label(action)}" for action in actions),
         ),
         rows,

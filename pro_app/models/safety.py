@@ -19,6 +19,9 @@ class AlertKind(StrEnum):
     NOT_SENT = "not_sent"  # an invitation or reminder ran out of retries
 
 
+#: The attempt that failed to reach the patient: recorded, and the alert stays open.
+NOT_REACHED = "not_reached"
+
 # What a nurse did about an alert, by the code stored in ``Alert.action``, in words: every
 # action offered now or in the past, in the order offered, so records and the audit
 # (which counts them) always read in words. A new action needs its label here.

@@ -33,7 +33,7 @@ from ..models import (
     Site,
     SurveyInstance,
 )
-from ..models.safety import ALERT_ACTION_LABELS
+from ..models.safety import ALERT_ACTION_LABELS, NOT_REACHED
 from ..scheduling.invitations import web_estimate
 from ..scheduling.plan import (
     Reopened,
@@ -63,7 +63,6 @@ class AlertActionKind:
         return ALERT_ACTION_LABELS[self.code]
 
 
-NOT_REACHED = "not_reached"
 #: What a nurse can record against an alert, in the order offered (codes are stored).
 ALERT_ACTIONS: tuple[AlertActionKind, ...] = (
     AlertActionKind("called"),

@@ -15,6 +15,7 @@ from pro_app.audit.report import build_report
 from pro_app.audit.tables import plain, sections
 from pro_app.audit.timelines import AuditFilters
 from pro_app.models import Alert, Site, SurveyInstance
+from pro_app.models.safety import NOT_REACHED, AlertAction
 from pro_app.storage.engine import session_scope
 
 from .answering import ENROLLED, NOW, PROCEDURE, answer
@@ -27,7 +28,8 @@ def _audit_day(clock):
 
 def _alert(engine, site, patient_id, kind, urgency, *, timepoint=None, at=None, **handled):
     """Raise an alert through the app's own rule for targets, then handle it: ``after``
-    (hours from raising to acknowledgement) and ``action``."""
+    (hours from raising to acknowledgement), ``action``, and ``unreached`` calls that did
+    not reach the patient (by ``nurse_id``)."""
     with session_scope(engine) as session:
         instance = None
         if timepoint:
@@ -52,6 +54,15 @@ def _alert(engine, site, patient_id, kind, urgency, *, timepoint=None, at=None, 
         if "after" in handled:
             alert.acknowledged_at = at + timedelta(hours=handled["after"])
         alert.action = handled.get("action")
+        for attempt in range(handled.get("unreached", 0)):
+            session.add(
+                AlertAction(
+                    alert_id=alert_id,
+                    action=NOT_REACHED,
+                    user_id=handled["nurse_id"],
+                    at=at + timedelta(minutes=10 * (attempt + 1)),
+                )
+            )
 
 
 @pytest.fixture
@@ -69,12 +80,25 @@ def handled(gen):
             answer(gen.engine, patient, timepoint, 5)
     answer(gen.engine, p[2], "week4", 5)
     e = gen.engine
-    # week 4: call-now flag seen in 30 min; 24-hour flag seen after 30 h; worse pain seen in
-    # 10 h; an opioid rise still open, long past its 72 h target.
+    nurse = gen.user(site).id
+    # week 4: call-now flag seen in 30 min; 24-hour flag seen after 30 h, after one call
+    # that did not reach the patient; worse pain seen in 10 h; an opioid rise still open,
+    # long past its 72 h target, after two calls that did not reach the patient.
     _alert(e, site, p[0], "red_flag", "now", timepoint="week4", after=0.5, action="called")
-    _alert(e, site, p[1], "red_flag", "24h", timepoint="week4", after=30, action="review")
+    _alert(
+        e,
+        site,
+        p[1],
+        "red_flag",
+        "24h",
+        timepoint="week4",
+        after=30,
+        action="review",
+        unreached=1,
+        nurse_id=nurse,
+    )
     _alert(e, site, p[2], "pain_worse", "routine", timepoint="week4", after=10, action="no_action")
-    _alert(e, site, p[1], "opioid_up", "routine", timepoint="week4")
+    _alert(e, site, p[1], "opioid_up", "routine", timepoint="week4", unreached=2, nurse_id=nurse)
     # baseline: a call-now flag seen after 2 h (late).
     _alert(e, site, p[0], "red_flag", "now", timepoint="baseline", after=2, action="called")
     # no survey: a failed text raised 10 h ago (still inside its target); an unreadable reply
@@ -128,6 +152,10 @@ def test_alert_handling_worked_example(gen, handled):
         "acknowledged within target %": 50.0,
         "open past target": 1,
     }
+    # 3 calls that did not reach the patient, about 2 of the alerts.
+    assert week4["alerts with a call that did not reach the patient"] == 2
+    assert week4["calls that did not reach the patient"] == 3
+    assert rows[("week4", "Opioid rise")]["calls that did not reach the patient"] == 2
     assert [week4[f"action: {action_label(a)}"] for a in ("called", "review", "no_action")] == [
         1,
         1,
@@ -157,6 +185,8 @@ def test_alert_handling_worked_example(gen, handled):
         overall["acknowledged within target %"],
     ) == (7, 140.0, 5.0, 6, 3, 50.0)
     assert overall["action: Called the patient"] == 2
+    assert overall["calls that did not reach the patient"] == 3
+    assert rows[("baseline", "All alerts")]["calls that did not reach the patient"] == 0
     assert overall["action: Mscc referral"] == 1  # stored value, shown though not yet listed
     call_now = rows[(OVERALL, "Red flag: call now")]  # 0.5 h in time, 2 h late
     assert (call_now["alerts"], call_now["median hours to acknowledgement"]) == (2, 1.25)
@@ -192,6 +222,7 @@ def test_the_aggregate_export_carries_alert_handling_with_small_cells_suppressed
     assert rows[("week4 | 28 | All alerts", "open past target")] == "<5"
     assert rows[("week4 | 28 | All alerts", "action: Arranged a review")] == "<5"
     assert rows[("day1 | 1 | All alerts", "alerts")] == "0"  # none is not a small cell
+    assert rows[("overall | All alerts", "calls that did not reach the patient")] == "<5"
 
 
 def test_the_audit_page_shows_alert_handling_for_the_auditors_site_only(client, auth, gen, handled):

@@ -21,7 +21,7 @@ from xlsxwriter.utility import _preserve_whitespace, _utf16_len, _utf16_truncate
 from xlsxwriter.worksheet import Worksheet
 
 MEMO_LIMIT = 50_000  # distinct values remembered per sheet; the memo is cleared past it
-_COLUMN_NAMES: list[str] = []
+_CELL_STARTS: list[str] = []  # '<c r="A', '<c r="B' ...
 _MEMO_KINDS = frozenset((str, int, float, bool))  # True and 1 make the same cell
 _NON_FINITE = {  # what nan_inf_to_errors writes: an error formula and its cached value
     "nan": ("#NUM!", "#NUM!"),
@@ -30,10 +30,10 @@ _NON_FINITE = {  # what nan_inf_to_errors writes: an error formula and its cache
 }
 
 
-def _column_names(count: int) -> list[str]:
-    while len(_COLUMN_NAMES) < count:
-        _COLUMN_NAMES.append(xl_col_to_name(len(_COLUMN_NAMES)))
-    return _COLUMN_NAMES
+def _cell_starts(count: int) -> list[str]:
+    while len(_CELL_STARTS) < count:
+        _CELL_STARTS.append(f'<c r="{xl_col_to_name(len(_CELL_STARTS))}')
+    return _CELL_STARTS
 
 
 class RowWorksheet(Worksheet):
@@ -52,22 +52,23 @@ class RowWorksheet(Worksheet):
             self._write_each(row, values)
             return
         self._start_row(row, len(values))
-        memo, names, cells = self._row_memo, _column_names(len(values)), []
+        memo, starts, cell_tail = self._row_memo, _cell_starts(len(values)), self._cell_tail
+        number, cells = str(row + 1), []
         first = last = None
         for column, value in enumerate(values):
-            kind = value.__class__
-            if value is None or (kind is str and not value):
+            if value is None:
                 continue
-            tail = memo.get(value) if kind in _MEMO_KINDS else None
+            tail = memo.get(value) if value.__class__ in _MEMO_KINDS else None
             if tail is None:
-                tail = self._cell_tail(value)
-            cells.append(f'<c r="{names[column]}{row + 1}"{tail}')
-            if first is None:
-                first = column
-            last = column
+                tail = cell_tail(value)
+            if tail:  # "" for an empty text
+                cells.append(starts[column] + number + tail)
+                if first is None:
+                    first = column
+                last = column
         if first is None:
             return
-        self.fh.write(f'<row r="{row + 1}">{"".join(cells)}</row>')
+        self.fh.write(f'<row r="{number}">{"".join(cells)}</row>')
         self.previous_row = row + 1  # nothing more can go in this row
         self._stretch(row, first, last)
 
@@ -94,19 +95,20 @@ class RowWorksheet(Worksheet):
             self.dim_colmax = last
 
     def _cell_tail(self, value) -> str:
-        """A cell's XML after its ``r`` attribute, remembered for str, int and float."""
+        """A cell's XML after its row number (from the ``r`` attribute's closing quote),
+        remembered for str, int and float; "" for an empty text."""
         kind = value.__class__
         if kind is bool:
             return self._cell_tail(int(value))
         if kind is int or kind is float:
             if kind is float and not math.isfinite(value):
                 formula, result = _NON_FINITE[repr(value)]
-                return f' t="e"><f>{formula}</f><v>{result}</v></c>'
-            tail = f"><v>{value:.16G}</v></c>"
+                return f'" t="e"><f>{formula}</f><v>{result}</v></c>'
+            tail = f'"><v>{value:.16G}</v></c>'
             if value == 0:  # 0 and -0.0 are one key but two cells
                 return tail
         elif kind is str:
-            tail = self._string_tail(value)
+            tail = self._string_tail(value) if value else ""
         else:
             return self._string_tail(str(value))
         if len(self._row_memo) >= MEMO_LIMIT:
@@ -122,7 +124,7 @@ class RowWorksheet(Worksheet):
         text = self._escape_control_characters(text)
         space = ' xml:space="preserve"' if _preserve_whitespace(text) else ""
         text = self._escape_data(text)
-        return f' t="inlineStr"><is><t{space}>{text}</t></is></c>'
+        return f'" t="inlineStr"><is><t{space}>{text}</t></is></c>'
 
     def _write_each(self, row: int, values: Sequence) -> None:
         """XlsxWriter's own cell by cell path, with the same conversions."""

@@ -266,23 +266,46 @@ def _response_row(context: TimepointContext, cells: tuple) -> tuple:
     return neutralised((*context.leading(), *cells, None, "", *context.trailing()))
 
 
+class _ScoreCells:
+    """Each distinct scores JSON flattened once into its safe (score, value, table,
+    version, blank reason) cells, as scores repeat a lot; bounded, so memory stays flat."""
+
+    LIMIT = 20_000
+
+    def __init__(self):
+        self.found: dict[tuple[str, str, bool], list[tuple]] = {}
+
+    def of(self, answer) -> list[tuple]:
+        """The cells of ``answer``'s scores (a blank OMED's reason depends on texting)."""
+        key = (answer.scores_json, answer.instrument_id, answer.channel == "sms")
+        found = self.found.get(key)
+        if found is None:
+            if len(self.found) >= self.LIMIT:
+                self.found.clear()
+            found = self.found[key] = list(
+                _flatten(answer.scores, answer.instrument_id, answer.channel)
+            )
+        return found
+
+
 def patient_rows(
     session: Session, filters: AuditFilters, progress: Progress | None = None
 ) -> Iterator[tuple]:
     """One row per patient, timepoint and score, in ``PATIENT_COLUMNS`` order; each
     follow-up timepoint ends with its pain response row."""
-    responses = _PainResponses()
-    context, pending = None, None
+    responses, scores = _PainResponses(), _ScoreCells()
+    context = head = tail = pending = None
     for answer in counted(current_answers(session, filters), progress):
         if answer.context is not context:
             if pending:
                 yield pending
             context = answer.context
+            head, tail = neutralised(context.leading()), neutralised(context.trailing())
             cells = responses.cells(context)
             pending = _response_row(context, cells) if cells else None
-        leading = neutralised((*context.leading(), answer.instrument_id, answer.instrument_version))
-        trailing = neutralised((answer.channel, *context.trailing()))
-        for cells in _flatten(answer.scores, answer.instrument_id, answer.channel):
+        leading = (*head, neutralise(answer.instrument_id), neutralise(answer.instrument_version))
+        trailing = (neutralise(answer.channel), *tail)
+        for cells in scores.of(answer):
             yield (*leading, *cells, *trailing)
     if pending:
         yield pending

@@ -2,9 +2,11 @@
 
 Every sheet has its header in row 1 (the workbook's title and filters are in the document
 properties, not in a row above the header) and every workbook ends with a "definitions"
-sheet of (term, definition) rows. Rows are written as they come and flushed to disk
-sheet by sheet, so memory stays flat however many rows an export has. Text is written
-as text, never as a formula or a link; callers neutralise cells that could start one.
+sheet of (term, definition) rows. Each row is written whole as it comes, straight to
+the sheet's file on disk (``sheet_rows.RowWorksheet``, several times cheaper a cell
+than XlsxWriter's own path), so memory stays flat however many rows an export has.
+Text is written as text, never as a formula or a link; callers neutralise cells that
+could start one.
 """
 
 import tempfile
@@ -13,7 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import xlsxwriter
-from xlsxwriter.worksheet import Worksheet
+
+from .sheet_rows import RowWorksheet
 
 EXCEL_MAX_ROWS = 1_048_576
 CHUNK_BYTES = 256 * 1024
@@ -40,30 +43,18 @@ class WorkbookInfo:
 class SheetWriter:
     """Rows appended to one sheet, in order, below its header row."""
 
-    def __init__(self, sheet: Worksheet, header: Sequence[str], header_format=None):
+    def __init__(self, sheet: RowWorksheet, header: Sequence[str], header_format=None):
         self.sheet = sheet
         for column, name in enumerate(header):
             sheet.write_string(0, column, name, header_format)
         sheet.freeze_panes(1, 0)
         self.next_row = 1
 
-    def append(self, row: Iterable) -> None:
-        sheet, number = self.sheet, self.next_row
-        write_string, write_number = sheet.write_string, sheet.write_number
-        for column, value in enumerate(row):
-            kind = value.__class__
-            if value is None:
-                continue
-            if kind is str:
-                if value:
-                    write_string(number, column, value)
-            elif kind is int or kind is float:
-                write_number(number, column, value)
-            elif kind is bool:
-                write_number(number, column, int(value))
-            else:
-                write_string(number, column, str(value))
-        self.next_row = number + 1
+    def append(self, row: Sequence) -> None:
+        """The next row: text as text, numbers and bools (1/0) as numbers, None and ""
+        blank, anything else as its ``str()``."""
+        self.sheet.write_values(self.next_row, row)
+        self.next_row += 1
 
     @property
     def rows(self) -> int:
@@ -88,7 +79,7 @@ class WorkbookWriter:
         self.bold = self.book.add_format({"bold": True})
 
     def sheet(self, name: str, header: Sequence[str]) -> SheetWriter:
-        worksheet = self.book.add_worksheet(name[:SHEET_NAME_LENGTH])
+        worksheet = self.book.add_worksheet(name[:SHEET_NAME_LENGTH], RowWorksheet)
         return SheetWriter(worksheet, header, self.bold)
 
     def definitions(self, lines: Iterable[tuple[str, str]]) -> None:

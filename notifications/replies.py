@@ -140,6 +140,14 @@ _FILLER = frozenset(
 
 YES_WORDS = frozenset({"yes", "y", "yeah", "yea", "yep", "yup", "ya", "aye", "yess", "yes's"})
 NO_WORDS = frozenset({"no", "n", "nope", "nah", "nay", "non", "noo", "none", "nothing", "neither"})
+# Words that may come with a "none" to a numbered list without changing it ("no thanks",
+# "none of these", "no I'm fine"). Any other word makes the reply unreadable, so "no but my
+# legs have gone weak" is asked again, never taken for "none".
+NONE_COMPANIONS = frozenset(
+    {"thanks", "thank", "you", "thankyou", "thx", "ta", "cheers", "please", "x", "xx", "xxx"}
+    | {"of", "these", "them", "those", "the", "above", "at", "all", "on", "list", "that"}
+    | {"i'm", "im", "i", "am", "fine", "ok", "okay", "new", "so", "far", "yet", "today"}
+)
 # Letters written with spaces or dots between them ("S T O P", "s.t.o.p"): joined up.
 _SPACED_LETTERS = re.compile(r"\b[a-z](?:[\s.\-_*]+[a-z]\b){2,}")
 
@@ -262,8 +270,9 @@ def parse_yes_no(body: str) -> bool | None:
 
 def parse_checklist(body: str, count: int) -> frozenset[int] | None:
     """The numbers 1..count of a numbered list that a reply picks ("1 3", "1,3", "1 and 3",
-    "3."), the empty set for none ("0", "none", "no", "nope"), or None if unreadable
-    (a number outside 0..count, 0 with other numbers, or no number and no "none" word)."""
+    "3."), the empty set for none ("0", "none", "no", "nope", "no thanks"), or None if
+    unreadable (a number outside 0..count, 0 with other numbers, no number and no "none"
+    word, or a "none" with words that may describe something: "none apart from fever")."""
     text = re.sub(r"[,;:/&+.]", " ", _normalise(body[:MAX_BODY]))
     words = _WORD.findall(text)
     found: set[int] = set()
@@ -273,12 +282,19 @@ def parse_checklist(body: str, count: int) -> frozenset[int] | None:
         found.add(int(whole))
     if found:
         if 0 in found:
-            return frozenset() if found == {0} and not set(words) & YES_WORDS else None
+            return frozenset() if found == {0} and _only_none(words, leading=False) else None
         if set(words) & NO_WORDS:
             return None  # "no 3": a no and a number at once
         if not found <= set(range(1, count + 1)):
             return None
         return frozenset(found)
-    if words and words[0] in NO_WORDS and not set(words) & YES_WORDS:
+    if words and words[0] in NO_WORDS and _only_none(words, leading=True):
         return frozenset()
     return None
+
+
+def _only_none(words: list[str], *, leading: bool) -> bool:
+    """Whether a reply's words say "none" and nothing more (``leading``: its first word
+    is the "none")."""
+    rest = words[1:] if leading else words
+    return all(word in NO_WORDS or word in NONE_COMPANIONS for word in rest)

@@ -137,11 +137,27 @@ def choice_question(
     return f"{_prefix(number, total)}{_clean(question)} Reply {listing}."
 
 
-def unreadable_checklist(count: int) -> str:
-    """Answer to a reply to a numbered list that could not be read."""
+def unreadable_checklist(count: int, team_name: str, team_phone: str) -> str:
+    """Answer to a reply to the numbered list of warning signs that could not be read: how
+    to answer, and whom to call now if one of them is new."""
     return (
         f"Sorry, we could not read that. Please reply with the numbers from 1 to {count} "
-        f"of any that are new, for example 1 or 1 3, or 0 for none."
+        f"of any that are new, for example 1 or 1 3, or 0 for none. "
+        + _call_now(team_name, team_phone)
+    )
+
+
+def unreadable_passed_on(team_name: str, team_phone: str, *, warning_signs: bool) -> str:
+    """After the last unreadable reply to a question: the team has been told; for the
+    list of warning signs, whom to call now if one of them is new."""
+    told = f"We could not read your replies, so we have asked {_clean(team_name)} to contact you."
+    return f"{told} {_call_now(team_name, team_phone)}" if warning_signs else told
+
+
+def _call_now(team_name: str, team_phone: str) -> str:
+    return (
+        f"If any of the warning signs is new, call {_clean(team_name)} now on "
+        f"{_clean(team_phone)}; if you cannot reach them, call 999."
     )
 
 

@@ -24,6 +24,9 @@ from .instruments import SmsKind, SmsQuestion, instrument, red_flags, sms_questi
 from .survey_pages import timepoint_place
 
 MAX_RETRIES = 2  # the third unreadable reply to one question goes to the nurse
+# An unreadable reply to the warning signs may describe one: its alert is due in 24 hours
+# (every reply to that list has told the patient to call now if one is new).
+UNREADABLE_URGENCY = {SmsKind.CHECKLIST: "24h"}
 
 
 def in_conversation(instance: SurveyInstance) -> bool:
@@ -119,7 +122,7 @@ def _unreadable_text(question: SmsQuestion, body: str, site: Site) -> str:
     if question.kind == SmsKind.CHECKLIST:
         if parse_yes_no(body) is True:
             return templates.which_ones(len(question.item_ids), site.name, site.team_phone)
-        return templates.unreadable_checklist(len(question.item_ids))
+        return templates.unreadable_checklist(len(question.item_ids), site.name, site.team_phone)
     if question.kind == SmsKind.YES_NO:
         return templates.unreadable_yes_no()
     return templates.unreadable_reply(question.minimum, question.maximum)
@@ -148,18 +151,7 @@ def handle_conversation_reply(
         state["retries"] += 1
         _store(instance, state)
         if state["retries"] > MAX_RETRIES:
-            raise_alert(
-                session,
-                site=site,
-                patient_id=patient.id,
-                kind=AlertKind.UNREADABLE_REPLY,
-                urgency="routine",
-                summary=f"Replies to a text question at {instance.timepoint} could not be read.",
-                dedupe_key=f"unreadable:{instance.id}:{position}",
-                now=now,
-                instance_id=instance.id,
-            )
-            return []  # left for the nurse in the message trail
+            return _passed_on(session, instance, patient, site, question, state, now)
         return [_unreadable_text(question, body, site)]
     answers = question.answers_for(value)
     save_answers(
@@ -177,6 +169,29 @@ def handle_conversation_reply(
         complete(session, instance, now=now)
         return [*advice, templates.thank_you(site.name)]
     return [*advice, question_text(questions[following], following + 1, len(questions))]
+
+
+def _passed_on(session, instance, patient, site, question, state: dict, now) -> list[str]:
+    """The last unreadable reply: the nurse is alerted (once per question), and the patient
+    told so, the first time; a reply to the warning signs is always told whom to call now."""
+    warning_signs = question.kind == SmsKind.CHECKLIST
+    what = "the warning signs" if warning_signs else "a text question"
+    raise_alert(
+        session,
+        site=site,
+        patient_id=patient.id,
+        kind=AlertKind.UNREADABLE_REPLY,
+        urgency=UNREADABLE_URGENCY.get(question.kind, "routine"),
+        summary=f"Replies to {what} at {instance.timepoint} could not be read: call the patient.",
+        dedupe_key=f"unreadable:{instance.id}:{state['position']}",
+        now=now,
+        instance_id=instance.id,
+    )
+    if warning_signs or state["retries"] == MAX_RETRIES + 1:
+        return [
+            templates.unreadable_passed_on(site.name, site.team_phone, warning_signs=warning_signs)
+        ]
+    return []  # already told: the rest is left for the nurse in the message trail
 
 
 _MOST_URGENT_FIRST = {"now": 0, "24h": 1, "local": 2}

@@ -1,7 +1,8 @@
 """Open alerts in plain words for the patient list, and the order in which they need a nurse.
 
-Urgency tiers, most urgent first: red flags to act on now, red flags within 24 hours, red
-flags the site's own policy times, worsening (pain or opioids), then no reply and other
+Urgency tiers, most urgent first: red flags to act on now, red flags within 24 hours (with
+unreadable replies to the warning signs, which may describe one), red flags the site's own
+policy times, worsening (pain or opioids), then no reply and other
 contact problems. Within a tier the alert most overdue (earliest ``due_by``) leads, then
 the oldest.
 """
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 
-from sqlalchemy import and_, case
+from sqlalchemy import and_, case, or_
 
 from surveys import get_instrument
 
@@ -32,9 +33,10 @@ CONTACT_WORDS = {
 def tier_expression(alert=Alert):
     """The urgency tier of an alert as SQL (of ``alert``, the table or an alias of it)."""
     red_flag = alert.kind == AlertKind.RED_FLAG
+    unreadable_signs = and_(alert.kind == AlertKind.UNREADABLE_REPLY, alert.urgency == "24h")
     return case(
         (and_(red_flag, alert.urgency == "now"), CALL_NOW),
-        (and_(red_flag, alert.urgency == "24h"), WITHIN_24H),
+        (or_(and_(red_flag, alert.urgency == "24h"), unreadable_signs), WITHIN_24H),
         (red_flag, SITE_POLICY),
         (alert.kind.in_(WORSENING_KINDS), WORSENING),
         else_=CONTACT,
@@ -45,6 +47,8 @@ def tier_of(alert: Alert) -> int:
     """The same tier as ``tier_expression``, for an alert already loaded."""
     if alert.kind == AlertKind.RED_FLAG:
         return {"now": CALL_NOW, "24h": WITHIN_24H}.get(alert.urgency, SITE_POLICY)
+    if alert.kind == AlertKind.UNREADABLE_REPLY and alert.urgency == "24h":
+        return WITHIN_24H
     return WORSENING if alert.kind in WORSENING_KINDS else CONTACT
 
 
@@ -127,6 +131,8 @@ def describe(alert: Alert, known: Outcomes) -> str:
         return "More pain medicine than at baseline"
     if alert.kind == AlertKind.NON_RESPONSE:
         return f"No reply ×{max(known.missed_in_a_row, 2)}"
+    if alert.kind == AlertKind.UNREADABLE_REPLY and alert.urgency == "24h":
+        return "Reply to the warning signs unreadable: call"
     return CONTACT_WORDS.get(alert.kind, alert.summary)
 
 

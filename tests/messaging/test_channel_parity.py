@@ -263,7 +263,8 @@ def test_no_text_asks_the_patient_to_reply_yes():
     from surveys import load_protocol
 
     texts = [
-        templates.unreadable_checklist(9),
+        templates.unreadable_checklist(9, "Spine team", "0113 496 0123"),
+        templates.unreadable_passed_on("Spine team", "0113 496 0123", warning_signs=True),
         templates.unreadable_yes_no(),
         templates.yes_no_question("Any new weakness?"),
         templates.which_ones(9, "Spine team", "0113 496 0123"),

@@ -172,9 +172,38 @@ def test_unreadable_replies_are_asked_again_twice_then_left_for_the_nurse(twilio
     number = messages(gen.engine, kind="question")[0].to_number
     assert "number from 0 to 10" in twilio.text(number, "a bit sore").text
     assert "number from 0 to 10" in twilio.text(number, "11").text
-    assert "<Message>" not in twilio.text(number, "not sure").text
+    third = twilio.text(number, "not sure").text
+    assert "we have asked" in third and "to contact you" in third  # told, once
+    assert "<Message>" not in twilio.text(number, "hmm").text
     with Session(gen.engine) as session:
-        assert [a.kind for a in session.exec(select(Alert))] == ["unreadable_reply"]
+        alerts = session.exec(select(Alert)).all()
+    assert [(a.kind, a.urgency) for a in alerts] == [("unreadable_reply", "routine")]
+
+
+def test_a_none_that_describes_a_warning_sign_is_asked_again_with_whom_to_call(twilio, gen, tick):
+    """At the warning signs, "no but my legs have gone weak" is not taken for "none":
+    every unreadable reply says whom to call now, the third alerts the nurse within 24
+    hours, and a later "yes" still gets the call-now advice."""
+    enrolled = gen.patient(
+        gen.site(), now=ENROLLED, channel="sms", procedure_date=date(2027, 1, 11)
+    )
+    tick(ENROLLED)
+    number = enrolled.patient.phone_e164
+    for body in ("7", "6", "5"):
+        twilio.text(number, body)
+    replies = [
+        twilio.text(number, body).text
+        for body in ("No but my legs have gone weak since yesterday", "legs weak", "??", "yes")
+    ]
+    assert all("999" in reply and "now on" in reply for reply in replies), replies
+    assert "0 for none" in replies[0]
+    assert "we have asked" in replies[2] and "we have asked" in replies[3]
+    with Session(gen.engine) as session:
+        flags = [r for r in session.exec(select(Response)) if r.instrument_id == "red_flags"]
+        alerts = session.exec(select(Alert)).all()
+    assert flags == []  # nothing stored as "none"
+    assert [(a.kind, a.urgency) for a in alerts] == [("unreadable_reply", "24h")]
+    assert "warning signs" in alerts[0].summary
 
 
 def test_status_callbacks_are_recorded_once_and_never_move_back(twilio, gen, tick):

@@ -191,6 +191,17 @@ def test_yes_no_words_in_any_case_with_trailing_words(body, expected):
         ("1.5", frozenset({1, 5})),
         ("9" * 5000, None),
         ("", None),
+        ("No thanks", frozenset()),
+        ("none of these", frozenset()),
+        ("No, I'm fine x", frozenset()),
+        ("0 thank you", frozenset()),
+        # A "none" that goes on to describe something is asked again, never taken as none.
+        ("No but my legs have gone weak since yesterday", None),
+        ("Nothing except numbness in my legs", None),
+        ("none apart from fever", None),
+        ("Nope, only the band pain round my chest", None),
+        ("no, legs giving way since yesterday", None),
+        ("0 but I can't pee", None),
     ],
 )
 def test_a_numbered_list_reads_the_numbers_picked(body, expected):

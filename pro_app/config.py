@@ -20,7 +20,7 @@ def _positive_int(env: dict[str, str], name: str, default: int) -> int:
     value = (env.get(name) or "").strip()
     if not value:
         return default
-    if not value.isdigit() or int(value) < 1:
+    if not value.isdecimal() or int(value) < 1:
         raise ConfigError(f"{name} must be a whole number above 0 (got {value!r}).")
     return int(value)
 

@@ -25,7 +25,7 @@ def _whole_number(raw: Any, item: Item) -> int:
         raw = int(raw)
     if isinstance(raw, str):
         raw = raw.strip()
-        if not raw.lstrip("-").isdigit():
+        if not raw.lstrip("-").isdecimal():
             raise AnswerError(message)
         raw = int(raw)
     if not isinstance(raw, int) or not low <= raw <= high:

@@ -93,7 +93,7 @@ def medicine_rows(item: Item, form: dict[str, list[str]]) -> list[dict[str, str]
     for name in form:
         head, _, rest = name.partition("-")
         number = rest.split("-", 1)[0]
-        if head == item.id and number.isdigit() and int(number) < MAX_MEDICINES:
+        if head == item.id and number.isdecimal() and int(number) < MAX_MEDICINES:
             indexes.add(int(number))
     count = max(indexes, default=-1) + 1
     rows = [{f: _first(form, f"{item.id}-{n}-{f}") for f in MEDICINE_FIELDS} for n in range(count)]

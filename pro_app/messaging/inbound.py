@@ -257,7 +257,7 @@ def record_status(
         message.sent_at = message.sent_at or now
     if status in _FAILED:
         if message.status != MessageStatus.FAILED:
-            code = int(error_code) if error_code and error_code.isdigit() else None
+            code = int(error_code) if error_code and error_code.isdecimal() else None
             record_delivery_failure(session, message, code=code, reason=f"{status}", now=now)
         return
     rank = _PROGRESS.get(status)

@@ -128,7 +128,7 @@ def _requested_page(pages, saved) -> int | None:
     reachable = first_unanswered(pages, saved)
     if wanted == "check":
         return len(pages) if reachable == len(pages) else None
-    if wanted.isdigit() and 1 <= int(wanted) <= min(reachable + 1, len(pages)):
+    if wanted.isdecimal() and 1 <= int(wanted) <= min(reachable + 1, len(pages)):
         return int(wanted) - 1
     return None
 
@@ -274,7 +274,7 @@ def _submit(view: SurveyView, position: int):
         return _redraw(view, position, form, add=True)
     if action.startswith("remove-"):
         item_id, _, row = action.removeprefix("remove-").rpartition("-")
-        return _redraw(view, position, form, remove=(item_id, int(row) if row.isdigit() else -1))
+        return _redraw(view, position, form, remove=(item_id, int(row) if row.isdecimal() else -1))
     page = pages[position]
     previous = saved.get(page.instrument.id, {})
     answers, errors = read_page(page, form, previous)

@@ -76,7 +76,7 @@ def _end(reason: str) -> None:
 def load_user(user_id: str) -> User | None:
     """The signed-in user, if their session is still theirs and still within its lifetimes."""
     user_part, _, version = user_id.partition(":")
-    if not user_part.isdigit() or not version.isdigit():
+    if not user_part.isdecimal() or not version.isdecimal():
         return None
     user = database.session().get(User, int(user_part))
     if user is None or not user.active or user.session_version != int(version):

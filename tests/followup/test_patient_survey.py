@@ -133,6 +133,19 @@ def test_an_out_of_range_or_missing_answer_is_refused_and_not_stored(client, gen
     assert current(gen.engine) == {}
 
 
+def test_digits_that_are_not_numbers_are_refused_not_a_500(client, gen, link):
+    """A superscript "³" counts as a digit to Python's ``isdigit`` but not to ``int``."""
+    for worst in ("³", "²", "3²"):
+        response = client.post(link, data={"action": "next", "worst": worst, "average": "3"})
+        assert response.status_code == 422
+        assert "Please choose a number from 0 to 10." in response.text
+    assert client.get(f"{link}?page=²").status_code == 200
+    assert current(gen.engine) == {}
+    response = client.post(link, data={"action": "next", "worst": "٣", "average": "3", "now": "3"})
+    assert response.status_code == 302  # an Arabic-Indic three is a three
+    assert current(gen.engine)["pain_nrs"].answers["worst"] == 3
+
+
 def test_a_red_flag_shows_urgent_advice_at_once_and_alerts_the_team(client, gen, link):
     pages = pages_of(gen.engine)
     client.post(link, data={"action": "next", **answers_for_page(pages[0])})

@@ -18,15 +18,16 @@ from flask import (
     request,
     url_for,
 )
-from flask_login import current_user, login_required
+from flask_login import current_user
 from sqlmodel import select
 
 from notifications import segment_info
 
+from ..accounts.access import roles_required
 from ..followup.conversation import answer_text
 from ..messaging.inbound import handle_inbound, patients_with_number
 from ..messaging.links import render_body
-from ..models import Message, Patient, SurveyInstance, utcnow
+from ..models import Message, Patient, Role, SurveyInstance, utcnow
 from ..storage import database
 
 bp = Blueprint("dev", __name__, url_prefix="/dev")
@@ -42,7 +43,7 @@ def only_when_turned_on():
 
 
 @bp.get("/outbox")
-@login_required
+@roles_required(Role.NURSE)
 def outbox():
     session = database.session()
     settings = current_app.extensions["pro_settings"]
@@ -68,7 +69,7 @@ def outbox():
 
 
 @bp.post("/reply")
-@login_required
+@roles_required(Role.NURSE)
 def reply():
     """Answer a text as the patient would, through the real inbound handler."""
     session = database.session()

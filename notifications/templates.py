@@ -209,6 +209,20 @@ def unreadable_reply(minimum: int = 0, maximum: int = 10) -> str:
     return f"Sorry, we could not read that. Please reply with a number from {minimum} to {maximum}."
 
 
+def shared_number_reply(team_name: str | None, team_phone: str | None) -> str:
+    """Answer to a reply from a number that more than one patient with open questions uses:
+    it cannot be saved, so the sender is asked to call (the team, when all share one)."""
+    who = (
+        f"call {_clean(team_name)} on {_clean(team_phone)}"
+        if team_name and team_phone
+        else "call your care team"
+    )
+    return (
+        "Sorry, this number is used by more than one patient, so we cannot tell whose "
+        f"answer this is. Please {who}; if it is urgent and you cannot reach them, call 999."
+    )
+
+
 def unknown_sender_reply(team_phone: str | None = None) -> str:
     """Answer to a text we cannot match to an open questionnaire.
 

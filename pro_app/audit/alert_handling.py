@@ -34,6 +34,7 @@ KIND_LABELS = {
     AlertKind.OPIOID_UP: "Opioid rise",
     AlertKind.NON_RESPONSE: "No reply",
     AlertKind.UNREADABLE_REPLY: "Reply not understood",
+    AlertKind.UNMATCHED_REPLY: "Reply from a shared number",
     AlertKind.DELIVERY_FAILURE: "Text not delivered",
     AlertKind.NOT_SENT: "Text not sent",
     AlertKind.OPTED_OUT: "Opted out of texts",

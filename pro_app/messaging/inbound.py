@@ -154,18 +154,54 @@ def handle_inbound(
             sid,
             now,
         )
+    # STOP applies to the number: after it, nothing is texted back (START undoes it).
+    opted_out = any(p.sms_opted_out for p in patients)
     if patient is None:
-        return []  # two patients share the number and both have open surveys: a nurse decides
+        texts = _unmatched(session, pairs, sid, now)
+        return _replies(session, None, None, [] if opted_out else texts, sid, now)
     site = session.get(Site, patient.site_id)
     if kind == "help":
         texts = [] if twilio_kind else [templates.help_reply(site.name, site.team_phone)]
-        return _replies(session, patient, instance, texts, sid, now)
+        return _replies(session, patient, instance, [] if opted_out else texts, sid, now)
     texts = None if instance is None else answer_text(session, instance, patient, site, body, now)
-    if texts is not None:
-        return _replies(session, patient, instance, texts, sid, now)
-    return _replies(
-        session, patient, instance, [templates.help_reply(site.name, site.team_phone)], sid, now
-    )
+    if texts is None:
+        texts = [templates.help_reply(site.name, site.team_phone)]
+    return _replies(session, patient, instance, [] if opted_out else texts, sid, now)
+
+
+def _unmatched(session: Session, pairs: list[Sender], sid: str, now: datetime) -> list[str]:
+    """A reply from a number that several patients with open surveys use: nothing can be
+    saved, so each of them gets an alert for a nurse to call (within 24 hours: it may
+    describe a warning sign), and the sender is asked to call the team."""
+    waiting = [(p, i, site) for p, i, site in pairs if i is not None]
+    for patient, instance, site in waiting:
+        raise_alert(
+            session,
+            site=site,
+            patient_id=patient.id,
+            kind=AlertKind.UNMATCHED_REPLY,
+            urgency="24h",
+            summary=(
+                f"A reply came from this patient's mobile number, which {_others(waiting)} "
+                "with a survey open also uses, so it could not be saved: call to find out "
+                "who sent it and what it says."
+            ),
+            dedupe_key=f"unmatched:{sid}:{patient.id}",
+            now=now,
+            instance_id=instance.id,
+        )
+    sites = {site.id: site for *_, site in waiting}
+    site = next(iter(sites.values())) if len(sites) == 1 else None
+    return [
+        templates.shared_number_reply(
+            site.name if site else None, site.team_phone if site else None
+        )
+    ]
+
+
+def _others(waiting: list) -> str:
+    others = len(waiting) - 1
+    return "another patient" if others == 1 else f"each of {others} other patients"
 
 
 def _is_an_answer(patients: list[Patient], instance: SurveyInstance | None, body: str) -> bool:

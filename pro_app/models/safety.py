@@ -17,6 +17,7 @@ class AlertKind(StrEnum):
     OPTED_OUT = "opted_out"
     UNREADABLE_REPLY = "unreadable_reply"
     NOT_SENT = "not_sent"  # an invitation or reminder ran out of retries
+    UNMATCHED_REPLY = "unmatched_reply"  # from a number two patients with open surveys use
 
 
 #: The attempt that failed to reach the patient: recorded, and the alert stays open.

@@ -1,10 +1,10 @@
 """Open alerts in plain words for the patient list, and the order in which they need a nurse.
 
 Urgency tiers, most urgent first: red flags to act on now, red flags within 24 hours (with
-unreadable replies to the warning signs, which may describe one), red flags the site's own
-policy times, worsening (pain or opioids), then no reply and other
-contact problems. Within a tier the alert most overdue (earliest ``due_by``) leads, then
-the oldest.
+replies that may describe one but could not be read or matched to a patient), red flags
+the site's own policy times, worsening (pain or opioids), then no reply and other contact
+problems. Within a tier the alert most overdue (earliest ``due_by``) leads, then the
+oldest.
 """
 
 from dataclasses import dataclass
@@ -21,19 +21,23 @@ CALL_NOW, WITHIN_24H, SITE_POLICY, WORSENING, CONTACT = range(5)
 NO_ALERT = 9  # sorts after every tier
 
 WORSENING_KINDS = (AlertKind.PAIN_WORSE, AlertKind.OPIOID_UP)
+# Replies that could not be read or matched: raised for 24 hours when they may describe a
+# warning sign, and then listed with the 24-hour red flags.
+UNREAD_KINDS = (AlertKind.UNREADABLE_REPLY, AlertKind.UNMATCHED_REPLY)
 RED_FLAG_URGENCY = {"now": "call now", "24h": "within 24 h"}
 CONTACT_WORDS = {
     AlertKind.DELIVERY_FAILURE: "Text not delivered",
     AlertKind.NOT_SENT: "Text could not be sent",
     AlertKind.OPTED_OUT: "Texted STOP: phone instead",
     AlertKind.UNREADABLE_REPLY: "Text reply unreadable",
+    AlertKind.UNMATCHED_REPLY: "Reply from a shared number: call",
 }
 
 
 def tier_expression(alert=Alert):
     """The urgency tier of an alert as SQL (of ``alert``, the table or an alias of it)."""
     red_flag = alert.kind == AlertKind.RED_FLAG
-    unreadable_signs = and_(alert.kind == AlertKind.UNREADABLE_REPLY, alert.urgency == "24h")
+    unreadable_signs = and_(alert.kind.in_(UNREAD_KINDS), alert.urgency == "24h")
     return case(
         (and_(red_flag, alert.urgency == "now"), CALL_NOW),
         (or_(and_(red_flag, alert.urgency == "24h"), unreadable_signs), WITHIN_24H),
@@ -47,7 +51,7 @@ def tier_of(alert: Alert) -> int:
     """The same tier as ``tier_expression``, for an alert already loaded."""
     if alert.kind == AlertKind.RED_FLAG:
         return {"now": CALL_NOW, "24h": WITHIN_24H}.get(alert.urgency, SITE_POLICY)
-    if alert.kind == AlertKind.UNREADABLE_REPLY and alert.urgency == "24h":
+    if alert.kind in UNREAD_KINDS and alert.urgency == "24h":
         return WITHIN_24H
     return WORSENING if alert.kind in WORSENING_KINDS else CONTACT
 

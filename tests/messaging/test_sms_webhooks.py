@@ -279,3 +279,35 @@ def test_yes_marked_as_an_opt_in_by_twilio_is_a_reply_from_a_patient_who_never_o
     assert sorted((a.kind, a.urgency) for a in alerts) == [("red_flag", "now")] * 2
     texts = messages(gen.engine, direction="out")
     assert all("reply yes" not in m.body.lower() for m in texts)
+
+
+def test_a_reply_from_a_number_two_patients_use_asks_to_call_and_alerts_both(twilio, gen, tick):
+    """Both have a survey open, so the answer cannot be placed: it is not lost in silence."""
+    site = gen.site()
+    first = gen.patient(site, now=ENROLLED, channel="sms", phone="07400 111222").patient
+    second = gen.patient(site, now=ENROLLED, channel="sms", phone="07400 111222").patient
+    tick(ENROLLED)
+    reply = twilio.text(first.phone_e164, "9").text
+    assert "more than one patient" in reply and site.team_phone in reply and "999" in reply
+    with Session(gen.engine) as session:
+        alerts = session.exec(select(Alert).order_by(Alert.patient_id)).all()
+        assert session.exec(select(Response)).first() is None
+    assert [(a.patient_id, a.kind, a.urgency) for a in alerts] == [
+        (first.id, "unmatched_reply", "24h"),
+        (second.id, "unmatched_reply", "24h"),
+    ]
+    assert "another patient" in alerts[0].summary
+
+
+def test_after_stop_nothing_is_texted_back(twilio, gen, tick):
+    """STOP applies to the number: a later answer is kept, but no question follows it."""
+    patient = gen.patient(gen.site(), now=ENROLLED, channel="sms").patient
+    tick(ENROLLED)
+    assert "<Message>" in twilio.text(patient.phone_e164, "STOP").text
+    for body in ("5", "6", "HELP"):
+        assert "<Message>" not in twilio.text(patient.phone_e164, body).text
+    with Session(gen.engine) as session:
+        saved = session.exec(select(Response)).all()
+        replies = session.exec(select(Message).where(Message.kind == "reply")).all()
+    assert [r.answers for r in saved] == [{"worst": 5}, {"worst": 5, "average": 6}]
+    assert len(replies) == 1  # the answer to STOP only

@@ -27,7 +27,7 @@ from .models import (
     utcnow,
 )
 from .scheduling.plan import follow_up_ends_at, plan_follow_up
-from .time_zones import is_time_zone
+from .time_zones import canonical_zone
 
 LEVEL = re.compile(r"^(C[1-7]|T([1-9]|1[0-2])|L[1-5]|S[1-5])$")
 CSV_COLUMNS = (
@@ -116,13 +116,14 @@ class EnrolmentInput(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _timezone(cls, value: str) -> str:
-        if not is_time_zone(value):
+        zone = canonical_zone(value)
+        if zone is None:
             shown = value if len(value) <= 40 else value[:40] + "…"
             raise ValueError(
                 f"“{shown}” is an unknown time zone: choose one from the list "
                 "(in a file, a name such as Europe/London)."
             )
-        return value
+        return zone
 
     @field_validator("language")
     @classmethod
@@ -289,7 +290,7 @@ def _date_problems(given: dict, site: Site, now: datetime) -> list[str]:
         record_only = AS_BOOL.validate_python(given.get("record_only", False))
     except ValidationError:
         return []  # reported by the model's own validation
-    zone = given["timezone"] if is_time_zone(str(given["timezone"])) else site.timezone
+    zone = canonical_zone(str(given["timezone"])) or site.timezone
     problem = procedure_date_problem(procedure_date, local_today(now, site.timezone))
     if problem:
         return [problem[0].upper() + problem[1:] + "."]

@@ -6,8 +6,8 @@ Irish team most often live in, then the rest of Europe and a few far-away zones 
 patients who moved; any other valid IANA zone is still accepted from a CSV file.
 """
 
-from functools import lru_cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from functools import cache, lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from babel.dates import get_timezone_location
 
@@ -63,6 +63,19 @@ def is_time_zone(name: str) -> bool:
     except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: name too long
         return False
     return True
+
+
+def canonical_zone(name: str) -> str | None:
+    """The IANA zone ``name`` stands for, written in any case ("europe/london" is
+    "Europe/London"), or None if it is none."""
+    if is_time_zone(name):
+        return name
+    return _zones_by_folded_name().get(name.strip().casefold()) if name else None
+
+
+@cache
+def _zones_by_folded_name() -> dict[str, str]:
+    return {zone.casefold(): zone for zone in available_timezones()}
 
 
 @lru_cache(maxsize=256)

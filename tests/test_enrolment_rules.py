@@ -386,3 +386,10 @@ def test_the_example_file_in_docs_imports(gen):
     header, *rows = text.strip().splitlines()
     enrolled = import_rows(gen, gen.site(), *rows, header=header)
     assert [e.record_only for e in enrolled] == [False, False, True]
+
+
+def test_a_time_zone_in_any_case_is_read_as_its_iana_name():
+    item, _ = validate(form_data(consent=True, timezone="europe/LONDON"), site(), now=NOW)
+    assert item.timezone == "Europe/London"
+    found = problems_of(form_data(consent=True, timezone="Europe/Londn"))
+    assert "unknown time zone" in found["timezone"]

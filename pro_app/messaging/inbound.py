@@ -144,16 +144,16 @@ def handle_inbound(
         texts = [] if twilio_kind else [_opted_out_text(session, patients[0])]
         return _replies(session, patients[0], None, texts, sid, now)
     if kind == "start":
+        was_out = any(p.sms_opted_out for p in patients)
         _set_opt_out(session, patients, False, now)
         site = session.get(Site, patients[0].site_id)
-        return _replies(
-            session,
-            patients[0],
-            None,
-            [] if twilio_kind else [templates.opted_in(site.name)],
-            sid,
-            now,
+        # "Yes" from a number that never opted out, with nothing to answer: say who texts.
+        text = (
+            templates.opted_in(site.name)
+            if was_out
+            else templates.help_reply(site.name, site.team_phone)
         )
+        return _replies(session, patients[0], None, [] if twilio_kind else [text], sid, now)
     # STOP applies to the number: after it, nothing is texted back (START undoes it).
     opted_out = any(p.sms_opted_out for p in patients)
     if patient is None:

@@ -311,3 +311,14 @@ def test_after_stop_nothing_is_texted_back(twilio, gen, tick):
         replies = session.exec(select(Message).where(Message.kind == "reply")).all()
     assert [r.answers for r in saved] == [{"worst": 5}, {"worst": 5, "average": 6}]
     assert len(replies) == 1  # the answer to STOP only
+
+
+def test_a_yes_with_nothing_to_answer_from_a_number_never_opted_out_says_who_texts(
+    twilio, gen, tick
+):
+    site = gen.site()
+    patient = gen.patient(site, now=ENROLLED).patient  # answers by link: no question is out
+    reply = twilio.text(patient.phone_e164, "Yes").text
+    assert site.team_phone in reply and "again" not in reply
+    twilio.text(patient.phone_e164, "STOP")
+    assert "again" in twilio.text(patient.phone_e164, "START").text  # opted out: back in

@@ -1,13 +1,18 @@
 """Configuration, health check, migrations and sign-in."""
 
+from datetime import datetime
+
 import pytest
 from sqlalchemy.exc import OperationalError
+from sqlmodel import SQLModel
 
 from pro_app import create_app
 from pro_app.accounts.passwords import WeakPasswordError, hash_password, verify_password
 from pro_app.config import ConfigError, Settings
+from pro_app.models import Message
 from pro_app.storage.engine import make_engine
 from pro_app.storage.migrate import schema_differences
+from pro_app.storage.upsert import row_values
 
 
 def test_models_and_migrations_agree(engine):
@@ -110,3 +115,20 @@ def test_auditor_cannot_open_patient_pages(client, auth, gen):
     auditor = gen.user(site, role="auditor")
     auth.login(auditor.email)
     assert client.get("/patients/").status_code == 403
+
+
+def test_an_inserted_row_takes_the_models_defaults_as_a_model_object_gives_them():
+    """Every table's defaults for the fields a caller leaves out (times aside)."""
+    for model in SQLModel.__subclasses__():
+        if not hasattr(model, "__table__"):
+            continue
+        given = {"id": 7, "not_a_field": 1}
+        expected = model(**given).model_dump(exclude={"id"})
+        row = row_values(model, given)
+        assert set(row) == set(expected), model.__name__
+        for name, value in row.items():
+            if not isinstance(value, datetime):
+                assert value == expected[name], (model.__name__, name)
+    message = row_values(Message, {"direction": "in", "body": "hi"})
+    assert (message["attempts"], message["body"], message["sent_at"]) == (0, "hi", None)
+    assert isinstance(message["created_at"], datetime)

@@ -3,8 +3,11 @@
 The web form, the SMS conversation, nurse entry and the demo all save through here.
 """
 
+from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import bindparam, event
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, select
 
 from ..alerts import raise_alert
@@ -25,6 +28,20 @@ from .instruments import instrument, red_flags, scores_for
 from .key_outcomes import record_key_outcomes
 from .worsening import evaluate_worsening
 
+# Per session: {instance id: its status before the lock and its current answers}, for the
+# instances locked in the open transaction (cleared when it ends, which releases the locks).
+_LOCKED = "pro_locked_instances"
+
+_CURRENT = select(Response).where(
+    Response.instance_id == bindparam("instance_id"), Response.is_current
+)
+
+
+@dataclass
+class _Locked:
+    seen: str  # the instance's status as read before the lock
+    current: dict[str, Response]
+
 
 class SurveyClosed(Exception):
     """The instance no longer takes answers (completed, expired or cancelled)."""
@@ -32,10 +49,44 @@ class SurveyClosed(Exception):
 
 def current_responses(session: Session, instance_id: int) -> dict[str, Response]:
     """The current answer row of each instrument at an instance."""
-    rows = session.exec(
-        select(Response).where(Response.instance_id == instance_id, Response.is_current)
-    ).all()
+    rows = session.exec(_CURRENT, params={"instance_id": instance_id}).all()
     return {row.instrument_id: row for row in rows}
+
+
+def lock_answers(session: Session, instance: SurveyInstance) -> dict[str, Response]:
+    """Lock ``instance`` until the transaction ends, reload it and read its current answers.
+
+    Saves for one instance (a double tap, a text reply and the web form at once) queue
+    here, then each sees the answers and status the one before it committed. Within one
+    transaction the instance is locked and read once: later calls return the same answers,
+    kept up to date by ``save_answers``.
+    """
+    locked = session.info.setdefault(_LOCKED, {})
+    if instance.id not in locked:
+        seen = instance.status
+        session.flush()
+        session.refresh(instance, with_for_update=True)
+        # Read after the lock is granted, in a statement of its own: on PostgreSQL a
+        # statement that waited for a lock still reads other tables as they were when it
+        # began, so answers joined into the locking statement could miss the save it
+        # waited for.
+        current = current_responses(session, instance.id)
+        locked[instance.id] = _Locked(seen, current)
+    return locked[instance.id].current
+
+
+def _status_seen(session: Session, instance: SurveyInstance) -> str:
+    """The status the caller read before the instance was locked (the one it decided on)."""
+    locked = session.info.get(_LOCKED, {}).get(instance.id)
+    return instance.status if locked is None else locked.seen
+
+
+@event.listens_for(OrmSession, "after_transaction_end")
+def _locks_released(session: OrmSession, transaction) -> None:
+    # The transaction itself or a savepoint (whose rollback may release locks taken in
+    # it); not the inner transactions each flush opens and closes.
+    if transaction.parent is None or transaction.nested:
+        session.info.pop(_LOCKED, None)
 
 
 def save_answers(
@@ -52,18 +103,14 @@ def save_answers(
 
     Answers must already be validated. Red flags raise alerts at once.
     """
-    if instance.status not in OPEN_STATUSES and channel != "nurse":
+    if _status_seen(session, instance) not in OPEN_STATUSES and channel != "nurse":
         raise SurveyClosed(instance.status)
     definition = instrument(instrument_id)
     patient = session.get(Patient, instance.patient_id)
     site = session.get(Site, patient.site_id)
-    # Saves for one instance (a double tap, a text reply and the web form at once) queue
-    # here, then reload it: each sees the answers and status the one before it committed,
-    # and supersedes rather than collides.
-    session.flush()
-    session.refresh(instance, with_for_update=True)
+    # Concurrent saves queue on the lock and supersede rather than collide.
+    current = lock_answers(session, instance)
     counted = counted_values(instance)  # a correction after completion moves its counts
-    current = current_responses(session, instance.id)
     previous = current.get(instrument_id)
     merged = {**(previous.answers if previous else {}), **answers}
     if previous is not None:  # cleared first: one current answer per questionnaire
@@ -82,6 +129,7 @@ def save_answers(
     )
     session.add(row)
     channels = {kind: answer.channel for kind, answer in current.items()}
+    current[instrument_id] = row
     record_key_outcomes(instance, instrument_id, row.scores, {**channels, instrument_id: channel})
     update_counts(session, site.id, counted, counted_values(instance))
     if instance.status == InstanceStatus.SENT:
@@ -128,8 +176,7 @@ def complete(session: Session, instance: SurveyInstance, *, now: datetime) -> No
     The instance is locked first, so two submissions at once count its answers in the
     expected course once.
     """
-    session.flush()
-    session.refresh(instance, with_for_update=True)
+    lock_answers(session, instance)
     counted = counted_values(instance)
     instance.status = InstanceStatus.COMPLETED
     instance.completed_at = now

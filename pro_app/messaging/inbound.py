@@ -8,6 +8,7 @@ messaging never imports the follow-up code that turns a reply into an answer.
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from notifications import opt_out_type_from_twilio, parse_reply, parse_yes_no, templates
@@ -46,23 +47,26 @@ def patients_with_number(session: Session, number: str) -> list[Patient]:
 
 Sender = tuple[Patient, SurveyInstance | None, Site]
 
+# Built once (only the number and the time vary), so no request rebuilds it.
+_SENDERS = (
+    select(Patient, Site, SurveyInstance)
+    .join(Site, Site.id == Patient.site_id)
+    .outerjoin(
+        SurveyInstance,
+        (SurveyInstance.patient_id == Patient.id)
+        & SurveyInstance.status.in_(OPEN_STATUSES)
+        & (SurveyInstance.closes_at > bindparam("now")),
+    )
+    .where(Patient.phone_e164 == bindparam("number"))
+    .order_by(Patient.id)
+)
+
 
 def senders(session: Session, number: str, now: datetime) -> list[Sender]:
     """Every patient with this number, each with their survey open for answers now (the
     most recently invited if several; None if none) and their site: one round trip for
     what an inbound text looks up first (``session.get`` then finds the sites loaded)."""
-    rows = session.exec(
-        select(Patient, Site, SurveyInstance)
-        .join(Site, Site.id == Patient.site_id)
-        .outerjoin(
-            SurveyInstance,
-            (SurveyInstance.patient_id == Patient.id)
-            & SurveyInstance.status.in_(OPEN_STATUSES)
-            & (SurveyInstance.closes_at > now),
-        )
-        .where(Patient.phone_e164 == number)
-        .order_by(Patient.id)
-    ).all()
+    rows = session.exec(_SENDERS, params={"number": number, "now": now}).all()
     found: dict[int, Sender] = {}
     for patient, site, instance in rows:
         kept = found.get(patient.id, (patient, None, site))[1]

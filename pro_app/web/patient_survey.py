@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import NoReturn
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
+from sqlalchemy import bindparam
 from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import select
 
@@ -15,7 +16,7 @@ from notifications import hash_token, tokens_match
 from surveys import ItemType, red_flags_raised
 from surveys.burden import web_burden
 
-from ..followup.answer_saving import complete, current_responses, save_answers
+from ..followup.answer_saving import complete, lock_answers, save_answers
 from ..followup.link_guesses import client_key, record_miss, retry_after
 from ..followup.survey_pages import (
     MAX_MEDICINES,
@@ -37,6 +38,7 @@ from ..models import (
     InstanceStatus,
     Patient,
     Procedure,
+    Response,
     Site,
     SurveyInstance,
     utcnow,
@@ -57,6 +59,22 @@ SECURITY_HEADERS = {
 }
 
 
+# One round trip: the instance with its patient, site and procedure (kept on ``g``, so the
+# page's ``session.get`` calls find them in the session). Built once: only the hash varies.
+_BY_TOKEN = (
+    select(SurveyInstance, Patient, Site, Procedure)
+    .join(Patient, Patient.id == SurveyInstance.patient_id)
+    .join(Site, Site.id == Patient.site_id)
+    .join(Procedure, Procedure.id == SurveyInstance.procedure_id)
+    .where(SurveyInstance.token_hash == bindparam("digest"))
+)
+# A page view reads the current answers in the same round trip (a row for each; a POST
+# reads them under the instance's lock instead).
+_BY_TOKEN_WITH_ANSWERS = _BY_TOKEN.add_columns(Response).outerjoin(
+    Response, (Response.instance_id == SurveyInstance.id) & Response.is_current
+)
+
+
 @bp.after_request
 def _headers(response):
     response.headers.update(SECURITY_HEADERS)
@@ -71,22 +89,18 @@ def _instance_for(token: str) -> SurveyInstance:
     """
     session = database.session()
     digest = hash_token(token)
-    # One round trip: the instance with its patient, site and procedure (kept on ``g``, so
-    # the page's ``session.get`` calls find them in the session).
-    found = (
-        session.exec(
-            select(SurveyInstance, Patient, Site, Procedure)
-            .join(Patient, Patient.id == SurveyInstance.patient_id)
-            .join(Site, Site.id == Patient.site_id)
-            .join(Procedure, Procedure.id == SurveyInstance.procedure_id)
-            .where(SurveyInstance.token_hash == digest)
-        ).first()
-        if is_token_shaped(token)
-        else None
+    viewing = request.method != "POST"
+    statement = _BY_TOKEN_WITH_ANSWERS if viewing else _BY_TOKEN
+    rows = (
+        session.exec(statement, params={"digest": digest}).all() if is_token_shaped(token) else []
     )
-    if found is None or not tokens_match(found[0].token_hash, digest):
+    if not rows or not tokens_match(rows[0][0].token_hash, digest):
         _count_miss()
-    instance, g.patient, g.site, g.procedure = found
+    instance, g.patient, g.site, g.procedure = rows[0][:4]
+    if viewing:
+        g.saved_answers = {
+            row[4].instrument_id: row[4].answers for row in rows if row[4] is not None
+        }
     return instance
 
 
@@ -115,7 +129,12 @@ def _set_progress(instance: SurveyInstance, **values) -> None:
 
 
 def _saved(instance: SurveyInstance) -> dict[str, dict]:
-    rows = current_responses(database.session(), instance.id)
+    """The saved answers: read with the instance for a page view; a POST locks the
+    instance and reads them once, under the lock, for the page it checks and the save it
+    makes (see ``lock_answers``)."""
+    if request.method != "POST":
+        return g.saved_answers
+    rows = lock_answers(database.session(), instance)
     return {instrument_id: row.answers for instrument_id, row in rows.items()}
 
 

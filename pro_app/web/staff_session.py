@@ -22,7 +22,7 @@ SIGNED_IN_AT = "signed_in_at"
 SEEN_AT = "seen_at"
 SEEN_RESOLUTION = 30  # seconds: the last-seen stamp is rewritten at most this often
 # Areas that are not staff pages: no forced password change there.
-PUBLIC_BLUEPRINTS = {"patient_survey", "sms", "health", "vendor"}
+PUBLIC_BLUEPRINTS = {"survey", "sms", "health", "vendor"}
 OPEN_WHILE_CHANGING = {"auth.change_password", "auth.logout", "static"}
 
 

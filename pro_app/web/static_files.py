@@ -12,6 +12,8 @@ what a compression side channel (BREACH) needs; pages are small, the scripts are
 """
 
 import hashlib
+import os
+import stat
 from functools import lru_cache
 from pathlib import Path
 
@@ -29,13 +31,29 @@ def _digest(path: str, modified_ns: int) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
 
 
+@lru_cache(maxsize=256)
+def _inside(folder: str, filename: str) -> str | None:
+    """The file's resolved path if it lies inside ``folder``, else None."""
+    root = Path(folder).resolve()
+    path = (root / filename).resolve()
+    return str(path) if root in path.parents else None
+
+
 def static_version(app: Flask, filename: str) -> str | None:
-    """The version of a file in the static folder (changes with its content), or None."""
-    folder = Path(app.static_folder or "").resolve()
-    path = (folder / filename).resolve()
-    if folder not in path.parents or not path.is_file():
+    """The version of a file in the static folder (changes with its content), or None.
+
+    Each page asks for it: one ``stat`` of the file, the path resolved once per name.
+    """
+    path = _inside(app.static_folder or "", filename)
+    if path is None:
         return None
-    return _digest(str(path), path.stat().st_mtime_ns)
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None
+    if not stat.S_ISREG(status.st_mode):
+        return None
+    return _digest(path, status.st_mtime_ns)
 
 
 def init_app(app: Flask) -> None:

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from alembic import command
-from sqlalchemy import literal
+from sqlalchemy import event, literal
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
@@ -227,6 +227,38 @@ def test_two_saves_at_once_queue_rather_than_collide(engine, gen):
         assert [(r.answers["overall"], r.is_current) for r in rows] == [(4, False), (5, True)]
         assert rows[1].supersedes_id == rows[0].id
         assert session.get(SurveyInstance, instance_id).quality_of_life == 5
+
+
+def test_the_instance_is_locked_once_a_transaction_and_again_after_a_commit(engine, gen):
+    """Two saves in one transaction lock and read the instance once and still supersede
+    in order; the next transaction takes the lock again (it was released at commit)."""
+    patient = gen.patient(gen.site(), now=ENROLLED, procedure_date=PROCEDURE).patient
+    with session_scope(engine) as session:
+        baseline_of(session, patient.id).status = "sent"
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda _c, _k, sql, *_: statements.append(sql))
+    locks = lambda: sum(sql.lstrip().startswith("SELECT survey_instance.") for sql in statements)  # noqa: E731
+    with Session(engine, expire_on_commit=False) as session:  # as the app's sessions
+        instance = baseline_of(session, patient.id)
+        statements.clear()
+        for overall in (4, 5):
+            save_answers(
+                session, instance, "qol_overall", {"overall": overall}, channel="web", now=AT
+            )
+        assert locks() == 1
+        session.commit()
+        save_answers(session, instance, "qol_overall", {"overall": 6}, channel="web", now=AT)
+        assert locks() == 2
+        session.commit()
+        rows = session.exec(
+            select(Response).where(Response.instance_id == instance.id).order_by(Response.id)
+        ).all()
+    assert [(r.answers["overall"], r.is_current) for r in rows] == [
+        (4, False),
+        (5, False),
+        (6, True),
+    ]
+    assert [r.supersedes_id for r in rows] == [None, rows[0].id, rows[1].id]
 
 
 @pytest.mark.parametrize("engine", ["postgresql"], indirect=True)

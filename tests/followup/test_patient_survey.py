@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from pro_app.followup.survey_pages import survey_pages
 from pro_app.messaging.links import survey_token
-from pro_app.models import Alert, InstanceStatus, Response, SurveyInstance
+from pro_app.models import Alert, InstanceStatus, Response, SurveyInstance, User
 from tests.tick_helpers import SECRET, instances
 
 ENROLLED = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
@@ -188,6 +188,17 @@ def test_token_guessing_is_rate_limited_but_a_real_link_still_opens(client, gen,
         assert client.get(f"/s/guess{number:030d}").status_code == 404
     assert client.get("/s/guess-one-more-0000000000000000").status_code == 429
     assert client.get(link).status_code == 200  # the patient on the same Wi-Fi is served
+
+
+def test_a_link_opens_for_staff_signed_in_who_must_choose_a_new_password(client, gen, link, auth):
+    """Patient pages are not staff pages: no detour to the password form."""
+    user = gen.user(gen.site())
+    with Session(gen.engine) as session:
+        session.get(User, user.id).must_change_password = True
+        session.commit()
+    auth.login(user.email)
+    assert client.get("/patients/").headers["Location"] == "/account/password"
+    assert client.get(link).status_code == 200
 
 
 def test_patient_pages_carry_strict_headers_and_no_third_party_resources(client, gen, link):

@@ -33,6 +33,7 @@ class PatientRow:
     answered: int = 0
     next_due: datetime | None = None
     last_answered: datetime | None = None
+    part_answered: int = 0  # surveys answered in part only (not counted as answered)
     alert_kinds: list[str] = field(default_factory=list)
     alerts: list[AlertLine] = field(default_factory=list)
 
@@ -269,6 +270,8 @@ def _add_scores(session: Session, by_id: dict[int, PatientRow]) -> dict[int, Out
         if status == InstanceStatus.COMPLETED:
             outcomes.missed_in_a_row = 0
             row.last_answered = max(filter(None, (row.last_answered, completed_at)))
+        elif channel is not None:
+            row.part_answered += 1
         if timepoint == "baseline":
             outcomes.baseline_worst, outcomes.baseline_omed = worst, omed
         if worst is not None:

@@ -260,3 +260,25 @@ def test_a_next_try_time_is_carried_where_the_alert_records_one():
     )
     assert (first.age(NOW), first.overdue(NOW)) == ("3 h", "2 h")
     assert second.next_try_at is None
+
+
+def test_a_survey_answered_in_part_is_shown_as_such_not_as_never(gen, tick):
+    """Its worst pain is on the row, so the row says it was answered in part."""
+    from pro_app.followup.answer_saving import save_answers
+
+    site = gen.site()
+    enrolled = gen.patient(site, now=datetime(2027, 1, 4, 9, 0, tzinfo=UTC))
+    tick(datetime(2027, 1, 4, 9, 0, tzinfo=UTC))
+    with session_scope(gen.engine) as session:
+        baseline = session.exec(
+            select(SurveyInstance).where(
+                SurveyInstance.patient_id == enrolled.patient.id,
+                SurveyInstance.timepoint == "baseline",
+            )
+        ).one()
+        pain = {"worst": 6, "average": 5, "now": 4}
+        save_answers(session, baseline, "pain_nrs", pain, channel="web", now=baseline.due_at)
+    with Session(gen.engine) as session:
+        (row,), _ = patient_page(session, site.id, Filters(), 1, datetime(2027, 1, 5, tzinfo=UTC))
+    assert (row.answered, row.part_answered, row.last_answered) == (0, 1, None)
+    assert row.last_worst == 6

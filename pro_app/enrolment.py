@@ -476,3 +476,29 @@ def _row_cells(number: int, raw: dict) -> tuple[dict, list[tuple[int | None, str
             continue
         data[column] = cell
     return data, problems
+
+
+def shared_number_note(session: Session, patient: Patient) -> str | None:
+    """What a nurse should know when another patient in follow-up uses this mobile too
+    (a couple with one phone): replies sent while both have a survey open cannot be told
+    apart, so they are not saved and the team is alerted. Only this site's study ids are
+    named."""
+    if not patient.phone_e164:
+        return None
+    others = session.exec(
+        select(Patient).where(
+            Patient.phone_e164 == patient.phone_e164,
+            Patient.id != patient.id,
+            Patient.status == FollowUpStatus.ACTIVE,
+        )
+    ).all()
+    if not others:
+        return None
+    here = sorted(p.study_id for p in others if p.site_id == patient.site_id)
+    elsewhere = len(others) - len(here)
+    who = ", ".join(here + ([f"{elsewhere} patient(s) at another site"] if elsewhere else []))
+    return (
+        f"This mobile number is also used by {who}. Texted replies that arrive while both "
+        "have a survey open cannot be told apart: they are not saved, and you will get an "
+        "alert to call."
+    )

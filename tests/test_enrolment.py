@@ -84,6 +84,28 @@ def test_a_bad_form_says_what_is_wrong_and_saves_nothing(client, auth, gen):
         assert session.exec(select(Patient)).first() is None
 
 
+def test_a_shared_mobile_is_allowed_with_a_warning_naming_only_this_sites_patients(
+    client, auth, gen
+):
+    """A couple may share one phone; the nurse is told what that means for replies."""
+    site, elsewhere = gen.site(), gen.site()
+    gen.patient(elsewhere, phone="07400 123456", study_id="THEIRS-1")
+    auth.login(gen.user(site).email)
+    assert client.post("/patients/enrol", data=form_data()).status_code == 302
+    response = client.post(
+        "/patients/enrol", data=form_data(study_id="RFA-101"), follow_redirects=True
+    )
+    assert "also used by RFA-100, 1 patient(s) at another site" in response.text
+    assert "THEIRS-1" not in response.text
+    assert "you will get an alert to call" in response.text
+    alone = client.post(
+        "/patients/enrol",
+        data=form_data(study_id="RFA-102", phone="07400 999888"),
+        follow_redirects=True,
+    )
+    assert "also used by" not in alone.text
+
+
 def test_a_study_id_cannot_be_enrolled_twice_at_a_site(client, auth, gen):
     nurse = gen.user(gen.site())
     auth.login(nurse.email)

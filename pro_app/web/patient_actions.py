@@ -23,6 +23,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from ..accounts.access import log_access, patient_for, roles_required
+from ..enrolment import shared_number_note
 from ..followup.answer_saving import current_responses
 from ..followup.survey_pages import display_value, survey_pages, timepoint_place
 from ..local_time import in_zone
@@ -343,7 +344,9 @@ def change_mobile(patient_id: int):
         lambda: correct_mobile(
             session, patient, form.mobile.data, user_id=current_user.id, now=utcnow()
         ),
-        lambda _: "Mobile number updated.",
+        lambda _: " ".join(
+            filter(None, ["Mobile number updated.", shared_number_note(session, patient)])
+        ),
         slot="mobile_form",
     )
 

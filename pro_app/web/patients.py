@@ -8,7 +8,14 @@ from flask_wtf import FlaskForm
 from sqlmodel import select
 
 from ..accounts.access import log_access, patient_for, roles_required
-from ..enrolment import CSV_COLUMNS, Enrolled, EnrolmentError, enrol, import_csv
+from ..enrolment import (
+    CSV_COLUMNS,
+    Enrolled,
+    EnrolmentError,
+    enrol,
+    import_csv,
+    shared_number_note,
+)
 from ..local_time import in_zone, local_today
 from ..models import (
     SAFETY_EVENT_LABELS,
@@ -142,6 +149,9 @@ def enrol_patient():
         else:
             session.commit()
             flash(_enrolled_message(enrolled), "info")
+            shared = shared_number_note(session, enrolled.patient)
+            if shared:
+                flash(shared, "warning")
             return redirect(url_for("patients.detail", patient_id=enrolled.patient.id))
     elif request.method == "POST" and "csrf_token" in form.errors:
         problems = [

@@ -140,6 +140,18 @@ def test_resending_a_link_revokes_the_old_one(client, auth, gen, enrolled):
     assert "[survey link]" in page and survey_token(SECRET, instance.id, 1) not in page
 
 
+def test_a_mobile_another_patient_uses_is_taken_with_a_warning(client, auth, gen, enrolled):
+    site, patient = enrolled
+    gen.patient(site, phone="07400 765432", study_id="PARTNER-1")
+    auth.login(gen.user(site).email)
+    response = client.post(
+        f"/patients/{patient.id}/mobile", data={"mobile": "07400 765432"}, follow_redirects=True
+    )
+    assert "Mobile number updated. This mobile number is also used by PARTNER-1" in response.text
+    with Session(gen.engine) as session:
+        assert session.get(Patient, patient.id).phone_e164 == "+447400765432"
+
+
 def test_channel_mobile_pause_and_resume(client, auth, gen, enrolled):
     site, patient = enrolled
     auth.login(gen.user(site).email)

@@ -124,7 +124,10 @@ def change_procedure_date(
     """Move the procedure and re-plan the instances not yet sent; return how many moved.
 
     Instances already sent keep their times, so a date change never sends anything twice.
-    Calling it again with the same date changes nothing.
+    While follow-up is stopped or paused nothing is scheduled: the instances the stop
+    cancelled and never sent get the new date's windows and stay cancelled for that
+    stop, so restarting or resuming plans them from the new date. Calling it again with
+    the same date changes nothing.
     """
     if procedure.procedure_date == new_date:
         return 0
@@ -137,11 +140,10 @@ def change_procedure_date(
     instances = session.exec(
         select(SurveyInstance).where(SurveyInstance.procedure_id == procedure.id)
     ).all()
+    held = patient.status != FollowUpStatus.ACTIVE
     for instance in instances:
         plan = plans.get(instance.timepoint)
-        if plan is None or instance.status not in NOT_YET_SENT + (InstanceStatus.CANCELLED,):
-            continue
-        if instance.status == InstanceStatus.CANCELLED and not _cancelled_by_plan(instance):
+        if plan is None or not _movable(instance, patient):
             continue
         enrolled_at = instance.opens_at if plan.is_baseline else now
         window = window_for(
@@ -155,6 +157,9 @@ def change_procedure_date(
         if window.closes_at <= now:
             instance.status = InstanceStatus.CANCELLED
             instance.status_reason = "window closed before enrolment"
+        elif held:  # planned again when follow-up restarts or resumes
+            instance.status = InstanceStatus.CANCELLED
+            instance.status_reason = patient.status_reason
         else:
             instance.status = InstanceStatus.SCHEDULED
             instance.status_reason = None
@@ -174,6 +179,21 @@ def change_procedure_date(
 
 def _cancelled_by_plan(instance: SurveyInstance) -> bool:
     return instance.status_reason == "window closed before enrolment"
+
+
+def _movable(instance: SurveyInstance, patient: Patient) -> bool:
+    """Whether a date change re-plans this instance: never sent, and planned, or cancelled
+    by the plan (its window had closed) or by the stop or pause now in force."""
+    if instance.status in NOT_YET_SENT:
+        return True
+    if instance.status != InstanceStatus.CANCELLED or instance.invited_at is not None:
+        return False
+    held_by_stop = (
+        patient.status != FollowUpStatus.ACTIVE
+        and instance.completed_at is None
+        and instance.status_reason == patient.status_reason
+    )
+    return _cancelled_by_plan(instance) or held_by_stop
 
 
 def stop_follow_up(

@@ -19,6 +19,7 @@ from ..enrolment import (
 from ..local_time import in_zone, local_today
 from ..models import (
     SAFETY_EVENT_LABELS,
+    FollowUpStatus,
     Procedure,
     Role,
     Site,
@@ -253,6 +254,15 @@ def acknowledge_site_alert(alert_id: int):
     return redirect(url_for("patients.index"))
 
 
+def _replanned_when(status: str) -> str:
+    """The end of the date-move message: planned now, or when follow-up starts again."""
+    if status == FollowUpStatus.PAUSED:
+        return ", to be sent when follow-up resumes."
+    if status == FollowUpStatus.STOPPED:
+        return ", to be sent if follow-up restarts."
+    return "."
+
+
 @bp.post("/<int:patient_id>/procedure-date")
 @roles_required(Role.NURSE)
 def move_procedure(patient_id: int):
@@ -266,6 +276,9 @@ def move_procedure(patient_id: int):
         lambda: move_procedure_date(
             session, procedure, form.procedure_date.data, user_id=current_user.id, now=utcnow()
         ),
-        lambda moved: f"Procedure date set; {moved} surveys not yet sent were re-planned.",
+        lambda moved: (
+            f"Procedure date set; {moved} surveys not yet sent were re-planned"
+            + _replanned_when(patient.status)
+        ),
         slot="date_form",
     )

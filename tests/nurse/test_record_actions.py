@@ -16,6 +16,7 @@ from pro_app.models import (
     AlertAction,
     Patient,
     PatientEvent,
+    Procedure,
     SafetyEvent,
     Site,
 )
@@ -393,3 +394,29 @@ def test_another_sites_nurse_cannot_act_restart_or_print(client, gen, record, au
         assert client.post(url, data=data).status_code == 404, url
     assert stored(gen.engine, AlertAction) == []
     assert stored(gen.engine, AccessLog) == []
+
+
+def test_moving_the_date_while_stopped_schedules_nothing_and_a_restart_plans_from_it(gen):
+    """Enrolled 10 days after the procedure (baseline, day 1 and week 1 had closed), then
+    stopped; the date is corrected to today. Nothing is scheduled while stopped, and the
+    restart plans each timepoint as for a patient enrolled today with today's date."""
+    from pro_app.nurse.actions import move_procedure_date, restart, stop
+
+    site = gen.site()
+    today = MORNING.date()
+    moved = gen.patient(site, now=MORNING, procedure_date=today - timedelta(days=10)).patient
+    fresh = gen.patient(site, now=MORNING, procedure_date=today).patient
+    with session_scope(gen.engine) as session:
+        patient = session.get(Patient, moved.id)
+        stop(session, patient, "withdrew", None, user_id=None, now=MORNING)
+        procedure = session.exec(select(Procedure).where(Procedure.patient_id == moved.id)).one()
+        move_procedure_date(session, procedure, today, user_id=None, now=MORNING)
+    assert "scheduled" not in {i.status for i in instances(gen.engine, moved.id)}
+    later = MORNING + timedelta(hours=1)
+    with session_scope(gen.engine) as session:
+        patient = session.get(Patient, moved.id)
+        restart(session, patient, "back in touch", secret_key="s", user_id=None, now=later)
+    planned = {i.timepoint: (i.status, i.due_at) for i in instances(gen.engine, moved.id)}
+    expected = {i.timepoint: (i.status, i.due_at) for i in instances(gen.engine, fresh.id)}
+    for timepoint in ("day1", "week1", "week2", "week4", "week12"):
+        assert planned[timepoint] == expected[timepoint], timepoint

@@ -86,11 +86,11 @@ class ChannelForm(FlaskForm):
 
 
 class MobileForm(FlaskForm):
-    mobile = StringField("Mobile number", validators=[DataRequired()])
+    mobile = StringField("Mobile number", validators=[DataRequired(), Length(max=40)])
 
 
 class PauseForm(FlaskForm):
-    reason = StringField("Why pause", validators=[DataRequired()])
+    reason = StringField("Why pause", validators=[DataRequired(), Length(max=200)])
 
 
 class SafetyEventForm(FlaskForm):
@@ -112,7 +112,9 @@ class SafetyEventForm(FlaskForm):
         validators=[InputRequired("Choose the grade.")],
     )
     event_date = DateField("Date of the event", validators=[InputRequired()])
-    notes = TextAreaField("Notes (kept in the record, never exported)")
+    notes = TextAreaField(
+        "Notes (kept in the record, never exported)", validators=[Length(max=2000)]
+    )
 
 
 class ConfirmForm(FlaskForm):
@@ -264,9 +266,9 @@ def perform(
 ):
     """Validate ``form``, run ``act``, commit and flash ``done(result)``, back to the page.
 
-    An invalid form is refused with a 422: the page again, with the form (as ``slot`` of
-    the page's forms) showing what was typed and its errors. A refusal by the action is
-    flashed. Either way nothing is kept.
+    An invalid form, or one the action refuses, gets a 422: the page again, with the form
+    (as ``slot`` of the page's forms) showing what was typed, and the reason. Without a
+    ``slot`` the reason is flashed on the page. Either way nothing is kept.
     """
     session = database.session()
     if not form.validate_on_submit():
@@ -280,6 +282,9 @@ def perform(
     except ActionRefused as exc:
         session.rollback()
         flash(str(exc), "error")
+        if slot is not None:
+            form.form_errors.append(str(exc))  # keeps the form's section open
+            return record_page(patient, status=422, **{slot: form})
     else:
         session.commit()
         flash(done(result), "info")

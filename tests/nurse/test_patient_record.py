@@ -194,6 +194,32 @@ def test_safety_events_before_the_procedure_are_refused(client, auth, gen, enrol
         assert session.exec(select(SafetyEvent)).all() == []
 
 
+def test_a_refused_safety_event_comes_back_with_what_was_typed(client, auth, gen, enrolled):
+    """Refused by the rules (a date before the procedure) or by the form (notes too long):
+    a 422 with the form as typed, and nothing stored or cut short."""
+    site, patient = enrolled
+    auth.login(gen.user(site).email)
+    url = f"/patients/{patient.id}/safety-events"
+    typed = {
+        "kind": "cement_leakage",
+        "grade": "1",
+        "symptomatic": "no",
+        "event_date": (MORNING.date() - timedelta(days=30)).isoformat(),
+        "notes": "small leak seen on the check film",
+    }
+    response = client.post(url, data=typed)
+    assert response.status_code == 422
+    assert "cannot come before the procedure date" in response.text
+    assert "small leak seen on the check film" in response.text
+    assert re.search(r'<option selected value="cement_leakage">', response.text)
+    assert "<details open><summary>Record a safety event" in response.text
+    too_long = {**typed, "event_date": MORNING.date().isoformat(), "notes": "x" * 2001}
+    response = client.post(url, data=too_long)
+    assert response.status_code == 422
+    with Session(gen.engine) as session:
+        assert session.exec(select(SafetyEvent)).all() == []
+
+
 def test_a_past_procedure_gets_safety_events_on_the_figure(client, auth, gen, tick, clock):
     clock.move_to(MORNING)
     site = gen.site()
@@ -286,3 +312,16 @@ def test_a_survey_of_another_patient_is_not_reachable_through_mine(client, auth,
     auth.login(gen.user(site).email)
     assert client.get(f"/patients/{patient.id}/surveys/{theirs.id}/enter").status_code == 404
     assert client.post(f"/patients/{patient.id}/surveys/{theirs.id}/resend").status_code == 404
+
+
+def test_a_pause_reason_too_long_is_refused_not_cut(client, auth, gen, enrolled):
+    site, patient = enrolled
+    auth.login(gen.user(site).email)
+    response = client.post(f"/patients/{patient.id}/pause", data={"reason": "x" * 201})
+    assert response.status_code == 422 and "Why pause" in response.text
+    with Session(gen.engine) as session:
+        assert session.get(Patient, patient.id).status == "active"
+    client.post(f"/patients/{patient.id}/pause", data={"reason": "in hospital"})
+    with Session(gen.engine) as session:
+        stored = session.get(Patient, patient.id)
+    assert (stored.status, stored.status_reason) == ("paused", "in hospital")

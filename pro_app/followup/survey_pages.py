@@ -118,7 +118,7 @@ def rows_from_answer(entries: list[dict] | None) -> list[dict[str, str]]:
     return rows
 
 
-def _blank(row: dict[str, str]) -> bool:
+def blank_row(row: dict[str, str]) -> bool:
     """Nothing typed (the unit list always sends a value, so it does not count)."""
     return not any(value for field, value in row.items() if field != "unit")
 
@@ -183,7 +183,7 @@ def read_medicines(item: Item, rows: list[dict[str, str]]) -> tuple[list[dict], 
     errors: dict[str, str] = {}
     number = 0
     for index, row in enumerate(rows):
-        if _blank(row):
+        if blank_row(row):
             continue
         number += 1
 

@@ -5,6 +5,12 @@ instrument id as a prefix (``pain_nrs.worst``) because item ids repeat across
 instruments. A questionnaire left wholly blank is skipped (a call may cover only the
 core questions); one that is started must be complete and valid, and nothing is saved
 unless every page validates. Saving completes the survey: the call was the answer.
+
+Blank medicine rows cannot say "takes none" here, as they do on the patient's page, since
+blank means "not asked". The nurse ticks ``<item>-none`` (``analgesic_use.medicines-none``)
+instead; it starts unticked unless "none" is already the saved answer. The list is then
+read with no rows and stored as the web link stores it (``[]``); a tick beside a
+filled-in medicine is refused.
 """
 
 from datetime import datetime
@@ -12,10 +18,13 @@ from typing import Any
 
 from sqlmodel import Session
 
+from surveys import ItemType
+
 from ..followup.answer_saving import complete, current_responses, save_answers
 from ..followup.survey_pages import (
     MEDICATION_ROWS,
     SurveyPage,
+    blank_row,
     medicine_rows,
     read_page,
     rows_from_answer,
@@ -24,6 +33,11 @@ from ..followup.survey_pages import (
 from ..models import AnswerChannel, InstanceStatus, SurveyInstance
 
 ENTERABLE = (InstanceStatus.SENT, InstanceStatus.IN_PROGRESS, InstanceStatus.EXPIRED)
+NONE_TAKEN = "none"  # ``<medicines item>-none``: the nurse's "takes no pain medicines" tick
+NONE_CONFLICT = (
+    "You ticked “Takes no pain medicines” and filled in a medicine: "
+    "untick the box or clear the medicine."
+)
 
 
 def can_enter(instance: SurveyInstance, now: datetime) -> bool:
@@ -52,6 +66,26 @@ def _started(subform: dict[str, list[str]]) -> bool:
     )
 
 
+def none_field(item_id: str) -> str:
+    """The name (within its questionnaire) of a medicines list's "takes none" tick."""
+    return f"{item_id}-{NONE_TAKEN}"
+
+
+def _ticked(subform: dict[str, list[str]], item_id: str) -> bool:
+    return any(value.strip() for value in subform.get(none_field(item_id), []))
+
+
+def _none_conflicts(page: SurveyPage, subform: dict[str, list[str]]) -> dict[str, str]:
+    """A message per medicines list ticked "takes none" with a medicine filled in too."""
+    errors = {}
+    for item in page.items:
+        if item.type != ItemType.MEDICATION_LIST or not _ticked(subform, item.id):
+            continue
+        if any(not blank_row(row) for row in medicine_rows(item, subform)):
+            errors[none_field(item.id)] = NONE_CONFLICT
+    return errors
+
+
 def read_entry(
     instance: SurveyInstance,
     form: dict[str, list[str]],
@@ -67,10 +101,12 @@ def read_entry(
     errors: dict[str, str] = {}
     for page in pages if pages is not None else survey_pages(instance.instruments):
         instrument_id = page.instrument.id
-        if not _started(_subform(form, instrument_id)):
+        subform = _subform(form, instrument_id)
+        if not _started(subform):  # a "takes none" tick counts as started
             continue
         known = {**saved.get(instrument_id, {}), **answers.get(instrument_id, {})}
-        found, problems = read_page(page, _subform(form, instrument_id), known)
+        found, problems = read_page(page, subform, known)
+        problems.update(_none_conflicts(page, subform))
         answers.setdefault(instrument_id, {}).update(found)
         errors.update({prefixed(instrument_id) + k: v for k, v in problems.items()})
     if not any(answers.values()) and not errors:
@@ -92,6 +128,25 @@ def entry_medicine_rows(
             found = typed or rows_from_answer(values.get(page.instrument.id, {}).get(item.id))
             rows[key] = found + [{}] * max(MEDICATION_ROWS - len(found), 0)
     return rows
+
+
+def entry_none_ticks(
+    pages: list[SurveyPage], values: dict[str, dict], form: dict[str, list[str]] | None
+) -> dict[str, bool]:
+    """Each medicines list's "takes none" tick: as sent after an error, else whether "none"
+    is the saved answer (never ticked for a list not yet answered)."""
+    ticks: dict[str, bool] = {}
+    for page in pages:
+        for item in page.items:
+            if item.type != ItemType.MEDICATION_LIST:
+                continue
+            instrument_id = page.instrument.id
+            if form is not None:
+                ticked = _ticked(_subform(form, instrument_id), item.id)
+            else:
+                ticked = values.get(instrument_id, {}).get(item.id) == []
+            ticks[prefixed(instrument_id) + item.id] = ticked
+    return ticks
 
 
 def save_entry(

@@ -58,6 +58,8 @@ from ..nurse.patient_record import gather
 from ..nurse.phone_entry import (
     can_enter,
     entry_medicine_rows,
+    entry_none_ticks,
+    none_field,
     prefixed,
     read_entry,
     save_entry,
@@ -457,6 +459,8 @@ def enter_answers(patient_id: int, instance_id: int):
             form=form,
             display=display_value,
             medicines=entry_medicine_rows(pages, values, typed),
+            none_ticks=entry_none_ticks(pages, values, typed),
+            none_field=none_field,
         ),
         status,
     )

@@ -1,5 +1,6 @@
 """Entering answers taken on the phone, in Chromium at 1366x768 and at 200% zoom: axe finds
-nothing serious, no answer starts chosen, and a page with a missed item says which one."""
+nothing serious, no answer starts chosen ("Takes no pain medicines" included), and a page
+with a missed item says which one."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -58,6 +59,8 @@ def test_the_phone_entry_form_is_accessible_and_starts_blank(live, view):
         page.goto(entry)
         assert page.locator("input[type='radio']").count() > 0
         assert page.locator("input[type='radio']:checked").count() == 0
+        takes_none = page.get_by_label("Takes no pain medicines")
+        assert takes_none.count() == 1 and not takes_none.is_checked()
         assert serious_violations(page, axe_source()) == []
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= page.evaluate("window.innerWidth") + 1  # no sideways scrolling

@@ -39,7 +39,7 @@ from .definitions import DEFINITIONS, omed_table_definitions, report_definitions
 from .outcomes import BASELINE, AuditReport
 from .progress import Progress, counted
 from .report import build_report, minimum_cell_count
-from .tables import Section, plain, sections
+from .tables import Count, Section, plain, sections
 from .timelines import (
     AuditFilters,
     apply_filters,
@@ -125,14 +125,16 @@ def aggregate_csv(report: AuditReport, min_count: int) -> Iterator[str]:
 
 
 def definitions(report: AuditReport, filters: AuditFilters, min_count: int) -> list[tuple]:
-    """What the workbook's figures mean, as rows of (term, definition)."""
+    """What the workbook's figures mean, as rows of (term, definition); the number of
+    procedures is suppressed as a cell would be."""
+    procedures = plain(Count(report.procedures), min_count)
     lines = [
         ("Generated (UTC)", report.generated_at.strftime("%Y-%m-%d %H:%M")),
-        ("Procedures covered", f"{report.procedures}: {filters.describe()}"),
+        ("Procedures covered", f"{procedures}: {filters.describe()}"),
         (
             "Small cells",
             f"Counts, and figures computed from, fewer than {min_count} patients are "
-            f'shown as "<{min_count}".'
+            f'shown as "<{min_count}", in the tables, the sheet titles and these definitions.'
             if min_count > 1
             else "No suppression set for these sites.",
         ),
@@ -142,14 +144,14 @@ def definitions(report: AuditReport, filters: AuditFilters, min_count: int) -> l
 
 def aggregate_xlsx(report: AuditReport, filters: AuditFilters, min_count: int) -> Iterator[bytes]:
     """A workbook with a sheet per section (its header in row 1, its title in the
-    definitions) and a definitions sheet."""
+    definitions, counts in it suppressed as cells are) and a definitions sheet."""
     workbook = WorkbookWriter(
         WorkbookInfo("Audit of outcomes", filters.describe(), report.generated_at)
     )
     titles = []
     for section in sections(report):
         sheet = workbook.sheet(section.key, section.columns)
-        titles.append((f"Sheet {section.key[:31]}", section.title))
+        titles.append((f"Sheet {section.key[:31]}", section.title(min_count)))
         for row in section.rows:
             sheet.append([neutralise(plain(cell, min_count)) for cell in row])
     lines = definitions(report, filters, min_count)

@@ -16,14 +16,15 @@ from sqlmodel import Session, select
 
 from ..models import InstanceStatus, Patient, Procedure, Response, Site, SurveyInstance
 from .sql_time import days_from_date, utc_text
-from .timelines import AuditFilters, apply_filters, delivery_receipts
+from .timelines import AuditFilters, apply_filters, delivery_receipts, medicine_changes
 
 STREAM_ROWS = 5000
 
 
 @dataclass(frozen=True, slots=True)
 class KeyFigures:
-    """A timepoint's pain and opioid figures, as kept on its instance."""
+    """A timepoint's pain and opioid figures, as kept on its instance, and its answer to
+    "less, the same or more pain medicine" (what ``response_class`` reads)."""
 
     patient_id: int
     worst: float | None
@@ -31,18 +32,10 @@ class KeyFigures:
     omed_needs_review: bool | None
     omed_table: str | None
     omed_table_version: str | None
+    medicine_change: str | None  # less / same / more / none (the proxy's answer)
 
     @property
-    def answered(self) -> bool:
-        """Whether pain or opioid use was answered at the timepoint."""
-        return self.worst is not None or self.omed_needs_review is not None
-
-    @property
-    def usable_omed(self) -> float | None:
-        return None if self.omed_needs_review else self.omed
-
-    @property
-    def provenance(self) -> tuple[str, str] | None:
+    def omed_provenance(self) -> tuple[str, str] | None:
         return (self.omed_table, self.omed_table_version or "") if self.omed_table else None
 
 
@@ -128,7 +121,7 @@ def current_answers(
 ) -> Iterator[ExportedAnswer]:
     """The cohort's current answers, scores (and with ``with_answers`` the raw answers)
     kept as JSON text until asked for."""
-    delivered = delivery_receipts()
+    delivered, medicine = delivery_receipts(), medicine_changes()
     due = SurveyInstance.due_at
     statement = (
         select(
@@ -160,12 +153,14 @@ def current_answers(
             SurveyInstance.omed_needs_review,
             SurveyInstance.omed_table,
             SurveyInstance.omed_table_version,
+            medicine.c.medicine_change,
         )
         .join(SurveyInstance, SurveyInstance.id == Response.instance_id)
         .join(Procedure, Procedure.id == SurveyInstance.procedure_id)
         .join(Patient, Patient.id == Procedure.patient_id)
         .join(Site, Site.id == Patient.site_id)
         .outerjoin(delivered, delivered.c.instance_id == SurveyInstance.id)
+        .outerjoin(medicine, medicine.c.instance_id == SurveyInstance.id)
         .where(Response.is_current)
         .order_by(Patient.id, SurveyInstance.due_at, SurveyInstance.id, Response.id)
     )
@@ -183,7 +178,7 @@ def current_answers(
 def _context(row) -> TimepointContext:
     due = _moment(row[9])
     hours = (_hours_after(due, _moment(value)) for value in row[10:13])
-    return TimepointContext(*row[1:9], *hours, row[13], KeyFigures(*row[20:26]))
+    return TimepointContext(*row[1:9], *hours, row[13], KeyFigures(*row[20:27]))
 
 
 def _moment(value: str | None) -> datetime | None:

@@ -79,13 +79,16 @@ DEFINITIONS: tuple[tuple[str, str], ...] = (
         "stands in for the OMED: less = OMED down by "
         "25% or more, the same or no pain medicine = OMED unchanged, more = OMED up by 25% or "
         "more; the consensus rules then apply. The table gives, per timepoint, how many "
-        "responses came from the OMED and how many from this proxy. It cannot see a change "
-        "smaller than 25% or a switch between opioids.",
+        "responses came from the OMED and how many from this proxy; the patient-level "
+        "export marks each category with its basis (OMED, or medicine change (proxy)). It "
+        "cannot see a change smaller than 25% or a switch between opioids.",
     ),
     (
         "Partly answered",
         "Some answers saved but not every required question (for a text conversation, every "
-        "texted item): counted apart, not as answered, and left out of the figures.",
+        "texted item): counted apart, not as answered, and left out of the figures. A "
+        "baseline answered only in part is no baseline: the later timepoints have no change "
+        "from baseline and no pain response.",
     ),
     (
         "OMED",

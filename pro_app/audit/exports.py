@@ -27,19 +27,20 @@ from operator import itemgetter
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 from sqlmodel import Session, select
 
-from surveys import evaluate_pain_response, get_instrument
+from surveys import get_instrument
 from surveys.fhir import DEFAULT_BASE, to_questionnaire, to_questionnaire_response
 from surveys.fhir_structure import check_questionnaire_response
 from surveys.scoring.response import thresholds as response_settings
 
-from ..models import Patient, Procedure, Response, SurveyInstance
+from ..models import InstanceStatus, Patient, Procedure, Response, SurveyInstance
 from . import omed_blank
 from .answer_stream import KeyFigures, TimepointContext, current_answers
 from .definitions import DEFINITIONS, omed_table_definitions, report_definitions
 from .outcomes import BASELINE, AuditReport
 from .progress import Progress, counted
 from .report import build_report, minimum_cell_count
-from .tables import Section, plain, sections
+from .response_class import classify_response
+from .tables import Count, Section, plain, sections
 from .timelines import (
     AuditFilters,
     apply_filters,
@@ -125,14 +126,16 @@ def aggregate_csv(report: AuditReport, min_count: int) -> Iterator[str]:
 
 
 def definitions(report: AuditReport, filters: AuditFilters, min_count: int) -> list[tuple]:
-    """What the workbook's figures mean, as rows of (term, definition)."""
+    """What the workbook's figures mean, as rows of (term, definition); the number of
+    procedures is suppressed as a cell would be."""
+    procedures = plain(Count(report.procedures), min_count)
     lines = [
         ("Generated (UTC)", report.generated_at.strftime("%Y-%m-%d %H:%M")),
-        ("Procedures covered", f"{report.procedures}: {filters.describe()}"),
+        ("Procedures covered", f"{procedures}: {filters.describe()}"),
         (
             "Small cells",
             f"Counts, and figures computed from, fewer than {min_count} patients are "
-            f'shown as "<{min_count}".'
+            f'shown as "<{min_count}", in the tables, the sheet titles and these definitions.'
             if min_count > 1
             else "No suppression set for these sites.",
         ),
@@ -142,14 +145,14 @@ def definitions(report: AuditReport, filters: AuditFilters, min_count: int) -> l
 
 def aggregate_xlsx(report: AuditReport, filters: AuditFilters, min_count: int) -> Iterator[bytes]:
     """A workbook with a sheet per section (its header in row 1, its title in the
-    definitions) and a definitions sheet."""
+    definitions, counts in it suppressed as cells are) and a definitions sheet."""
     workbook = WorkbookWriter(
         WorkbookInfo("Audit of outcomes", filters.describe(), report.generated_at)
     )
     titles = []
     for section in sections(report):
         sheet = workbook.sheet(section.key, section.columns)
-        titles.append((f"Sheet {section.key[:31]}", section.title))
+        titles.append((f"Sheet {section.key[:31]}", section.title(min_count)))
         for row in section.rows:
             sheet.append([neutralise(plain(cell, min_count)) for cell in row])
     lines = definitions(report, filters, min_count)
@@ -208,62 +211,46 @@ def _cell(value):
 RESPONSE_INSTRUMENT = "pain_response"
 
 
-def _same_table(base: KeyFigures | None, figures: KeyFigures) -> bool:
-    if base is None or None in (base.provenance, figures.provenance):
-        return True
-    return base.provenance == figures.provenance
-
-
-@lru_cache(maxsize=8192)
-def _response_text(base_worst, base_omed, worst, omed, same_table: bool) -> str:
-    """The category or reason in words (figures repeat across patients, so cached)."""
-    return evaluate_pain_response(
-        base_worst, base_omed, worst, omed, same_table=same_table
-    ).describe()
-
-
 class _PainResponses:
-    """Each follow-up timepoint's consensus category, as a derived score row
-    (``pain_response`` / ``category``) after its answers: the stream is in patient order
-    with the baseline first, so each patient's baseline is seen before their follow-up."""
+    """Each completed follow-up timepoint's pain response, as derived score rows after its
+    answers (``pain_response`` / ``category``, and ``basis`` when classified), by the
+    audit's own rule (``response_class``): against the completed baseline only. The stream
+    is in patient order with the baseline first, so each patient's baseline is seen
+    before their follow-up."""
 
     def __init__(self):
         self.patient_id: int | None = None
         self.baseline: KeyFigures | None = None
 
-    def cells(self, context: TimepointContext) -> tuple | None:
-        """(instrument, version, score, value, omed_table, omed_table_version), or None
-        for a baseline or a timepoint without pain or opioid answers."""
+    def cells(self, context: TimepointContext) -> list[tuple]:
+        """Rows of (instrument, version, score, value, omed_table, omed_table_version):
+        none for a baseline or a timepoint not completed (the audit leaves those out)."""
         figures = context.figures
         if figures is None:
-            return None
+            return []
         if figures.patient_id != self.patient_id:
             self.patient_id, self.baseline = figures.patient_id, None
+        completed = context.status == InstanceStatus.COMPLETED
         if context.timepoint == BASELINE:
-            self.baseline = figures
-            return None
-        if not figures.answered:
-            return None
-        base = self.baseline
-        category = _response_text(
-            base.worst if base else None,
-            base.usable_omed if base else None,
-            figures.worst,
-            figures.usable_omed,
-            _same_table(base, figures),
-        )
-        return (
-            RESPONSE_INSTRUMENT,
-            str(response_settings()["version"]),
-            "category",
-            category,
-            figures.omed_table,
-            figures.omed_table_version,
-        )
+            self.baseline = figures if completed else None
+            return []
+        if not completed:
+            return []
+        classified = classify_response(figures, self.baseline)
+        version = str(response_settings()["version"])
+        table = (None, None) if classified.from_proxy else _table(figures)
+        rows = [(RESPONSE_INSTRUMENT, version, "category", classified.describe(), *table)]
+        if classified.basis:
+            rows.append((RESPONSE_INSTRUMENT, version, "basis", classified.basis, None, None))
+        return rows
 
 
-def _response_row(context: TimepointContext, cells: tuple) -> tuple:
-    return neutralised((*context.leading(), *cells, None, "", *context.trailing()))
+def _table(figures: KeyFigures) -> tuple[str | None, str | None]:
+    return figures.omed_table, figures.omed_table_version
+
+
+def _response_rows(context: TimepointContext, cells: list[tuple]) -> list[tuple]:
+    return [neutralised((*context.leading(), *row, None, "", *context.trailing())) for row in cells]
 
 
 class _ScoreCells:
@@ -292,23 +279,21 @@ def patient_rows(
     session: Session, filters: AuditFilters, progress: Progress | None = None
 ) -> Iterator[tuple]:
     """One row per patient, timepoint and score, in ``PATIENT_COLUMNS`` order; each
-    follow-up timepoint ends with its pain response row."""
+    completed follow-up timepoint ends with its pain response rows."""
     responses, scores = _PainResponses(), _ScoreCells()
-    context = head = tail = pending = None
+    context = head = tail = None
+    pending: list[tuple] = []
     for answer in counted(current_answers(session, filters), progress):
         if answer.context is not context:
-            if pending:
-                yield pending
+            yield from pending
             context = answer.context
             head, tail = neutralised(context.leading()), neutralised(context.trailing())
-            cells = responses.cells(context)
-            pending = _response_row(context, cells) if cells else None
+            pending = _response_rows(context, responses.cells(context))
         leading = (*head, neutralise(answer.instrument_id), neutralise(answer.instrument_version))
         trailing = (neutralise(answer.channel), *tail)
         for cells in scores.of(answer):
             yield (*leading, *cells, *trailing)
-    if pending:
-        yield pending
+    yield from pending
 
 
 class _CsvCells:
@@ -355,7 +340,8 @@ def patient_csv(
     cell = cells.cell
     responses = _PainResponses()
     lines = [",".join(map(_quoted, PATIENT_COLUMNS)) + "\r\n"]
-    context = head = tail = pending = None
+    context = head = tail = None
+    pending = ""
     for answer in counted(current_answers(session, filters), progress):
         if answer.context is not context:
             if pending:
@@ -363,8 +349,10 @@ def patient_csv(
             context = answer.context
             head = ",".join(map(cell, context.leading()))
             tail = ",".join(map(cell, context.trailing()))
-            derived = responses.cells(context)
-            pending = f"{head},{','.join(map(cell, derived))},,,{tail}\r\n" if derived else None
+            pending = "".join(
+                f"{head},{','.join(map(cell, derived))},,,{tail}\r\n"
+                for derived in responses.cells(context)
+            )
         pairs = cells.score_pairs(answer.scores_json, answer.instrument_id, answer.channel)
         if not pairs:
             continue
@@ -402,8 +390,11 @@ PATIENT_COLUMN_DEFINITIONS = {
     "timepoint": "The protocol's timepoint (baseline, day1, week1 ...).",
     "days_since_procedure": "Days from the procedure to the answer (to the due date if "
     "never completed).",
-    "instrument": "The questionnaire; pain_response rows are derived: the consensus "
-    "category against baseline (see the definitions below).",
+    "instrument": "The questionnaire; pain_response rows are derived, for completed "
+    "follow-up timepoints only, by the audit's rule: category is the consensus category "
+    "against the completed baseline, or the reason it is not evaluable; basis says whether "
+    "it came from the OMED or from the change in pain medicine (proxy). See the "
+    "definitions below.",
     "instrument_version": "The questionnaire's version.",
     "score": "The score's name; omed.* are the oral morphine equivalent figures.",
     "value": "The score's value; 1/0 for yes/no flags.",

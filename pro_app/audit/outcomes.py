@@ -7,19 +7,16 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
 
-from surveys import NotEvaluable, clinically_important_improvement, evaluate_pain_response
+from surveys import clinically_important_improvement
 from surveys.scoring.exact import exact
 
 from .alert_handling import AlertHandling
-from .proxy import proxy_pain_response
+from .response_class import classify_response
 from .statistics import ChangeSummary, Summary, summarise, summarise_change
 from .timelines import InstanceFacts, PatientTimeline
 
 BASELINE = "baseline"
-# The figures repeat across patients, and an evaluation is immutable: cache them.
-evaluate_response = lru_cache(maxsize=8192)(evaluate_pain_response)
 COUNTED = ("sent", "in_progress", "completed", "expired")
 
 
@@ -117,11 +114,6 @@ def _omed(facts: InstanceFacts | None) -> float | None:
     if facts is None or facts.omed is None or facts.omed_needs_review:
         return None
     return facts.omed
-
-
-def _needs_review(facts: InstanceFacts, base: InstanceFacts | None) -> bool:
-    """A medicine that could not be converted: left for review, never proxied."""
-    return bool(facts.omed_needs_review or (base is not None and base.omed_needs_review))
 
 
 def _opioids_answered(facts: InstanceFacts) -> bool:
@@ -223,20 +215,13 @@ class OutcomeAccumulator:
                     values.omed_change.append(float(exact(omed) - exact(base_omed)))
                 else:
                     outcome.omed_table_changed += 1
-        evaluation = evaluate_response(
-            base.worst if base else None, base_omed, facts.worst, omed, same_table=same_table
-        )
-        category = evaluation.category
-        if evaluation.not_evaluable == NotEvaluable.NO_OMED and not _needs_review(facts, base):
-            category = proxy_pain_response(
-                base.worst if base else None, facts.worst, facts.medicine_change
-            )
-            outcome.response_from_proxy += category is not None
-        if category is None:
+        classified = classify_response(facts, base)
+        outcome.response_from_proxy += classified.from_proxy
+        if classified.category is None:
             outcome.response_not_evaluable += 1
-            outcome.not_evaluable[evaluation.not_evaluable] += 1
+            outcome.not_evaluable[classified.not_evaluable] += 1
         else:
-            outcome.response[category.value] += 1
+            outcome.response[classified.category.value] += 1
 
     def report(self, safety_events: Iterable[tuple[int, str, int]] = ()) -> AuditReport:
         """Summaries by timepoint; ``safety_events`` are (procedure id, kind, grade)."""

@@ -2,7 +2,8 @@
 
 Cells that count patients carry their count, so small cells can be suppressed in exports
 that leave the site: a count, or a statistic computed from fewer patients than the
-site's minimum (and more than none), is shown as "<k" instead.
+site's minimum (and more than none), is shown as "<k" instead. A section's title is made
+of the same cells (text and counts), so a count in a title is suppressed alike.
 """
 
 from dataclasses import dataclass
@@ -37,9 +38,13 @@ Cell = str | int | float | Count | Stat | None
 @dataclass(frozen=True)
 class Section:
     key: str
-    title: str
+    heading: tuple[Cell, ...]  # the title's parts: text and counts
     columns: tuple[str, ...]
     rows: list[list[Cell]]
+
+    def title(self, min_count: int = 0) -> str:
+        """The title, its counts suppressed as cells are when ``min_count`` is above 1."""
+        return "".join(str(plain(part, min_count)) for part in self.heading)
 
 
 def _round(value: float | None, digits: int = 2) -> float | None:
@@ -109,7 +114,7 @@ def sections(report: AuditReport) -> list[Section]:
     tps = report.timepoints
     response = Section(
         "response",
-        "Patients due and answered",
+        ("Patients due and answered",),
         ("timepoint", "day", "due", "answered", "response rate %", "partly answered"),
         [
             [
@@ -143,7 +148,7 @@ def sections(report: AuditReport) -> list[Section]:
             pain_rows.append(row)
     pain = Section(
         "pain",
-        "Pain (0-10)",
+        ("Pain (0-10)",),
         (
             "timepoint",
             "day",
@@ -160,7 +165,7 @@ def sections(report: AuditReport) -> list[Section]:
     )
     consensus = Section(
         "pain_response",
-        "Pain response (international consensus, Chow 2012)",
+        ("Pain response (international consensus, Chow 2012)",),
         (
             "timepoint",
             "day",
@@ -190,7 +195,7 @@ def sections(report: AuditReport) -> list[Section]:
     )
     opioids = Section(
         "opioids",
-        "Opioid use (oral morphine equivalent, mg/day)",
+        ("Opioid use (oral morphine equivalent, mg/day)",),
         (
             "timepoint",
             "day",
@@ -223,7 +228,7 @@ def sections(report: AuditReport) -> list[Section]:
     )
     qol = Section(
         "quality_of_life",
-        "Quality of life (overall, 0-10)",
+        ("Quality of life (overall, 0-10)",),
         ("timepoint", "day", *SUMMARY_COLUMNS, *CHANGE_COLUMNS),
         [[o.timepoint, o.day, *_summary(o.qol), *_change(o.qol_change)] for o in tps],
     )
@@ -255,7 +260,7 @@ def _safety(report: AuditReport) -> Section:
         )
     return Section(
         "safety",
-        f"Safety events (clinician-reported) in {report.procedures} procedures",
+        ("Safety events (clinician-reported) in ", Count(report.procedures), " procedures"),
         (
             "event",
             *(f"grade {g}" for g in range(1, 6)),
@@ -289,7 +294,11 @@ def _quality(report: AuditReport) -> Section:
         )
     return Section(
         "follow_up",
-        f"Follow-up quality ({report.patients_opted_out} patients opted out of texts)",
+        (
+            "Follow-up quality (",
+            Count(report.patients_opted_out),
+            " patients opted out of texts)",
+        ),
         (
             "timepoint",
             "day",
@@ -352,7 +361,7 @@ def _alert_handling(report: AuditReport) -> Section:
     ]
     return Section(
         "alert_handling",
-        "Alert handling (alerts raised and how nurses acted on them)",
+        ("Alert handling (alerts raised and how nurses acted on them)",),
         (
             "timepoint",
             "day",

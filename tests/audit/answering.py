@@ -48,3 +48,22 @@ def answer(engine, patient_id, timepoint, worst, morphine_doses=0, channel="web"
         )
         complete(session, instance, now=at)
         return instance.id
+
+
+def answer_in_parts(engine, patient_id, timepoint, answers, *, channel="web", finish=True):
+    """Save ``answers`` (questionnaire id to its answers) at a timepoint, by ``channel``;
+    complete the timepoint only if ``finish`` (else it stays answered in part)."""
+    with session_scope(engine) as session:
+        instance = session.exec(
+            select(SurveyInstance).where(
+                SurveyInstance.patient_id == patient_id, SurveyInstance.timepoint == timepoint
+            )
+        ).one()
+        at = instance.due_at + timedelta(hours=1)
+        instance.status = "sent"
+        instance.invited_at = instance.due_at
+        for instrument_id, given in answers.items():
+            save_answers(session, instance, instrument_id, given, channel=channel, now=at)
+        if finish:
+            complete(session, instance, now=at)
+        return instance.id

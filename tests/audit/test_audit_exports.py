@@ -123,9 +123,9 @@ def test_the_patient_level_table_is_de_identified_and_safe(gen, cohort):
     assert omed[10:14] == ["20.0", "opioids_aware", "2020", ""]  # the figure with its table
     assert by_score[("A0", "week4", "omed.implausible")][10:13] == ["0", "opioids_aware", "2020"]
     assert ("'=cmd|calc", "week4", "worst") in by_score  # formula neutralised
-    responses = {(r[0], r[5]): r[7:13] for r in rows[1:] if r[7] == "pain_response"}
+    responses = {(r[0], r[5], r[9]): r[7:13] for r in rows[1:] if r[7] == "pain_response"}
     assert responses == {
-        ("A0", "week4"): [
+        ("A0", "week4", "category"): [
             "pain_response",
             "2",
             "category",
@@ -133,7 +133,7 @@ def test_the_patient_level_table_is_de_identified_and_safe(gen, cohort):
             "opioids_aware",
             "2020",
         ],
-        ("'=cmd|calc", "week4"): [
+        ("'=cmd|calc", "week4", "category"): [
             "pain_response",
             "2",
             "category",
@@ -141,7 +141,8 @@ def test_the_patient_level_table_is_de_identified_and_safe(gen, cohort):
             "opioids_aware",
             "2020",
         ],
-        ("A2", "week4"): [
+        ("'=cmd|calc", "week4", "basis"): ["pain_response", "2", "basis", "OMED", "", ""],
+        ("A2", "week4", "category"): [
             "pain_response",
             "2",
             "category",

@@ -47,7 +47,8 @@ def evaluate_worsening(session: Session, instance: SurveyInstance, *, now: datet
                 AlertKind.OPIOID_UP,
                 "routine",
                 f"Opioid use up by 25% or more from baseline at {instance.timepoint}: "
-                f"{base_omed:g} to {instance.omed_mg_per_day:g} mg/day oral morphine equivalent.",
+                f"{base_omed:g} to {instance.omed_mg_per_day:g} mg/day oral morphine equivalent."
+                + _tables_differ(baseline, instance),
             )
         )
     elif _no_medicines_list(instance) and _medicine_change(session, instance) == "more":
@@ -77,6 +78,20 @@ def evaluate_worsening(session: Session, instance: SurveyInstance, *, now: datet
         ):
             raised.append(kind)
     return raised
+
+
+def _tables_differ(baseline: SurveyInstance, instance: SurveyInstance) -> str:
+    """A warning when the two figures were converted with different opioid tables (the
+    site changed its table in between): the alert still goes, as a rise may be real, but
+    the nurse is told the figures are not like for like (the audit leaves such pairs out)."""
+    before = (baseline.omed_table, baseline.omed_table_version)
+    after = (instance.omed_table, instance.omed_table_version)
+    if None in before or None in after or before == after:
+        return ""
+    return (
+        f" Converted with different tables (baseline {before[0]} {before[1]}, now "
+        f"{after[0]} {after[1]}): check the doses before comparing."
+    )
 
 
 def _no_medicines_list(instance: SurveyInstance) -> bool:

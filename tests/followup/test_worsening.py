@@ -72,3 +72,25 @@ def test_improving_patients_raise_nothing(gen, tick):
     ):
         answer(gen.engine, tick, timepoint, worst, doses)
     assert alerts(gen.engine) == []
+
+
+def test_an_opioid_rise_across_a_change_of_table_still_alerts_and_says_so(gen, tick):
+    """The site changed its conversion table between baseline and week 1: the rise may be
+    real, so the alert goes, telling the nurse the figures are not like for like."""
+    gen.patient(gen.site(), now=ENROLLED, procedure_date=date(2027, 1, 11))
+    answer(gen.engine, tick, "baseline", 6, 6)  # 60 mg/day
+    with session_scope(gen.engine) as session:
+        baseline = session.exec(
+            select(SurveyInstance).where(SurveyInstance.timepoint == "baseline")
+        ).one()
+        table, version = baseline.omed_table, baseline.omed_table_version
+        assert table and version
+        baseline.omed_table_version = "2019"
+    answer(gen.engine, tick, "week1", 4, 8)  # 80: +33%
+    with Session(gen.engine) as session:
+        (alert,) = session.exec(select(Alert)).all()
+    assert alert.kind == "opioid_up"
+    assert f"baseline {table} 2019, now {table} {version}" in alert.summary
+    answer(gen.engine, tick, "week2", 4, 8)
+    with Session(gen.engine) as session:
+        assert all("different tables" in a.summary for a in session.exec(select(Alert)))

@@ -338,7 +338,8 @@ def demo_command(host: str, port: int) -> None:
     for role, email, _name, password, _site in LOGINS:
         click.echo(f"  {role:8} {email}  password: {password}")
     if settings.dev_outbox_enabled:
-        click.echo(f"  texts go to the dev outbox: {settings.public_base_url}/dev/outbox")
+        outbox = f"{settings.public_base_url}/dev/outbox"
+        click.echo(f"  texts go to the dev outbox (signed in as the nurse): {outbox}")
     click.echo("")
     from werkzeug.serving import run_simple
 

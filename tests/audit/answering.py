@@ -15,39 +15,19 @@ OTHER_MEDICINE = {"drug": "other", "name": "=HYPERLINK(secret)", "strength": 5, 
 
 
 def answer(engine, patient_id, timepoint, worst, morphine_doses=0, channel="web", other=False):
-    with session_scope(engine) as session:
-        instance = session.exec(
-            select(SurveyInstance).where(
-                SurveyInstance.patient_id == patient_id, SurveyInstance.timepoint == timepoint
-            )
-        ).one()
-        at = instance.due_at + timedelta(hours=1)
-        instance.status = "sent"
-        instance.invited_at = instance.due_at
-        save_answers(
-            session,
-            instance,
-            "pain_nrs",
-            {"worst": worst, "average": worst, "now": worst},
-            channel=channel,
-            now=at,
-        )
-        medicines = [{"drug": "morphine", "strength": 10, "doses": morphine_doses}]
-        if other:
-            medicines.append(OTHER_MEDICINE)
-        save_answers(
-            session,
-            instance,
-            "analgesic_use",
-            {"medicines": medicines if morphine_doses else [], "medicine_change": "same"},
-            channel=channel,
-            now=at,
-        )
-        save_answers(
-            session, instance, "qol_overall", {"overall": 10 - worst}, channel=channel, now=at
-        )
-        complete(session, instance, now=at)
-        return instance.id
+    """Answer a whole timepoint (pain, medicines, quality of life) and complete it."""
+    medicines = [{"drug": "morphine", "strength": 10, "doses": morphine_doses}]
+    if other:
+        medicines.append(OTHER_MEDICINE)
+    answers = {
+        "pain_nrs": {"worst": worst, "average": worst, "now": worst},
+        "analgesic_use": {
+            "medicines": medicines if morphine_doses else [],
+            "medicine_change": "same",
+        },
+        "qol_overall": {"overall": 10 - worst},
+    }
+    return answer_in_parts(engine, patient_id, timepoint, answers, channel=channel)
 
 
 def answer_in_parts(engine, patient_id, timepoint, answers, *, channel="web", finish=True):

@@ -6,6 +6,12 @@ instruments. A questionnaire left wholly blank is skipped (a call may cover only
 core questions); one that is started must be complete and valid, and nothing is saved
 unless every page validates. Saving completes the survey: the call was the answer.
 
+A completed survey can be corrected the same way (the patient rang to say a score was
+wrong): only the questionnaires whose answers change get a new, nurse-entered version
+superseding the old; the survey stays completed at its time and keeps the channel it was
+answered by; the worsening checks run again on the corrected figures, and the record
+gets an ``answers_corrected`` event.
+
 Blank medicine rows cannot say "takes none" here, as they do on the patient's page, since
 blank means "not asked". The nurse ticks ``<item>-none`` (``analgesic_use.medicines-none``)
 instead; it starts unticked unless "none" is already the saved answer. The list is then
@@ -30,7 +36,8 @@ from ..followup.survey_pages import (
     rows_from_answer,
     survey_pages,
 )
-from ..models import AnswerChannel, InstanceStatus, SurveyInstance
+from ..followup.worsening import evaluate_worsening
+from ..models import AnswerChannel, InstanceStatus, PatientEvent, SurveyInstance
 
 ENTERABLE = (InstanceStatus.SENT, InstanceStatus.IN_PROGRESS, InstanceStatus.EXPIRED)
 NONE_TAKEN = "none"  # ``<medicines item>-none``: the nurse's "takes no pain medicines" tick
@@ -41,10 +48,16 @@ NONE_CONFLICT = (
 
 
 def can_enter(instance: SurveyInstance, now: datetime) -> bool:
-    """Answers may be entered once a survey has opened, until it is answered or cancelled."""
-    if instance.status in ENTERABLE:
+    """Answers may be entered once a survey has opened, and corrected once it is answered;
+    not while it is planned or once it is cancelled."""
+    if instance.status in ENTERABLE or is_correction(instance):
         return True
     return instance.status == InstanceStatus.SCHEDULED and instance.opens_at <= now
+
+
+def is_correction(instance: SurveyInstance) -> bool:
+    """Whether entering answers now corrects a completed survey."""
+    return instance.status == InstanceStatus.COMPLETED
 
 
 def prefixed(instrument_id: str) -> str:
@@ -157,10 +170,13 @@ def save_entry(
     user_id: int,
     now: datetime,
 ) -> list[str]:
-    """Save validated answers as nurse-entered and complete the survey.
+    """Save validated answers as nurse-entered and complete the survey (or, for a completed
+    one, correct it: see the module's docstring).
 
-    Returns the questionnaires left unanswered.
+    Returns the questionnaires left unanswered, or for a correction those changed.
     """
+    if is_correction(instance):
+        return _correct(session, instance, answers, user_id=user_id, now=now)
     if instance.status == InstanceStatus.SCHEDULED:
         instance.status = InstanceStatus.SENT  # opened by the nurse's call
     for instrument_id, values in answers.items():
@@ -178,3 +194,44 @@ def save_entry(
     answered = current_responses(session, instance.id)
     complete(session, instance, now=now)
     return [i for i in instance.instruments if i not in answered]
+
+
+def _correct(
+    session: Session,
+    instance: SurveyInstance,
+    answers: dict[str, dict[str, Any]],
+    *,
+    user_id: int,
+    now: datetime,
+) -> list[str]:
+    saved = current_responses(session, instance.id)
+    answered_by = instance.answer_channel
+    changed = []
+    for instrument_id, values in answers.items():
+        before = saved.get(instrument_id)
+        if not values or (before is not None and {**before.answers, **values} == before.answers):
+            continue
+        save_answers(
+            session,
+            instance,
+            instrument_id,
+            values,
+            channel=AnswerChannel.NURSE,
+            now=now,
+            user_id=user_id,
+        )
+        changed.append(instrument_id)
+    if changed:
+        instance.answer_channel = answered_by  # who answered the survey; the rows say who corrected
+        session.add(
+            PatientEvent(
+                patient_id=instance.patient_id,
+                kind="answers_corrected",
+                detail={"timepoint": instance.timepoint, "questionnaires": changed},
+                user_id=user_id,
+                at=now,
+            )
+        )
+        session.flush()
+        evaluate_worsening(session, instance, now=now)
+    return changed

@@ -59,6 +59,7 @@ from ..nurse.phone_entry import (
     can_enter,
     entry_medicine_rows,
     entry_none_ticks,
+    is_correction,
     none_field,
     prefixed,
     read_entry,
@@ -437,13 +438,10 @@ def enter_answers(patient_id: int, instance_id: int):
         typed = request.form.to_dict(flat=False)
         answers, errors = read_entry(instance, typed, saved, pages=pages)
         if not errors:
-            skipped = save_entry(session, instance, answers, user_id=current_user.id, now=now)
+            correcting = is_correction(instance)
+            listed = save_entry(session, instance, answers, user_id=current_user.id, now=now)
             session.commit()
-            flash(
-                f"Answers for {instance.timepoint} saved as taken by phone"
-                + (f"; not asked: {', '.join(skipped)}." if skipped else "."),
-                "info",
-            )
+            flash(_entry_saved(instance.timepoint, listed, correcting=correcting), "info")
             return _back(patient.id)
         values = {k: {**saved.get(k, {}), **v} for k, v in answers.items()}
     status = 422 if errors else 200
@@ -463,6 +461,16 @@ def enter_answers(patient_id: int, instance_id: int):
             none_field=none_field,
         ),
         status,
+    )
+
+
+def _entry_saved(timepoint: str, listed: list[str], *, correcting: bool) -> str:
+    if correcting:
+        if not listed:
+            return f"No answer for {timepoint} changed: nothing was saved."
+        return f"Answers for {timepoint} corrected ({', '.join(listed)}); it stays completed."
+    return f"Answers for {timepoint} saved as taken by phone" + (
+        f"; not asked: {', '.join(listed)}." if listed else "."
     )
 
 

@@ -325,3 +325,56 @@ def test_a_pause_reason_too_long_is_refused_not_cut(client, auth, gen, enrolled)
     with Session(gen.engine) as session:
         stored = session.get(Patient, patient.id)
     assert (stored.status, stored.status_reason) == ("paused", "in hospital")
+
+
+def test_a_completed_survey_is_corrected_as_a_new_nurse_entered_version(
+    client, auth, gen, tick, clock
+):
+    """The patient rings: week 1's worst pain was 8, not 5. The correction supersedes the
+    web answer, keeps the survey completed and answered by web, and the worsening check
+    runs again on it (day 1 was 7 against a baseline of 5: two rises in a row now)."""
+    from tests.followup.test_worsening import ENROLLED, answer
+
+    site = gen.site()
+    patient = gen.patient(site, now=ENROLLED, procedure_date=datetime(2027, 1, 11).date()).patient
+    for timepoint, worst in (("baseline", 5), ("day1", 7), ("week1", 5)):
+        answer(gen.engine, tick, timepoint, worst, 3)
+    week1 = next(i for i in instances(gen.engine, patient.id) if i.timepoint == "week1")
+    clock.move_to(week1.completed_at + timedelta(days=1))
+    auth.login(gen.user(site).email)
+    url = f"/patients/{patient.id}/surveys/{week1.id}/enter"
+    assert (
+        'Correct answers<span class="visually-hidden"> at week1'
+        in client.get(f"/patients/{patient.id}").text
+    )
+    page = client.get(url).text
+    assert "<h1>Correct answers" in page
+    unchanged = {"pain_nrs.worst": "5", "pain_nrs.average": "5", "pain_nrs.now": "5"}
+    response = client.post(url, data=unchanged, follow_redirects=True)
+    assert "No answer for week1 changed" in response.text
+    response = client.post(url, data={**unchanged, "pain_nrs.worst": "8"}, follow_redirects=True)
+    assert "Answers for week1 corrected (pain_nrs); it stays completed." in response.text
+    with Session(gen.engine) as session:
+        rows = session.exec(
+            select(Response)
+            .where(Response.instance_id == week1.id, Response.instrument_id == "pain_nrs")
+            .order_by(Response.id)
+        ).all()
+        after = session.get(SurveyInstance, week1.id)
+        alerts = session.exec(select(Alert).where(Alert.kind == "pain_worse")).all()
+        events = session.exec(
+            select(PatientEvent).where(PatientEvent.kind == "answers_corrected")
+        ).all()
+    assert [(r.answers["worst"], r.channel, r.is_current) for r in rows] == [
+        (5, "web", False),
+        (8, "nurse", True),
+    ]
+    assert rows[1].supersedes_id == rows[0].id and rows[1].entered_by_user_id is not None
+    assert (after.status, after.completed_at, after.answer_channel) == (
+        "completed",
+        week1.completed_at,
+        "web",
+    )
+    assert after.pain_worst == 8
+    assert [a.instance_id for a in alerts] == [week1.id]
+    assert [e.detail for e in events] == [{"timepoint": "week1", "questionnaires": ["pain_nrs"]}]

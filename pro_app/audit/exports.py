@@ -238,41 +238,49 @@ class _PainResponses:
             return []
         classified = classify_response(figures, self.baseline)
         version = str(response_settings()["version"])
-        table = (None, None) if classified.from_proxy else _table(figures)
+        table = (
+            (None, None)
+            if classified.from_proxy
+            else (figures.omed_table, figures.omed_table_version)
+        )
         rows = [(RESPONSE_INSTRUMENT, version, "category", classified.describe(), *table)]
         if classified.basis:
             rows.append((RESPONSE_INSTRUMENT, version, "basis", classified.basis, None, None))
         return rows
 
 
-def _table(figures: KeyFigures) -> tuple[str | None, str | None]:
-    return figures.omed_table, figures.omed_table_version
-
-
 def _response_rows(context: TimepointContext, cells: list[tuple]) -> list[tuple]:
     return [neutralised((*context.leading(), *row, None, "", *context.trailing())) for row in cells]
 
 
+MEMO_LIMIT = 20_000  # distinct values a memo keeps before it starts afresh
+
+
+def _remembered(memo: dict, key, make):
+    """``memo[key]``, made by ``make()`` the first time; the memo is cleared when full, so
+    memory stays flat however large the cohort (values repeat a lot: texts, scores)."""
+    found = memo.get(key)
+    if found is None:
+        if len(memo) >= MEMO_LIMIT:
+            memo.clear()
+        found = memo[key] = make()
+    return found
+
+
 class _ScoreCells:
     """Each distinct scores JSON flattened once into its safe (score, value, table,
-    version, blank reason) cells, as scores repeat a lot; bounded, so memory stays flat."""
-
-    LIMIT = 20_000
+    version, blank reason) cells."""
 
     def __init__(self):
         self.found: dict[tuple[str, str, bool], list[tuple]] = {}
 
     def of(self, answer) -> list[tuple]:
         """The cells of ``answer``'s scores (a blank OMED's reason depends on texting)."""
-        key = (answer.scores_json, answer.instrument_id, answer.channel == "sms")
-        found = self.found.get(key)
-        if found is None:
-            if len(self.found) >= self.LIMIT:
-                self.found.clear()
-            found = self.found[key] = list(
-                _flatten(answer.scores, answer.instrument_id, answer.channel)
-            )
-        return found
+        return _remembered(
+            self.found,
+            (answer.scores_json, answer.instrument_id, answer.channel == "sms"),
+            lambda: list(_flatten(answer.scores, answer.instrument_id, answer.channel)),
+        )
 
 
 def patient_rows(
@@ -298,10 +306,8 @@ def patient_rows(
 
 class _CsvCells:
     """CSV text for cells, each distinct text neutralised and quoted once; and each
-    distinct scores JSON flattened once into its "score,value" pairs (scores repeat a
-    lot). Both memos are bounded, so memory stays flat however large the cohort."""
-
-    LIMIT = 20_000
+    distinct scores JSON flattened once into its "score,value" pairs (both bounded: see
+    ``_remembered``)."""
 
     def __init__(self):
         self.text: dict[str, str] = {}
@@ -310,25 +316,17 @@ class _CsvCells:
     def cell(self, value) -> str:
         if value.__class__ is not str:
             return _csv_value(value)
-        found = self.text.get(value)
-        if found is None:
-            if len(self.text) >= self.LIMIT:
-                self.text.clear()
-            found = self.text[value] = _quoted(neutralise(value))
-        return found
+        return _remembered(self.text, value, lambda: _quoted(neutralise(value)))
 
     def score_pairs(self, scores_json: str, instrument_id: str, channel: str) -> list[str]:
         """Each score's "score,value,omed_table,omed_table_version,omed_blank_reason"
         cells (a blank OMED's reason depends on the questionnaire and on texting)."""
-        key = (scores_json, instrument_id, channel == "sms")
-        found = self.scores.get(key)
-        if found is None:
-            if len(self.scores) >= self.LIMIT:
-                self.scores.clear()
+
+        def pairs() -> list[str]:
             scored = _flatten(json.loads(scores_json), instrument_id, channel)
-            found = [",".join(map(_csv_value, (name, *rest))) for name, *rest in scored]
-            self.scores[key] = found
-        return found
+            return [",".join(map(_csv_value, (name, *rest))) for name, *rest in scored]
+
+        return _remembered(self.scores, (scores_json, instrument_id, channel == "sms"), pairs)
 
 
 def patient_csv(

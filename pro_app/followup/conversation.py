@@ -24,9 +24,6 @@ from .instruments import SmsKind, SmsQuestion, instrument, red_flags, sms_questi
 from .survey_pages import timepoint_place
 
 MAX_RETRIES = 2  # the third unreadable reply to one question goes to the nurse
-# An unreadable reply to the warning signs may describe one: its alert is due in 24 hours
-# (every reply to that list has told the patient to call now if one is new).
-UNREADABLE_URGENCY = {SmsKind.CHECKLIST: "24h"}
 
 
 def in_conversation(instance: SurveyInstance) -> bool:
@@ -173,7 +170,8 @@ def handle_conversation_reply(
 
 def _passed_on(session, instance, patient, site, question, state: dict, now) -> list[str]:
     """The last unreadable reply: the nurse is alerted (once per question), and the patient
-    told so, the first time; a reply to the warning signs is always told whom to call now."""
+    told so, the first time; a reply to the warning signs is always told whom to call now,
+    and its alert is due in 24 hours, as it may describe one."""
     warning_signs = question.kind == SmsKind.CHECKLIST
     what = "the warning signs" if warning_signs else "a text question"
     raise_alert(
@@ -181,7 +179,7 @@ def _passed_on(session, instance, patient, site, question, state: dict, now) -> 
         site=site,
         patient_id=patient.id,
         kind=AlertKind.UNREADABLE_REPLY,
-        urgency=UNREADABLE_URGENCY.get(question.kind, "routine"),
+        urgency="24h" if warning_signs else "routine",
         summary=f"Replies to {what} at {instance.timepoint} could not be read: call the patient.",
         dedupe_key=f"unreadable:{instance.id}:{state['position']}",
         now=now,

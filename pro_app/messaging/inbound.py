@@ -116,6 +116,8 @@ def handle_inbound(
     body = without_control_characters(body)[:MAX_BODY]
     pairs = senders(session, from_number, now)
     patients = [patient for patient, *_ in pairs]
+    # STOP applies to the number: until START, nothing is texted back to it.
+    opted_out = any(p.sms_opted_out for p in patients)
     patient, instance = _choose_patient(pairs)
     stored = insert_ignore(
         session,
@@ -137,7 +139,7 @@ def handle_inbound(
         return []  # Twilio retried a webhook we already handled
     twilio_kind = opt_out_type_from_twilio(opt_out_type)
     kind = twilio_kind or parse_reply(body).kind
-    if kind == "start" and _is_an_answer(patients, instance, body):
+    if kind == "start" and not opted_out and _is_an_answer(instance, body):
         # "Yes" (an opt-in keyword to the carrier) from a patient who never opted out,
         # with a question waiting: an answer, even when Twilio marked it OptOutType=START.
         kind, twilio_kind = "answer", None
@@ -148,18 +150,15 @@ def handle_inbound(
         texts = [] if twilio_kind else [_opted_out_text(session, patients[0])]
         return _replies(session, patients[0], None, texts, sid, now)
     if kind == "start":
-        was_out = any(p.sms_opted_out for p in patients)
         _set_opt_out(session, patients, False, now)
         site = session.get(Site, patients[0].site_id)
         # "Yes" from a number that never opted out, with nothing to answer: say who texts.
         text = (
             templates.opted_in(site.name)
-            if was_out
+            if opted_out
             else templates.help_reply(site.name, site.team_phone)
         )
         return _replies(session, patients[0], None, [] if twilio_kind else [text], sid, now)
-    # STOP applies to the number: after it, nothing is texted back (START undoes it).
-    opted_out = any(p.sms_opted_out for p in patients)
     if patient is None:
         texts = _unmatched(session, pairs, sid, now)
         return _replies(session, None, None, [] if opted_out else texts, sid, now)
@@ -208,13 +207,9 @@ def _others(waiting: list) -> str:
     return "another patient" if others == 1 else f"each of {others} other patients"
 
 
-def _is_an_answer(patients: list[Patient], instance: SurveyInstance | None, body: str) -> bool:
-    """A yes/no word, from a number none of whose patients opted out, while a survey is open."""
-    return (
-        instance is not None
-        and not any(p.sms_opted_out for p in patients)
-        and parse_yes_no(body) is not None
-    )
+def _is_an_answer(instance: SurveyInstance | None, body: str) -> bool:
+    """A yes/no word while a survey is open (asked of a number that never opted out)."""
+    return instance is not None and parse_yes_no(body) is not None
 
 
 def _opted_out_text(session: Session, patient: Patient) -> str:

@@ -179,21 +179,34 @@ def save_entry(
         return _correct(session, instance, answers, user_id=user_id, now=now)
     if instance.status == InstanceStatus.SCHEDULED:
         instance.status = InstanceStatus.SENT  # opened by the nurse's call
-    for instrument_id, values in answers.items():
-        if values:
-            save_answers(
-                session,
-                instance,
-                instrument_id,
-                values,
-                channel=AnswerChannel.NURSE,
-                now=now,
-                user_id=user_id,
-            )
+    _save_as_nurse(session, instance, answers, user_id=user_id, now=now)
     session.flush()
     answered = current_responses(session, instance.id)
     complete(session, instance, now=now)
     return [i for i in instance.instruments if i not in answered]
+
+
+def _save_as_nurse(
+    session: Session,
+    instance: SurveyInstance,
+    answers: dict[str, dict[str, Any]],
+    *,
+    user_id: int,
+    now: datetime,
+) -> list[str]:
+    """Save each questionnaire given answers as nurse-entered; return those saved."""
+    given = [instrument_id for instrument_id, values in answers.items() if values]
+    for instrument_id in given:
+        save_answers(
+            session,
+            instance,
+            instrument_id,
+            answers[instrument_id],
+            channel=AnswerChannel.NURSE,
+            now=now,
+            user_id=user_id,
+        )
+    return given
 
 
 def _correct(
@@ -206,21 +219,13 @@ def _correct(
 ) -> list[str]:
     saved = current_responses(session, instance.id)
     answered_by = instance.answer_channel
-    changed = []
-    for instrument_id, values in answers.items():
-        before = saved.get(instrument_id)
-        if not values or (before is not None and {**before.answers, **values} == before.answers):
-            continue
-        save_answers(
-            session,
-            instance,
-            instrument_id,
-            values,
-            channel=AnswerChannel.NURSE,
-            now=now,
-            user_id=user_id,
-        )
-        changed.append(instrument_id)
+    changes = {
+        instrument_id: values
+        for instrument_id, values in answers.items()
+        if instrument_id not in saved
+        or {**saved[instrument_id].answers, **values} != saved[instrument_id].answers
+    }
+    changed = _save_as_nurse(session, instance, changes, user_id=user_id, now=now)
     if changed:
         instance.answer_channel = answered_by  # who answered the survey; the rows say who corrected
         session.add(

@@ -1,0 +1,71 @@
+"""How a PostgreSQL transaction ends: one that only read keeps psycopg's prepared
+statements; anything that wrote is still rolled back."""
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlmodel import Session
+
+from pro_app.models import Site
+
+
+@pytest.fixture
+def postgres(engine):
+    if engine.dialect.name != "postgresql":
+        pytest.skip("psycopg's prepared statements are PostgreSQL's")
+    return engine
+
+
+def _prepared(connection) -> int:
+    return connection.execute(text("SELECT count(*) FROM pg_prepared_statements")).scalar_one()
+
+
+def _read_often(session: Session) -> None:
+    for site_id in range(8):  # psycopg prepares a statement from its sixth run
+        session.execute(select(Site.id).where(Site.id == site_id)).all()
+
+
+def test_a_session_that_only_read_keeps_its_prepared_statements(postgres):
+    with postgres.connect() as connection:
+        with Session(connection) as session:
+            _read_often(session)
+            assert _prepared(connection) >= 1
+        # The session closed without committing: its transaction ended as a read.
+        assert not connection.in_transaction()
+        assert _prepared(connection) >= 1
+
+
+def test_a_session_that_wrote_and_did_not_commit_is_rolled_back(engine, gen):
+    site = gen.site()
+    with engine.connect() as connection, Session(connection) as session:
+        _read_often(session)
+        session.execute(text("UPDATE site SET name = 'changed' WHERE id = :id"), {"id": site.id})
+    with Session(engine) as session:
+        assert session.get(Site, site.id).name == site.name
+        assert session.scalar(select(func.count()).select_from(Site)) == 1
+
+
+def test_an_orm_change_flushed_and_not_committed_is_rolled_back(engine, gen):
+    site = gen.site()
+    with Session(engine) as session:
+        _read_often(session)
+        session.get(Site, site.id).name = "changed"
+        session.flush()
+    with Session(engine) as session:
+        assert session.get(Site, site.id).name == site.name
+
+
+def test_a_read_that_failed_is_rolled_back(postgres):
+    with postgres.connect() as connection:
+        with pytest.raises(Exception, match="division by zero"):
+            connection.execute(text("SELECT 1 / 0")).all()
+        connection.rollback()
+        assert connection.execute(text("SELECT 2")).scalar_one() == 2
+
+
+def test_a_lock_taken_by_a_read_is_released_when_the_session_closes(postgres, gen):
+    site = gen.site()
+    with Session(postgres) as session:
+        session.execute(select(Site).where(Site.id == site.id).with_for_update()).all()
+    with postgres.connect() as other:
+        other.execute(text("SET LOCAL lock_timeout = '2s'"))
+        other.execute(select(Site).where(Site.id == site.id).with_for_update(nowait=True)).all()

@@ -40,7 +40,7 @@ _CURRENT = select(Response).where(
 @dataclass
 class _Locked:
     seen: str  # the instance's status as read before the lock
-    current: dict[str, Response]
+    current: dict[str, Response] | None = None  # read once, after the lock
 
 
 class SurveyClosed(Exception):
@@ -62,17 +62,29 @@ def lock_answers(session: Session, instance: SurveyInstance) -> dict[str, Respon
     kept up to date by ``save_answers``.
     """
     locked = session.info.setdefault(_LOCKED, {})
-    if instance.id not in locked:
+    held = locked.get(instance.id)
+    if held is None:
         seen = instance.status
         session.flush()
         session.refresh(instance, with_for_update=True)
+        held = locked[instance.id] = _Locked(seen)
+    if held.current is None:
         # Read after the lock is granted, in a statement of its own: on PostgreSQL a
         # statement that waited for a lock still reads other tables as they were when it
         # began, so answers joined into the locking statement could miss the save it
         # waited for.
-        current = current_responses(session, instance.id)
-        locked[instance.id] = _Locked(seen, current)
-    return locked[instance.id].current
+        held.current = current_responses(session, instance.id)
+    return held.current
+
+
+def read_locked(session: Session, instance: SurveyInstance) -> None:
+    """Note that ``instance`` was just read ``FOR UPDATE`` in the open transaction.
+
+    For a caller whose look-up took the lock itself (the web form's POST): ``lock_answers``
+    then reads the answers without locking and reloading the instance a second time. The
+    note ends with the transaction, as the lock does.
+    """
+    session.info.setdefault(_LOCKED, {})[instance.id] = _Locked(instance.status)
 
 
 def _status_seen(session: Session, instance: SurveyInstance) -> str:
@@ -113,9 +125,8 @@ def save_answers(
     counted = counted_values(instance)  # a correction after completion moves its counts
     previous = current.get(instrument_id)
     merged = {**(previous.answers if previous else {}), **answers}
-    if previous is not None:  # cleared first: one current answer per questionnaire
-        previous.is_current = False
-        session.flush()
+    if previous is not None:  # one current answer per questionnaire: the flush below
+        previous.is_current = False  # updates a table's rows before it inserts new ones
     row = Response(
         instance_id=instance.id,
         instrument_id=instrument_id,

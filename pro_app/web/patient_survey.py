@@ -16,7 +16,7 @@ from notifications import hash_token, tokens_match
 from surveys import ItemType, red_flags_raised
 from surveys.burden import web_burden
 
-from ..followup.answer_saving import complete, lock_answers, save_answers
+from ..followup.answer_saving import complete, lock_answers, read_locked, save_answers
 from ..followup.link_guesses import client_key, record_miss, retry_after
 from ..followup.survey_pages import (
     MAX_MEDICINES,
@@ -68,10 +68,14 @@ _BY_TOKEN = (
     .join(Procedure, Procedure.id == SurveyInstance.procedure_id)
     .where(SurveyInstance.token_hash == bindparam("digest"))
 )
-# A page view reads the current answers in the same round trip (a row for each; a POST
-# reads them under the instance's lock instead).
+# A page view reads the current answers in the same round trip (a row for each).
 _BY_TOKEN_WITH_ANSWERS = _BY_TOKEN.add_columns(Response).outerjoin(
     Response, (Response.instance_id == SurveyInstance.id) & Response.is_current
+)
+# A POST locks the instance in its look-up (the saves of one survey queue there), then
+# reads the answers under the lock (see ``lock_answers``).
+_BY_TOKEN_LOCKED = _BY_TOKEN.with_for_update(of=SurveyInstance).execution_options(
+    populate_existing=True
 )
 
 
@@ -90,7 +94,7 @@ def _instance_for(token: str) -> SurveyInstance:
     session = database.session()
     digest = hash_token(token)
     viewing = request.method != "POST"
-    statement = _BY_TOKEN_WITH_ANSWERS if viewing else _BY_TOKEN
+    statement = _BY_TOKEN_WITH_ANSWERS if viewing else _BY_TOKEN_LOCKED
     rows = (
         session.exec(statement, params={"digest": digest}).all() if is_token_shaped(token) else []
     )
@@ -101,6 +105,8 @@ def _instance_for(token: str) -> SurveyInstance:
         g.saved_answers = {
             row[4].instrument_id: row[4].answers for row in rows if row[4] is not None
         }
+    else:
+        read_locked(session, instance)
     return instance
 
 
@@ -305,17 +311,17 @@ def _submit(view: SurveyView, position: int):
         }
         shown = display_values(page, previous, answers, form)
         return _page(view, position, errors, shown, medicines, status=422)
-    flags = []
+    flags = [
+        {"urgency": flag.urgency.value, "advice": flag.advice, "reported": flag.reported}
+        for flag in (red_flags_raised(page.instrument, answers) if answers else ())
+    ]
+    after = len(pages) if request.values.get("from") == "check" else position + 1
+    # Set before saving, so the save's one update of the instance carries it.
+    _set_progress(instance, page=after, advice=flags)
     if answers:
         save_answers(
             session, instance, page.instrument.id, answers, channel=AnswerChannel.WEB, now=utcnow()
         )
-        flags = [
-            {"urgency": flag.urgency.value, "advice": flag.advice, "reported": flag.reported}
-            for flag in red_flags_raised(page.instrument, answers)
-        ]
-    after = len(pages) if request.values.get("from") == "check" else position + 1
-    _set_progress(instance, page=after, advice=flags)
     session.commit()
     return redirect(here)
 

@@ -2,12 +2,14 @@
 red flags, closed, completed, wrong token, rate limiting and headers."""
 
 import re
+import threading
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import Session, select
 
+from pro_app.followup.answer_saving import save_answers
 from pro_app.followup.survey_pages import survey_pages
 from pro_app.messaging.links import survey_token
 from pro_app.models import Alert, InstanceStatus, Response, SurveyInstance, User
@@ -121,6 +123,39 @@ def test_back_changes_an_answer_as_a_new_version(client, gen, link):
     with Session(gen.engine) as session:
         rows = session.exec(select(Response).where(Response.instrument_id == "pain_nrs")).all()
     assert [r.answers["worst"] for r in rows] == [7, 8]
+    assert rows[1].supersedes_id == rows[0].id
+
+
+def test_a_page_sent_while_another_save_is_open_waits_and_then_supersedes_it(client, gen, link):
+    """The form's look-up takes the survey's lock: a POST arriving while a text reply (or a
+    double tap) is being saved waits for it, then reads its answer and supersedes it."""
+    pages = pages_of(gen.engine)
+    assert client.get(link).status_code == 200  # the patient has the page open
+    first = Session(gen.engine, expire_on_commit=False)
+    instance = first.get(SurveyInstance, instances(gen.engine)[0].id)
+    pain = {"worst": 3, "average": 2, "now": 2}
+    save_answers(first, instance, "pain_nrs", pain, channel="sms", now=ENROLLED)
+    statuses: list[int] = []
+    form = {"action": "next", **answers_for_page(pages[0])}
+    again = f"{link}?page=1"  # the pain page, answered meanwhile by text
+    worker = threading.Thread(
+        target=lambda: statuses.append(client.post(again, data=form).status_code)
+    )
+    worker.start()
+    worker.join(timeout=1)
+    assert worker.is_alive() and statuses == []  # waiting for the text reply's save
+    first.commit()
+    first.close()
+    worker.join(timeout=30)
+    assert statuses == [302]
+    with Session(gen.engine) as session:
+        rows = session.exec(
+            select(Response).where(Response.instrument_id == "pain_nrs").order_by(Response.id)
+        ).all()
+    assert [(r.channel, r.answers["worst"], r.is_current) for r in rows] == [
+        ("sms", 3, False),
+        ("web", 7, True),
+    ]
     assert rows[1].supersedes_id == rows[0].id
 
 

@@ -1,7 +1,8 @@
 """The web tier's request ceiling under gunicorn on PostgreSQL, against the bare framework.
 
 Usage: ``.venv/bin/python benchmarks/web.py --postgres URL [--patients 1000]
-[--requests 1000] [--workers 2] [--threads 4] [--profile sms|survey-get|survey-post]``
+[--requests 1000] [--rounds 3] [--workers 2] [--threads 4]
+[--profile sms|survey-get|survey-post]``
 
 Seeds an empty PostgreSQL database with ``benchmarks/cohort.py`` (a year of follow-up;
 a database seeded by an earlier run is reused), serves the app with gunicorn
@@ -12,9 +13,10 @@ a bare endpoint with one database round trip (both registered here only, by
 ``bench_app``), the patient survey page (GET, and a POST that saves the pain page of one
 of many open surveys), and Twilio's signed inbound SMS webhook (replies from the
 cohort's numbers, answering texted surveys where one is open). Prints requests/s and
-p50/p95/p99 latency for each, and each real endpoint as a share of "bare + one round
-trip" (target: at least 50%). The load generator shares the machine's cores with the
-server, as ``wrk`` on the same host would.
+p50/p95/p99 latency for each (the median of ``--rounds`` rounds, taken in turn), and
+each real endpoint as a share of "bare + one round trip" (target: at least 50%). The
+load generator shares the machine's cores with the server, as ``wrk`` on the same host
+would.
 
 ``--profile NAME`` runs that endpoint in this process through Flask's test client under
 cProfile instead and prints where the time goes.
@@ -303,25 +305,34 @@ def percentile(ordered: list[float], p: float) -> float:
 
 
 def measure(args, targets: Targets, folder: str) -> None:
+    """Every endpoint at each concurrency, ``--rounds`` times in turn (so a slow spell of
+    the machine falls on all of them alike); each row is the round with the median rate."""
     server, port = serve(args.postgres, folder, args.workers, args.threads)
     try:
         print(f"gunicorn {args.workers} workers x {args.threads} threads (gthread), ", end="")
-        print(f"{args.requests} requests per row, {os.cpu_count()} cores shared with the client")
+        print(f"{args.requests} requests per row, median of {args.rounds} rounds, ", end="")
+        print(f"{os.cpu_count()} cores shared with the client")
+        rows = [(endpoint, threads) for endpoint in endpoints(targets) for threads in CONCURRENCY]
+        runs: dict[tuple[str, int], list[tuple[float, list]]] = {}
+        for _ in range(args.rounds):
+            for endpoint, threads in rows:
+                run = run_load(port, endpoint, args.requests, threads)
+                runs.setdefault((endpoint.name, threads), []).append(run)
         header = f"{'endpoint':24} {'conc':>4} {'req/s':>8} {'p50 ms':>7} {'p95 ms':>7}"
         print(f"{header} {'p99 ms':>7} {'of bare+DB':>10}")
         reference: dict[int, float] = {}
-        for endpoint in endpoints(targets):
-            for threads in CONCURRENCY:
-                rate, latencies = run_load(port, endpoint, args.requests, threads)
-                ordered = sorted(latencies)
-                if endpoint.name.startswith("bare + 1"):
-                    reference[threads] = rate
-                share = f"{rate / reference[threads]:>9.0%}" if threads in reference else "-"
-                print(
-                    f"{endpoint.name:24} {threads:>4} {rate:>8.0f} "
-                    f"{statistics.median(ordered):>7.1f} {percentile(ordered, 95):>7.1f} "
-                    f"{percentile(ordered, 99):>7.1f} {share:>10}"
-                )
+        for endpoint, threads in rows:
+            done = sorted(runs[(endpoint.name, threads)], key=lambda run: run[0])
+            rate, latencies = done[len(done) // 2]
+            ordered = sorted(latencies)
+            if endpoint.name.startswith("bare + 1"):
+                reference[threads] = rate
+            share = f"{rate / reference[threads]:>9.0%}" if threads in reference else "-"
+            print(
+                f"{endpoint.name:24} {threads:>4} {rate:>8.0f} "
+                f"{statistics.median(ordered):>7.1f} {percentile(ordered, 95):>7.1f} "
+                f"{percentile(ordered, 99):>7.1f} {share:>10}"
+            )
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -377,6 +388,7 @@ def main() -> None:
     parser.add_argument("--postgres", required=True, help="an empty PostgreSQL database URL")
     parser.add_argument("--patients", type=int, default=1000)
     parser.add_argument("--requests", type=int, default=1000, help="per endpoint and concurrency")
+    parser.add_argument("--rounds", type=int, default=3, help="each row's median of this many")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--profile", choices=("sms", "survey-get", "survey-post", "db"))

@@ -50,12 +50,12 @@ class Burden:
 
 def _instrument_seconds(instrument: Instrument, items: list[Item]) -> float:
     checklist = instrument.checklist
-    listed = [i for i in items if checklist is not None and i.page == checklist.page]
+    listed = {i.id for i in items if checklist is not None and i.page == checklist.page}
     seconds = 0.0
     if listed:
         seconds += SECONDS_PER_QUESTION + SECONDS_PER_CHECKLIST_LINE * len(listed)
     for item in items:
-        if item in listed:
+        if item.id in listed:
             continue
         if item.type == ItemType.MEDICATION_LIST:
             seconds += SECONDS_PER_QUESTION * QUESTIONS_PER_MEDICINE * MEDICINES_ASSUMED

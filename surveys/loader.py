@@ -19,7 +19,10 @@ class InstrumentError(ValueError):
 
 def configured_instrument_dirs() -> list[Path]:
     """Extra folders of site definitions from ``PRO_INSTRUMENTS_DIR`` (``os.pathsep``-separated)."""
-    value = os.environ.get(ENV_VAR, "")
+    return _dirs_in(os.environ.get(ENV_VAR, ""))
+
+
+def _dirs_in(value: str) -> list[Path]:
     return [Path(part) for part in value.split(os.pathsep) if part.strip()]
 
 
@@ -78,13 +81,14 @@ def load_instruments(extra_dirs: list[Path] | None = None) -> dict[str, Instrume
 
 
 @lru_cache(maxsize=1)
-def _registry(dirs: tuple[str, ...]) -> dict[str, Instrument]:
-    return load_instruments([Path(d) for d in dirs])
+def _registry(setting: str) -> dict[str, Instrument]:
+    return load_instruments(_dirs_in(setting))
 
 
 def all_instruments() -> dict[str, Instrument]:
-    """Every instrument available here (shipped and configured), loaded once."""
-    return _registry(tuple(str(d) for d in configured_instrument_dirs()))
+    """Every instrument available here (shipped and configured), loaded once (and again
+    only if ``PRO_INSTRUMENTS_DIR`` changes)."""
+    return _registry(os.environ.get(ENV_VAR, ""))
 
 
 def get_instrument(instrument_id: str) -> Instrument:

@@ -8,12 +8,16 @@ the fields it leaves out, read from the model's field definitions (building a mo
 object only to dump it again cost a tenth of the webhook's CPU).
 """
 
-from functools import cache
+from copy import deepcopy
+from enum import Enum
+from functools import cache, partial
 from typing import Any
 
 from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel
+
+_IMMUTABLE = (str, int, float, bool, bytes, Enum, type(None))
 
 
 @cache
@@ -32,19 +36,35 @@ def insert_ignore_statement(session: Session, model: type[SQLModel]):
     return _insert_ignore(session.get_bind().dialect.name, model.__table__)
 
 
+@cache
+def _defaults(model: type[SQLModel]) -> tuple[tuple[str, Any, Any], ...]:
+    """Each field but ``id`` with a default: (name, its factory or None, the default).
+    A mutable default is copied for each row, as pydantic copies it for each object."""
+    found = []
+    for name, field in model.model_fields.items():
+        if name == "id" or field.is_required():
+            continue
+        factory, default = field.default_factory, field.default
+        if factory is None and not isinstance(default, _IMMUTABLE):
+            factory = partial(deepcopy, default)
+        found.append((name, factory, default))
+    return tuple(found)
+
+
 def row_values(model: type[SQLModel], values: dict[str, Any]) -> dict[str, Any]:
     """``values`` with the model's defaults for the fields it leaves out, as
     ``model(**values).model_dump(exclude={"id"})`` gives them (unknown keys dropped,
     a field without a default left out)."""
-    row = {}
-    for name, field in model.model_fields.items():
-        if name == "id":
-            continue
-        if name in values:
-            row[name] = values[name]
-        elif not field.is_required():
-            row[name] = field.get_default(call_default_factory=True)
+    row = {name: values[name] for name in _fields(model) if name in values}
+    for name, factory, default in _defaults(model):
+        if name not in row:
+            row[name] = factory() if factory is not None else default
     return row
+
+
+@cache
+def _fields(model: type[SQLModel]) -> tuple[str, ...]:
+    return tuple(name for name in model.model_fields if name != "id")
 
 
 def insert_ignore(session: Session, model: type[SQLModel], values: dict[str, Any]) -> int | None:

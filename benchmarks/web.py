@@ -111,8 +111,8 @@ def seed(database_url: str, patients: int) -> Targets:
         seeded = connection.execute(select(Patient.id).limit(1)).first() is not None
     if not seeded:
         seed_cohort(engine, patients=patients, now=now)
+    vacuum(engine)
     with engine.connect() as connection:
-        connection.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE"))
         rows = connection.execute(
             select(SurveyInstance.id, SurveyInstance.link_version, SurveyInstance.instruments)
             .join(Patient, Patient.id == SurveyInstance.patient_id)
@@ -137,6 +137,13 @@ def seed(database_url: str, patients: int) -> Targets:
     first_page = survey_pages(rows[0][2])[0]
     form = {"action": "next", **{item.id: "4" for item in first_page.items}}
     return Targets(links, form, numbers)
+
+
+def vacuum(engine) -> None:
+    """Clear what earlier rounds left behind, as autovacuum would on a production database
+    (it may be off on a test server), so a round is not slowed by the rows another wrote."""
+    with engine.connect() as connection:
+        connection.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM ANALYZE"))
 
 
 # The load generator
@@ -308,6 +315,7 @@ def measure(args, targets: Targets, folder: str) -> None:
     """Every endpoint at each concurrency, ``--rounds`` times in turn (so a slow spell of
     the machine falls on all of them alike); each row is the round with the median rate."""
     server, port = serve(args.postgres, folder, args.workers, args.threads)
+    engine = make_engine(args.postgres)
     try:
         print(f"gunicorn {args.workers} workers x {args.threads} threads (gthread), ", end="")
         print(f"{args.requests} requests per row, median of {args.rounds} rounds, ", end="")
@@ -316,6 +324,7 @@ def measure(args, targets: Targets, folder: str) -> None:
         runs: dict[tuple[str, int], list[tuple[float, list]]] = {}
         for _ in range(args.rounds):
             for endpoint, threads in rows:
+                vacuum(engine)
                 run = run_load(port, endpoint, args.requests, threads)
                 runs.setdefault((endpoint.name, threads), []).append(run)
         header = f"{'endpoint':24} {'conc':>4} {'req/s':>8} {'p50 ms':>7} {'p95 ms':>7}"
@@ -334,6 +343,7 @@ def measure(args, targets: Targets, folder: str) -> None:
                 f"{percentile(ordered, 99):>7.1f} {share:>10}"
             )
     finally:
+        engine.dispose()
         server.terminate()
         server.wait(timeout=30)
 

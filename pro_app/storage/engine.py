@@ -9,7 +9,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
-from .lazy_description import LazyDescriptionCursor
+from .pg_cursor import AppCursor, transaction_began, wrote
 
 
 def is_sqlite(engine: Engine) -> bool:
@@ -31,7 +31,7 @@ def make_engine(url: str, **kwargs) -> Engine:
         kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": 30})
     else:
         kwargs.setdefault("pool_pre_ping", True)
-        kwargs.setdefault("connect_args", {"cursor_factory": LazyDescriptionCursor})
+        kwargs.setdefault("connect_args", {"cursor_factory": AppCursor})
     engine = create_engine(url, **kwargs)
     if is_sqlite(engine):
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -39,9 +39,6 @@ def make_engine(url: str, **kwargs) -> Engine:
     else:
         _keep_prepared_statements(engine)
     return engine
-
-
-WROTE = "pro_wrote"
 
 
 def _keep_prepared_statements(engine: Engine) -> None:
@@ -53,26 +50,24 @@ def _keep_prepared_statements(engine: Engine) -> None:
     a session that only read ends with one when it closes: so a connection serving page
     views never kept any. Committing a transaction that ran nothing but SELECTs ends it as
     a rollback would (its locks are released, it changed nothing) and leaves nothing for
-    the rollback to do. Anything else (a write, a SET, a savepoint) or a transaction in
-    error still ends with a real ROLLBACK.
+    the rollback to do. A transaction given anything else (a write, a SET, a savepoint,
+    a COPY: ``pg_cursor`` sees every statement the driver is given) or one in error still
+    ends with a real ROLLBACK.
     """
 
     @event.listens_for(engine, "begin")
     def _began(connection) -> None:
-        connection.info[WROTE] = False
-
-    @event.listens_for(engine, "before_cursor_execute")
-    def _noted(connection, _cursor, statement, _parameters, _context, _executemany) -> None:
-        if statement.lstrip()[:6].upper() != "SELECT":
-            connection.info[WROTE] = True
+        transaction_began(connection.connection.dbapi_connection)
 
     @event.listens_for(engine, "rollback")
     def _ending(connection) -> None:
-        if connection.info.pop(WROTE, True) or connection.invalidated or connection.closed:
+        if connection.invalidated or connection.closed:
             return
         dbapi_connection = connection.connection.dbapi_connection
-        if dbapi_connection is None:
+        if dbapi_connection is None or wrote(dbapi_connection):
             return
+        if not issubclass(dbapi_connection.cursor_factory, AppCursor):
+            return  # its statements are not seen, so it may have written
         if dbapi_connection.info.transaction_status == TransactionStatus.INTRANS:
             # Should COMMIT fail, the ROLLBACK that follows meets the same fault and handles it.
             with suppress(psycopg.Error):

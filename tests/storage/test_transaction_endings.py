@@ -6,12 +6,13 @@ from sqlalchemy import func, select, text
 from sqlmodel import Session
 
 from pro_app.models import Site
+from pro_app.storage.engine import make_engine
 
 
 @pytest.fixture
 def postgres(engine):
     if engine.dialect.name != "postgresql":
-        pytest.skip("psycopg's prepared statements are PostgreSQL's")
+        pytest.skip("psycopg's transactions: PostgreSQL only")
     return engine
 
 
@@ -69,3 +70,37 @@ def test_a_lock_taken_by_a_read_is_released_when_the_session_closes(postgres, ge
     with postgres.connect() as other:
         other.execute(text("SET LOCAL lock_timeout = '2s'"))
         other.execute(select(Site).where(Site.id == site.id).with_for_update(nowait=True)).all()
+
+
+def test_rows_copied_through_the_driver_and_not_committed_are_rolled_back(postgres, gen):
+    """``COPY`` bypasses SQLAlchemy: the cursor itself notes it as a write."""
+    site = gen.site()
+    with postgres.connect() as connection:
+        _read_often(Session(connection))
+        driver = connection.connection.driver_connection
+        columns = "code, name, team_phone, timezone, phone_region, protocol_id, omed_table"
+        columns += ", alert_target_hours, min_cell_count, created_at"
+        with driver.cursor() as cursor, cursor.copy(f"COPY site ({columns}) FROM STDIN") as copy:
+            copy.write_row(
+                ("COPIED", "Copied", "0113", "Europe/London", "GB", "default", "opioids_aware")
+                + (72, 5, "2027-01-04T09:00:00+00:00")
+            )
+        connection.rollback()
+    with Session(postgres) as session:
+        assert session.execute(select(Site.code)).scalars().all() == [site.code]
+
+
+def test_a_connection_without_the_apps_cursor_always_rolls_back(postgres, gen):
+    site = gen.site()
+    engine = make_engine(postgres.url.render_as_string(hide_password=False), connect_args={})
+    try:
+        with engine.connect() as connection:
+            driver = connection.connection.driver_connection
+            with driver.cursor() as cursor:
+                cursor.execute("SELECT 1")
+                cursor.execute("UPDATE site SET name = 'changed'")
+            connection.rollback()
+        with Session(postgres) as session:
+            assert session.get(Site, site.id).name == site.name
+    finally:
+        engine.dispose()

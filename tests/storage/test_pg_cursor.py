@@ -4,7 +4,7 @@ import psycopg
 import pytest
 from sqlalchemy import text
 
-from pro_app.storage.lazy_description import LazyDescriptionCursor
+from pro_app.storage.pg_cursor import AppCursor
 
 
 @pytest.fixture
@@ -16,7 +16,7 @@ def raw(engine):
 
 
 def test_the_apps_connections_use_it_and_sqlalchemy_reads_columns_through_it(engine, raw):
-    assert isinstance(raw.cursor(), LazyDescriptionCursor)
+    assert isinstance(raw.cursor(), AppCursor)
     with engine.connect() as connection:
         statement = "SELECT 1 AS one, 'two'::text AS two, now() AS three -- uncached"
         result = connection.execute(text(statement))

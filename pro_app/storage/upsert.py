@@ -71,4 +71,4 @@ def insert_ignore(session: Session, model: type[SQLModel], values: dict[str, Any
     """Insert one row unless it breaks a unique constraint; return its id, or None."""
     row = row_values(model, values)
     statement = _insert_ignore_returning_id(session.get_bind().dialect.name, model.__table__)
-    return session.execute(statement, row).scalar_one_or_none()
+    return session.connection().execute(statement, row).scalar_one_or_none()

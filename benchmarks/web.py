@@ -6,7 +6,7 @@ Usage: ``.venv/bin/python benchmarks/web.py --postgres URL [--patients 1000]
 
 Seeds an empty PostgreSQL database with ``benchmarks/cohort.py`` (a year of follow-up;
 a database seeded by an earlier run is reused), serves the app with gunicorn
-(``--workers`` x ``--threads``, gthread, as the README's deployment) and drives it from
+(``--workers`` x ``--threads``, gthread; the README deploys 4 x 4) and drives it from
 this process with a bounded load generator: a fixed number of requests spread over 1 and
 then 8 threads, each on its own keep-alive connection. Endpoints: a bare Flask endpoint,
 a bare endpoint with one database round trip (both registered here only, by

@@ -4,7 +4,8 @@
 - **Writes.** ``engine`` ends a transaction that only read with COMMIT rather than
   ROLLBACK, so psycopg keeps its prepared statements. Whether a transaction wrote is
   seen here, on every statement the driver is given (SQLAlchemy's, and any sent to the
-  driver directly, such as ``COPY``): anything but a plain ``SELECT`` counts as a write.
+  driver directly, such as ``COPY``): anything but one plain ``SELECT`` counts as a
+  write.
 - **Description.** SQLAlchemy reads ``cursor.description`` after every statement, mostly
   only to learn whether rows came back (from a statement's second run it has the
   result's columns from its cache). psycopg builds a ``Column`` for every column each
@@ -13,11 +14,13 @@
   columns (psycopg's own) the first time one is read.
 """
 
+import re
 from collections.abc import Sequence
+from functools import lru_cache
 from weakref import WeakSet
 
 import psycopg
-from psycopg.pq import ExecStatus
+from psycopg.pq import ExecStatus, TransactionStatus
 
 _ROWS = tuple(
     getattr(ExecStatus, name)
@@ -29,12 +32,24 @@ _ROWS = tuple(
 _WROTE: WeakSet = WeakSet()
 
 
+# In a statement that starts with SELECT, what may still write or outlive a rollback:
+# a second statement, SELECT ... INTO (a new table), a setting kept for the session, a
+# notification, a large object. A SELECT calling a function of its own that writes is
+# not seen: the app has none.
+_MAY_WRITE = re.compile(r";\s*\S|\bINTO\b|\bSET_CONFIG\b|\bPG_NOTIFY\b|\bLO_", re.IGNORECASE)
+
+
 def _reads_only(query) -> bool:
-    if isinstance(query, str):
-        return query.lstrip()[:6].upper() == "SELECT"
     if isinstance(query, bytes):
-        return query.lstrip()[:6].upper() == b"SELECT"
-    return False  # a composed query: not looked into, so counted as a write
+        query = query.decode("utf-8", "replace")
+    if not isinstance(query, str):
+        return False  # a composed query: not looked into, so counted as a write
+    return _plain_select(query)
+
+
+@lru_cache(maxsize=1024)  # SQLAlchemy sends the same few statements again and again
+def _plain_select(query: str) -> bool:
+    return query.lstrip()[:6].upper() == "SELECT" and _MAY_WRITE.search(query) is None
 
 
 def wrote(connection: psycopg.Connection) -> bool:
@@ -43,7 +58,10 @@ def wrote(connection: psycopg.Connection) -> bool:
 
 
 def transaction_began(connection: psycopg.Connection) -> None:
-    _WROTE.discard(connection)
+    """A new transaction: forget the last one's writes, unless the server's transaction is
+    already open (a statement given to the driver directly before SQLAlchemy began)."""
+    if connection.info.transaction_status == TransactionStatus.IDLE:
+        _WROTE.discard(connection)
 
 
 class AppCursor(psycopg.Cursor):

@@ -68,7 +68,10 @@ def _fields(model: type[SQLModel]) -> tuple[str, ...]:
 
 
 def insert_ignore(session: Session, model: type[SQLModel], values: dict[str, Any]) -> int | None:
-    """Insert one row unless it breaks a unique constraint; return its id, or None."""
+    """Insert one row unless it breaks a unique constraint; return its id, or None.
+
+    It runs on the session's connection, without the session's autoflush: a row it
+    refers to that was only added to the session must be flushed first."""
     row = row_values(model, values)
     statement = _insert_ignore_returning_id(session.get_bind().dialect.name, model.__table__)
     return session.connection().execute(statement, row).scalar_one_or_none()

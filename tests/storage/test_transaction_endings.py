@@ -104,3 +104,40 @@ def test_a_connection_without_the_apps_cursor_always_rolls_back(postgres, gen):
             assert session.get(Site, site.id).name == site.name
     finally:
         engine.dispose()
+
+
+def test_a_write_sent_to_the_driver_before_sqlalchemy_began_is_rolled_back(postgres, gen):
+    site = gen.site()
+    with postgres.connect() as connection:
+        driver = connection.connection.driver_connection
+        driver.execute("UPDATE site SET name = 'changed'")
+        connection.execute(select(Site.id)).all()  # SQLAlchemy begins only now
+        connection.rollback()
+    with Session(postgres) as session:
+        assert session.get(Site, site.id).name == site.name
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "SELECT 1; UPDATE site SET name = 'changed'",
+        "SELECT 'changed' AS name INTO site_copy",
+        "SELECT set_config('application_name', 'changed', false)",
+    ],
+)
+def test_a_statement_that_starts_with_select_but_writes_is_rolled_back(postgres, gen, statement):
+    site = gen.site()
+    engine = make_engine(postgres.url.render_as_string(hide_password=False), pool_size=1)
+    try:
+        with engine.connect() as connection:
+            connection.exec_driver_sql(statement)
+            connection.rollback()
+        with engine.connect() as connection:  # the same server session, from the pool
+            assert connection.exec_driver_sql("SHOW application_name").scalar_one() != "changed"
+            assert connection.exec_driver_sql(
+                "SELECT to_regclass('site_copy') IS NULL"
+            ).scalar_one()
+        with Session(engine) as session:
+            assert session.get(Site, site.id).name == site.name
+    finally:
+        engine.dispose()

@@ -17,7 +17,10 @@ The rules, in order:
    `maximum`. A fraction ("7.5"), a negative ("-1"), a number out of range ("11",
    "78") or two different numbers ("7 or 8") make the text unreadable.
 3. **Start**: the text is only START, UNSTOP or YES (with politeness).
-4. **Help**: HELP or INFO anywhere in a text without a number.
+4. **Help**: HELP or INFO with nothing else but politeness or asking for it ("HELP",
+   "I need help", "help me please"). A text that says more ("help my legs have gone
+   weak") is unreadable instead: a question waiting for its answer is asked again, and
+   a warning sign described in words is not passed over for the help text.
 5. Anything else is **unreadable**.
 """
 
@@ -38,6 +41,7 @@ STOP_WORDS = frozenset(
 _UNAMBIGUOUS_STOP_WORDS = frozenset({"stopall", "unsubscribe", "revoke", "optout"})
 START_WORDS = frozenset({"start", "unstop", "yes"})
 HELP_WORDS = frozenset({"help", "info"})
+_ASKING_FOR_HELP = frozenset({"need", "some", "can", "get", "someone", "any", "more"})
 NUMBER_WORDS = {
     "zero": 0,
     "one": 1,
@@ -185,7 +189,7 @@ def parse_reply(body: str, *, minimum: int = 0, maximum: int = 10) -> Reply:
         return Reply("unreadable")
     if words and set(words) & START_WORDS and set(words) <= START_WORDS | _FILLER:
         return Reply("start")
-    if set(words) & HELP_WORDS:
+    if set(words) & HELP_WORDS and set(words) <= HELP_WORDS | _ASKING_FOR_HELP | _FILLER:
         return Reply("help")
     return Reply("unreadable")
 
@@ -270,10 +274,14 @@ def parse_yes_no(body: str) -> bool | None:
 
 def parse_checklist(body: str, count: int) -> frozenset[int] | None:
     """The numbers 1..count of a numbered list that a reply picks ("1 3", "1,3", "1 and 3",
-    "3."), the empty set for none ("0", "none", "no", "nope", "no thanks"), or None if
-    unreadable (a number outside 0..count, 0 with other numbers, no number and no "none"
-    word, or a "none" with words that may describe something: "none apart from fever")."""
+    "3.", "6-8" or "6 to 8" for 6, 7 and 8), the empty set for none ("0", "none", "no",
+    "nope", "no thanks"), or None if unreadable (a number outside 0..count, 0 with other
+    numbers, a range that runs backwards, no number and no "none" word, or a "none" with
+    words that may describe something: "none apart from fever")."""
     text = re.sub(r"[,;:/&+.]", " ", _normalise(body[:MAX_BODY]))
+    text = _RANGE.sub(_spelt_out, text)
+    if _RANGE_LEFT.search(text):
+        return None  # a range that runs backwards or past the list: asked again
     words = _WORD.findall(text)
     found: set[int] = set()
     for sign, whole, fraction in _NUMBER.findall(text):
@@ -291,6 +299,19 @@ def parse_checklist(body: str, count: int) -> frozenset[int] | None:
     if words and words[0] in NO_WORDS and _only_none(words, leading=True):
         return frozenset()
     return None
+
+
+# "6-8", "6 – 8", "6 to 8": every number from one to the other. Read as two numbers,
+# the signs between them would be taken for "no".
+_RANGE = re.compile(r"(?<![\d.,-])(\d{1,2})\s*(?:-|to)\s*(\d{1,2})(?![\d.,])")
+_RANGE_LEFT = re.compile(r"\d\s*(?:-|to)\s*\d")
+
+
+def _spelt_out(match: re.Match) -> str:
+    low, high = int(match[1]), int(match[2])
+    if low >= high:
+        return match[0]  # left as a range: refused below
+    return " ".join(str(number) for number in range(low, high + 1))
 
 
 def _only_none(words: list[str], *, leading: bool) -> bool:

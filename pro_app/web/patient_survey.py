@@ -170,7 +170,8 @@ def survey(token: str):
     if instance.status not in (InstanceStatus.SENT, InstanceStatus.IN_PROGRESS) or (
         instance.closes_at <= now
     ):
-        return render_template("patient/closed.html"), 410
+        submitted = request.method == "POST"  # answers that came too late: say whom to call
+        return render_template("patient/closed.html", submitted=submitted), 410
     if instance.first_opened_at is None:
         instance.first_opened_at = now
         session.commit()

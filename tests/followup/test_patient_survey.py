@@ -202,6 +202,19 @@ def test_a_closed_survey_says_so_with_the_teams_number(client, gen, link, monkey
     assert "This survey has closed" in response.text and "0113 496 0123" in response.text
 
 
+def test_warning_signs_sent_after_the_survey_closed_get_whom_to_call_not_nothing_to_do(
+    client, gen, link, monkeypatch
+):
+    client.get(link)
+    monkeypatch.setattr("pro_app.web.patient_survey.utcnow", lambda: ENROLLED + timedelta(days=30))
+    response = client.post(link, data={"action": "next", "weakness": "yes", "fever": "yes"})
+    assert response.status_code == 410
+    assert "were not saved" in response.text and "call your team now" in response.text
+    assert "999" in response.text and 'href="tel:01134960123"' in response.text
+    assert "You do not need to do anything" not in response.text
+    assert "You do not need to do anything" in client.get(link).text
+
+
 def test_an_expired_instance_is_closed(client, gen, link):
     with Session(gen.engine) as session:
         instance = session.exec(select(SurveyInstance).order_by(SurveyInstance.due_at)).first()

@@ -206,6 +206,28 @@ def test_a_none_that_describes_a_warning_sign_is_asked_again_with_whom_to_call(t
     assert "warning signs" in alerts[0].summary
 
 
+def test_help_with_a_warning_sign_is_not_passed_over_and_a_range_names_every_sign(
+    twilio, gen, tick
+):
+    """At the warning signs, "help my legs have gone weak" gets whom to call now (not the
+    general help text), and "6-8" ticks 6, 7 and 8: the middle one is never a "no"."""
+    enrolled = gen.patient(
+        gen.site(), now=ENROLLED, channel="sms", procedure_date=date(2027, 1, 11)
+    )
+    tick(ENROLLED)
+    number = enrolled.patient.phone_e164
+    for body in ("7", "6", "5"):
+        twilio.text(number, body)
+    asked_again = twilio.text(number, "help my legs have gone weak").text
+    assert "999" in asked_again and "now on" in asked_again
+    twilio.text(number, "6-8")
+    with Session(gen.engine) as session:
+        flags = [r for r in session.exec(select(Response)) if r.instrument_id == "red_flags"]
+        raised = session.exec(select(Alert).where(Alert.kind == "red_flag")).all()
+    ticked = [item for item, answer in flags[0].answers.items() if answer in (True, "yes")]
+    assert len(ticked) == 3 and len(raised) == 3, (ticked, [a.summary for a in raised])
+
+
 def test_status_callbacks_are_recorded_once_and_never_move_back(twilio, gen, tick):
     from tests.tick_helpers import RecordingChannel
 

@@ -108,7 +108,9 @@ def number(value: int) -> Reply:
         ("help!", HELP),
         ("Info", HELP),
         ("I need help", HELP),
+        ("Can I get some info please", HELP),
         ("5, help", number(5)),
+        ("help my legs have gone weak", UNREADABLE),  # says more than a call for help
     ],
 )
 def test_parse_reply(body: str, expected: Reply) -> None:
@@ -202,6 +204,13 @@ def test_yes_no_words_in_any_case_with_trailing_words(body, expected):
         ("Nope, only the band pain round my chest", None),
         ("no, legs giving way since yesterday", None),
         ("0 but I can't pee", None),
+        # A range names every sign in it; the ones in the middle are never taken as "no".
+        ("6-8", frozenset({6, 7, 8})),
+        ("1 to 3", frozenset({1, 2, 3})),
+        ("2 – 4 and 9", frozenset({2, 3, 4, 9})),
+        ("8-6", None),
+        ("7-12", None),
+        ("3-3", None),
     ],
 )
 def test_a_numbered_list_reads_the_numbers_picked(body, expected):

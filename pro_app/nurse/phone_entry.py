@@ -99,6 +99,16 @@ def _none_conflicts(page: SurveyPage, subform: dict[str, list[str]]) -> dict[str
     return errors
 
 
+def _unasked_medicines_left_out(page: SurveyPage, subform, found: dict[str, Any]) -> None:
+    """Blank medicine rows without the "takes none" tick were not asked: unlike the
+    patient's own form, where a blank list is their answer "none", they record nothing,
+    even when another question of the questionnaire was answered."""
+    for item in page.items:
+        blank = item.type == ItemType.MEDICATION_LIST and found.get(item.id) == []
+        if blank and not _ticked(subform, item.id):
+            del found[item.id]
+
+
 def read_entry(
     instance: SurveyInstance,
     form: dict[str, list[str]],
@@ -120,6 +130,7 @@ def read_entry(
         known = {**saved.get(instrument_id, {}), **answers.get(instrument_id, {})}
         found, problems = read_page(page, subform, known)
         problems.update(_none_conflicts(page, subform))
+        _unasked_medicines_left_out(page, subform, found)
         answers.setdefault(instrument_id, {}).update(found)
         errors.update({prefixed(instrument_id) + k: v for k, v in problems.items()})
     if not any(answers.values()) and not errors:

@@ -179,6 +179,34 @@ def test_blank_medicines_without_the_tick_stay_not_asked(client, auth, gen, tick
         assert session.exec(select(Alert).where(Alert.kind == "opioid_up")).all() == []
 
 
+def test_blank_medicines_beside_an_answered_question_stay_not_asked(
+    client, auth, gen, tick, clock, site
+):
+    """At day 1 "the same amount of pain medicine" with the rows left blank and no tick:
+    the medicines are not asked, so no OMED of 0 is recorded for a patient on morphine."""
+    patient, nurse = _enrol(gen, tick, site), gen.user(site)
+    auth.login(nurse.email)
+    baseline = {**DAY1_MORPHINE}
+    del baseline["analgesic_use.medicine_change"], baseline["global_change.change"]
+    client.post(_entry_url(gen.engine, patient.id, "baseline"), data=baseline)
+    _open_day1(gen.engine, patient.id, tick, clock, auth, nurse)
+    day1 = {k: v for k, v in DAY1_MORPHINE.items() if "-0-" not in k or k.endswith("-unit")}
+    day1["analgesic_use.medicine_change"] = "same"
+    response = client.post(_entry_url(gen.engine, patient.id, "day1"), data=day1)
+    assert response.status_code == 302
+    with Session(gen.engine) as session:
+        answers = session.exec(
+            select(Response.answers).where(
+                Response.instance_id == _instance(gen.engine, patient.id, "day1").id,
+                Response.instrument_id == "analgesic_use",
+            )
+        ).one()
+    assert answers == {"medicine_change": "same"}
+    day1_record = _instance(gen.engine, patient.id, "day1")
+    assert (day1_record.omed_mg_per_day, day1_record.any_opioid) == (None, None)
+    assert _instance(gen.engine, patient.id, "baseline").omed_mg_per_day == 40
+
+
 def test_none_the_patient_saved_shows_ticked(app, client, auth, gen, tick, site):
     patient = _enrol(gen, tick, site)
     _answer_baseline_by_web(app, gen.engine, patient.id, until="analgesic_use")

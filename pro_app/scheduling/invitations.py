@@ -13,6 +13,7 @@ from surveys.burden import web_burden
 
 from ..alerts import raise_alert
 from ..followup.conversation import first_question, in_conversation, pending_question
+from ..followup.unsent import complete_if_answered_in_full
 from ..messaging.links import LINK_PLACEHOLDER, token_hash_for
 from ..messaging.outbox import (
     Clock,
@@ -353,6 +354,11 @@ def _not_finished():
 def _expire_batch(session: Session, batch: list[SurveyInstance], now: datetime) -> tuple[int, int]:
     if not batch:
         return 0, 0
+    # Answered in full but never sent: completed, not expired (see followup.unsent).
+    batch = [i for i in batch if not complete_if_answered_in_full(session, i, now=now)]
+    if not batch:
+        return 0, 0
+    session.flush()
     closed = set(
         session.execute(
             update(SurveyInstance)

@@ -146,14 +146,19 @@ def _instance(engine, patient_id: int, timepoint: str) -> SurveyInstance:
         ).one()
 
 
-def _answer_by_web(client, instance: SurveyInstance, values: dict, change: str) -> None:
+def _answer_by_web(
+    client, instance: SurveyInstance, values: dict, change: str, *, send: bool = True
+) -> None:
     link = f"/s/{survey_token(SECRET, instance.id, instance.link_version)}"
     for page in survey_pages(instance.instruments):
         response = client.post(link, data={"action": "next", **_web_form(page, values, change)})
         assert response.status_code == 302, (page.instrument.id, response.text[:300])
         if "Please read this now" in client.get(link).text:
             client.post(link, data={"action": "continue"})
-    assert "Thank you" in client.post(link, data={"action": "submit"}).text
+    if send:
+        assert "Thank you" in client.post(link, data={"action": "submit"}).text
+    else:  # every page saved, then left at "Check your answers"
+        assert "Send my answers" in client.get(link).text
 
 
 def _answer_by_text(twilio: Twilio, number: str, instance, values: dict, change: str) -> list:
@@ -275,3 +280,45 @@ def test_no_text_asks_the_patient_to_reply_yes():
         texts += [question_text(q, n, len(questions)) for n, q in enumerate(questions, 1)]
     asks_yes = re.compile(r"\b(reply|text|send|answer)\b[^.]*\byes\b", re.IGNORECASE)
     assert [t for t in texts if asks_yes.search(t)] == []
+
+
+def test_a_web_survey_answered_in_full_but_not_sent_completes_when_it_closes(
+    gen, tick, clock, web_and_text
+):
+    """A patient who saves every page and stops at "Check your answers" is not a
+    non-responder: when the window closes the survey is completed at their last answer,
+    and worsening is checked as for the texted patient who told the same story."""
+    site = gen.site(team_phone="0113 496 0123")
+    web = gen.patient(site, now=ENROLLED, channel="link").patient
+    text = gen.patient(site, now=ENROLLED, channel="sms").patient
+    twilio = Twilio(web_and_text)
+    twilio.engine = gen.engine
+    low, high = {**BASELINE, "worst": 2}, {**BASELINE, "worst": 8}
+    at = ENROLLED
+    for timepoint, told in (("baseline", low), ("day1", high), ("week1", high)):
+        at = max(at, _instance(gen.engine, web.id, timepoint).due_at) + timedelta(minutes=5)
+        clock.move_to(at)
+        tick(at)
+        sent = timepoint == "baseline"
+        web_instance = _instance(gen.engine, web.id, timepoint)
+        _answer_by_web(web_and_text, web_instance, told, "same", send=sent)
+        _answer_by_text(
+            twilio, text.phone_e164, _instance(gen.engine, text.id, timepoint), told, "same"
+        )
+    last_answer = at
+    closed = web_instance.closes_at + timedelta(minutes=5)
+    clock.move_to(closed)
+    tick(closed)
+    week1 = _instance(gen.engine, web.id, "week1")
+    assert week1.status == InstanceStatus.COMPLETED
+    assert week1.completed_at <= week1.closes_at and week1.completed_at >= last_answer
+    with Session(gen.engine) as session:
+        kinds = {
+            patient_id: sorted(
+                a.kind for a in session.exec(select(Alert).where(Alert.patient_id == patient_id))
+            )
+            for patient_id in (web.id, text.id)
+        }
+    assert "pain_worse" in kinds[text.id]
+    assert kinds[web.id] == kinds[text.id]
+    assert "non_response" not in kinds[web.id]

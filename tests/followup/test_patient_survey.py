@@ -202,6 +202,20 @@ def test_a_closed_survey_says_so_with_the_teams_number(client, gen, link, monkey
     assert "This survey has closed" in response.text and "0113 496 0123" in response.text
 
 
+def test_chest_pain_advice_is_not_headed_call_today(client, gen, link):
+    """Chest pain's own advice says 999 now if severe: no heading may say "today"."""
+    pages = pages_of(gen.engine)
+    client.post(link, data={"action": "next", **answers_for_page(pages[0])})
+    checklist = next(page for page in pages if page.checklist is not None)
+    assert checklist is pages[1]
+    advice = client.post(
+        link, data={"action": "next", "checklist": ["chest"]}, follow_redirects=True
+    )
+    assert "<h1>Please read this and call your team</h1>" in advice.text
+    assert "<title>Please read this and call your team</title>" in advice.text
+    assert "today" not in advice.text.split("<h1>")[1].split("</h1>")[0]
+
+
 def test_warning_signs_sent_after_the_survey_closed_get_whom_to_call_not_nothing_to_do(
     client, gen, link, monkeypatch
 ):

@@ -163,10 +163,13 @@ def patient_page(
         statement = statement.where(
             exists().where(Alert.patient_id == Patient.id, Alert.acknowledged_at.is_(None))
         )
-    if filters.query:
-        like = f"%{filters.query}%"
+    if filters.query:  # "_" and "%" are searched for as typed (a study id may hold "_")
+        query = filters.query
         statement = statement.where(
-            or_(Patient.study_id.ilike(like), Patient.first_name.ilike(like))
+            or_(
+                Patient.study_id.icontains(query, autoescape=True),
+                Patient.first_name.icontains(query, autoescape=True),
+            )
         )
     if filters.augmentation:
         statement = statement.where(Procedure.augmentation == filters.augmentation)

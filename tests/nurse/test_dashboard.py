@@ -104,6 +104,16 @@ def test_the_list_page_filters_and_searches(client, auth, gen):
     assert "not for converting" in page
 
 
+def test_search_takes_underscore_and_percent_as_typed(client, auth, gen):
+    site = gen.site()
+    gen.patient(site, study_id="AB_1")
+    gen.patient(site, study_id="ABX1")
+    auth.login(gen.user(site).email)
+    found = client.get("/patients/?q=ab_1").text
+    assert "AB_1" in found and "ABX1" not in found
+    assert "ABX1" not in client.get("/patients/?q=%25").text
+
+
 def test_a_nurse_acknowledges_an_alert_with_the_action_taken(client, auth, gen, clock):
     site = gen.site()
     patient = gen.patient(site, now=ENROLLED).patient

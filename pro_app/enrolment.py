@@ -3,6 +3,7 @@
 import csv
 import io
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -109,9 +110,20 @@ class EnrolmentInput(BaseModel):
     @field_validator("first_name")
     @classmethod
     def _first_name(cls, value: str) -> str:
-        if not value or len(value) > 100:
-            raise ValueError("Give the first name the patient uses, up to 100 characters.")
+        # Texts greet the patient by it: on one line, and something visible (joiners, which
+        # some scripts need inside a name, are allowed).
+        visible = any(ch.isprintable() and not ch.isspace() for ch in value)
+        breaks = any(unicodedata.category(ch) in ("Cc", "Zl", "Zp") for ch in value)
+        if not visible or breaks or len(value) > 100:
+            raise ValueError(
+                "Give the first name the patient uses, up to 100 characters on one line."
+            )
         return value
+
+    @field_validator("procedure_date", mode="before")
+    @classmethod
+    def _date_as_written(cls, value):
+        return iso_date(value)
 
     @field_validator("timezone")
     @classmethod
@@ -133,6 +145,12 @@ class EnrolmentInput(BaseModel):
             offered = " or ".join(name for _, name in language_choices())
             raise ValueError(f"The surveys are available in {offered} only.")
         return code
+
+    @field_validator("consent", mode="before")
+    @classmethod
+    def _consent_word(cls, value) -> bool:
+        # Only "yes" consents (a tick on the form): not "1", "true", "on" or "y".
+        return value.strip().lower() == "yes" if isinstance(value, str) else value is True
 
     @field_validator("consent")
     @classmethod
@@ -226,7 +244,6 @@ class Enrolled:
 
 RECORD_ONLY_REASON = "enrolled for the record only: every survey had closed, none is sent"
 Problems = list[tuple[int | None, str, str]]
-AS_DATE = TypeAdapter(date)
 AS_BOOL = TypeAdapter(bool)
 
 
@@ -283,12 +300,25 @@ def _plain(field: str, error: dict) -> str:
     return NOT_UNDERSTOOD.get(field, "This value is not understood.")
 
 
+def iso_date(value) -> date:
+    """A procedure date as written: a date, or text year-month-day (a bare number, which
+    pydantic would read as a Unix time, is not a date)."""
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise ValueError(NOT_UNDERSTOOD["procedure_date"])
+
+
 def _date_problems(given: dict, site: Site, now: datetime) -> list[str]:
     """The procedure date's range and follow-up problems, judged even when other fields fail."""
     try:
-        procedure_date = AS_DATE.validate_python(given.get("procedure_date"))
+        procedure_date = iso_date(given.get("procedure_date"))
         record_only = AS_BOOL.validate_python(given.get("record_only", False))
-    except ValidationError:
+    except (ValueError, ValidationError):
         return []  # reported by the model's own validation
     zone = canonical_zone(str(given["timezone"])) or site.timezone
     problem = procedure_date_problem(procedure_date, local_today(now, site.timezone))
@@ -404,6 +434,11 @@ def import_csv(
         header = [name.strip() for name in reader.fieldnames or []]
     except csv.Error as exc:
         raise EnrolmentError([(1, "file", f"The file is not readable as CSV ({exc}).")]) from None
+    repeated = sorted({name for name in header if name in CSV_COLUMNS and header.count(name) > 1})
+    if repeated:  # only one of the cells would be read
+        raise EnrolmentError(
+            [(1, "header", f"The header row repeats the column(s) {', '.join(repeated)}.")]
+        )
     missing = [column for column in CSV_COLUMNS if column not in header and column in REQUIRED]
     if missing:
         raise EnrolmentError(

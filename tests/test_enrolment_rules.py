@@ -393,3 +393,36 @@ def test_a_time_zone_in_any_case_is_read_as_its_iana_name():
     assert item.timezone == "Europe/London"
     found = problems_of(form_data(consent=True, timezone="Europe/Londn"))
     assert "unknown time zone" in found["timezone"]
+
+
+@pytest.mark.parametrize("written", [1804550400, "1804550400", "2027-02-30", "01/02/2027"])
+def test_a_procedure_date_must_be_written_year_month_day(written):
+    """A bare number is not read as a Unix time (pydantic would), nor a day that is none."""
+    found = problems_of(form_data(consent=True, procedure_date=written))
+    assert set(found) == {"procedure_date"}
+    assert "year-month-day" in found["procedure_date"]
+
+
+@pytest.mark.parametrize("word", ["1", "true", "on", "Y", "no", "consented"])
+def test_only_yes_is_consent(word):
+    assert set(problems_of(form_data(consent=word))) == {"consent"}
+    assert validate(form_data(consent=" YES "), site(), now=NOW)[0].consent is True
+
+
+@pytest.mark.parametrize("name", ["\u200b", "Al\nex", "Jo\u2028an"])
+def test_a_first_name_is_visible_and_on_one_line(name):
+    assert set(problems_of(form_data(consent=True, first_name=name))) == {"first_name"}
+    joined = "\u0d28\u0d4d\u200d"  # a Malayalam letter with a joiner, as names need
+    assert validate(form_data(consent=True, first_name=joined), site(), now=NOW)
+
+
+def test_an_import_with_a_repeated_column_is_refused_naming_it(gen):
+    header = COLUMNS.replace("phone", "phone,phone", 1)
+    with pytest.raises(EnrolmentError) as caught:
+        import_rows(
+            gen,
+            gen.site(),
+            "A1,Ann,07400 100001,07400 100009,yes,2027-02-01,kyphoplasty,T12,lytic,bipolar",
+            header=header,
+        )
+    assert caught.value.problems == [(1, "header", "The header row repeats the column(s) phone.")]

@@ -1,6 +1,7 @@
 """The nurse's view of their site's patients: list, enrol, import, patient record."""
 
 from datetime import date
+from enum import StrEnum
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -19,6 +20,7 @@ from ..enrolment import (
 from ..local_time import in_zone, local_today
 from ..models import (
     SAFETY_EVENT_LABELS,
+    Augmentation,
     FollowUpStatus,
     Procedure,
     Role,
@@ -58,6 +60,16 @@ def _date_arg(name: str, label: str, problems: list[str]) -> date | None:
         return None
 
 
+def _choice_arg(name: str, label: str, choices: type[StrEnum], problems: list[str]) -> str:
+    """A filter that is one of ``choices``, in any case; one that is not is named and left out."""
+    raw = request.args.get(name, "").strip()
+    if raw.lower() in {choice.value for choice in choices}:
+        return raw.lower()
+    if raw:
+        problems.append(f"{label} “{raw[:20]}” is not one of the choices; it was left out.")
+    return ""
+
+
 def _days_arg(name: str, label: str, problems: list[str]) -> int | None:
     raw = request.args.get(name, "").strip()
     if not raw:
@@ -75,7 +87,12 @@ def list_filters() -> tuple[Filters, list[str]]:
     problems: list[str] = []
     days_from = _days_arg("days_from", "Days since procedure from", problems)
     days_to = _days_arg("days_to", "Days since procedure to", problems)
-    preset = DAY_RANGES.get(request.args.get("days", ""))
+    days = request.args.get("days", "").strip()
+    preset = DAY_RANGES.get(days)
+    if days and not preset:
+        problems.append(
+            f"Days since procedure “{days[:20]}” is not one of the choices; it was left out."
+        )
     if preset and days_from is None and days_to is None:
         days_from, days_to = preset
     procedure_from = _date_arg("procedure_from", "Procedure from", problems)
@@ -90,8 +107,8 @@ def list_filters() -> tuple[Filters, list[str]]:
     filters = Filters(
         query=request.args.get("q", "").strip(),
         alerts_only=request.args.get("alerts") == "1",
-        augmentation=request.args.get("procedure", ""),
-        status=request.args.get("status", ""),
+        augmentation=_choice_arg("procedure", "Procedure", Augmentation, problems),
+        status=_choice_arg("status", "Follow-up", FollowUpStatus, problems),
         procedure_from=procedure_from,
         procedure_to=procedure_to,
         days_from=days_from,

@@ -219,6 +219,35 @@ def test_unreadable_filters_are_named_and_left_out(client, auth, gen, ward, cloc
     assert len(re.findall(r">(AA0\d)</a>", response.text)) == 7  # shown without them
 
 
+@pytest.mark.parametrize(
+    ("query", "named"),
+    [
+        ("status=bogus", "Follow-up “bogus”"),
+        ("procedure=bogus", "Procedure “bogus”"),
+        ("days=bogus", "Days since procedure “bogus”"),
+    ],
+)
+def test_a_choice_filter_that_is_not_a_choice_is_named_not_an_empty_list(
+    client, auth, gen, ward, clock, query, named
+):
+    site, _ = ward
+    clock.move_to(NOW)
+    auth.login(gen.user(site).email)
+    response = client.get(f"/patients/?{query}")
+    assert response.status_code == 400
+    assert f"{named} is not one of the choices" in response.text
+    assert len(re.findall(r">(AA0\d)</a>", response.text)) == 7
+
+
+def test_a_choice_filter_is_read_in_any_case(client, auth, gen, ward, clock):
+    site, _ = ward
+    clock.move_to(NOW)
+    auth.login(gen.user(site).email)
+    response = client.get("/patients/?status=ACTIVE")
+    assert response.status_code == 200
+    assert len(re.findall(r">(AA0\d)</a>", response.text)) == 7
+
+
 def test_last_answered_sorts_both_ways_with_the_never_answered_last(gen, ward):
     site, patients = ward
     answered = {"AA05": NOW - timedelta(days=3), "AA02": NOW - timedelta(hours=5)}

@@ -16,6 +16,12 @@ PATCHES = frozenset({"fentanyl_patch", "buprenorphine_patch"})
 OTHER = "other"
 
 
+# What one entry may hold: more is a slip of the keyboard, not a regimen.
+MAX_NAME = 100  # characters of an "other" medicine's name
+MAX_STRENGTH = 10_000  # mg a dose (or micrograms an hour for a patch)
+MAX_DOSES = 48  # doses in 24 hours
+
+
 class MedicationEntry(BaseModel):
     """A medicine taken in the last 24 hours.
 
@@ -26,11 +32,11 @@ class MedicationEntry(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     drug: str
-    name: str | None = Field(default=None, max_length=100)  # for "other"
-    strength: float = Field(gt=0, le=10000)
+    name: str | None = Field(default=None, max_length=MAX_NAME)  # for "other"
+    strength: float = Field(gt=0, le=MAX_STRENGTH)
     unit: Literal["mg", "mcg/h"] = "mg"
     route: Literal["oral", "transdermal", "subcutaneous", "intravenous", "other"] = "oral"
-    doses: float = Field(default=1, ge=0, le=48)
+    doses: float = Field(default=1, ge=0, le=MAX_DOSES)
     pattern: Literal["regular", "as_needed"] = "regular"
 
     @field_validator("drug")

@@ -18,6 +18,7 @@ from surveys import (
     load_protocol,
 )
 from surveys.burden import asked_items
+from surveys.medications import MAX_DOSES, MAX_NAME, MAX_STRENGTH
 from surveys.model import Checklist
 
 MEDICATION_ROWS = 6  # rows on the nurse's phone-entry form
@@ -134,6 +135,8 @@ def _medicine(
         errors[field_name("drug")] = f"{label}: choose which medicine it is."
     if drug == "other" and not row["name"]:
         errors[field_name("name")] = f"{label}: write the name of the medicine."
+    elif len(row["name"] or "") > MAX_NAME:
+        errors[field_name("name")] = f"{label}: write the name in {MAX_NAME} characters at most."
     amount = _number(row["amount"])
     unit = row["unit"] or "mg"
     patch = drug in PATCH_DRUGS
@@ -151,10 +154,20 @@ def _medicine(
             f"{label}: enter how many mg are in each ml (the bottle's label says), "
             "or ask your nurse."
         )
+    strength = amount * per_ml if unit == "ml" and amount and per_ml else amount
+    if strength is not None and strength > MAX_STRENGTH and field_name("amount") not in errors:
+        errors[field_name("amount")] = (
+            f"{label}: that is more than {MAX_STRENGTH:,} in one dose: check how much is in "
+            "each dose" + (" and how many mg are in each ml." if unit == "ml" else ".")
+        )
     doses = _number(row["doses"]) if row["doses"] else (1.0 if patch else None)
     if doses is None or doses < 0:
         errors[field_name("doses")] = (
             f"{label}: enter how many doses you took in the last 24 hours."
+        )
+    elif doses > MAX_DOSES:
+        errors[field_name("doses")] = (
+            f"{label}: enter how many doses you took in the last 24 hours ({MAX_DOSES} at most)."
         )
     pattern = row["pattern"] or ("regular" if patch else "")
     if pattern not in ("regular", "as_needed"):
@@ -181,11 +194,10 @@ def read_medicines(item: Item, rows: list[dict[str, str]]) -> tuple[list[dict], 
     """Rows filled in, as entries; a partly filled row is an error, never "none"."""
     entries: list[dict] = []
     errors: dict[str, str] = {}
-    number = 0
     for index, row in enumerate(rows):
         if blank_row(row):
             continue
-        number += 1
+        number = index + 1  # as the page heads the row, blank rows before it counted
 
         def field_name(field: str, index: int = index) -> str:
             return f"{item.id}-{index}-{field}"

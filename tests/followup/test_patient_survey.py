@@ -455,6 +455,40 @@ def test_a_partly_filled_medicine_is_an_error_never_none(client, gen, link):
     assert shows(response.text, "medicines-0-drug", "morphine")
 
 
+def test_a_second_medicines_error_is_shown_on_that_medicine_and_linked_to_its_field(
+    client, gen, link
+):
+    medicines_path(client, link)
+    good = {
+        "medicines-0-drug": "morphine",
+        "medicines-0-amount": "10",
+        "medicines-0-unit": "mg",
+        "medicines-0-doses": "4",
+        "medicines-0-pattern": "regular",
+    }
+    second = {k.replace("-0-", "-1-"): v for k, v in good.items()}
+    too_many = client.post(
+        link, data={"action": "next", **good, **second, "medicines-1-doses": "60"}
+    )
+    assert too_many.status_code == 422
+    assert "Medicine 2: enter how many doses you took in the last 24 hours (48 at most)." in (
+        too_many.text
+    )
+    assert '<a href="#medicines-1-doses">' in too_many.text
+    field = re.search(r'<input[^>]*id="medicines-1-doses"[^>]*>', too_many.text)[0]
+    assert 'aria-describedby="err-medicines-1-doses"' in field and 'aria-invalid="true"' in field
+    assert 'id="err-medicines-1-doses"' in too_many.text
+    liquid = {**second, "medicines-1-unit": "ml", "medicines-1-amount": "5"}
+    strong = client.post(
+        link, data={"action": "next", **good, **liquid, "medicines-1-per_ml": "2500"}
+    )
+    assert "Medicine 2: that is more than 10,000 in one dose" in strong.text
+    assert '<a href="#medicines-1-amount">' in strong.text
+    blank_first = client.post(link, data={"action": "next", "medicines-1-drug": "morphine"})
+    assert "Medicine 2: enter how much is in each dose" in blank_first.text  # as headed
+    assert "analgesic_use" not in current(gen.engine)
+
+
 def test_medicines_are_added_and_removed_one_at_a_time_without_javascript(client, gen, link):
     medicines_path(client, link)
     first = client.get(link).text

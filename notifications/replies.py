@@ -14,8 +14,8 @@ The rules, in order:
    when a text both answers and asks to stop, stopping wins.
 2. **Number**: exactly one whole number (digits or zero..ten in words) within
    `minimum..maximum`; "7/10" and "7 out of 10" count as 7 when the denominator is
-   `maximum`. A fraction ("7.5"), a negative ("-1"), a number out of range ("11",
-   "78") or two different numbers ("7 or 8") make the text unreadable.
+   `maximum`. A fraction ("7.5", "7 and a half"), a negative ("-1"), a number out of
+   range ("11", "78") or two different numbers ("7 or 8") make the text unreadable.
 3. **Start**: the text is only START, UNSTOP or YES (with politeness).
 4. **Help**: HELP or INFO with nothing else but politeness or asking for it ("HELP",
    "I need help", "help me please"). A text that says more ("help my legs have gone
@@ -182,7 +182,7 @@ def parse_reply(body: str, *, minimum: int = 0, maximum: int = 10) -> Reply:
         return Reply("stop")
     numbers = _numbers(text, maximum)
     if numbers is not None:
-        if len(numbers) == 1:
+        if len(numbers) == 1 and "half" not in words:  # "7 and a half" is not 7: ask again
             value = numbers.pop()
             if value is not None and minimum <= value <= maximum:
                 return Reply("number", value)

@@ -110,6 +110,8 @@ def number(value: int) -> Reply:
         ("I need help", HELP),
         ("Can I get some info please", HELP),
         ("5, help", number(5)),
+        ("7 and a half", UNREADABLE),
+        ("about six and a half", UNREADABLE),
         ("help my legs have gone weak", UNREADABLE),  # says more than a call for help
     ],
 )

@@ -180,10 +180,8 @@ def test_unreadable_replies_are_asked_again_twice_then_left_for_the_nurse(twilio
     assert [(a.kind, a.urgency) for a in alerts] == [("unreadable_reply", "routine")]
 
 
-def test_a_none_that_describes_a_warning_sign_is_asked_again_with_whom_to_call(twilio, gen, tick):
-    """At the warning signs, "no but my legs have gone weak" is not taken for "none":
-    every unreadable reply says whom to call now, the third alerts the nurse within 24
-    hours, and a later "yes" still gets the call-now advice."""
+def _at_the_warning_signs(twilio, gen, tick) -> str:
+    """A texted patient who has answered the three pain questions; their number."""
     enrolled = gen.patient(
         gen.site(), now=ENROLLED, channel="sms", procedure_date=date(2027, 1, 11)
     )
@@ -191,6 +189,14 @@ def test_a_none_that_describes_a_warning_sign_is_asked_again_with_whom_to_call(t
     number = enrolled.patient.phone_e164
     for body in ("7", "6", "5"):
         twilio.text(number, body)
+    return number
+
+
+def test_a_none_that_describes_a_warning_sign_is_asked_again_with_whom_to_call(twilio, gen, tick):
+    """At the warning signs, "no but my legs have gone weak" is not taken for "none":
+    every unreadable reply says whom to call now, the third alerts the nurse within 24
+    hours, and a later "yes" still gets the call-now advice."""
+    number = _at_the_warning_signs(twilio, gen, tick)
     replies = [
         twilio.text(number, body).text
         for body in ("No but my legs have gone weak since yesterday", "legs weak", "??", "yes")
@@ -211,13 +217,7 @@ def test_help_with_a_warning_sign_is_not_passed_over_and_a_range_names_every_sig
 ):
     """At the warning signs, "help my legs have gone weak" gets whom to call now (not the
     general help text), and "6-8" ticks 6, 7 and 8: the middle one is never a "no"."""
-    enrolled = gen.patient(
-        gen.site(), now=ENROLLED, channel="sms", procedure_date=date(2027, 1, 11)
-    )
-    tick(ENROLLED)
-    number = enrolled.patient.phone_e164
-    for body in ("7", "6", "5"):
-        twilio.text(number, body)
+    number = _at_the_warning_signs(twilio, gen, tick)
     asked_again = twilio.text(number, "help my legs have gone weak").text
     assert "999" in asked_again and "now on" in asked_again
     twilio.text(number, "6-8")

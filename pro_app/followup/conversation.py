@@ -95,6 +95,18 @@ def next_position(questions: list[SmsQuestion], saved: dict[str, dict]) -> int:
     return len(questions)
 
 
+def question_again(session: Session, instance: SurveyInstance) -> str | None:
+    """The text asking the question ``instance``'s conversation waits on, or None if the
+    survey is not being answered by text or has nothing left to ask."""
+    if not in_conversation(instance):
+        return None
+    questions = questions_for(instance, session)
+    position = next_position(questions, saved_answers(session, instance))
+    if position >= len(questions):
+        return None
+    return question_text(questions[position], position + 1, len(questions))
+
+
 def pending_question(session: Session, instance: SurveyInstance) -> tuple[int, int] | None:
     """(number, total) of the question waiting for a reply, or None if all are answered."""
     questions = questions_for(instance, session)

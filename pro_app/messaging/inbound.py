@@ -40,6 +40,9 @@ _FAILED = {"failed", "undelivered"}
 # the open survey is not being answered by text.
 AnswerText = Callable[[Session, SurveyInstance, Patient, Site, str, datetime], list[str] | None]
 
+# (session, open instance) -> the question a texted survey waits on, asked again; or None.
+AskAgain = Callable[[Session, SurveyInstance], str | None]
+
 
 def patients_with_number(session: Session, number: str) -> list[Patient]:
     return list(session.exec(select(Patient).where(Patient.phone_e164 == number)))
@@ -101,10 +104,12 @@ def handle_inbound(
     opt_out_type: str | None,
     now: datetime,
     answer_text: AnswerText,
+    ask_again: AskAgain | None = None,
 ) -> list[str]:
     """Record an inbound text once and return the replies to send back (TwiML).
 
-    ``answer_text`` takes a reply to a survey question that was texted out.
+    ``answer_text`` takes a reply to a survey question that was texted out; ``ask_again``
+    gives the question waiting for a reply, sent again when the number opts back in.
 
     Every field is cleaned of control characters and cut to what its column holds before
     anything reads it; the body is cut to Twilio's 1,600 characters before it is parsed.
@@ -158,7 +163,13 @@ def handle_inbound(
             if opted_out
             else templates.help_reply(site.name, site.team_phone)
         )
-        return _replies(session, patients[0], None, [] if twilio_kind else [text], sid, now)
+        texts = [] if twilio_kind else [text]
+        # Back in after STOP, with a texted survey still open: its waiting question again,
+        # so the next reply answers a question the patient has just read.
+        again = ask_again(session, instance) if opted_out and instance and ask_again else None
+        if again:
+            texts.append(again)
+        return _replies(session, patients[0], instance if again else None, texts, sid, now)
     if patient is None:
         texts = _unmatched(session, pairs, sid, now)
         return _replies(session, None, None, [] if opted_out else texts, sid, now)

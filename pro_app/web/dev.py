@@ -24,7 +24,7 @@ from sqlmodel import select
 from notifications import segment_info
 
 from ..accounts.access import roles_required
-from ..followup.conversation import answer_text
+from ..followup.conversation import answer_text, question_again
 from ..messaging.inbound import handle_inbound, patients_with_number
 from ..messaging.links import render_body
 from ..models import Message, Patient, Role, SurveyInstance, utcnow
@@ -87,6 +87,7 @@ def reply():
         opt_out_type=None,
         now=utcnow(),
         answer_text=answer_text,
+        ask_again=question_again,
     )
     session.commit()
     flash("Reply recorded. Answer: " + (" / ".join(texts) if texts else "(no reply)"), "info")

@@ -7,7 +7,7 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from ..extensions import csrf
-from ..followup.conversation import answer_text
+from ..followup.conversation import answer_text, question_again
 from ..messaging.inbound import handle_inbound, record_status
 from ..models import utcnow
 from ..storage import database
@@ -57,6 +57,7 @@ def inbound():
         opt_out_type=form.get("OptOutType"),
         now=utcnow(),
         answer_text=answer_text,
+        ask_again=question_again,
     )
     session.commit()
     return twiml(replies)

@@ -1,5 +1,6 @@
 """Twilio webhooks: signatures, opt-out, idempotency, SMS conversations, status callbacks."""
 
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -333,6 +334,23 @@ def test_after_stop_nothing_is_texted_back(twilio, gen, tick):
         replies = session.exec(select(Message).where(Message.kind == "reply")).all()
     assert [r.answers for r in saved] == [{"worst": 5}, {"worst": 5, "average": 6}]
     assert len(replies) == 1  # the answer to STOP only
+
+
+def test_start_after_stop_asks_the_waiting_question_again(twilio, gen, tick):
+    """Back in after STOP, the patient is sent the question their survey waits on (the one
+    a patient who never stopped got after the same answer), so "yes" or "3" answers it."""
+    site = gen.site()
+    stopped = gen.patient(site, now=ENROLLED, channel="sms").patient
+    stayed = gen.patient(site, now=ENROLLED, channel="sms").patient
+    tick(ENROLLED)
+    twilio.text(stopped.phone_e164, "STOP")
+    assert "<Message>" not in twilio.text(stopped.phone_e164, "5").text  # kept, no reply
+    next_question = re.findall(
+        r"<Message>(.*?)</Message>", twilio.text(stayed.phone_e164, "5").text
+    )
+    back = re.findall(r"<Message>(.*?)</Message>", twilio.text(stopped.phone_e164, "START").text)
+    assert len(back) == 2 and "again" in back[0]
+    assert back[1] == next_question[-1]
 
 
 def test_a_yes_with_nothing_to_answer_from_a_number_never_opted_out_says_who_texts(

@@ -39,7 +39,7 @@ _CURRENT = select(Response).where(
 
 @dataclass
 class _Locked:
-    seen: str  # the instance's status as read before the lock
+    seen: str  # the status the caller decided on (read before the lock, or with it)
     current: dict[str, Response] | None = None  # read once, after the lock
 
 

@@ -95,13 +95,19 @@ def next_position(questions: list[SmsQuestion], saved: dict[str, dict]) -> int:
     return len(questions)
 
 
+def _waiting(session: Session, instance: SurveyInstance) -> tuple[list[SmsQuestion], int]:
+    """``instance``'s questions and the position of the one waiting for a reply
+    (``len(questions)`` when all are answered)."""
+    questions = questions_for(instance, session)
+    return questions, next_position(questions, saved_answers(session, instance))
+
+
 def question_again(session: Session, instance: SurveyInstance) -> str | None:
     """The text asking the question ``instance``'s conversation waits on, or None if the
     survey is not being answered by text or has nothing left to ask."""
     if not in_conversation(instance):
         return None
-    questions = questions_for(instance, session)
-    position = next_position(questions, saved_answers(session, instance))
+    questions, position = _waiting(session, instance)
     if position >= len(questions):
         return None
     return question_text(questions[position], position + 1, len(questions))
@@ -109,8 +115,7 @@ def question_again(session: Session, instance: SurveyInstance) -> str | None:
 
 def pending_question(session: Session, instance: SurveyInstance) -> tuple[int, int] | None:
     """(number, total) of the question waiting for a reply, or None if all are answered."""
-    questions = questions_for(instance, session)
-    position = next_position(questions, saved_answers(session, instance))
+    questions, position = _waiting(session, instance)
     if position >= len(questions):
         return None
     return position + 1, len(questions)
@@ -146,8 +151,7 @@ def handle_conversation_reply(
     now: datetime,
 ) -> list[str]:
     """Record a reply to the question that is out; return the next text(s)."""
-    questions = questions_for(instance, session)
-    position = next_position(questions, saved_answers(session, instance))
+    questions, position = _waiting(session, instance)
     if position >= len(questions):
         complete(session, instance, now=now)
         return [templates.thank_you(site.name)]

@@ -18,13 +18,12 @@ from surveys import (
     load_protocol,
 )
 from surveys.burden import asked_items
-from surveys.medications import MAX_DOSES, MAX_NAME, MAX_STRENGTH
+from surveys.medications import MAX_DOSES, MAX_NAME, MAX_STRENGTH, PATCHES
 from surveys.model import Checklist
 
 MEDICATION_ROWS = 6  # rows on the nurse's phone-entry form
 MAX_MEDICINES = 12
 MEDICINE_FIELDS = ("drug", "name", "amount", "unit", "per_ml", "doses", "pattern")
-PATCH_DRUGS = frozenset({"fentanyl_patch", "buprenorphine_patch"})
 CHECKLIST_FIELD = "checklist"
 CHECKLIST_NONE = "none"
 
@@ -139,7 +138,7 @@ def _medicine(
         errors[field_name("name")] = f"{label}: write the name in {MAX_NAME} characters at most."
     amount = _number(row["amount"])
     unit = row["unit"] or "mg"
-    patch = drug in PATCH_DRUGS
+    patch = drug in PATCHES
     if amount is None or amount <= 0:
         errors[field_name("amount")] = (
             f"{label}: enter how much is in each dose, as a number (for example 10)."

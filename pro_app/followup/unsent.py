@@ -12,9 +12,10 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from ..models import InstanceStatus, Procedure, SurveyInstance
+from ..models import InstanceStatus, SurveyInstance
 from .answer_saving import complete, lock_answers
-from .survey_pages import first_unanswered, survey_pages, timepoint_place
+from .conversation import is_baseline
+from .survey_pages import first_unanswered, survey_pages
 
 
 def complete_if_answered_in_full(
@@ -26,9 +27,7 @@ def complete_if_answered_in_full(
     current = lock_answers(session, instance)
     if not current or instance.status != InstanceStatus.IN_PROGRESS:
         return False
-    procedure = session.get(Procedure, instance.procedure_id)
-    place = timepoint_place(procedure.protocol_id, instance.timepoint)
-    pages = survey_pages(instance.instruments, baseline=place.is_baseline)
+    pages = survey_pages(instance.instruments, baseline=is_baseline(instance, session))
     saved = {instrument_id: row.answers for instrument_id, row in current.items()}
     if first_unanswered(pages, saved) < len(pages):
         return False

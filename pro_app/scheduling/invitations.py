@@ -12,6 +12,7 @@ from notifications import templates
 from surveys.burden import web_burden
 
 from ..alerts import raise_alert
+from ..followup.answer_saving import read_locked
 from ..followup.conversation import first_question, in_conversation, pending_question
 from ..followup.unsent import complete_if_answered_in_full
 from ..messaging.links import LINK_PLACEHOLDER, token_hash_for
@@ -354,7 +355,10 @@ def _not_finished():
 def _expire_batch(session: Session, batch: list[SurveyInstance], now: datetime) -> tuple[int, int]:
     if not batch:
         return 0, 0
-    # Answered in full but never sent: completed, not expired (see followup.unsent).
+    # Answered in full but never sent: completed, not expired (see followup.unsent). The
+    # batch was claimed FOR UPDATE, so the save lock is already held for each.
+    for instance in batch:
+        read_locked(session, instance)
     batch = [i for i in batch if not complete_if_answered_in_full(session, i, now=now)]
     if not batch:
         return 0, 0

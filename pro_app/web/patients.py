@@ -1,7 +1,7 @@
 """The nurse's view of their site's patients: list, enrol, import, patient record."""
 
+from collections.abc import Iterable
 from datetime import date
-from enum import StrEnum
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -47,6 +47,8 @@ def _site() -> Site:
 
 DAY_RANGES = {"0-14": (0, 14), "15-90": (15, 90), "91-": (91, None)}
 MAX_DAYS = 36_500
+PROCEDURES = frozenset(choice.value for choice in Augmentation)
+FOLLOW_UP_STATUSES = frozenset(choice.value for choice in FollowUpStatus)
 
 
 def _date_arg(name: str, label: str, problems: list[str]) -> date | None:
@@ -60,10 +62,10 @@ def _date_arg(name: str, label: str, problems: list[str]) -> date | None:
         return None
 
 
-def _choice_arg(name: str, label: str, choices: type[StrEnum], problems: list[str]) -> str:
+def _choice_arg(name: str, label: str, choices: Iterable[str], problems: list[str]) -> str:
     """A filter that is one of ``choices``, in any case; one that is not is named and left out."""
     raw = request.args.get(name, "").strip()
-    if raw.lower() in {choice.value for choice in choices}:
+    if raw.lower() in choices:
         return raw.lower()
     if raw:
         problems.append(f"{label} “{raw[:20]}” is not one of the choices; it was left out.")
@@ -87,12 +89,7 @@ def list_filters() -> tuple[Filters, list[str]]:
     problems: list[str] = []
     days_from = _days_arg("days_from", "Days since procedure from", problems)
     days_to = _days_arg("days_to", "Days since procedure to", problems)
-    days = request.args.get("days", "").strip()
-    preset = DAY_RANGES.get(days)
-    if days and not preset:
-        problems.append(
-            f"Days since procedure “{days[:20]}” is not one of the choices; it was left out."
-        )
+    preset = DAY_RANGES.get(_choice_arg("days", "Days since procedure", DAY_RANGES, problems))
     if preset and days_from is None and days_to is None:
         days_from, days_to = preset
     procedure_from = _date_arg("procedure_from", "Procedure from", problems)
@@ -107,8 +104,8 @@ def list_filters() -> tuple[Filters, list[str]]:
     filters = Filters(
         query=request.args.get("q", "").strip(),
         alerts_only=request.args.get("alerts") == "1",
-        augmentation=_choice_arg("procedure", "Procedure", Augmentation, problems),
-        status=_choice_arg("status", "Follow-up", FollowUpStatus, problems),
+        augmentation=_choice_arg("procedure", "Procedure", PROCEDURES, problems),
+        status=_choice_arg("status", "Follow-up", FOLLOW_UP_STATUSES, problems),
         procedure_from=procedure_from,
         procedure_to=procedure_to,
         days_from=days_from,

@@ -208,11 +208,17 @@ def test_the_list_page_reads_sorts_and_filters_from_the_query(client, auth, gen,
     assert order == ["AA06", "AA05", "AA04", "AA01"]
 
 
-def test_unreadable_filters_are_named_and_left_out(client, auth, gen, ward, clock):
+def _list_as_a_nurse(client, auth, gen, ward, clock, query: str):
+    """The ward's patient list with ``query``, seen by one of its nurses at NOW."""
     site, _ = ward
     clock.move_to(NOW)
     auth.login(gen.user(site).email)
-    response = client.get("/patients/?procedure_from=yesterday&days_to=-3&sort=drop+table")
+    return client.get(f"/patients/?{query}")
+
+
+def test_unreadable_filters_are_named_and_left_out(client, auth, gen, ward, clock):
+    query = "procedure_from=yesterday&days_to=-3&sort=drop+table"
+    response = _list_as_a_nurse(client, auth, gen, ward, clock, query)
     assert response.status_code == 400
     assert "Procedure from “yesterday” is not a date" in response.text
     assert "Days since procedure to “-3” is not a number of days" in response.text
@@ -230,20 +236,14 @@ def test_unreadable_filters_are_named_and_left_out(client, auth, gen, ward, cloc
 def test_a_choice_filter_that_is_not_a_choice_is_named_not_an_empty_list(
     client, auth, gen, ward, clock, query, named
 ):
-    site, _ = ward
-    clock.move_to(NOW)
-    auth.login(gen.user(site).email)
-    response = client.get(f"/patients/?{query}")
+    response = _list_as_a_nurse(client, auth, gen, ward, clock, query)
     assert response.status_code == 400
     assert f"{named} is not one of the choices" in response.text
     assert len(re.findall(r">(AA0\d)</a>", response.text)) == 7
 
 
 def test_a_choice_filter_is_read_in_any_case(client, auth, gen, ward, clock):
-    site, _ = ward
-    clock.move_to(NOW)
-    auth.login(gen.user(site).email)
-    response = client.get("/patients/?status=ACTIVE")
+    response = _list_as_a_nurse(client, auth, gen, ward, clock, "status=ACTIVE")
     assert response.status_code == 200
     assert len(re.findall(r">(AA0\d)</a>", response.text)) == 7
 

@@ -55,14 +55,6 @@ def test_an_orm_change_flushed_and_not_committed_is_rolled_back(engine, gen):
         assert session.get(Site, site.id).name == site.name
 
 
-def test_a_read_that_failed_is_rolled_back(postgres):
-    with postgres.connect() as connection:
-        with pytest.raises(Exception, match="division by zero"):
-            connection.execute(text("SELECT 1 / 0")).all()
-        connection.rollback()
-        assert connection.execute(text("SELECT 2")).scalar_one() == 2
-
-
 def test_a_lock_taken_by_a_read_is_released_when_the_session_closes(postgres, gen):
     site = gen.site()
     with Session(postgres) as session:

@@ -27,7 +27,6 @@ import cProfile
 import http.client
 import os
 import pstats
-import re
 import socket
 import statistics
 import subprocess
@@ -58,7 +57,6 @@ from pro_app.storage.migrate import upgrade  # noqa: E402
 AUTH_TOKEN = "bench-twilio-token"
 PUBLIC_BASE_URL = "https://pro.bench.test"
 CONCURRENCY = (1, 8)
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 def bench_app():
@@ -236,10 +234,9 @@ def endpoints(targets: Targets) -> list[Endpoint]:
         return lambda i: Request("GET", targets.links[i % len(targets.links)], None, accepts)
 
     def survey_post(connection, thread):
-        # Each connection is one patient's browser: its cookie carries the CSRF secret.
+        # Each connection is one patient's browser (the link is its only credential).
         link = targets.links[thread % len(targets.links)]
-        token = CSRF.search(connection.send(Request("GET", link))[1]).group(1)
-        body = urlencode({**targets.pain_form, "csrf_token": token})
+        body = urlencode(targets.pain_form)
         headers = {"Content-Type": "application/x-www-form-urlencoded"}
         # ?page=1: the pain page again each time (a patient going back to change an answer).
         return lambda i: Request("POST", f"{link}?page=1", body, headers)

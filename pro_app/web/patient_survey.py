@@ -2,6 +2,12 @@
 
 Every submitted page is saved, so a closed tab or a lost signal loses nothing; opening
 the link again resumes where the patient stopped.
+
+The link's token is the patient's only credential, and it is in the address each form
+posts to: a page a third party could make a browser post from would have to hold it
+already. So these forms carry no CSRF token and the pages set no cookie. A cookie would
+add nothing, and a browser that refuses cookies, or an old phone that drops a
+session cookie while the page waits, would have its answers refused.
 """
 
 from dataclasses import dataclass
@@ -16,6 +22,7 @@ from notifications import hash_token, tokens_match
 from surveys import ItemType, red_flags_raised
 from surveys.burden import web_burden
 
+from ..extensions import csrf
 from ..followup.answer_saving import complete, lock_answers, read_locked, save_answers
 from ..followup.link_guesses import client_key, record_miss, retry_after
 from ..followup.survey_pages import (
@@ -159,6 +166,7 @@ def _requested_page(pages, saved) -> int | None:
 
 
 @bp.route("/s/<token>", methods=["GET", "POST"])
+@csrf.exempt  # the token in the address is the credential (see the module's docstring)
 def survey(token: str):
     session = database.session()
     instance = _instance_for(token)

@@ -102,6 +102,21 @@ def test_a_whole_survey_is_saved_page_by_page_and_sent(client, gen, link):
     assert "already sent" in client.get(link).text
 
 
+def test_a_browser_that_keeps_no_cookie_answers_the_whole_survey(csrf_app, gen, link):
+    """With CSRF protection on, as in production: the link is the credential, so a phone
+    that refuses cookies, or drops its session cookie while a page waits, still saves."""
+    browser = csrf_app.test_client(use_cookies=False)
+    first = browser.get(link)
+    assert first.status_code == 200 and "Set-Cookie" not in first.headers
+    for page in pages_of(gen.engine):
+        response = browser.post(link, data={"action": "next", **answers_for_page(page)})
+        assert response.status_code == 302, (page.instrument.id, response.text[:300])
+        assert "Set-Cookie" not in response.headers
+    assert "Thank you" in browser.post(link, data={"action": "submit"}).text
+    assert instances(gen.engine)[0].status == InstanceStatus.COMPLETED
+    assert current(gen.engine)["pain_nrs"].answers == {"worst": 7, "average": 5, "now": 4}
+
+
 def test_leaving_and_coming_back_resumes_where_the_patient_stopped(client, gen, link):
     pages = pages_of(gen.engine)
     client.post(link, data={"action": "next", **answers_for_page(pages[0])})

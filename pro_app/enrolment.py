@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 from .clinical_dates import follow_up_over_problem, procedure_date_problem
 from .languages import language_choices, language_code
 from .local_time import local_today
+from .messaging.opt_out import carry_number_opt_out
 from .models import (
     Augmentation,
     ContactChannel,
@@ -240,6 +241,7 @@ class Enrolled:
     procedure: Procedure
     planned: int = 0  # surveys to be sent; those whose window had closed are not counted
     record_only: bool = False
+    number_opted_out: bool = False  # the number had texted STOP (see ``messaging.opt_out``)
 
 
 RECORD_ONLY_REASON = "enrolled for the record only: every survey had closed, none is sent"
@@ -413,7 +415,8 @@ def _create(
     )
     planned = plan_follow_up(session, patient, procedure, now=now)
     to_send = sum(instance.status != InstanceStatus.CANCELLED for instance in planned)
-    return Enrolled(patient, procedure, to_send, item.record_only)
+    opted_out = carry_number_opt_out(session, patient, user_id=user_id, now=now)
+    return Enrolled(patient, procedure, to_send, item.record_only, opted_out)
 
 
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")

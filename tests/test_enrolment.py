@@ -106,6 +106,19 @@ def test_a_shared_mobile_is_allowed_with_a_warning_naming_only_this_sites_patien
     assert "also used by" not in alone.text
 
 
+def test_enrolling_on_a_number_that_texted_stop_says_no_texts_will_go(client, auth, gen):
+    site = gen.site()
+    earlier = gen.patient(site, phone="07400 123456", study_id="RFA-050").patient
+    with session_scope(gen.engine) as session:
+        session.get(Patient, earlier.id).sms_opted_out = True
+    auth.login(gen.user(site).email)
+    response = client.post("/patients/enrol", data=form_data(), follow_redirects=True)
+    assert "texted STOP to the service earlier, so no texts will be sent" in response.text
+    with Session(gen.engine) as session:
+        patient = session.exec(select(Patient).where(Patient.study_id == "RFA-100")).one()
+    assert patient.sms_opted_out
+
+
 def test_a_study_id_cannot_be_enrolled_twice_at_a_site(client, auth, gen):
     nurse = gen.user(gen.site())
     auth.login(nurse.email)

@@ -21,14 +21,13 @@ from ..models import (
     Message,
     MessageStatus,
     Patient,
-    PatientEvent,
     Site,
     SurveyInstance,
 )
 from ..plain_text import without_control_characters
 from ..storage.upsert import insert_ignore
 from .failures import record_delivery_failure
-from .outbox import cancel_pending
+from .opt_out import set_opt_out
 
 MAX_BODY = 1600  # Twilio's limit for one message, however many segments
 
@@ -151,11 +150,11 @@ def handle_inbound(
     if not patients:
         return _replies(session, None, None, [templates.unknown_sender_reply()], sid, now)
     if kind == "stop":
-        _set_opt_out(session, patients, True, now)
+        set_opt_out(session, patients, True, now)
         texts = [] if twilio_kind else [_opted_out_text(session, patients[0])]
         return _replies(session, patients[0], None, texts, sid, now)
     if kind == "start":
-        _set_opt_out(session, patients, False, now)
+        set_opt_out(session, patients, False, now)
         site = session.get(Site, patients[0].site_id)
         # "Yes" from a number that never opted out, with nothing to answer: say who texts.
         text = (
@@ -226,32 +225,6 @@ def _is_an_answer(instance: SurveyInstance | None, body: str) -> bool:
 def _opted_out_text(session: Session, patient: Patient) -> str:
     site = session.get(Site, patient.site_id)
     return templates.opted_out(site.name, site.team_phone)
-
-
-def _set_opt_out(session: Session, patients: list[Patient], stop: bool, now: datetime) -> None:
-    """STOP and START apply to the number, so to every record that uses it."""
-    for patient in patients:
-        if patient.sms_opted_out == stop:
-            continue
-        patient.sms_opted_out = stop
-        patient.sms_opted_out_at = now if stop else None
-        session.add(
-            PatientEvent(
-                patient_id=patient.id, kind="sms_opt_out" if stop else "sms_opt_in", at=now
-            )
-        )
-        if stop:
-            cancel_pending(session, "patient opted out of texts", Message.patient_id == patient.id)
-            raise_alert(
-                session,
-                site=session.get(Site, patient.site_id),
-                patient_id=patient.id,
-                kind=AlertKind.OPTED_OUT,
-                urgency="routine",
-                summary="The patient texted STOP: no more texts. Follow up by phone.",
-                dedupe_key=f"opted_out:{patient.id}:{now.isoformat()}",
-                now=now,
-            )
 
 
 def _replies(session, patient, instance, texts: list[str], sid: str, now: datetime) -> list[str]:

@@ -16,6 +16,7 @@ from ..clinical_dates import procedure_date_problem
 from ..enrolment import normalise_mobile
 from ..local_time import local_today
 from ..messaging.links import LINK_PLACEHOLDER, token_hash_for
+from ..messaging.opt_out import carry_number_opt_out
 from ..messaging.outbox import cancel_pending, enqueue
 from ..models import (
     OPEN_STATUSES,
@@ -36,6 +37,7 @@ from ..models import (
 from ..models.safety import ALERT_ACTION_LABELS, NOT_REACHED
 from ..scheduling.invitations import web_estimate
 from ..scheduling.plan import (
+    DateChange,
     Reopened,
     change_procedure_date,
     reopen_follow_up,
@@ -220,15 +222,17 @@ def switch_channel(
 
 def correct_mobile(
     session: Session, patient: Patient, raw: str, *, user_id: int, now: datetime
-) -> None:
-    """Replace the mobile number; texts still waiting for the old number are cancelled."""
+) -> bool:
+    """Replace the mobile number; texts still waiting for the old number are cancelled.
+
+    True when the new number had texted STOP, so the record is opted out with it."""
     site = session.get(Site, patient.site_id)
     try:
         number = normalise_mobile(raw, site.phone_region)
     except ValueError as exc:
         raise ActionRefused(str(exc)) from None
     if number == patient.phone_e164 and not patient.phone_problem:
-        return
+        return False
     cancelled = cancel_pending(
         session,
         "mobile number corrected",
@@ -245,6 +249,7 @@ def correct_mobile(
     )
     patient.phone_e164 = number
     patient.phone_problem = None
+    return carry_number_opt_out(session, patient, user_id=user_id, now=now)
 
 
 def pause(session: Session, patient: Patient, reason: str, *, user_id: int, now: datetime) -> int:
@@ -395,7 +400,7 @@ def record_safety_event(
 
 def move_procedure_date(
     session: Session, procedure: Procedure, new_date: date, *, user_id: int, now: datetime
-) -> int:
+) -> DateChange:
     """Correct the procedure date (within the accepted range, judged by the site's date)
     and re-plan unsent surveys."""
     patient = session.get(Patient, procedure.patient_id)

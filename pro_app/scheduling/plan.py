@@ -8,6 +8,7 @@ from sqlmodel import Session, select
 from ..messaging.outbox import cancel_pending
 from ..messaging.timing import SendPolicy, local_midnight
 from ..models import (
+    OPEN_STATUSES,
     FollowUpStatus,
     InstanceStatus,
     Message,
@@ -20,6 +21,14 @@ from .protocols import TimepointPlan, timepoints_for
 
 NOT_YET_SENT = (InstanceStatus.SCHEDULED,)
 STILL_OPEN = (InstanceStatus.SCHEDULED, InstanceStatus.SENT, InstanceStatus.IN_PROGRESS)
+
+
+@dataclass(frozen=True)
+class DateChange:
+    """What moving a procedure's date did to its surveys."""
+
+    replanned: int  # not yet sent: planned again from the new date
+    closed_early: int  # already sent, open, and due to close earlier: the window now ends
 
 
 @dataclass(frozen=True)
@@ -120,30 +129,41 @@ def change_procedure_date(
     user_id: int | None,
     now: datetime,
     policy: SendPolicy | None = None,
-) -> int:
-    """Move the procedure and re-plan the instances not yet sent; return how many moved.
+) -> DateChange:
+    """Move the procedure and re-plan the instances not yet sent.
 
-    Instances already sent keep their times, so a date change never sends anything twice.
+    Instances already sent keep their times, so a date change never sends anything twice;
+    but one still open whose window ends earlier from the new date closes then (at once if
+    that has passed), so no answer given after its new window (a "before the procedure"
+    answer given after the procedure, say) is kept as if it were inside it.
     While follow-up is stopped or paused nothing is scheduled: the instances the stop
     cancelled and never sent get the new date's windows and stay cancelled for that
     stop, so restarting or resuming plans them from the new date. Calling it again with
     the same date changes nothing.
     """
     if procedure.procedure_date == new_date:
-        return 0
+        return DateChange(0, 0)
     policy = policy or SendPolicy.from_env()
     patient = session.get(Patient, procedure.patient_id)
     old_date = procedure.procedure_date
     procedure.procedure_date = new_date
     plans = {tp.id: tp for tp in timepoints_for(procedure.protocol_id)}
-    moved = 0
+    moved = closed = 0
     instances = session.exec(
         select(SurveyInstance).where(SurveyInstance.procedure_id == procedure.id)
     ).all()
     held = patient.status != FollowUpStatus.ACTIVE
     for instance in instances:
         plan = plans.get(instance.timepoint)
-        if plan is None or not _movable(instance, patient):
+        if plan is None:
+            continue
+        if instance.status in OPEN_STATUSES:
+            ends = max(closes_at_for(plan, new_date, patient.timezone), now)
+            if ends < instance.closes_at:
+                instance.closes_at = ends  # the expiry pass closes it as any other
+                closed += 1
+            continue
+        if not _movable(instance, patient):
             continue
         enrolled_at = instance.opens_at if plan.is_baseline else now
         window = window_for(
@@ -168,13 +188,18 @@ def change_procedure_date(
         PatientEvent(
             patient_id=procedure.patient_id,
             kind="procedure_date_changed",
-            detail={"from": old_date.isoformat(), "to": new_date.isoformat(), "replanned": moved},
+            detail={
+                "from": old_date.isoformat(),
+                "to": new_date.isoformat(),
+                "replanned": moved,
+                "closed_early": closed,
+            },
             user_id=user_id,
             at=now,
         )
     )
     session.flush()
-    return moved
+    return DateChange(moved, closed)
 
 
 def _cancelled_by_plan(instance: SurveyInstance) -> bool:

@@ -27,6 +27,7 @@ from ..enrolment import shared_number_note
 from ..followup.answer_saving import current_responses
 from ..followup.survey_pages import display_value, survey_pages, timepoint_place
 from ..local_time import in_zone
+from ..messaging import opt_out
 from ..models import (
     SAFETY_EVENT_LABELS,
     Alert,
@@ -352,8 +353,15 @@ def change_mobile(patient_id: int):
         lambda: correct_mobile(
             session, patient, form.mobile.data, user_id=current_user.id, now=utcnow()
         ),
-        lambda _: " ".join(
-            filter(None, ["Mobile number updated.", shared_number_note(session, patient)])
+        lambda opted_out: " ".join(
+            filter(
+                None,
+                [
+                    "Mobile number updated.",
+                    opt_out.NURSE_NOTE if opted_out else None,
+                    shared_number_note(session, patient),
+                ],
+            )
         ),
         slot="mobile_form",
     )

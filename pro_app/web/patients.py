@@ -18,6 +18,7 @@ from ..enrolment import (
     shared_number_note,
 )
 from ..local_time import in_zone, local_today
+from ..messaging import opt_out
 from ..models import (
     SAFETY_EVENT_LABELS,
     Augmentation,
@@ -164,6 +165,8 @@ def enrol_patient():
         else:
             session.commit()
             flash(_enrolled_message(enrolled), "info")
+            if enrolled.number_opted_out:
+                flash(opt_out.NURSE_NOTE, "warning")
             shared = shared_number_note(session, enrolled.patient)
             if shared:
                 flash(shared, "warning")
@@ -206,6 +209,8 @@ def import_patients():
                 record_only = sum(e.record_only for e in enrolled)
                 kept = f", {record_only} of them for the record only" if record_only else ""
                 flash(f"Enrolled {len(enrolled)} patients{kept}.", "info")
+                if stopped := [e.patient.study_id for e in enrolled if e.number_opted_out]:
+                    flash(f"{', '.join(stopped)}: {opt_out.NURSE_NOTE}", "warning")
                 return redirect(url_for("patients.index"))
     elif request.method == "POST":
         problems = [(None, "file", error) for error in form.file.errors] or [
@@ -277,6 +282,16 @@ def _replanned_when(status: str) -> str:
     return "."
 
 
+def _closed_early(closed: int) -> str:
+    if not closed:
+        return ""
+    if closed == 1:
+        return " The survey already sent closes earlier: when its window from the new date ends."
+    return (
+        f" {closed} surveys already sent close earlier: when their windows from the new date end."
+    )
+
+
 @bp.post("/<int:patient_id>/procedure-date")
 @roles_required(Role.NURSE)
 def move_procedure(patient_id: int):
@@ -290,9 +305,10 @@ def move_procedure(patient_id: int):
         lambda: move_procedure_date(
             session, procedure, form.procedure_date.data, user_id=current_user.id, now=utcnow()
         ),
-        lambda moved: (
-            f"Procedure date set; {moved} surveys not yet sent were re-planned"
+        lambda change: (
+            f"Procedure date set; {change.replanned} surveys not yet sent were re-planned"
             + _replanned_when(patient.status)
+            + _closed_early(change.closed_early)
         ),
         slot="date_form",
     )

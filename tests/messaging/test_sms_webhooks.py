@@ -18,6 +18,7 @@ from pro_app.models import (
     Patient,
     Response,
 )
+from pro_app.nurse.actions import correct_mobile
 from pro_app.storage.engine import session_scope
 from tests.tick_helpers import instances, messages
 
@@ -99,6 +100,40 @@ def test_stop_opts_out_tells_the_nurse_and_cancels_pending_texts(twilio, gen, ti
     report = tick(ENROLLED + timedelta(days=30))
     assert report.delivery.sent == 0
     assert all(m.kind != "reminder" for m in messages(gen.engine))
+
+
+def test_a_record_that_takes_on_a_number_that_texted_stop_is_opted_out_until_start(
+    twilio, gen, tick
+):
+    """STOP applies to the number: a patient enrolled on it later (at any site), or a
+    record whose mobile is corrected to it, gets no text until the number texts START."""
+    number = "+447400123456"
+    first = gen.patient(gen.site(), now=ENROLLED, phone="07400 123456").patient
+    twilio.text(number, "STOP")
+    elsewhere = gen.site()
+    enrolled = gen.patient(elsewhere, now=ENROLLED + timedelta(hours=1), phone="07400 123456")
+    corrected = gen.patient(elsewhere, now=ENROLLED + timedelta(hours=1)).patient
+    with session_scope(gen.engine) as session:
+        carried = correct_mobile(
+            session,
+            session.get(Patient, corrected.id),
+            "07400 123456",
+            user_id=None,
+            now=ENROLLED + timedelta(hours=2),
+        )
+    assert enrolled.number_opted_out and carried
+    report = tick(ENROLLED + timedelta(days=1, hours=2))
+    assert report.delivery.sent == 0
+    texts = [m for m in messages(gen.engine, direction="out") if m.kind != "reply"]
+    assert not [m for m in texts if m.status != "cancelled"]
+    ids = (first.id, enrolled.patient.id, corrected.id)
+    with Session(gen.engine) as session:
+        alerts = session.exec(select(Alert.patient_id).where(Alert.kind == "opted_out")).all()
+        assert all(session.get(Patient, i).sms_opted_out for i in ids)
+    assert sorted(alerts) == sorted(ids)
+    twilio.text(number, "START")
+    with Session(gen.engine) as session:
+        assert not any(session.get(Patient, i).sms_opted_out for i in ids)
 
 
 def test_twilio_handled_opt_out_gets_no_second_confirmation(twilio, gen):

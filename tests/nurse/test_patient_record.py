@@ -17,6 +17,7 @@ from pro_app.models import (
     SafetyEvent,
     SurveyInstance,
 )
+from pro_app.storage.engine import session_scope
 from tests.tick_helpers import instances, messages
 
 SECRET = "test-secret"
@@ -150,6 +151,22 @@ def test_a_mobile_another_patient_uses_is_taken_with_a_warning(client, auth, gen
     assert "Mobile number updated. This mobile number is also used by PARTNER-1" in response.text
     with Session(gen.engine) as session:
         assert session.get(Patient, patient.id).phone_e164 == "+447400765432"
+
+
+def test_a_mobile_that_texted_stop_is_taken_opted_out_and_the_nurse_told(
+    client, auth, gen, enrolled
+):
+    site, patient = enrolled
+    stopped = gen.patient(site, phone="07400 765432", study_id="PARTNER-1").patient
+    with session_scope(gen.engine) as session:
+        session.get(Patient, stopped.id).sms_opted_out = True
+    auth.login(gen.user(site).email)
+    response = client.post(
+        f"/patients/{patient.id}/mobile", data={"mobile": "07400 765432"}, follow_redirects=True
+    )
+    assert "Mobile number updated. This mobile number texted STOP" in response.text
+    with Session(gen.engine) as session:
+        assert session.get(Patient, patient.id).sms_opted_out
 
 
 def test_channel_mobile_pause_and_resume(client, auth, gen, enrolled):

@@ -15,10 +15,11 @@ from pro_app.models import (
     Patient,
     PatientEvent,
     Procedure,
+    Response,
     SurveyInstance,
 )
 from pro_app.scheduling.invitations import invite_due
-from pro_app.scheduling.plan import change_procedure_date, stop_follow_up
+from pro_app.scheduling.plan import DateChange, change_procedure_date, stop_follow_up
 from pro_app.scheduling.protocols import timepoints_for
 from pro_app.storage.engine import session_scope
 from tests.tick_helpers import LINKS, SECRET, FlakyChannel, RecordingChannel, instances, messages
@@ -127,7 +128,7 @@ def test_moving_the_procedure_replans_only_unsent_surveys(gen, tick):
     with session_scope(gen.engine) as session:
         procedure = session.get(Procedure, enrolled.procedure.id)
         moved = change_procedure_date(session, procedure, later, user_id=None, now=ENROLLED)
-    assert moved == len(TIMEPOINTS) - 1  # the baseline invitation is already out
+    assert moved.replanned == len(TIMEPOINTS) - 1  # the baseline invitation is already out
     after = {i.timepoint: i for i in instances(gen.engine, enrolled.patient.id)}
     assert after["baseline"].due_at == before["baseline"].due_at
     assert after["baseline"].status == InstanceStatus.SENT
@@ -135,7 +136,9 @@ def test_moving_the_procedure_replans_only_unsent_surveys(gen, tick):
     # The same change again does nothing, and the first one is on record.
     with session_scope(gen.engine) as session:
         procedure = session.get(Procedure, enrolled.procedure.id)
-        assert change_procedure_date(session, procedure, later, user_id=None, now=ENROLLED) == 0
+        assert change_procedure_date(session, procedure, later, user_id=None, now=ENROLLED) == (
+            DateChange(0, 0)
+        )
         events = session.exec(
             select(PatientEvent).where(PatientEvent.kind == "procedure_date_changed")
         ).all()
@@ -146,6 +149,44 @@ def test_moving_the_procedure_replans_only_unsent_surveys(gen, tick):
     assert len(messages(gen.engine, kind="invitation")) == len(
         {m.instance_id for m in messages(gen.engine, kind="invitation")}
     )
+
+
+def test_a_sent_baseline_closes_when_the_procedure_moves_earlier_than_its_window(
+    gen, tick, client, monkeypatch
+):
+    """The baseline asks about pain before the procedure: moved to a date already past,
+    the one already sent closes at once, so an answer given later is not kept as a
+    baseline; moved to a nearer date still to come, it closes at the end of that day."""
+    site = gen.site()
+    moved = gen.patient(site, now=ENROLLED, procedure_date=PROCEDURE).patient
+    nearer = gen.patient(site, now=ENROLLED, procedure_date=PROCEDURE).patient
+    tick(ENROLLED)
+    change_at = ENROLLED + timedelta(days=2)  # Wednesday 6 January
+    with session_scope(gen.engine) as session:
+        for patient, new_date in ((moved, date(2027, 1, 5)), (nearer, date(2027, 1, 7))):
+            procedure = session.exec(
+                select(Procedure).where(Procedure.patient_id == patient.id)
+            ).one()
+            change = change_procedure_date(
+                session, procedure, new_date, user_id=None, now=change_at
+            )
+            assert change.closed_early == 1
+    baselines = {i.patient_id: i for i in instances(gen.engine) if i.timepoint == "baseline"}
+    assert baselines[moved.id].closes_at == change_at
+    assert baselines[nearer.id].closes_at == datetime(2027, 1, 8, 0, 0, tzinfo=UTC)
+    tick(change_at + timedelta(minutes=5))
+    assert instances(gen.engine, moved.id)[0].status == InstanceStatus.EXPIRED
+    baseline = baselines[moved.id]
+    link = f"/s/{survey_token(SECRET, baseline.id, baseline.link_version)}"
+    monkeypatch.setattr("pro_app.web.patient_survey.utcnow", lambda: change_at + timedelta(days=1))
+    response = client.post(link, data={"action": "next", "worst": "5"})
+    assert response.status_code == 410
+    with Session(gen.engine) as session:
+        assert session.exec(select(Response)).first() is None
+        event = session.exec(select(PatientEvent).where(PatientEvent.patient_id == moved.id)).all()
+    assert [e.detail.get("closed_early") for e in event if e.kind == "procedure_date_changed"] == [
+        1
+    ]
 
 
 def test_stopping_follow_up_cancels_the_rest(gen, tick):

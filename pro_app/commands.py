@@ -12,12 +12,20 @@ from flask.cli import AppGroup, with_appcontext
 from sqlmodel import select
 
 from .accounts.users import UserError, create_user, reset_password
-from .enrolment import CSV_COLUMNS, EnrolmentError, import_csv, normalise_on_call_phone
+from .enrolment import (
+    CSV_COLUMNS,
+    EnrolmentError,
+    check_phone_region,
+    check_team_phone,
+    import_csv,
+    normalise_on_call_phone,
+)
 from .models import Site, User
 from .scheduling.tick import tick_for_app
 from .storage import database
 from .storage.engine import session_scope
 from .storage.migrate import upgrade
+from .time_zones import is_time_zone
 
 db_group = AppGroup("db", help="Database schema.")
 
@@ -60,10 +68,14 @@ def create_site_command(
 ) -> None:
     """Add a site (hospital team)."""
     _check_protocol(protocol)
-    try:
-        on_call = normalise_on_call_phone(on_call_phone, phone_region)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--on-call-phone") from exc
+    if not is_time_zone(timezone):
+        raise click.BadParameter(
+            f"{timezone!r} is not a time zone: give one such as Europe/London.",
+            param_hint="--timezone",
+        )
+    _checked("--phone-region", check_phone_region, phone_region)
+    phone = _checked("--phone", check_team_phone, phone, phone_region)
+    on_call = _checked("--on-call-phone", normalise_on_call_phone, on_call_phone, phone_region)
     with session_scope(database.engine()) as session:
         if session.exec(select(Site).where(Site.code == code)).first():
             raise click.ClickException(f"Site {code} already exists.")
@@ -79,6 +91,14 @@ def create_site_command(
             )
         )
     click.echo(f"Created site {code} (protocol {protocol}).")
+
+
+def _checked(hint: str, check, *values):
+    """``check(*values)``, a ValueError from it shown as the option's problem."""
+    try:
+        return check(*values)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint=hint) from exc
 
 
 @click.command("set-protocol")

@@ -5,6 +5,8 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from .messaging.timing import SendPolicy
+
 
 class ConfigError(RuntimeError):
     """Raised when the environment does not describe a runnable configuration."""
@@ -110,6 +112,10 @@ class Settings:
             sms_rate_per_second=_positive_number(env, "SMS_RATE_PER_SECOND", 10.0),
         )
         settings.check()
+        try:
+            SendPolicy.from_env(env)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
         return settings
 
     def check(self) -> None:

@@ -217,6 +217,34 @@ def normalise_on_call_phone(raw: str | None, region: str = "GB") -> str | None:
         raise ValueError(f"On-call phone: {exc}") from None
 
 
+TEAM_PHONE_CHARACTERS = re.compile(r"\+?[0-9][0-9 ()-]{4,30}")
+
+
+def check_team_phone(raw: str | None, region: str = "GB") -> str:
+    """The team's number as written (it is shown to patients and put in texts), or
+    ValueError saying why it cannot be: it must be a valid number, landline or mobile."""
+    text = (raw or "").strip()
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        number = None
+    if not TEAM_PHONE_CHARACTERS.fullmatch(text) or not (
+        number and phonenumbers.is_valid_number(number)
+    ):
+        raise ValueError(
+            "Team phone: give the number patients should call, e.g. 0113 496 0123, "
+            "in digits and spaces only."
+        )
+    return text
+
+
+def check_phone_region(region: str) -> str:
+    """A region code phone numbers without ``+`` are read in (GB, IE...), or ValueError."""
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError(f"Phone region: {region!r} is not a region code such as GB or IE.")
+    return region
+
+
 class EnrolmentError(ValueError):
     """One or more inputs are invalid; ``problems`` lists them as (row, field, message).
 

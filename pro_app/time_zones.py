@@ -54,9 +54,15 @@ COMMON_ZONES = (
 )
 
 
+# Names the zone database holds that are no place's zone: the server's own setting, and a
+# placeholder zone (abbreviated "-00"). ``posix/`` and ``right/`` copies are not listed in
+# ``available_timezones`` and so are refused too.
+NOT_A_PLACE = frozenset({"Factory", "localtime"})
+
+
 def is_time_zone(name: str) -> bool:
-    """Whether ``name`` is an IANA time zone this machine knows."""
-    if not name or name != name.strip():
+    """Whether ``name`` is an IANA time zone of a place, as this machine's database lists."""
+    if name not in _known_zones():
         return False
     try:
         ZoneInfo(name)
@@ -74,8 +80,13 @@ def canonical_zone(name: str) -> str | None:
 
 
 @cache
+def _known_zones() -> frozenset[str]:
+    return frozenset(available_timezones()) - NOT_A_PLACE
+
+
+@cache
 def _zones_by_folded_name() -> dict[str, str]:
-    return {zone.casefold(): zone for zone in available_timezones()}
+    return {zone.casefold(): zone for zone in _known_zones()}
 
 
 @lru_cache(maxsize=256)

@@ -64,6 +64,35 @@ def test_a_bad_setting_is_one_sentence(empty_database):
     said_plainly(run("tick", SMS_BACKEND="pigeon"), "SMS_BACKEND must be")
 
 
+@pytest.mark.parametrize(
+    ("settings", "words"),
+    [
+        ({"PRO_SEND_TIME": "10am"}, "PRO_SEND_TIME must be a time of day as HH:MM"),
+        ({"PRO_QUIET_START": "25:00"}, "PRO_QUIET_START must be a time of day"),
+        ({"PRO_SEND_TIME": "22:00"}, "PRO_SEND_TIME 22:00 is inside quiet hours (21:00 to 08:00)"),
+    ],
+)
+def test_a_send_time_that_cannot_be_kept_stops_every_command(empty_database, settings, words):
+    """Refused at start, not at the first enrolment: an evening send time would put every
+    survey off to the next morning, past a window of one day."""
+    said_plainly(run("tick", **settings), words)
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "words"),
+    [
+        ("--timezone", "Mars/Phobos", "is not a time zone"),
+        ("--phone-region", "XX", "is not a region code"),
+        ("--phone", "not a phone", "give the number patients should call"),
+    ],
+)
+def test_create_site_refuses_what_enrolment_could_not_use(migrated, option, value, words):
+    args = {"--code": "B", "--name": "B team", "--phone": "0113 496 0000", option: value}
+    result = run("create-site", *[part for pair in args.items() for part in pair])
+    said_plainly(result, words)
+    assert "Created site" not in result.output
+
+
 @pytest.fixture
 def migrated(empty_database):
     assert run("db", "upgrade").exit_code == 0

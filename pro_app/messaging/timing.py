@@ -1,14 +1,21 @@
 """Local-time rules for when a patient may be texted: send hour and quiet hours."""
 
 import os
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+CLOCK = re.compile(r"([01]?[0-9]|2[0-3]):([0-5][0-9])")
 
-def _clock(value: str) -> time:
-    hours, _, minutes = value.partition(":")
-    return time(int(hours), int(minutes or 0))
+
+def parse_clock(value: str, name: str) -> time:
+    """``HH:MM`` on a 24-hour clock, or ValueError naming the setting ``name``."""
+    found = CLOCK.fullmatch(value.strip())
+    if not found:
+        raise ValueError(f"{name} must be a time of day as HH:MM (24-hour), not {value!r}.")
+    return time(int(found[1]), int(found[2]))
 
 
 @dataclass(frozen=True)
@@ -20,12 +27,26 @@ class SendPolicy:
     quiet_end: time = time(8, 0)
 
     @classmethod
-    def from_env(cls) -> "SendPolicy":
-        return cls(
-            send_at=_clock(os.environ.get("PRO_SEND_TIME", "10:00")),
-            quiet_start=_clock(os.environ.get("PRO_QUIET_START", "21:00")),
-            quiet_end=_clock(os.environ.get("PRO_QUIET_END", "08:00")),
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "SendPolicy":
+        """The policy the environment sets, or ValueError saying which setting is wrong.
+
+        The send time must fall outside quiet hours: one inside them would be put off to
+        their end, the next morning for an evening time, so a survey due on its day (a
+        one-day window) would miss it.
+        """
+        env = os.environ if env is None else env
+        policy = cls(
+            send_at=parse_clock(env.get("PRO_SEND_TIME", "10:00"), "PRO_SEND_TIME"),
+            quiet_start=parse_clock(env.get("PRO_QUIET_START", "21:00"), "PRO_QUIET_START"),
+            quiet_end=parse_clock(env.get("PRO_QUIET_END", "08:00"), "PRO_QUIET_END"),
         )
+        if policy.is_quiet(policy.send_at):
+            raise ValueError(
+                f"PRO_SEND_TIME {policy.send_at:%H:%M} is inside quiet hours "
+                f"({policy.quiet_start:%H:%M} to {policy.quiet_end:%H:%M}): choose a time "
+                "outside them."
+            )
+        return policy
 
     def is_quiet(self, local: time) -> bool:
         if self.quiet_start <= self.quiet_end:

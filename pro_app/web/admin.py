@@ -5,8 +5,6 @@ account, including other registry admins. A site admin changes its own site's se
 and manages the accounts at its site; every other site and account answers 404.
 """
 
-from zoneinfo import ZoneInfo
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -19,7 +17,7 @@ from surveys import all_instruments, available_protocols
 from ..accounts.access import is_registry_admin, managed_site, managed_user, roles_required
 from ..accounts.passwords import MIN_LENGTH
 from ..accounts.users import UserError, create_user, reset_password, set_active
-from ..enrolment import normalise_on_call_phone
+from ..enrolment import check_team_phone, normalise_on_call_phone
 from ..models import Role, Site, SiteAlert, User
 from ..storage import database
 from ..time_zones import is_time_zone, zone_choices, zone_label
@@ -29,10 +27,15 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
 def _known_timezone(_form, field) -> None:
+    if not is_time_zone(field.data):
+        raise ValidationError("Give a time zone such as Europe/London.")
+
+
+def _team_phone(form, field) -> None:
     try:
-        ZoneInfo(field.data.strip())
-    except (ValueError, KeyError, OSError):
-        raise ValidationError("Give a time zone such as Europe/London.") from None
+        check_team_phone(field.data, getattr(form, "phone_region_of_site", "GB"))
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from None
 
 
 def _on_call_mobile(_form, field) -> None:
@@ -49,7 +52,8 @@ class SiteSettingsForm(FlaskForm):
         "Team name, as patients know it", validators=[DataRequired(), Length(max=200)]
     )
     team_phone = StringField(
-        "Team phone number shown to patients", validators=[DataRequired(), Length(max=32)]
+        "Team phone number shown to patients",
+        validators=[DataRequired(), Length(max=32), _team_phone],
     )
     on_call_phone = StringField(
         "On-call mobile for urgent alerts (optional)",
@@ -90,6 +94,7 @@ class SiteSettingsForm(FlaskForm):
 
     def offer_choices(self, site: Site | None = None) -> "SiteSettingsForm":
         """The zones (the site's first) and the protocols that load, the site's kept."""
+        self.phone_region_of_site = site.phone_region if site else "GB"
         zone = self.timezone.data if self.is_submitted() else None
         zones = zone_choices(site.timezone if site else "Europe/London")
         if zone and is_time_zone(zone) and zone not in dict(zones):

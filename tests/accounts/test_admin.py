@@ -1,5 +1,6 @@
 """Admins manage sites and staff; nobody else can."""
 
+import pytest
 from sqlmodel import Session, select
 
 from pro_app.models import Site, User
@@ -196,14 +197,31 @@ def test_a_site_admin_changes_its_own_sites_settings(client, auth, gen):
     )
 
 
-def test_site_settings_refuse_an_unknown_time_zone(client, auth, gen):
+@pytest.mark.parametrize(
+    "zone", ["Mars/Base", "Factory", "localtime", "posix/Asia/Tokyo", "right/Europe/London"]
+)
+def test_site_settings_refuse_an_unknown_time_zone(client, auth, gen, zone):
+    """A zone must be a place's: not the server's own setting, nor a placeholder or a
+    copy of the database that counts leap seconds."""
     mine = gen.site()
     auth.login(gen.user(None, role="admin").email)
-    response = client.post(f"/admin/sites/{mine.id}", data=SETTINGS | {"timezone": "Mars/Base"})
+    response = client.post(f"/admin/sites/{mine.id}", data=SETTINGS | {"timezone": zone})
     assert response.status_code == 400
     assert "Give a time zone such as Europe/London." in response.data.decode()
     with Session(gen.engine) as session:
         assert session.get(Site, mine.id).timezone == "Europe/London"
+
+
+@pytest.mark.parametrize("phone", ["abc", "call 999 NOW!!", "999", "0113 496"])
+def test_site_settings_refuse_a_team_phone_patients_could_not_call(client, auth, gen, phone):
+    """The team's number is in every urgent advice text and page: it must be a number."""
+    mine = gen.site()
+    auth.login(gen.user(None, role="admin").email)
+    response = client.post(f"/admin/sites/{mine.id}", data=SETTINGS | {"team_phone": phone})
+    assert response.status_code == 400
+    assert "give the number patients should call" in response.text
+    with Session(gen.engine) as session:
+        assert session.get(Site, mine.id).team_phone == "0113 496 0000"
 
 
 def test_a_site_admin_manages_its_own_staff(client, auth, gen):

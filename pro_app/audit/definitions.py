@@ -17,7 +17,8 @@ MINIMUM_PAIN = f"{minimum_baseline_pain():g}"
 DEFINITIONS: tuple[tuple[str, str], ...] = (
     (
         "Due",
-        "The survey's due time has passed and it was not cancelled (follow-up stopped or "
+        "The survey's due time has passed, or it was completed before it (answers entered "
+        "once its window opened), and it was not cancelled (follow-up stopped or "
         "re-planned). Answered means completed; response rate is answered of due.",
     ),
     (

@@ -18,7 +18,7 @@ import random
 import tempfile
 import uuid
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from functools import lru_cache
 from itertools import groupby, islice
@@ -28,7 +28,12 @@ from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 from sqlmodel import Session, select
 
 from surveys import get_instrument
-from surveys.fhir import DEFAULT_BASE, to_questionnaire, to_questionnaire_response
+from surveys.fhir import (
+    DEFAULT_BASE,
+    canonical_url,
+    to_questionnaire,
+    to_questionnaire_response,
+)
 from surveys.fhir_structure import check_questionnaire_response
 from surveys.scoring.response import thresholds as response_settings
 
@@ -40,7 +45,7 @@ from .outcomes import BASELINE, AuditReport
 from .progress import Progress, counted
 from .report import build_report, minimum_cell_count
 from .response_class import classify_response
-from .tables import Count, Section, plain, sections
+from .tables import Cell, Count, Section, Stat, plain, sections
 from .timelines import (
     AuditFilters,
     apply_filters,
@@ -75,6 +80,13 @@ DAYS_EXTENSION = f"{DEFAULT_BASE}/StructureDefinition/days-since-procedure"
 TIMEPOINT_EXTENSION = f"{DEFAULT_BASE}/StructureDefinition/timepoint"
 OMED_EXTENSION = f"{DEFAULT_BASE}/StructureDefinition/oral-morphine-equivalent"
 OMED_TABLES = f"{DEFAULT_BASE}/CodeSystem/omed-conversion-tables"
+# A survey's status as FHIR's: answers still being given, or given in full; any other
+# (expired, cancelled: the window closed or follow-up stopped) was left part-way.
+FHIR_STATUS = {
+    InstanceStatus.COMPLETED: "completed",
+    InstanceStatus.SENT: "in-progress",
+    InstanceStatus.IN_PROGRESS: "in-progress",
+}
 UUID_NAMESPACE = uuid.UUID("3f4b1d2c-8a57-4b8e-9a37-5d8f0c6e2b11")
 
 
@@ -106,14 +118,32 @@ def _csv_lines(header: Iterable[str], rows: Iterable[Iterable]) -> Iterator[str]
 # Aggregated tables
 
 
+def shown(report: AuditReport, min_count: int) -> Callable[[Cell], object]:
+    """How a figure of ``report`` is written in an outcome export.
+
+    Counts and figures from fewer than ``min_count`` patients show as ``<5``. When the
+    whole cohort is that small (a filter down to one procedure day, say), every figure
+    does, zeros included: beside a suppressed cell, a zero says what the cell holds.
+    """
+    if min_count > 1 and 0 < report.procedures < min_count:
+        hidden = f"<{min_count}"
+        return lambda cell: (
+            hidden
+            if isinstance(cell, Count) or (isinstance(cell, Stat) and cell.value is not None)
+            else plain(cell)
+        )
+    return lambda cell: plain(cell, min_count)
+
+
 def aggregate_rows(report: AuditReport, min_count: int) -> Iterator[tuple]:
     """The tables in long form: section, row label, column, value."""
+    figure = shown(report, min_count)
     for section in sections(report):
         keys = _key_columns(section)
         for row in section.rows:
             label = " | ".join(str(plain(cell)) for cell in row[:keys] if cell is not None)
             for column, cell in zip(section.columns[keys:], row[keys:], strict=True):
-                yield section.key, label, column, plain(cell, min_count)
+                yield section.key, label, column, figure(cell)
 
 
 def _key_columns(section: Section) -> int:
@@ -150,11 +180,16 @@ def aggregate_xlsx(report: AuditReport, filters: AuditFilters, min_count: int) -
         WorkbookInfo("Audit of outcomes", filters.describe(), report.generated_at)
     )
     titles = []
+    figure = shown(report, min_count)
     for section in sections(report):
         sheet = workbook.sheet(section.key, section.columns)
         titles.append((f"Sheet {section.key[:31]}", section.title(min_count)))
+        keys = _key_columns(section)
         for row in section.rows:
-            sheet.append([neutralise(plain(cell, min_count)) for cell in row])
+            sheet.append(
+                [neutralise(plain(cell)) for cell in row[:keys]]
+                + [neutralise(figure(cell)) for cell in row[keys:]]
+            )
     lines = definitions(report, filters, min_count)
     workbook.definitions(neutralised(line) for line in [*lines[:3], *titles, *lines[3:]])
     return workbook.chunks()
@@ -492,11 +527,13 @@ def fhir_resources(
             instrument,
             answer.answers,
             authored=None,
-            status="completed" if context.status == "completed" else "in-progress",
+            status=FHIR_STATUS.get(context.status, "stopped"),
             include_free_text=False,
             validate=False,
             extra={
                 "id": str(uuid.uuid5(UUID_NAMESPACE, f"response:{answer.response_id}")),
+                # the version the patient answered, which a later one may have replaced
+                "questionnaire": f"{canonical_url(instrument)}|{answer.instrument_version}",
                 "subject": {
                     "identifier": {
                         "system": f"{DEFAULT_BASE}/sites/{context.site_code}/study-id",

@@ -151,7 +151,9 @@ class OutcomeAccumulator:
             outcome = self.outcomes[facts.timepoint] = TimepointOutcome(
                 facts.timepoint, facts.day_offset
             )
-        if not facts.due or facts.status not in COUNTED:
+        # Answered before its due time (a nurse may enter answers once the window opens),
+        # a survey counts as due: the patient-level export has it too.
+        if not (facts.due or _answered(facts)) or facts.status not in COUNTED:
             return
         values = self.values[facts.timepoint]
         values.day_offsets.append(facts.day_offset)

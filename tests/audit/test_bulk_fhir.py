@@ -15,7 +15,7 @@ from pro_app.audit import exports
 from pro_app.audit.exports import ResourceChecks, export_chunks
 from pro_app.audit.timelines import AuditFilters
 from surveys import get_instrument
-from surveys.fhir import to_questionnaire_response
+from surveys.fhir import canonical_url, to_questionnaire_response
 from surveys.fhir_structure import FhirStructureError, check_questionnaire_response
 from tests.audit.test_audit_exports import ENROLLED, NOW, PROCEDURE, answer
 
@@ -172,3 +172,42 @@ def test_a_malformed_resource_stops_the_export(gen, site, monkeypatch, fmt):
     monkeypatch.setattr(exports, "to_questionnaire_response", broken)
     with pytest.raises(FhirStructureError, match="status 'finished'"):
         exported(gen.engine, fmt, site)
+
+
+def test_a_response_names_the_version_answered_and_one_left_part_way_is_stopped(gen, site):
+    """FHIR's status says a response was abandoned (``stopped``) when its survey expired
+    part-answered, and ``questionnaire`` names the version the patient was shown."""
+    from sqlmodel import select
+
+    from pro_app.models import Patient, Response, SurveyInstance
+    from pro_app.storage.engine import session_scope
+
+    with session_scope(gen.engine) as session:
+        first = session.exec(select(Patient).where(Patient.study_id == "A0")).one()
+        week4 = session.exec(
+            select(SurveyInstance).where(
+                SurveyInstance.patient_id == first.id, SurveyInstance.timepoint == "week4"
+            )
+        ).one()
+        week4.status, week4.completed_at = "expired", None
+        pain = session.exec(
+            select(Response).where(
+                Response.instance_id == week4.id, Response.instrument_id == "pain_nrs"
+            )
+        ).one()
+        pain.instrument_version = "0.9"
+    responses = [
+        r
+        for r in json.loads(exported(gen.engine, "fhir", site))["entry"]
+        if r["resource"]["resourceType"] == "QuestionnaireResponse"
+    ]
+    statuses = {}
+    for entry in responses:
+        resource = entry["resource"]
+        QuestionnaireResponse.model_validate(resource)
+        statuses[resource["subject"]["identifier"]["value"], resource["questionnaire"]] = resource[
+            "status"
+        ]
+    pain = get_instrument("pain_nrs")
+    assert statuses["A0", f"{canonical_url(pain)}|0.9"] == "stopped"
+    assert statuses["A1", f"{canonical_url(pain)}|{pain.version}"] == "completed"

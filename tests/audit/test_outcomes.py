@@ -103,6 +103,18 @@ def test_due_answered_and_pain_at_each_timepoint(report):
     )
 
 
+def test_a_survey_completed_before_its_due_time_is_counted_due_and_answered():
+    """A nurse may enter answers once the window opens, before the due time: the audit
+    counts that survey as the patient-level export does, not as not yet due."""
+    accumulator = OutcomeAccumulator(NOW)
+    early = facts("week4", "completed", worst=3, due=False)
+    waiting = facts("week4", "sent", due=False)
+    for n, timepoint in enumerate((early, waiting)):
+        accumulator.add(PatientTimeline(n, n, False, [timepoint]))
+    (week4,) = accumulator.report(SAFETY).timepoints
+    assert (week4.due, week4.answered, week4.worst.median) == (1, 1, 3)
+
+
 def test_change_from_baseline_excludes_patients_without_one(report):
     week4 = report.timepoints[1]
     change = week4.worst_change

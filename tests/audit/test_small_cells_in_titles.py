@@ -100,3 +100,21 @@ def test_the_page_for_the_sites_auditors_shows_the_exact_counts(client, auth, ge
     page = client.get("/audit/").text
     assert "Follow-up quality (1 patients opted out of texts)" in page
     assert "Safety events (clinician-reported) in 3 procedures" in page
+
+
+def test_in_a_cohort_smaller_than_the_minimum_no_figure_is_exact_not_even_zero(gen, small_site):
+    """Three procedures under a minimum of 5: a 0 beside a "<5" would say what the hidden
+    cell holds (every patient in it), so every figure of the aggregate files is "<5"."""
+    filters = AuditFilters(site_id=small_site.id)
+    with Session(gen.engine) as session:
+        content = "".join(export_chunks(session, "aggregate", "csv", filters, NOW))
+        sheets = _workbook(b"".join(export_chunks(session, "aggregate", "xlsx", filters, NOW)))
+        report = build_report(session, filters, NOW)
+    rows = list(csv.reader(io.StringIO(content)))[1:]
+    values = {value for *_, value in rows}
+    assert "<5" in values
+    assert not [value for value in values if re.fullmatch(r"-?[0-9.]+", value)]
+    safety = sheets["safety"][1:]
+    assert safety and all(row[1:] and set(row[1:]) <= {"<5", None} for row in safety)
+    exact = list(exports.aggregate_rows(report, 0))  # without suppression, zeros are there
+    assert any(value == 0 for *_, value in exact)

@@ -57,13 +57,27 @@ def _date(name: str) -> date | None:
 
 
 def _choice(name: str, allowed) -> str:
-    value = request.args.get(name, "")
-    return value if value in {member.value for member in allowed} else ""
+    """A filter that is one of ``allowed``, or none; any other value is a 400 naming it,
+    so no page or file covers more than was asked for."""
+    value = request.args.get(name, "").strip()
+    choices = [member.value for member in allowed]
+    if value and value.lower() not in choices:
+        abort(400, f"{name} “{value[:20]}” is not one of: {', '.join(choices)}")
+    return value.lower()
+
+
+def _site() -> int | None:
+    raw = request.args.get("site", "").strip()
+    if not raw:
+        return None
+    if not (raw.isascii() and raw.isdigit()) or database_id(int(raw)) is None:
+        abort(400, f"site “{raw[:20]}” is not a site's number")
+    return int(raw)
 
 
 def filters_from_request() -> AuditFilters:
     """The page's filters, limited to what the signed-in user may see."""
-    site = database_id(request.args.get("site", type=int))
+    site = _site()
     wanted = AuditFilters(
         site_id=site,
         augmentation=_choice("procedure", Augmentation),

@@ -64,9 +64,32 @@ def test_downloads_are_named_by_date_and_filters(client, auth, gen, path, expect
 def test_a_registry_download_names_the_site_chosen(client, auth, gen):
     site = gen.site(code="YORK")
     auth.login(gen.user(None, role="auditor").email)
-    download = client.get(f"/audit/export/aggregate.xlsx?site={site.id}&lesion=nonsense")
+    download = client.get(f"/audit/export/aggregate.xlsx?site={site.id}&lesion=Lytic")
     assert download.headers["Content-Disposition"] == (
-        'attachment; filename="pro-app-audit-aggregate-2027-06-01-site-YORK.xlsx"'
+        'attachment; filename="pro-app-audit-aggregate-2027-06-01-site-YORK-lytic.xlsx"'
+    )
+
+
+@pytest.mark.parametrize(
+    ("query", "named"),
+    [
+        ("procedure=kyfoplasty", "procedure “kyfoplasty” is not one of: kyphoplasty"),
+        ("lesion=nonsense", "lesion “nonsense” is not one of"),
+        ("electrode=x", "electrode “x” is not one of"),
+        ("site=leeds", "site “leeds” is not a site"),
+        ("site=99999999999999999999", "is not a site"),
+    ],
+)
+def test_a_filter_that_is_not_a_choice_is_named_not_dropped(client, auth, gen, query, named):
+    """Dropped, it would make a page or a file cover more than was asked for."""
+    auth.login(gen.user(None, role="auditor").email)
+    for path in ("/audit/", "/audit/export/aggregate.csv", "/audit/export/patients.csv"):
+        response = client.get(f"{path}?{query}")
+        assert response.status_code == 400, path
+        assert named in response.text.replace("&#34;", '"')
+    assert (
+        client.post(f"/audit/jobs?{query}", data={"level": "patients", "fmt": "fhir"}).status_code
+        == 400
     )
 
 

@@ -45,6 +45,7 @@ from .outcomes import BASELINE, AuditReport
 from .progress import Progress, counted
 from .report import build_report, minimum_cell_count
 from .response_class import classify_response
+from .safety_rows import SAFETY_COLUMN_DEFINITIONS, SAFETY_COLUMNS, safety_rows
 from .tables import Cell, Count, Section, Stat, plain, sections
 from .timelines import (
     AuditFilters,
@@ -456,6 +457,16 @@ def patient_definitions(filters: AuditFilters, now: datetime) -> list[tuple[str,
         for name in PATIENT_COLUMNS
         if name in PATIENT_COLUMN_DEFINITIONS
     ]
+    lines.append(
+        (
+            "Sheet safety events",
+            "One row per clinician-reported safety event of the procedures covered "
+            "(the nurse's notes are left out).",
+        )
+    )
+    lines += [
+        (f"Safety column {name}", meaning) for name, meaning in SAFETY_COLUMN_DEFINITIONS.items()
+    ]
     return lines + list(DEFINITIONS) + omed_table_definitions(())
 
 
@@ -480,6 +491,9 @@ def patient_xlsx(
         sheet.append(row)
     if sheet is None:
         workbook.sheet("patients", PATIENT_COLUMNS)
+    events = workbook.sheet("safety events", SAFETY_COLUMNS)
+    for row in safety_rows(session, filters):
+        events.append(neutralised(row))
     workbook.definitions(neutralised(line) for line in patient_definitions(filters, now))
     return workbook.chunks()
 

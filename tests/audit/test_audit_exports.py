@@ -14,9 +14,10 @@ from sqlmodel import Session, select
 from pro_app.audit import exports
 from pro_app.audit.exports import PATIENT_COLUMNS, export_chunks, neutralise, patient_csv
 from pro_app.audit.report import build_report
+from pro_app.audit.safety_rows import SAFETY_COLUMNS
 from pro_app.audit.timelines import AuditFilters, timelines
 from pro_app.followup.answer_saving import save_answers
-from pro_app.models import AccessLog, Patient, SurveyInstance
+from pro_app.models import AccessLog, Patient, Procedure, SafetyEvent, SurveyInstance
 from pro_app.storage.engine import session_scope
 from surveys import NotEvaluable
 
@@ -163,11 +164,11 @@ def test_the_patient_level_workbook_matches_the_csv_and_splits_at_the_row_limit(
         monkeypatch.setattr(exports, "XLSX_SHEET_ROWS", 10)
         data = b"".join(export_chunks(session, "patients", "xlsx", filters, NOW))
     workbook = load_workbook(io.BytesIO(data), read_only=True)
-    sheets = [list(sheet.iter_rows(values_only=True)) for sheet in workbook.worksheets[:-1]]
+    sheets = [list(sheet.iter_rows(values_only=True)) for sheet in workbook.worksheets[:-2]]
     expected_sheets = -(-(len(lines) - 1) // 10)  # 10 data rows a sheet
     assert workbook.sheetnames == ["patients"] + [
         f"patients {n}" for n in range(2, expected_sheets + 1)
-    ] + ["definitions"]
+    ] + ["safety events", "definitions"]
     assert all(rows[0] == PATIENT_COLUMNS and len(rows) <= 11 for rows in sheets)
     assert workbook.properties.title == "Audit: de-identified patient-level answers"
     definitions = list(workbook["definitions"].iter_rows(values_only=True))
@@ -185,6 +186,54 @@ def test_the_patient_level_workbook_matches_the_csv_and_splits_at_the_row_limit(
     cells = [[same(value) for value in row] for rows in sheets for row in rows[1:]]
     assert cells == [[same(value) for value in line] for line in lines[1:]]  # same order
     assert any(row[0] == "'=cmd|calc" for row in cells)  # neutralised in the workbook too
+
+
+def test_the_patient_level_workbook_lists_each_safety_event_without_the_notes(gen, cohort):
+    """What the register asks for beside the answers: the safety outcomes, one row each,
+    the covered site's only, with days from the procedure and never the nurse's notes."""
+    site_a, _, a, b = cohort
+    nurse = gen.user(site_a).id
+    with session_scope(gen.engine) as session:
+        for patient, kind, symptomatic, grade, day in (
+            (a[0], "cement_leakage", False, 1, 0),
+            (a[0], "infection", True, 2, 9),
+            (b, "thermal_injury", True, 3, 1),
+        ):
+            procedure = session.exec(
+                select(Procedure).where(Procedure.patient_id == patient.id)
+            ).one()
+            session.add(
+                SafetyEvent(
+                    patient_id=patient.id,
+                    procedure_id=procedure.id,
+                    kind=kind,
+                    symptomatic=symptomatic,
+                    grade=grade,
+                    event_date=PROCEDURE + timedelta(days=day),
+                    notes="Mrs Zebedee rang",
+                    recorded_by=nurse,
+                )
+            )
+    with Session(gen.engine) as session:
+        data = b"".join(
+            export_chunks(session, "patients", "xlsx", AuditFilters(site_id=site_a.id), NOW)
+        )
+    workbook = load_workbook(io.BytesIO(data), read_only=True)
+    rows = list(workbook["safety events"].iter_rows(values_only=True))
+    assert rows[0] == SAFETY_COLUMNS
+    assert [row[:1] + row[5:] for row in rows[1:]] == [
+        ("A0", "cement_leakage", "no", 1, 0),
+        ("A0", "infection", "yes", 2, 9),
+    ]
+    cells = [
+        value
+        for sheet in workbook.worksheets
+        for row in sheet.iter_rows(values_only=True)
+        for value in row
+    ]
+    assert not any(isinstance(value, str) and "Zebedee" in value for value in cells)
+    terms = {term for term, _ in workbook["definitions"].iter_rows(values_only=True)}
+    assert "Safety column grade" in terms
 
 
 def test_the_fhir_bundle_is_valid_r4_and_de_identified(gen, cohort):

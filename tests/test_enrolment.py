@@ -1,12 +1,13 @@
 """Enrolment by form, by CSV upload and by command; site scoping of patient records."""
 
 import io
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlmodel import Session, select
 
 from pro_app.enrolment import EnrolmentError, import_csv, normalise_mobile
+from pro_app.messaging.opt_out import set_opt_out
 from pro_app.models import AccessLog, Patient, Procedure, Site, SurveyInstance
 from pro_app.storage.engine import session_scope
 
@@ -109,8 +110,9 @@ def test_a_shared_mobile_is_allowed_with_a_warning_naming_only_this_sites_patien
 def test_enrolling_on_a_number_that_texted_stop_says_no_texts_will_go(client, auth, gen):
     site = gen.site()
     earlier = gen.patient(site, phone="07400 123456", study_id="RFA-050").patient
-    with session_scope(gen.engine) as session:
-        session.get(Patient, earlier.id).sms_opted_out = True
+    with session_scope(gen.engine) as session:  # the number texted STOP
+        stopped_at = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
+        set_opt_out(session, "+447400123456", [session.get(Patient, earlier.id)], True, stopped_at)
     auth.login(gen.user(site).email)
     response = client.post("/patients/enrol", data=form_data(), follow_redirects=True)
     assert "texted STOP to the service earlier, so no texts will be sent" in response.text

@@ -12,6 +12,7 @@ from notifications import stops_sms_to_number
 
 from ..alerts import raise_alert, raise_site_alert
 from ..models import AlertKind, Message, MessageStatus, Patient, Site
+from .opt_out import remember_number
 from .outbox import cancel_pending
 
 UNSUBSCRIBED = 21610
@@ -38,6 +39,7 @@ def record_delivery_failure(
     if code == UNSUBSCRIBED:
         patient.sms_opted_out = True
         patient.sms_opted_out_at = now
+        remember_number(session, message.to_number, True, now)
     elif stops_sms_to_number(code):
         patient.phone_problem = f"Twilio error {code}: {reason}"[:200]
     if not patient.textable:

@@ -27,7 +27,7 @@ from ..models import (
 from ..plain_text import without_control_characters
 from ..storage.upsert import insert_ignore
 from .failures import record_delivery_failure
-from .opt_out import set_opt_out
+from .opt_out import remember_number, set_opt_out
 
 MAX_BODY = 1600  # Twilio's limit for one message, however many segments
 
@@ -148,13 +148,15 @@ def handle_inbound(
         # with a question waiting: an answer, even when Twilio marked it OptOutType=START.
         kind, twilio_kind = "answer", None
     if not patients:
+        if kind in ("stop", "start"):  # kept for whoever is enrolled on the number later
+            remember_number(session, from_number, kind == "stop", now)
         return _replies(session, None, None, [templates.unknown_sender_reply()], sid, now)
     if kind == "stop":
-        set_opt_out(session, patients, True, now)
+        set_opt_out(session, from_number, patients, True, now)
         texts = [] if twilio_kind else [_opted_out_text(session, patients[0])]
         return _replies(session, patients[0], None, texts, sid, now)
     if kind == "start":
-        set_opt_out(session, patients, False, now)
+        set_opt_out(session, from_number, patients, False, now)
         site = session.get(Site, patients[0].site_id)
         # "Yes" from a number that never opted out, with nothing to answer: say who texts.
         text = (

@@ -1,16 +1,20 @@
 """A number's opt-out: STOP and START apply to the number, so to every record that uses it.
 
-A record that takes on a number which texted STOP (a new enrolment, a corrected mobile)
-is opted out too, until the number texts START: the patient may have said STOP under
-another record, and the carrier blocks texts to the number whatever record they are for.
+The number itself is remembered (``NumberOptOut``), as the carrier remembers it: a record
+that takes on a number which texted STOP (a new enrolment, a corrected mobile) is opted
+out too, until the number texts START, and the outbox sends no patient's text to it.
+A record whose own number texted STOP stays opted out when its mobile is corrected (the
+patient asked to stop): they turn texts back on by texting START from the new number.
 """
 
 from datetime import datetime
 
+from sqlalchemy import delete
 from sqlmodel import Session, select
 
 from ..alerts import raise_alert
-from ..models import AlertKind, Message, Patient, PatientEvent, Site
+from ..models import AlertKind, Message, NumberOptOut, Patient, PatientEvent, Site
+from ..storage.upsert import insert_ignore_statement
 from .outbox import cancel_pending
 
 NURSE_NOTE = (
@@ -23,8 +27,24 @@ INHERITED_SUMMARY = (
 )
 
 
-def set_opt_out(session: Session, patients: list[Patient], stop: bool, now: datetime) -> None:
-    """STOP (``stop``) or START from a number, for every record that uses it."""
+STILL_OFF_NOTE = (
+    "Texts stay off for this patient, who texted STOP. They can text START from this "
+    "number to turn them back on."
+)
+
+
+def mobile_note(patient: Patient, carried: bool) -> str | None:
+    """What a nurse who has just set a patient's mobile is told about their texts."""
+    if carried:
+        return NURSE_NOTE
+    return STILL_OFF_NOTE if patient.sms_opted_out else None
+
+
+def set_opt_out(
+    session: Session, number: str, patients: list[Patient], stop: bool, now: datetime
+) -> None:
+    """STOP (``stop``) or START from ``number``: for the number, and every record using it."""
+    remember_number(session, number, stop, now)
     for patient in patients:
         if patient.sms_opted_out == stop:
             continue
@@ -44,29 +64,35 @@ def set_opt_out(session: Session, patients: list[Patient], stop: bool, now: date
             )
 
 
+def remember_number(session: Session, number: str, stop: bool, now: datetime) -> None:
+    """Keep (``stop``) or forget a number's opt-out."""
+    if not number:
+        return
+    table = NumberOptOut.__table__
+    if stop:
+        session.connection().execute(
+            insert_ignore_statement(session, NumberOptOut),
+            {"phone_e164": number, "opted_out_at": now},
+        )
+    else:
+        session.connection().execute(delete(table).where(table.c.phone_e164 == number))
+
+
 def carry_number_opt_out(
     session: Session, patient: Patient, *, user_id: int | None, now: datetime
 ) -> bool:
-    """Opt ``patient`` out if another record with their number is opted out; True if so.
-
-    Called when a record takes on a number. The record keeps the opt-out's own time.
+    """Opt ``patient`` out if their number texted STOP and has not texted START since;
+    True if so. Called when a record takes on a number; it keeps the opt-out's own time.
     """
     if patient.sms_opted_out or not patient.phone_e164:
         return False
-    earlier = session.exec(
-        select(Patient.id, Patient.sms_opted_out_at)
-        .where(
-            Patient.phone_e164 == patient.phone_e164,
-            Patient.sms_opted_out,
-            Patient.id != patient.id,
-        )
-        .order_by(Patient.sms_opted_out_at)
-        .limit(1)
+    since = session.exec(
+        select(NumberOptOut.opted_out_at).where(NumberOptOut.phone_e164 == patient.phone_e164)
     ).first()
-    if earlier is None:
+    if since is None:
         return False
     patient.sms_opted_out = True
-    patient.sms_opted_out_at = earlier.sms_opted_out_at or now
+    patient.sms_opted_out_at = since
     session.add(
         PatientEvent(
             patient_id=patient.id,

@@ -55,6 +55,7 @@ from ..models import (
     FollowUpStatus,
     Message,
     MessageStatus,
+    NumberOptOut,
     Patient,
     SurveyInstance,
 )
@@ -267,12 +268,15 @@ _RECIPIENT_COLUMNS = (
     Patient.timezone,
     SurveyInstance.status.label("survey"),
     SurveyInstance.closes_at,
+    NumberOptOut.opted_out_at.label("number_opted_out_at"),
 )
 
 
 def _with_recipient(statement):
-    return statement.join(Patient, Patient.id == Message.patient_id, isouter=True).join(
-        SurveyInstance, SurveyInstance.id == Message.instance_id, isouter=True
+    return (
+        statement.join(Patient, Patient.id == Message.patient_id, isouter=True)
+        .join(SurveyInstance, SurveyInstance.id == Message.instance_id, isouter=True)
+        .join(NumberOptOut, NumberOptOut.phone_e164 == Message.to_number, isouter=True)
     )
 
 
@@ -281,6 +285,8 @@ def refusal(row, now: datetime) -> str | None:
     if row.patient_id is not None:
         if row.sms_opted_out:
             return "patient opted out of texts"
+        if row.number_opted_out_at is not None:  # STOP from the number, on another record
+            return "number opted out of texts"
         if row.follow_up != FollowUpStatus.ACTIVE:
             return f"follow-up {row.follow_up}"
         if row.phone_problem:
@@ -747,6 +753,7 @@ _HELD_PATIENT_ROW = (
     .select_from(Message)
     .join(Patient, Patient.id == Message.patient_id)
     .join(SurveyInstance, SurveyInstance.id == Message.instance_id, isouter=True)
+    .join(NumberOptOut, NumberOptOut.phone_e164 == Message.to_number, isouter=True)
     .where(
         Message.id == bindparam("b_id"),
         Message.status == MessageStatus.SENDING,

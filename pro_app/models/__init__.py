@@ -16,7 +16,7 @@ from .followup import (
     SurveyInstance,
 )
 from .link_guesses import SurveyLinkMiss
-from .messaging import Direction, Message, MessageStatus
+from .messaging import Direction, Message, MessageStatus, NumberOptOut
 from .patients import (
     Augmentation,
     ContactChannel,
@@ -60,6 +60,7 @@ __all__ = [
     "LesionType",
     "Message",
     "MessageStatus",
+    "NumberOptOut",
     "Patient",
     "PatientEvent",
     "Procedure",

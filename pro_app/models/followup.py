@@ -62,6 +62,11 @@ class SurveyInstance(SQLModel, table=True):
     opens_at: datetime = Field(sa_type=UTCDateTime)
     due_at: datetime = Field(sa_type=UTCDateTime)
     closes_at: datetime = Field(sa_type=UTCDateTime)
+    closes_at_as_planned: datetime | None = Field(
+        default=None,
+        sa_type=UTCDateTime,
+        description="the close before a procedure date move brought it in, to restore it",
+    )
     status: str = Field(default=InstanceStatus.SCHEDULED, max_length=16)
     status_reason: str | None = Field(default=None, max_length=200)
     token_hash: str | None = Field(default=None, max_length=64, unique=True)

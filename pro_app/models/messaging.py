@@ -57,3 +57,13 @@ class Message(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class NumberOptOut(SQLModel, table=True):
+    """A number that texted STOP (or that the provider reports unsubscribed): nothing is
+    texted to a patient at it until it texts START, whatever record the text is for."""
+
+    __tablename__ = "number_opt_out"
+
+    phone_e164: str = Field(primary_key=True, max_length=20)
+    opted_out_at: datetime = Field(sa_type=UTCDateTime)

@@ -15,6 +15,7 @@ from ..models import (
     Patient,
     PatientEvent,
     Procedure,
+    Response,
     SurveyInstance,
 )
 from .protocols import TimepointPlan, timepoints_for
@@ -29,6 +30,7 @@ class DateChange:
 
     replanned: int  # not yet sent: planned again from the new date
     closed_early: int  # already sent, open, and due to close earlier: the window now ends
+    reopened: int = 0  # closed by an earlier move, open again now the date moved back
 
 
 @dataclass(frozen=True)
@@ -133,22 +135,24 @@ def change_procedure_date(
     """Move the procedure and re-plan the instances not yet sent.
 
     Instances already sent keep their times, so a date change never sends anything twice;
-    but one still open whose window ends earlier from the new date closes then (at once if
-    that has passed), so no answer given after its new window (a "before the procedure"
-    answer given after the procedure, say) is kept as if it were inside it.
+    but one not yet finished whose window ends earlier from the new date closes then (at
+    once if that has passed), so no answer given after its new window (a "before the
+    procedure" answer given after the procedure, say) is kept as if it were inside it.
+    Its close as planned is kept, so moving the date back (a typing slip corrected)
+    restores it, reopening the survey if it was closed meanwhile.
     While follow-up is stopped or paused nothing is scheduled: the instances the stop
     cancelled and never sent get the new date's windows and stay cancelled for that
     stop, so restarting or resuming plans them from the new date. Calling it again with
     the same date changes nothing.
     """
     if procedure.procedure_date == new_date:
-        return DateChange(0, 0)
+        return DateChange(0, 0, 0)
     policy = policy or SendPolicy.from_env()
     patient = session.get(Patient, procedure.patient_id)
     old_date = procedure.procedure_date
     procedure.procedure_date = new_date
     plans = {tp.id: tp for tp in timepoints_for(procedure.protocol_id)}
-    moved = closed = 0
+    moved = closed = reopened = 0
     instances = session.exec(
         select(SurveyInstance).where(SurveyInstance.procedure_id == procedure.id)
     ).all()
@@ -157,11 +161,10 @@ def change_procedure_date(
         plan = plans.get(instance.timepoint)
         if plan is None:
             continue
-        if instance.status in OPEN_STATUSES:
-            ends = max(closes_at_for(plan, new_date, patient.timezone), now)
-            if ends < instance.closes_at:
-                instance.closes_at = ends  # the expiry pass closes it as any other
-                closed += 1
+        if _sent_and_unfinished(instance, patient):
+            new_close = closes_at_for(plan, new_date, patient.timezone)
+            brought_in, opened = _follow_the_date(session, instance, new_close, now)
+            closed, reopened = closed + brought_in, reopened + opened
             continue
         if not _movable(instance, patient):
             continue
@@ -193,13 +196,63 @@ def change_procedure_date(
                 "to": new_date.isoformat(),
                 "replanned": moved,
                 "closed_early": closed,
+                "reopened": reopened,
             },
             user_id=user_id,
             at=now,
         )
     )
     session.flush()
-    return DateChange(moved, closed)
+    return DateChange(moved, closed, reopened)
+
+
+def _sent_and_unfinished(instance: SurveyInstance, patient: Patient) -> bool:
+    """Sent and not completed: open, held by the stop or pause in force, or closed by an
+    earlier date move (its close as planned is kept)."""
+    if instance.invited_at is None or instance.completed_at is not None:
+        return False
+    if instance.status in OPEN_STATUSES:
+        return True
+    if instance.status == InstanceStatus.EXPIRED:
+        return instance.closes_at_as_planned is not None
+    return (
+        instance.status == InstanceStatus.CANCELLED
+        and patient.status != FollowUpStatus.ACTIVE
+        and instance.status_reason == patient.status_reason
+    )
+
+
+def _follow_the_date(
+    session: Session, instance: SurveyInstance, new_close: datetime, now: datetime
+) -> tuple[int, int]:
+    """Close a sent survey by its window from the new date, never later than planned;
+    (1 if its close came in, 1 if it reopened)."""
+    planned = instance.closes_at_as_planned or instance.closes_at
+    target = min(planned, new_close)
+    instance.closes_at_as_planned = planned if target < planned else None
+    if instance.status == InstanceStatus.EXPIRED:
+        active = session.get(Patient, instance.patient_id).status == FollowUpStatus.ACTIVE
+        if target <= now or not active:
+            instance.closes_at_as_planned = planned
+            return 0, 0
+        instance.closes_at = target
+        instance.status = (
+            InstanceStatus.IN_PROGRESS if _has_answers(session, instance) else InstanceStatus.SENT
+        )
+        return 0, 1
+    ends = max(target, now)  # the expiry pass closes it as any other
+    brought_in = ends < instance.closes_at
+    instance.closes_at = ends
+    return int(brought_in), 0
+
+
+def _has_answers(session: Session, instance: SurveyInstance) -> bool:
+    return (
+        session.exec(
+            select(Response.id).where(Response.instance_id == instance.id, Response.is_current)
+        ).first()
+        is not None
+    )
 
 
 def _cancelled_by_plan(instance: SurveyInstance) -> bool:

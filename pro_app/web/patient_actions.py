@@ -353,12 +353,12 @@ def change_mobile(patient_id: int):
         lambda: correct_mobile(
             session, patient, form.mobile.data, user_id=current_user.id, now=utcnow()
         ),
-        lambda opted_out: " ".join(
+        lambda carried: " ".join(
             filter(
                 None,
                 [
                     "Mobile number updated.",
-                    opt_out.NURSE_NOTE if opted_out else None,
+                    opt_out.mobile_note(patient, carried),
                     shared_number_note(session, patient),
                 ],
             )

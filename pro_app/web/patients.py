@@ -292,6 +292,13 @@ def _closed_early(closed: int) -> str:
     )
 
 
+def _reopened(reopened: int) -> str:
+    if not reopened:
+        return ""
+    which = "A survey" if reopened == 1 else f"{reopened} surveys"
+    return f" {which} closed by the earlier date {'is' if reopened == 1 else 'are'} open again."
+
+
 @bp.post("/<int:patient_id>/procedure-date")
 @roles_required(Role.NURSE)
 def move_procedure(patient_id: int):
@@ -309,6 +316,7 @@ def move_procedure(patient_id: int):
             f"Procedure date set; {change.replanned} surveys not yet sent were re-planned"
             + _replanned_when(patient.status)
             + _closed_early(change.closed_early)
+            + _reopened(change.reopened)
         ),
         slot="date_form",
     )

@@ -10,6 +10,7 @@ from twilio.request_validator import RequestValidator
 from pro_app import create_app
 from pro_app.config import Settings
 from pro_app.messaging.inbound import record_status
+from pro_app.messaging.opt_out import remember_number
 from pro_app.models import (
     Alert,
     InstanceStatus,
@@ -134,6 +135,49 @@ def test_a_record_that_takes_on_a_number_that_texted_stop_is_opted_out_until_sta
     twilio.text(number, "START")
     with Session(gen.engine) as session:
         assert not any(session.get(Patient, i).sms_opted_out for i in ids)
+
+
+def test_the_opt_out_stays_with_the_number_when_a_record_moves_off_it(twilio, gen, tick):
+    """A wrong number texted STOP; the patient's mobile is corrected. The patient stays
+    opted out (until they text START from the new number), the new number is not opted
+    out for others, and the old number still is: a patient enrolled on it gets no text."""
+    site = gen.site()
+    wrong = "+447400123456"
+    patient = gen.patient(site, now=ENROLLED, phone="07400 123456").patient
+    twilio.text(wrong, "STOP")
+    with session_scope(gen.engine) as session:
+        assert not correct_mobile(
+            session, session.get(Patient, patient.id), "07400 555111", user_id=None, now=ENROLLED
+        )
+    on_new = gen.patient(site, now=ENROLLED, phone="07400 555111")
+    on_old = gen.patient(site, now=ENROLLED, phone="07400 123456")
+    assert not on_new.number_opted_out and on_old.number_opted_out
+    twilio.text("+447400555111", "START")
+    with Session(gen.engine) as session:
+        assert not session.get(Patient, patient.id).sms_opted_out
+        assert session.get(Patient, on_old.patient.id).sms_opted_out
+
+
+def test_a_stop_from_a_number_no_record_uses_is_kept_for_a_later_enrolment(twilio, gen):
+    twilio.text("+447400123456", "STOP")
+    assert gen.patient(gen.site(), now=ENROLLED, phone="07400 123456").number_opted_out
+
+
+def test_the_outbox_refuses_a_patients_text_to_a_number_that_texted_stop(twilio, gen, tick):
+    """However the record missed it (a STOP that crossed an enrolment in flight), the
+    outbox reads the number's opt-out when it sends."""
+    patient = gen.patient(gen.site(), now=ENROLLED, phone="07400 123456").patient
+    with session_scope(gen.engine) as session:
+        remember_number(session, "+447400123456", True, ENROLLED)
+    report = tick(ENROLLED)
+    assert report.delivery.sent == 0
+    (invitation,) = messages(gen.engine, kind="invitation")
+    assert (invitation.status, invitation.last_error) == (
+        MessageStatus.CANCELLED,
+        "not sent: number opted out of texts",
+    )
+    with Session(gen.engine) as session:
+        assert not session.get(Patient, patient.id).sms_opted_out  # the record missed it
 
 
 def test_twilio_handled_opt_out_gets_no_second_confirmation(twilio, gen):

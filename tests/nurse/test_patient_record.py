@@ -8,6 +8,7 @@ import pytest
 from sqlmodel import Session, select
 
 from pro_app.messaging.links import survey_token
+from pro_app.messaging.opt_out import set_opt_out
 from pro_app.models import (
     AccessLog,
     Alert,
@@ -158,8 +159,8 @@ def test_a_mobile_that_texted_stop_is_taken_opted_out_and_the_nurse_told(
 ):
     site, patient = enrolled
     stopped = gen.patient(site, phone="07400 765432", study_id="PARTNER-1").patient
-    with session_scope(gen.engine) as session:
-        session.get(Patient, stopped.id).sms_opted_out = True
+    with session_scope(gen.engine) as session:  # the number texted STOP
+        set_opt_out(session, "+447400765432", [session.get(Patient, stopped.id)], True, MORNING)
     auth.login(gen.user(site).email)
     response = client.post(
         f"/patients/{patient.id}/mobile", data={"mobile": "07400 765432"}, follow_redirects=True

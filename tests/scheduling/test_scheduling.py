@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlmodel import Session, select
 
 from notifications import OutgoingSms
+from pro_app.followup.survey_pages import survey_pages
 from pro_app.messaging.links import LINK_PLACEHOLDER, render_body, survey_token
 from pro_app.messaging.outbox import claim_batch
 from pro_app.messaging.timing import SendPolicy
@@ -19,7 +20,12 @@ from pro_app.models import (
     SurveyInstance,
 )
 from pro_app.scheduling.invitations import invite_due
-from pro_app.scheduling.plan import DateChange, change_procedure_date, stop_follow_up
+from pro_app.scheduling.plan import (
+    DateChange,
+    change_procedure_date,
+    reopen_follow_up,
+    stop_follow_up,
+)
 from pro_app.scheduling.protocols import timepoints_for
 from pro_app.storage.engine import session_scope
 from tests.tick_helpers import LINKS, SECRET, FlakyChannel, RecordingChannel, instances, messages
@@ -137,7 +143,7 @@ def test_moving_the_procedure_replans_only_unsent_surveys(gen, tick):
     with session_scope(gen.engine) as session:
         procedure = session.get(Procedure, enrolled.procedure.id)
         assert change_procedure_date(session, procedure, later, user_id=None, now=ENROLLED) == (
-            DateChange(0, 0)
+            DateChange(0, 0, 0)
         )
         events = session.exec(
             select(PatientEvent).where(PatientEvent.kind == "procedure_date_changed")
@@ -175,7 +181,7 @@ def test_a_sent_baseline_closes_when_the_procedure_moves_earlier_than_its_window
     assert baselines[moved.id].closes_at == change_at
     assert baselines[nearer.id].closes_at == datetime(2027, 1, 8, 0, 0, tzinfo=UTC)
     tick(change_at + timedelta(minutes=5))
-    assert instances(gen.engine, moved.id)[0].status == InstanceStatus.EXPIRED
+    assert _baseline(gen.engine, moved.id).status == InstanceStatus.EXPIRED
     baseline = baselines[moved.id]
     link = f"/s/{survey_token(SECRET, baseline.id, baseline.link_version)}"
     monkeypatch.setattr("pro_app.web.patient_survey.utcnow", lambda: change_at + timedelta(days=1))
@@ -187,6 +193,69 @@ def test_a_sent_baseline_closes_when_the_procedure_moves_earlier_than_its_window
     assert [e.detail.get("closed_early") for e in event if e.kind == "procedure_date_changed"] == [
         1
     ]
+
+
+def _baseline(engine, patient_id) -> SurveyInstance:
+    return next(i for i in instances(engine, patient_id) if i.timepoint == "baseline")
+
+
+def _move(engine, patient_id, new_date, now):
+    with session_scope(engine) as session:
+        procedure = session.exec(select(Procedure).where(Procedure.patient_id == patient_id)).one()
+        return change_procedure_date(session, procedure, new_date, user_id=None, now=now)
+
+
+def test_a_date_typed_wrong_then_corrected_reopens_the_baseline_it_closed(
+    gen, tick, client, monkeypatch
+):
+    """A slip (2026 for 2027) closes the sent baseline, and the pass expires it; the
+    corrected date restores its close as planned, so the patient can still answer."""
+    patient = gen.patient(gen.site(), now=ENROLLED, procedure_date=PROCEDURE).patient
+    tick(ENROLLED)
+    planned = _baseline(gen.engine, patient.id).closes_at
+    slip = ENROLLED + timedelta(hours=1)
+    assert _move(gen.engine, patient.id, date(2026, 1, 11), slip).closed_early == 1
+    tick(slip + timedelta(minutes=1))
+    assert _baseline(gen.engine, patient.id).status == InstanceStatus.EXPIRED
+    change = _move(gen.engine, patient.id, PROCEDURE, slip + timedelta(minutes=5))
+    assert change.reopened == 1
+    baseline = _baseline(gen.engine, patient.id)
+    assert (baseline.status, baseline.closes_at, baseline.closes_at_as_planned) == (
+        InstanceStatus.SENT,
+        planned,
+        None,
+    )
+    link = f"/s/{survey_token(SECRET, baseline.id, baseline.link_version)}"
+    monkeypatch.setattr("pro_app.web.patient_survey.utcnow", lambda: slip + timedelta(hours=1))
+    page = survey_pages(baseline.instruments, baseline=True)[0]
+    answers = {item.id: "5" for item in page.items}
+    assert client.post(link, data={"action": "next", **answers}).status_code == 302
+
+
+def test_a_date_moved_earlier_while_paused_closes_the_sent_baseline_for_the_resume(gen, tick):
+    patient = gen.patient(gen.site(), now=ENROLLED, procedure_date=PROCEDURE).patient
+    tick(ENROLLED)
+    paused_at = ENROLLED + timedelta(days=1)
+    with session_scope(gen.engine) as session:
+        stop_follow_up(
+            session,
+            session.get(Patient, patient.id),
+            status="paused",
+            reason="in hospital",
+            user_id=None,
+            now=paused_at,
+        )
+    moved_at = ENROLLED + timedelta(days=2)
+    assert _move(gen.engine, patient.id, date(2027, 1, 5), moved_at).closed_early == 1
+    with session_scope(gen.engine) as session:
+        resumed = reopen_follow_up(
+            session,
+            session.get(Patient, patient.id),
+            cancelled_reason="in hospital",
+            now=moved_at + timedelta(hours=1),
+        )
+    assert [i.timepoint for i in resumed.closed] == ["baseline"]
+    assert _baseline(gen.engine, patient.id).status == InstanceStatus.CANCELLED
 
 
 def test_stopping_follow_up_cancels_the_rest(gen, tick):

@@ -217,7 +217,11 @@ def normalise_on_call_phone(raw: str | None, region: str = "GB") -> str | None:
         raise ValueError(f"On-call phone: {exc}") from None
 
 
-TEAM_PHONE_CHARACTERS = re.compile(r"\+?[0-9][0-9 ()-]{4,30}")
+# Digits, spaces, brackets and hyphens ("(0113) 496 0123", "+44 (0)113 496 0123"), and
+# an extension ("ext 4", "x4").
+TEAM_PHONE_CHARACTERS = re.compile(
+    r"\+?[(0-9][0-9 ()-]{4,30}(\s*(ext\.?|x)\s*[0-9]{1,6})?", re.IGNORECASE
+)
 
 
 def check_team_phone(raw: str | None, region: str = "GB") -> str:
@@ -233,7 +237,7 @@ def check_team_phone(raw: str | None, region: str = "GB") -> str:
     ):
         raise ValueError(
             "Team phone: give the number patients should call, e.g. 0113 496 0123, "
-            "in digits and spaces only."
+            "in digits, spaces and brackets (an extension as ext 4)."
         )
     return text
 

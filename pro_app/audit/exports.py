@@ -46,7 +46,7 @@ from .progress import Progress, counted
 from .report import build_report, minimum_cell_count
 from .response_class import classify_response
 from .safety_rows import SAFETY_COLUMN_DEFINITIONS, SAFETY_COLUMNS, safety_rows
-from .tables import Cell, Count, Section, Stat, plain, sections
+from .tables import Cell, Count, Section, plain, sections
 from .timelines import (
     AuditFilters,
     apply_filters,
@@ -124,16 +124,17 @@ def shown(report: AuditReport, min_count: int) -> Callable[[Cell], object]:
 
     Counts and figures from fewer than ``min_count`` patients show as ``<5``. When the
     whole cohort is that small (a filter down to one procedure day, say), every figure
-    does, zeros included: beside a suppressed cell, a zero says what the cell holds.
+    does, zeros and the names of conversion tables included: beside a suppressed cell, a
+    zero says what the cell holds.
     """
-    if min_count > 1 and 0 < report.procedures < min_count:
+    if _whole_cohort_small(report, min_count):
         hidden = f"<{min_count}"
-        return lambda cell: (
-            hidden
-            if isinstance(cell, Count) or (isinstance(cell, Stat) and cell.value is not None)
-            else plain(cell)
-        )
+        return lambda cell: None if plain(cell) is None else hidden
     return lambda cell: plain(cell, min_count)
+
+
+def _whole_cohort_small(report: AuditReport, min_count: int) -> bool:
+    return min_count > 1 and 0 < report.procedures < min_count
 
 
 def aggregate_rows(report: AuditReport, min_count: int) -> Iterator[tuple]:
@@ -184,7 +185,8 @@ def aggregate_xlsx(report: AuditReport, filters: AuditFilters, min_count: int) -
     figure = shown(report, min_count)
     for section in sections(report):
         sheet = workbook.sheet(section.key, section.columns)
-        titles.append((f"Sheet {section.key[:31]}", section.title(min_count)))
+        small = _whole_cohort_small(report, min_count)
+        titles.append((f"Sheet {section.key[:31]}", section.title(min_count, every_count=small)))
         keys = _key_columns(section)
         for row in section.rows:
             sheet.append(

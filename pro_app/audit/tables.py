@@ -42,9 +42,15 @@ class Section:
     columns: tuple[str, ...]
     rows: list[list[Cell]]
 
-    def title(self, min_count: int = 0) -> str:
-        """The title, its counts suppressed as cells are when ``min_count`` is above 1."""
-        return "".join(str(plain(part, min_count)) for part in self.heading)
+    def title(self, min_count: int = 0, *, every_count: bool = False) -> str:
+        """The title, its counts suppressed as cells are when ``min_count`` is above 1;
+        with ``every_count`` (a cohort smaller than that), zeros too."""
+        return "".join(
+            f"<{min_count}"
+            if every_count and isinstance(part, Count)
+            else str(plain(part, min_count))
+            for part in self.heading
+        )
 
 
 def _round(value: float | None, digits: int = 2) -> float | None:

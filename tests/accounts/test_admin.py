@@ -212,6 +212,18 @@ def test_site_settings_refuse_an_unknown_time_zone(client, auth, gen, zone):
         assert session.get(Site, mine.id).timezone == "Europe/London"
 
 
+@pytest.mark.parametrize(
+    "phone", ["(0113) 496 0123", "0113 496 0123 ext 4", "+44 (0)113 496 0123", "01904 496000"]
+)
+def test_site_settings_take_a_team_phone_as_teams_write_it(client, auth, gen, phone):
+    mine = gen.site()
+    auth.login(gen.user(None, role="admin").email)
+    response = client.post(f"/admin/sites/{mine.id}", data=SETTINGS | {"team_phone": phone})
+    assert response.status_code == 302
+    with Session(gen.engine) as session:
+        assert session.get(Site, mine.id).team_phone == phone
+
+
 @pytest.mark.parametrize("phone", ["abc", "call 999 NOW!!", "999", "0113 496"])
 def test_site_settings_refuse_a_team_phone_patients_could_not_call(client, auth, gen, phone):
     """The team's number is in every urgent advice text and page: it must be a number."""

@@ -7,7 +7,7 @@ import re
 
 import pytest
 from openpyxl import load_workbook
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from pro_app.audit import exports
 from pro_app.audit.exports import export_chunks
@@ -106,10 +106,18 @@ def test_in_a_cohort_smaller_than_the_minimum_no_figure_is_exact_not_even_zero(g
     """Three procedures under a minimum of 5: a 0 beside a "<5" would say what the hidden
     cell holds (every patient in it), so every figure of the aggregate files is "<5"."""
     filters = AuditFilters(site_id=small_site.id)
+    with session_scope(gen.engine) as session:  # no one opted out: a 0 in a title
+        for patient in session.exec(select(Patient)):
+            patient.sms_opted_out = False
     with Session(gen.engine) as session:
         content = "".join(export_chunks(session, "aggregate", "csv", filters, NOW))
         sheets = _workbook(b"".join(export_chunks(session, "aggregate", "xlsx", filters, NOW)))
         report = build_report(session, filters, NOW)
+    meaning = dict(sheets["definitions"][1:])
+    assert meaning["Sheet follow_up"] == "Follow-up quality (<5 patients opted out of texts)"
+    opioids = sheets["opioids"]
+    tables = opioids[0].index("OMED conversion tables")
+    assert {row[tables] for row in opioids[1:]} <= {"<5", None}
     rows = list(csv.reader(io.StringIO(content)))[1:]
     values = {value for *_, value in rows}
     assert "<5" in values

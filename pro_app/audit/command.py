@@ -109,7 +109,10 @@ def export_command(
         )
         session.commit()
     with read_session(database.engine()) as session:
-        written = _write(export_chunks(session, level, fmt, filters, utcnow()), out)
+        chunks = export_chunks(
+            session, level, fmt, filters, utcnow(), secret_key=current_app.config["SECRET_KEY"]
+        )
+        written = _write(chunks, out)
     click.echo(f"Wrote {out} ({written:,} bytes, {filters.describe()}).")
 
 
@@ -160,7 +163,9 @@ def export_pass_for_app(app: Flask) -> Callable[[], int]:
 def worker_settings(app: Flask) -> WorkerSettings:
     settings = app.extensions["pro_settings"]
     return WorkerSettings(
-        folder=settings.export_folder, keep_for=timedelta(hours=settings.export_keep_hours)
+        folder=settings.export_folder,
+        keep_for=timedelta(hours=settings.export_keep_hours),
+        secret_key=settings.secret_key,
     )
 
 

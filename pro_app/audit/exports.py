@@ -12,6 +12,8 @@ they read in an optional ``Progress`` (a background job shows it).
 """
 
 import csv
+import hashlib
+import hmac
 import io
 import json
 import random
@@ -88,7 +90,6 @@ FHIR_STATUS = {
     InstanceStatus.SENT: "in-progress",
     InstanceStatus.IN_PROGRESS: "in-progress",
 }
-UUID_NAMESPACE = uuid.UUID("3f4b1d2c-8a57-4b8e-9a37-5d8f0c6e2b11")
 
 
 def neutralise(value):
@@ -526,15 +527,27 @@ class ResourceChecks:
             self.validated += 1
 
 
+def response_ids(secret_key: str) -> Callable[[int], str]:
+    """A QuestionnaireResponse's id from its row's, keyed with the app's secret: the same
+    in every export of one installation (a register can match resubmissions), but without
+    the key no one can tell the row, nor so the order and number of answers, from it."""
+    digest = hmac.new(secret_key.encode(), b"pro-app FHIR response ids", hashlib.sha256)
+    namespace = uuid.UUID(bytes=digest.digest()[:16])
+    return lambda response_id: str(uuid.uuid5(namespace, f"response:{response_id}"))
+
+
 def fhir_resources(
     session: Session,
     filters: AuditFilters,
     progress: Progress | None = None,
     checks: ResourceChecks | None = None,
+    *,
+    secret_key: str,
 ) -> Iterator[dict]:
     """The Questionnaires answered in the cohort, then one QuestionnaireResponse per
     answered questionnaire, de-identified, each with a stable id, each checked."""
     checks = checks or ResourceChecks()
+    response_id = response_ids(secret_key)
     for instrument_id in _used_instruments(session, filters):
         yield to_questionnaire(get_instrument(instrument_id))  # validated in full
     for answer in counted(current_answers(session, filters, with_answers=True), progress):
@@ -547,7 +560,7 @@ def fhir_resources(
             include_free_text=False,
             validate=False,
             extra={
-                "id": str(uuid.uuid5(UUID_NAMESPACE, f"response:{answer.response_id}")),
+                "id": response_id(answer.response_id),
                 # the version the patient answered, which a later one may have replaced
                 "questionnaire": f"{canonical_url(instrument)}|{answer.instrument_version}",
                 "subject": {
@@ -582,6 +595,8 @@ def fhir_bundle(
     filters: AuditFilters,
     now: datetime,
     progress: Progress | None = None,
+    *,
+    secret_key: str,
 ) -> Iterator[str]:
     """A FHIR R4 collection Bundle: the Questionnaires, then the QuestionnaireResponses."""
     header = {
@@ -593,7 +608,7 @@ def fhir_bundle(
     yield opening
     separator = ""
     lines = []
-    for resource in fhir_resources(session, filters, progress):
+    for resource in fhir_resources(session, filters, progress, secret_key=secret_key):
         lines.append(separator + json.dumps(_entry(resource), separators=(",", ":")))
         separator = ","
         if len(lines) >= 500:
@@ -603,13 +618,17 @@ def fhir_bundle(
 
 
 def fhir_ndjson(
-    session: Session, filters: AuditFilters, progress: Progress | None = None
+    session: Session,
+    filters: AuditFilters,
+    progress: Progress | None = None,
+    *,
+    secret_key: str,
 ) -> Iterator[bytes]:
     """FHIR bulk-data NDJSON: one resource a line, one file per resource type
     (Questionnaire.ndjson, QuestionnaireResponse.ndjson), in a zip."""
     with tempfile.TemporaryFile() as handle:
         with zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
-            resources = fhir_resources(session, filters, progress)
+            resources = fhir_resources(session, filters, progress, secret_key=secret_key)
             for kind, group in groupby(resources, key=itemgetter("resourceType")):
                 with archive.open(f"{kind}.ndjson", "w", force_zip64=True) as target:
                     lines: list[str] = []
@@ -684,9 +703,12 @@ def export_chunks(
     filters: AuditFilters,
     now: datetime,
     progress: Progress | None = None,
+    *,
+    secret_key: str,
 ) -> Iterator[str | bytes]:
     """The chunks of one export; aggregated tables have small cells suppressed, since
-    exports leave the site. ``progress`` counts the answers a patient-level export reads."""
+    exports leave the site. ``progress`` counts the answers a patient-level export reads;
+    ``secret_key`` (the app's) keys the FHIR response ids (see ``response_ids``)."""
     if fmt not in FORMATS.get(level, ()):
         raise ValueError(f"no {fmt} export of {level}")
     if level == "aggregate":
@@ -700,5 +722,5 @@ def export_chunks(
     if fmt == "xlsx":
         return patient_xlsx(session, filters, now, progress)
     if fmt == "ndjson":
-        return fhir_ndjson(session, filters, progress)
-    return fhir_bundle(session, filters, now, progress)
+        return fhir_ndjson(session, filters, progress, secret_key=secret_key)
+    return fhir_bundle(session, filters, now, progress, secret_key=secret_key)

@@ -292,15 +292,9 @@ def partial_path(folder: Path, job_id: int, claim_id: str) -> Path:
     return folder / f"{job_id}-{claim_id.rsplit('/', 1)[-1]}.partial"
 
 
-def run_claimed(
-    engine: Engine,
-    claim: Claim,
-    folder: Path,
-    clock: Clock,
-    keep_for: timedelta,
-    lease: timedelta = LEASE,
-) -> str:
+def run_claimed(engine: Engine, claim: Claim, settings: "WorkerSettings", clock: Clock) -> str:
     """Run a claimed job to its file; returns the job's status afterwards (or ``lost``)."""
+    folder, keep_for, lease = settings.folder, settings.keep_for, settings.lease
     with Session(engine) as session:
         job = session.get(ExportJob, claim.job_id)
         level, fmt, filters = job.level, job.fmt, filters_from_json(job.filters)
@@ -312,7 +306,10 @@ def run_claimed(
             if not _set_if_held(engine, claim, rows_total=total):
                 raise LeaseLost(f"job {claim.job_id} was taken over")
             progress = Progress(heartbeat)
-            size = _write(export_chunks(reading, level, fmt, filters, clock(), progress), partial)
+            chunks = export_chunks(
+                reading, level, fmt, filters, clock(), progress, secret_key=settings.secret_key
+            )
+            size = _write(chunks, partial)
             heartbeat(progress.count, force=True)
         final = folder / f"{claim.job_id}-{secrets.token_urlsafe(16)}.{EXTENSIONS[fmt]}"
         partial.replace(final)
@@ -496,6 +493,7 @@ def take_download(session: Session, user: User, job_id: int, folder: Path, now: 
 class WorkerSettings:
     folder: Path
     keep_for: timedelta
+    secret_key: str  # the app's: it keys the FHIR exports' response ids
     lease: timedelta = LEASE
 
 
@@ -506,7 +504,7 @@ def work_once(engine: Engine, settings: WorkerSettings, clock: Clock, worker: st
     expire_files(engine, settings.folder, clock())
     ran = 0
     while (claim := claim_next(engine, worker, clock(), settings.lease)) is not None:
-        run_claimed(engine, claim, settings.folder, clock, settings.keep_for, settings.lease)
+        run_claimed(engine, claim, settings, clock)
         ran += 1
     return ran
 

@@ -153,7 +153,9 @@ def export(level: str, fmt: str):
     session.commit()
     filename = _filename(session, level, fmt, filters, utcnow().date())
     return Response(
-        stream_with_context(_streamed(database.engine(), level, fmt, filters)),
+        stream_with_context(
+            _streamed(database.engine(), level, fmt, filters, current_app.config["SECRET_KEY"])
+        ),
         mimetype=MIMETYPES[fmt],
         headers={
             "Content-Disposition": f'attachment; filename="{filename}"',
@@ -162,10 +164,10 @@ def export(level: str, fmt: str):
     )
 
 
-def _streamed(engine, level: str, fmt: str, filters: AuditFilters):
+def _streamed(engine, level: str, fmt: str, filters: AuditFilters, secret_key: str):
     """The export's chunks, read in a snapshot of its own that ends with the download."""
     with read_session(engine) as session:
-        yield from export_chunks(session, level, fmt, filters, utcnow())
+        yield from export_chunks(session, level, fmt, filters, utcnow(), secret_key=secret_key)
 
 
 def _filename(session, level: str, fmt: str, filters: AuditFilters, made_on: date) -> str:

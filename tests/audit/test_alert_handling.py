@@ -211,7 +211,9 @@ def test_the_aggregate_export_carries_alert_handling_with_small_cells_suppressed
         gen.patient(handled, now=ENROLLED, procedure_date=PROCEDURE, augmentation="kyphoplasty")
     filters = AuditFilters(site_id=handled.id, augmentation="kyphoplasty")
     with Session(gen.engine) as session:
-        content = "".join(export_chunks(session, "aggregate", "csv", filters, NOW))
+        content = "".join(
+            export_chunks(session, "aggregate", "csv", filters, NOW, secret_key="test-secret")
+        )
     rows = {
         (row[1], row[2]): row[3]
         for row in csv.reader(io.StringIO(content))

@@ -94,7 +94,14 @@ def test_the_patient_level_table_is_de_identified_and_safe(gen, cohort):
     site_a, *_ = cohort
     with Session(gen.engine) as session:
         content = text_of(
-            export_chunks(session, "patients", "csv", AuditFilters(site_id=site_a.id), NOW)
+            export_chunks(
+                session,
+                "patients",
+                "csv",
+                AuditFilters(site_id=site_a.id),
+                NOW,
+                secret_key="test-secret",
+            )
         )
     rows = list(csv.reader(io.StringIO(content)))
     assert tuple(rows[0]) == PATIENT_COLUMNS
@@ -162,7 +169,9 @@ def test_the_patient_level_workbook_matches_the_csv_and_splits_at_the_row_limit(
     with Session(gen.engine) as session:
         lines = list(csv.reader(io.StringIO(text_of(patient_csv(session, filters)))))
         monkeypatch.setattr(exports, "XLSX_SHEET_ROWS", 10)
-        data = b"".join(export_chunks(session, "patients", "xlsx", filters, NOW))
+        data = b"".join(
+            export_chunks(session, "patients", "xlsx", filters, NOW, secret_key="test-secret")
+        )
     workbook = load_workbook(io.BytesIO(data), read_only=True)
     sheets = [list(sheet.iter_rows(values_only=True)) for sheet in workbook.worksheets[:-2]]
     expected_sheets = -(-(len(lines) - 1) // 10)  # 10 data rows a sheet
@@ -216,7 +225,14 @@ def test_the_patient_level_workbook_lists_each_safety_event_without_the_notes(ge
             )
     with Session(gen.engine) as session:
         data = b"".join(
-            export_chunks(session, "patients", "xlsx", AuditFilters(site_id=site_a.id), NOW)
+            export_chunks(
+                session,
+                "patients",
+                "xlsx",
+                AuditFilters(site_id=site_a.id),
+                NOW,
+                secret_key="test-secret",
+            )
         )
     workbook = load_workbook(io.BytesIO(data), read_only=True)
     rows = list(workbook["safety events"].iter_rows(values_only=True))
@@ -240,7 +256,14 @@ def test_the_fhir_bundle_is_valid_r4_and_de_identified(gen, cohort):
     site_a, *_ = cohort
     with Session(gen.engine) as session:
         content = text_of(
-            export_chunks(session, "patients", "fhir", AuditFilters(site_id=site_a.id), NOW)
+            export_chunks(
+                session,
+                "patients",
+                "fhir",
+                AuditFilters(site_id=site_a.id),
+                NOW,
+                secret_key="test-secret",
+            )
         )
     bundle = json.loads(content)
     Bundle.model_validate(bundle)
@@ -273,7 +296,14 @@ def test_the_workbook_has_definitions_and_suppresses_small_cells(gen, cohort):
     site_a, *_ = cohort
     with Session(gen.engine) as session:
         data = b"".join(
-            export_chunks(session, "aggregate", "xlsx", AuditFilters(site_id=site_a.id), NOW)
+            export_chunks(
+                session,
+                "aggregate",
+                "xlsx",
+                AuditFilters(site_id=site_a.id),
+                NOW,
+                secret_key="test-secret",
+            )
         )
     workbook = load_workbook(io.BytesIO(data), read_only=True)
     assert workbook.sheetnames == [

@@ -41,7 +41,9 @@ def site(gen):
 
 def exported(engine, fmt: str, site) -> bytes:
     with Session(engine) as session:
-        chunks = export_chunks(session, "patients", fmt, AuditFilters(site_id=site.id), NOW)
+        chunks = export_chunks(
+            session, "patients", fmt, AuditFilters(site_id=site.id), NOW, secret_key="test-secret"
+        )
         return b"".join(c.encode() if isinstance(c, str) else c for c in chunks)
 
 
@@ -211,3 +213,20 @@ def test_a_response_names_the_version_answered_and_one_left_part_way_is_stopped(
     pain = get_instrument("pain_nrs")
     assert statuses["A0", f"{canonical_url(pain)}|0.9"] == "stopped"
     assert statuses["A1", f"{canonical_url(pain)}|{pain.version}"] == "completed"
+
+
+def test_response_ids_are_stable_but_keyed_so_no_row_id_can_be_read_from_them(gen, site):
+    """The same in every export of one installation (a register matches resubmissions);
+    another key gives other ids, so without the app's key the ids cannot be enumerated
+    back to rows (and so to the order and number of answers)."""
+
+    def ids(secret_key: str) -> list[str]:
+        with Session(gen.engine) as session:
+            resources = exports.fhir_resources(
+                session, AuditFilters(site_id=site.id), secret_key=secret_key
+            )
+            return [r["id"] for r in resources if r["resourceType"] == "QuestionnaireResponse"]
+
+    first, again, other = ids("test-secret"), ids("test-secret"), ids("another-secret")
+    assert first == again and len(set(first)) == len(first) == 12
+    assert not set(first) & set(other)

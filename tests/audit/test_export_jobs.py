@@ -58,7 +58,7 @@ def folder(app):
 
 
 def settings_for(folder) -> WorkerSettings:
-    return WorkerSettings(folder=folder, keep_for=KEEP)
+    return WorkerSettings(folder=folder, keep_for=KEEP, secret_key="test-secret")
 
 
 def at(moment: datetime):
@@ -215,9 +215,14 @@ def test_two_workers_never_run_one_job(engine, gen, sites, folder):
     recover_interrupted(engine, folder, later)
     second = claim_next(engine, "worker-2", later)
     assert second is not None and second.job_id == job_id
-    assert run_claimed(engine, first, folder, at(later), KEEP) == "lost"  # records nothing
+    assert (
+        run_claimed(engine, first, WorkerSettings(folder, KEEP, "test-secret"), at(later)) == "lost"
+    )  # records nothing
     assert job_row(engine, job_id).status == "running"
-    assert run_claimed(engine, second, folder, at(later), KEEP) == "done"
+    assert (
+        run_claimed(engine, second, WorkerSettings(folder, KEEP, "test-secret"), at(later))
+        == "done"
+    )
     job = job_row(engine, job_id)
     assert [path.name for path in folder.iterdir()] == [job.file_name]
 

@@ -42,7 +42,9 @@ def live(engine, gen, tmp_path, clock):
 
 def test_an_auditor_asks_for_an_export_and_downloads_it_when_ready(live, engine):
     base, auditor, settings = live
-    worker = WorkerSettings(folder=settings.export_folder, keep_for=timedelta(hours=24))
+    worker = WorkerSettings(
+        folder=settings.export_folder, keep_for=timedelta(hours=24), secret_key="test-secret"
+    )
     with chromium() as browser:
         page = new_page(browser, viewport={"width": 1366, "height": 768}, accept_downloads=True)
         page.goto(base + "/login")

@@ -101,7 +101,9 @@ def test_a_background_download_is_named_by_the_day_it_was_asked_and_its_filters(
     asked = client.post("/audit/jobs?electrode=bipolar", data={"level": "patients", "fmt": "fhir"})
     assert asked.status_code == 303
     folder = app.extensions["pro_settings"].export_folder
-    work_once(engine, WorkerSettings(folder, timedelta(hours=24)), lambda: NOW, "worker-1")
+    work_once(
+        engine, WorkerSettings(folder, timedelta(hours=24), "test-secret"), lambda: NOW, "worker-1"
+    )
     with Session(engine) as session:
         job = session.exec(select(ExportJob)).one()
     download = client.get(f"/audit/jobs/{job.id}/download")

@@ -85,7 +85,9 @@ def _derived(rows) -> dict[tuple[str, str], str]:
 def test_the_patient_level_categories_add_up_to_the_audits_counts(gen, mixed):
     with Session(gen.engine) as session:
         report = build_report(session, mixed, NOW)
-        content = "".join(export_chunks(session, "patients", "csv", mixed, NOW))
+        content = "".join(
+            export_chunks(session, "patients", "csv", mixed, NOW, secret_key="test-secret")
+        )
         workbook_rows = list(patient_rows(session, mixed))  # what the XLSX writes
     week4 = next(o for o in report.timepoints if o.timepoint == "week4")
     assert dict(week4.response) == {"partial": 2}

@@ -54,7 +54,11 @@ def _texts(rows) -> list[str]:
 def test_the_aggregate_workbook_suppresses_counts_in_titles_and_definitions(gen, small_site):
     filters = AuditFilters(site_id=small_site.id)
     with Session(gen.engine) as session:
-        sheets = _workbook(b"".join(export_chunks(session, "aggregate", "xlsx", filters, NOW)))
+        sheets = _workbook(
+            b"".join(
+                export_chunks(session, "aggregate", "xlsx", filters, NOW, secret_key="test-secret")
+            )
+        )
     meaning = dict(sheets["definitions"][1:])
     assert meaning["Sheet follow_up"] == "Follow-up quality (<5 patients opted out of texts)"
     assert meaning["Sheet safety"] == "Safety events (clinician-reported) in <5 procedures"
@@ -83,9 +87,13 @@ def test_without_suppression_the_titles_carry_the_exact_counts(gen, small_site):
 def test_the_aggregate_csv_and_the_patient_level_definitions_hold_no_small_count(gen, small_site):
     filters = AuditFilters(site_id=small_site.id)
     with Session(gen.engine) as session:
-        content = "".join(export_chunks(session, "aggregate", "csv", filters, NOW))
+        content = "".join(
+            export_chunks(session, "aggregate", "csv", filters, NOW, secret_key="test-secret")
+        )
         patient_sheets = _workbook(
-            b"".join(export_chunks(session, "patients", "xlsx", filters, NOW))
+            b"".join(
+                export_chunks(session, "patients", "xlsx", filters, NOW, secret_key="test-secret")
+            )
         )
     rows = list(csv.reader(io.StringIO(content)))
     assert ["response", "baseline | 0", "due", "<5"] in rows
@@ -110,8 +118,14 @@ def test_in_a_cohort_smaller_than_the_minimum_no_figure_is_exact_not_even_zero(g
         for patient in session.exec(select(Patient)):
             patient.sms_opted_out = False
     with Session(gen.engine) as session:
-        content = "".join(export_chunks(session, "aggregate", "csv", filters, NOW))
-        sheets = _workbook(b"".join(export_chunks(session, "aggregate", "xlsx", filters, NOW)))
+        content = "".join(
+            export_chunks(session, "aggregate", "csv", filters, NOW, secret_key="test-secret")
+        )
+        sheets = _workbook(
+            b"".join(
+                export_chunks(session, "aggregate", "xlsx", filters, NOW, secret_key="test-secret")
+            )
+        )
         report = build_report(session, filters, NOW)
     meaning = dict(sheets["definitions"][1:])
     assert meaning["Sheet follow_up"] == "Follow-up quality (<5 patients opted out of texts)"

@@ -1307,7 +1307,8 @@ def _safety_event(
         "patient_id": patient_id,
         "procedure_id": procedure_id,
         "kind": kind.value,
-        "symptomatic": kind != SafetyEventKind.CEMENT_LEAKAGE or rng.random() < 0.2,
+        # asked of cement leakage only (a fifth of leaks cause symptoms)
+        "symptomatic": rng.random() < 0.2 if kind == SafetyEventKind.CEMENT_LEAKAGE else None,
         "grade": rng.choice((1, 1, 1, 2, 2, 3)),
         "event_date": event_date,
         "notes": SAFETY_NOTES[kind],

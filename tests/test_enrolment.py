@@ -262,6 +262,31 @@ def test_a_nurse_moves_the_procedure_date_and_stops_follow_up(client, auth, gen)
     assert statuses == {"cancelled"}
 
 
+def test_a_date_moved_back_says_which_surveys_will_not_be_sent_and_why(client, auth, gen, clock):
+    """Moved 90 days back before any text went: the windows up to week 4 have closed by
+    the new date. They are not counted as re-planned, and their reason says what closed
+    them."""
+    now = datetime(2027, 3, 1, 11, 0, tzinfo=UTC)
+    clock.move_to(now)
+    site = gen.site()
+    enrolled = gen.patient(site, now=now, procedure_date=date(2027, 3, 8))
+    auth.login(gen.user(site).email)
+    response = client.post(
+        f"/patients/{enrolled.patient.id}/procedure-date",
+        data={"procedure_date": "2026-12-01"},
+        follow_redirects=True,
+    )
+    with Session(gen.engine) as session:
+        passed = session.exec(
+            select(SurveyInstance).where(
+                SurveyInstance.status_reason == "window had closed by the new procedure date"
+            )
+        ).all()
+    assert sorted(i.timepoint for i in passed) == ["baseline", "day1", "week1", "week2", "week4"]
+    assert "3 surveys not yet sent were re-planned" in response.text
+    assert "5 surveys not yet sent will not be sent: the window had closed" in response.text
+
+
 def test_another_sites_nurse_cannot_act_on_a_patient(client, auth, gen):
     theirs = gen.patient(gen.site(), procedure_date=date(2027, 3, 1))
     auth.login(gen.user(gen.site()).email)

@@ -7,7 +7,7 @@ from sqlmodel import Session, select
 from surveys.alert_rules import PainPoint, opioid_rise, pain_worsening
 
 from ..alerts import raise_alert
-from ..models import AlertKind, Patient, Response, Site, SurveyInstance
+from ..models import AlertKind, InstanceStatus, Patient, Response, Site, SurveyInstance
 
 BASELINE = "baseline"
 
@@ -15,22 +15,31 @@ BASELINE = "baseline"
 def evaluate_worsening(session: Session, instance: SurveyInstance, *, now: datetime) -> list[str]:
     """Raise pain-worsening and opioid-rise alerts for the patient; return the kinds raised.
 
+    Called when ``instance`` is completed or corrected. What is judged is where the
+    patient is now: their latest completed timepoint after baseline, against the
+    baseline, with the timepoints up to it. So correcting an earlier timepoint raises
+    no alert about a rise that is not the patient's latest (and repeats none), and
+    correcting the baseline checks the latest timepoint against the new baseline.
     Reads the key outcomes kept on each of the patient's instances (``key_outcomes.py``).
     """
-    if instance.timepoint == BASELINE:
-        return []
     timeline = session.exec(
         select(SurveyInstance)
         .where(SurveyInstance.patient_id == instance.patient_id)
         .order_by(SurveyInstance.due_at)
     ).all()
+    answered = [
+        i for i in timeline if i.timepoint != BASELINE and i.status == InstanceStatus.COMPLETED
+    ]
+    if not answered:
+        return []
+    instance = answered[-1]
     baseline = next((i for i in timeline if i.timepoint == BASELINE), None)
     base_worst = baseline.pain_worst if baseline else None
     base_omed = baseline.omed_mg_per_day if baseline else None
     answers = [
         PainPoint(i.timepoint, i.pain_worst)
         for i in timeline
-        if i.timepoint != BASELINE and i.pain_worst is not None
+        if i.timepoint != BASELINE and i.pain_worst is not None and i.due_at <= instance.due_at
     ]
     findings = []
     if pain_worsening(base_worst, answers):

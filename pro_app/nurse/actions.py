@@ -31,6 +31,7 @@ from ..models import (
     PatientEvent,
     Procedure,
     SafetyEvent,
+    SafetyEventKind,
     Site,
     SurveyInstance,
 )
@@ -82,6 +83,7 @@ RETRY_CHOICES: tuple[tuple[int, str], ...] = (
     (24, "Tomorrow, same time"),
 )
 #: Why follow-up stops (codes are stored in the event; the label is the status reason).
+FATAL_GRADE = 5  # CTCAE: death related to the adverse event
 STOP_REASONS: tuple[tuple[str, str], ...] = (
     ("died", "The patient has died"),
     ("withdrew", "The patient withdrew from follow-up"),
@@ -376,12 +378,18 @@ def record_safety_event(
     user_id: int,
     now: datetime,
 ) -> SafetyEvent:
-    """Record a clinician-reported complication of the procedure."""
+    """Record a clinician-reported complication of the procedure.
+
+    Grade 5 is a death related to the event: follow-up stops ("The patient has died"),
+    so no survey is texted to the patient's phone; a restart undoes it if it was wrong.
+    """
     if event_date < procedure.procedure_date:
         raise ActionRefused("A complication cannot come before the procedure date.")
     site = session.get(Site, patient.site_id)
     if event_date > local_today(now, site.timezone if site else None):
         raise ActionRefused("The event date is in the future.")
+    if symptomatic is not None and kind != SafetyEventKind.CEMENT_LEAKAGE:
+        raise ActionRefused("Symptomatic or not is recorded for cement leakage only.")
     event = SafetyEvent(
         patient_id=patient.id,
         procedure_id=procedure.id,
@@ -395,6 +403,8 @@ def record_safety_event(
     )
     session.add(event)
     session.flush()
+    if grade == FATAL_GRADE and patient.status != FollowUpStatus.STOPPED:
+        stop(session, patient, "died", None, user_id=user_id, now=now)
     return event
 
 

@@ -190,11 +190,23 @@ def save_entry(
         return _correct(session, instance, answers, user_id=user_id, now=now)
     if instance.status == InstanceStatus.SCHEDULED:
         instance.status = InstanceStatus.SENT  # opened by the nurse's call
-    _save_as_nurse(session, instance, answers, user_id=user_id, now=now)
+    # What the patient already answered, unchanged, stays theirs (web or text).
+    changes = _new_or_changed(current_responses(session, instance.id), answers)
+    _save_as_nurse(session, instance, changes, user_id=user_id, now=now)
     session.flush()
     answered = current_responses(session, instance.id)
     complete(session, instance, now=now)
     return [i for i in instance.instruments if i not in answered]
+
+
+def _new_or_changed(saved: dict, answers: dict[str, dict[str, Any]]) -> dict[str, dict]:
+    """The questionnaires whose answers are new or differ from those saved."""
+    return {
+        instrument_id: values
+        for instrument_id, values in answers.items()
+        if instrument_id not in saved
+        or {**saved[instrument_id].answers, **values} != saved[instrument_id].answers
+    }
 
 
 def _save_as_nurse(
@@ -228,14 +240,8 @@ def _correct(
     user_id: int,
     now: datetime,
 ) -> list[str]:
-    saved = current_responses(session, instance.id)
     answered_by = instance.answer_channel
-    changes = {
-        instrument_id: values
-        for instrument_id, values in answers.items()
-        if instrument_id not in saved
-        or {**saved[instrument_id].answers, **values} != saved[instrument_id].answers
-    }
+    changes = _new_or_changed(current_responses(session, instance.id), answers)
     changed = _save_as_nurse(session, instance, changes, user_id=user_id, now=now)
     if changed:
         instance.answer_channel = answered_by  # who answered the survey; the rows say who corrected

@@ -21,6 +21,9 @@ from ..models import (
 from .protocols import TimepointPlan, timepoints_for
 
 NOT_YET_SENT = (InstanceStatus.SCHEDULED,)
+# Why a survey never sent is cancelled by the plan (a later date move may plan it again).
+CLOSED_BEFORE_ENROLMENT = "window closed before enrolment"
+CLOSED_BY_THE_NEW_DATE = "window had closed by the new procedure date"
 STILL_OPEN = (InstanceStatus.SCHEDULED, InstanceStatus.SENT, InstanceStatus.IN_PROGRESS)
 
 
@@ -31,6 +34,7 @@ class DateChange:
     replanned: int  # not yet sent: planned again from the new date
     closed_early: int  # already sent, open, and due to close earlier: the window now ends
     reopened: int = 0  # closed by an earlier move, open again now the date moved back
+    window_passed: int = 0  # not yet sent, whose window from the new date has closed
 
 
 @dataclass(frozen=True)
@@ -116,7 +120,7 @@ def plan_follow_up(
         )
         if window.closes_at <= now or window.due_at >= window.closes_at:
             instance.status = InstanceStatus.CANCELLED
-            instance.status_reason = "window closed before enrolment"
+            instance.status_reason = CLOSED_BEFORE_ENROLMENT
         session.add(instance)
         created.append(instance)
     session.flush()
@@ -146,13 +150,13 @@ def change_procedure_date(
     the same date changes nothing.
     """
     if procedure.procedure_date == new_date:
-        return DateChange(0, 0, 0)
+        return DateChange(0, 0, 0, 0)
     policy = policy or SendPolicy.from_env()
     patient = session.get(Patient, procedure.patient_id)
     old_date = procedure.procedure_date
     procedure.procedure_date = new_date
     plans = {tp.id: tp for tp in timepoints_for(procedure.protocol_id)}
-    moved = closed = reopened = 0
+    moved = closed = reopened = past = 0
     instances = session.exec(
         select(SurveyInstance).where(SurveyInstance.procedure_id == procedure.id)
     ).all()
@@ -179,8 +183,10 @@ def change_procedure_date(
         )
         if window.closes_at <= now:
             instance.status = InstanceStatus.CANCELLED
-            instance.status_reason = "window closed before enrolment"
-        elif held:  # planned again when follow-up restarts or resumes
+            instance.status_reason = CLOSED_BY_THE_NEW_DATE
+            past += 1
+            continue
+        if held:  # planned again when follow-up restarts or resumes
             instance.status = InstanceStatus.CANCELLED
             instance.status_reason = patient.status_reason
         else:
@@ -195,6 +201,7 @@ def change_procedure_date(
                 "from": old_date.isoformat(),
                 "to": new_date.isoformat(),
                 "replanned": moved,
+                "window_passed": past,
                 "closed_early": closed,
                 "reopened": reopened,
             },
@@ -203,7 +210,7 @@ def change_procedure_date(
         )
     )
     session.flush()
-    return DateChange(moved, closed, reopened)
+    return DateChange(moved, closed, reopened, past)
 
 
 def _sent_and_unfinished(instance: SurveyInstance, patient: Patient) -> bool:
@@ -256,7 +263,7 @@ def _has_answers(session: Session, instance: SurveyInstance) -> bool:
 
 
 def _cancelled_by_plan(instance: SurveyInstance) -> bool:
-    return instance.status_reason == "window closed before enrolment"
+    return instance.status_reason in (CLOSED_BEFORE_ENROLMENT, CLOSED_BY_THE_NEW_DATE)
 
 
 def _movable(instance: SurveyInstance, patient: Patient) -> bool:

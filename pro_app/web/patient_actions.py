@@ -22,6 +22,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
+from surveys import get_instrument
+
 from ..accounts.access import log_access, patient_for, roles_required
 from ..enrolment import shared_number_note
 from ..followup.answer_saving import current_responses
@@ -41,6 +43,7 @@ from ..models import (
 from ..nurse.actions import (
     ALERT_ACTION_LABELS,
     ALERT_ACTIONS,
+    FATAL_GRADE,
     NOT_REACHED,
     RETRY_CHOICES,
     STOP_REASONS,
@@ -419,7 +422,15 @@ def add_safety_event(patient_id: int):
             user_id=current_user.id,
             now=utcnow(),
         ),
-        lambda _: "Safety event recorded.",
+        lambda event: (
+            "Safety event recorded."
+            + (
+                " Follow-up has stopped (the patient has died), so nothing more is texted; "
+                "restart it from this page if the grade was recorded in error."
+                if event.grade == FATAL_GRADE
+                else ""
+            )
+        ),
         slot="safety_form",
     )
 
@@ -473,12 +484,13 @@ def enter_answers(patient_id: int, instance_id: int):
 
 
 def _entry_saved(timepoint: str, listed: list[str], *, correcting: bool) -> str:
+    names = ", ".join(get_instrument(instrument_id).title for instrument_id in listed)
     if correcting:
         if not listed:
             return f"No answer for {timepoint} changed: nothing was saved."
-        return f"Answers for {timepoint} corrected ({', '.join(listed)}); it stays completed."
+        return f"Answers for {timepoint} corrected ({names}); it stays completed."
     return f"Answers for {timepoint} saved as taken by phone" + (
-        f"; not asked: {', '.join(listed)}." if listed else "."
+        f"; not asked: {names}." if listed else "."
     )
 
 

@@ -292,6 +292,13 @@ def _closed_early(closed: int) -> str:
     )
 
 
+def _window_passed(passed: int) -> str:
+    if not passed:
+        return ""
+    which = "One survey not yet sent" if passed == 1 else f"{passed} surveys not yet sent"
+    return f" {which} will not be sent: the window had closed by the new date."
+
+
 def _reopened(reopened: int) -> str:
     if not reopened:
         return ""
@@ -315,6 +322,7 @@ def move_procedure(patient_id: int):
         lambda change: (
             f"Procedure date set; {change.replanned} surveys not yet sent were re-planned"
             + _replanned_when(patient.status)
+            + _window_passed(change.window_passed)
             + _closed_early(change.closed_early)
             + _reopened(change.reopened)
         ),

@@ -94,3 +94,37 @@ def test_an_opioid_rise_across_a_change_of_table_still_alerts_and_says_so(gen, t
     answer(gen.engine, tick, "week2", 4, 8)
     with Session(gen.engine) as session:
         assert all("different tables" in a.summary for a in session.exec(select(Alert)))
+
+
+def _correct_pain(engine, nurse_id: int, timepoint: str, worst: int) -> None:
+    from pro_app.nurse.phone_entry import save_entry
+
+    with session_scope(engine) as session:
+        instance = session.exec(
+            select(SurveyInstance).where(SurveyInstance.timepoint == timepoint)
+        ).one()
+        pain = {"worst": worst, "average": worst, "now": worst}
+        save_entry(session, instance, {"pain_nrs": pain}, user_id=nurse_id, now=instance.due_at)
+
+
+def test_correcting_an_earlier_timepoint_repeats_no_alert_and_files_none_under_it(gen, tick):
+    """Week 2 and week 4 are worse than baseline (alerted at week 4); week 1 was better.
+    Correcting week 1 judges where the patient is now, week 4, already alerted."""
+    site = gen.site()
+    gen.patient(site, now=ENROLLED, procedure_date=date(2027, 1, 11))
+    for timepoint, worst in (("baseline", 5), ("week1", 3), ("week2", 8), ("week4", 8)):
+        answer(gen.engine, tick, timepoint, worst, 3)
+    assert alerts(gen.engine) == [("pain_worse", "week4")]
+    _correct_pain(gen.engine, gen.user(site).id, "week1", 2)
+    assert alerts(gen.engine) == [("pain_worse", "week4")]
+
+
+def test_correcting_the_baseline_checks_the_latest_timepoint_against_it(gen, tick):
+    """Baseline 9 was a slip for 2: week 1 and week 2 (4 each) are then 2 points worse."""
+    site = gen.site()
+    gen.patient(site, now=ENROLLED, procedure_date=date(2027, 1, 11))
+    for timepoint, worst in (("baseline", 9), ("week1", 4), ("week2", 4)):
+        answer(gen.engine, tick, timepoint, worst, 3)
+    assert alerts(gen.engine) == []
+    _correct_pain(gen.engine, gen.user(site).id, "baseline", 2)
+    assert alerts(gen.engine) == [("pain_worse", "week2")]

@@ -238,6 +238,46 @@ def test_a_refused_safety_event_comes_back_with_what_was_typed(client, auth, gen
         assert session.exec(select(SafetyEvent)).all() == []
 
 
+def test_a_grade_5_event_stops_follow_up_so_nothing_is_texted_to_the_patients_phone(
+    client, auth, gen, tick, clock
+):
+    """Grade 5 is a death related to the event: no more surveys go to the phone (a
+    family would get them); the nurse is told, and a restart undoes it."""
+    clock.move_to(MORNING)
+    site = gen.site()
+    patient = gen.patient(site, now=MORNING, procedure_date=MORNING.date() - timedelta(days=3))
+    auth.login(gen.user(site).email)
+    response = client.post(
+        f"/patients/{patient.patient.id}/safety-events",
+        data={"kind": "infection", "grade": "5", "event_date": MORNING.date().isoformat()},
+        follow_redirects=True,
+    )
+    assert "Follow-up has stopped (the patient has died)" in response.text
+    with Session(gen.engine) as session:
+        stopped = session.get(Patient, patient.patient.id)
+        waiting = session.exec(
+            select(SurveyInstance).where(SurveyInstance.status == "scheduled")
+        ).all()
+    assert (stopped.status, stopped.status_reason) == ("stopped", "The patient has died")
+    assert waiting == []
+    assert tick(MORNING + timedelta(days=30)).delivery.sent == 0
+
+
+def test_symptomatic_is_recorded_for_cement_leakage_only(client, auth, gen, clock):
+    clock.move_to(MORNING)
+    site = gen.site()
+    procedure = MORNING.date() - timedelta(days=3)
+    patient = gen.patient(site, now=MORNING, procedure_date=procedure).patient
+    auth.login(gen.user(site).email)
+    day = MORNING.date().isoformat()
+    data = {"kind": "infection", "grade": "2", "symptomatic": "no", "event_date": day}
+    response = client.post(f"/patients/{patient.id}/safety-events", data=data)
+    assert response.status_code == 422
+    assert "for cement leakage only" in response.text
+    with Session(gen.engine) as session:
+        assert session.exec(select(SafetyEvent)).all() == []
+
+
 def test_a_past_procedure_gets_safety_events_on_the_figure(client, auth, gen, tick, clock):
     clock.move_to(MORNING)
     site = gen.site()
@@ -276,7 +316,7 @@ def test_a_safety_event_dated_today_is_taken_in_the_first_hour_of_a_summer_day(
     auth.login(gen.user(site).email)
     url = f"/patients/{patient.id}/safety-events"
     for day, refused in (("2027-07-15", False), ("2027-07-16", True)):
-        data = {"kind": "infection", "grade": "2", "event_date": day, "symptomatic": "yes"}
+        data = {"kind": "cement_leakage", "grade": "2", "event_date": day, "symptomatic": "yes"}
         response = client.post(url, data=data, follow_redirects=True)
         assert ("The event date is in the future." in response.text) is refused, day
     with Session(gen.engine) as session:
@@ -371,7 +411,9 @@ def test_a_completed_survey_is_corrected_as_a_new_nurse_entered_version(
     response = client.post(url, data=unchanged, follow_redirects=True)
     assert "No answer for week1 changed" in response.text
     response = client.post(url, data={**unchanged, "pain_nrs.worst": "8"}, follow_redirects=True)
-    assert "Answers for week1 corrected (pain_nrs); it stays completed." in response.text
+    assert "Answers for week1 corrected (Pain in the treated area); it stays completed." in (
+        response.text
+    )
     with Session(gen.engine) as session:
         rows = session.exec(
             select(Response)
@@ -396,3 +438,31 @@ def test_a_completed_survey_is_corrected_as_a_new_nurse_entered_version(
     assert after.pain_worst == 8
     assert [a.instance_id for a in alerts] == [week1.id]
     assert [e.detail for e in events] == [{"timepoint": "week1", "questionnaires": ["pain_nrs"]}]
+
+
+def test_phone_entry_keeps_what_the_patient_already_answered_as_theirs(gen, tick):
+    """The patient saved their pain on the web; the nurse's call takes the rest. The
+    pain, unchanged in the form, stays the patient's web answer, not a nurse's copy."""
+    from pro_app.followup.answer_saving import save_answers
+    from pro_app.nurse.phone_entry import save_entry
+
+    site = gen.site()
+    nurse = gen.user(site)
+    procedure = MORNING.date() + timedelta(days=7)
+    patient = gen.patient(site, now=MORNING, procedure_date=procedure).patient
+    tick(MORNING)
+    baseline = next(i for i in instances(gen.engine, patient.id) if i.timepoint == "baseline")
+    pain = {"worst": 6, "average": 5, "now": 4}
+    with session_scope(gen.engine) as session:
+        instance = session.get(SurveyInstance, baseline.id)
+        save_answers(session, instance, "pain_nrs", pain, channel="web", now=MORNING)
+    with session_scope(gen.engine) as session:
+        instance = session.get(SurveyInstance, baseline.id)
+        entry = {"pain_nrs": pain, "qol_overall": {"overall": 7}}
+        save_entry(session, instance, entry, user_id=nurse.id, now=MORNING)
+    with Session(gen.engine) as session:
+        rows = session.exec(select(Response).order_by(Response.id)).all()
+    assert [(r.instrument_id, r.channel, r.is_current) for r in rows] == [
+        ("pain_nrs", "web", True),
+        ("qol_overall", "nurse", True),
+    ]

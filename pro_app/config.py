@@ -4,8 +4,37 @@ import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from .messaging.timing import SendPolicy
+
+ENVIRONMENTS = ("development", "production")
+MIN_SECRET_LENGTH = 32
+
+
+def _is_https_address(url: str) -> bool:
+    """``https://`` and a host, nothing after it but a path."""
+    parts = urlsplit(url)
+    return parts.scheme == "https" and bool(parts.hostname) and not (parts.query or parts.fragment)
+
+
+DATABASE_BACKENDS = ("postgresql", "sqlite")
+
+
+def _check_database_url(url: str) -> None:
+    """A PostgreSQL or SQLite address, or ConfigError (never echoing a password)."""
+    try:
+        backend = make_url(url).get_backend_name()
+    except ArgumentError:
+        backend = None
+    if backend not in DATABASE_BACKENDS:
+        raise ConfigError(
+            "DATABASE_URL is not a database address pro-app can use: give "
+            "postgresql://USER@HOST/NAME (or sqlite:///PATH for a trial)."
+        )
 
 
 class ConfigError(RuntimeError):
@@ -84,12 +113,23 @@ class Settings:
         """Build settings from ``env`` (default: ``os.environ``) and check them."""
         env = dict(os.environ if env is None else env)
         folder = Path(env.get("PRO_INSTANCE_DIR", instance_dir())).resolve()
-        production = env.get("PRO_ENV", "development").lower() == "production"
+        environment = env.get("PRO_ENV", "development").strip().lower()
+        if environment not in ENVIRONMENTS:
+            raise ConfigError(
+                f"PRO_ENV must be 'production' or 'development', not {env['PRO_ENV']!r}."
+            )
+        production = environment == "production"
         secret = env.get("SECRET_KEY")
         if not secret:
             if production:
                 raise ConfigError("SECRET_KEY must be set when PRO_ENV=production.")
             secret = _demo_secret_key(folder)
+        elif production and len(secret) < MIN_SECRET_LENGTH:
+            raise ConfigError(
+                f"SECRET_KEY must be at least {MIN_SECRET_LENGTH} characters in production "
+                "(for example the output of `python -c 'import secrets; "
+                "print(secrets.token_urlsafe(48))'`)."
+            )
         database_url = env.get("DATABASE_URL") or f"sqlite:///{folder / 'pro_app.sqlite3'}"
         settings = cls(
             database_url=database_url,
@@ -120,6 +160,7 @@ class Settings:
 
     def check(self) -> None:
         """Refuse combinations that would fail later, with a message that says what to set."""
+        _check_database_url(self.database_url)
         if self.sms_backend not in {"outbox", "twilio"}:
             raise ConfigError("SMS_BACKEND must be 'outbox' or 'twilio'.")
         if self.sms_backend == "twilio":
@@ -139,8 +180,11 @@ class Settings:
                 )
         if self.production and self.dev_outbox:
             raise ConfigError("PRO_DEV_OUTBOX is for development only: unset it in production.")
-        if self.production and self.public_base_url.startswith("http://"):
-            raise ConfigError("PUBLIC_BASE_URL must be https:// when PRO_ENV=production.")
+        if self.production and not _is_https_address(self.public_base_url):
+            raise ConfigError(
+                "PUBLIC_BASE_URL must be the https:// address patients and Twilio reach, "
+                "such as https://pro.example.org, when PRO_ENV=production."
+            )
 
     @property
     def export_folder(self) -> Path:

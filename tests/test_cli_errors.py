@@ -93,6 +93,25 @@ def test_create_site_refuses_what_enrolment_could_not_use(migrated, option, valu
     assert "Created site" not in result.output
 
 
+@pytest.mark.parametrize("command", ["seed-demo", "demo"])
+def test_the_demo_refuses_to_run_in_production(empty_database, command):
+    """Its accounts' passwords are in the README and it serves with a development server."""
+    production = {
+        "PRO_ENV": "production",
+        "SECRET_KEY": "s" * 32,
+        "PUBLIC_BASE_URL": "https://pro.example.org",
+    }
+    said_plainly(run(command, **production), "The demo is not for production")
+
+
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [("notaurl", "is not a database address"), ("mysql://u@h/db", "is not a database address")],
+)
+def test_a_database_address_that_cannot_be_used_is_named(empty_database, url, words):
+    said_plainly(run("tick", DATABASE_URL=url), words)
+
+
 @pytest.fixture
 def migrated(empty_database):
     assert run("db", "upgrade").exit_code == 0
@@ -184,3 +203,8 @@ def test_import_checks_existing_study_ids_in_chunks_and_reports_every_one(gen, m
         (5, "study_id"),
         (19, "study_id"),
     ]
+
+
+def test_create_user_refuses_what_is_not_an_email_address(migrated):
+    args = ["--name", "N", "--role", "nurse", "--site", "A", "--password", "a long password"]
+    said_plainly(run("create-user", "--email", "notanemail", *args), "is not an email address")

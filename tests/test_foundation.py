@@ -25,6 +25,31 @@ def test_production_refuses_to_start_without_secret_key(tmp_path):
         Settings.from_env(env)
 
 
+PRODUCTION = {
+    "PRO_ENV": "production",
+    "SECRET_KEY": "s" * 32,
+    "PUBLIC_BASE_URL": "https://pro.example.org",
+}
+
+
+@pytest.mark.parametrize("address", ["pro.example.org", "", "https://", "ftp://pro.example.org"])
+def test_production_needs_an_https_address_with_a_host(tmp_path, address):
+    """Survey links and Twilio's signatures are made from it: "pro.example.org/s/..."
+    or "https:/s/..." would reach no one."""
+    env = PRODUCTION | {"PRO_INSTANCE_DIR": str(tmp_path), "PUBLIC_BASE_URL": address}
+    with pytest.raises(ConfigError, match="PUBLIC_BASE_URL must be the https:// address"):
+        Settings.from_env(env)
+    assert Settings.from_env(PRODUCTION | {"PRO_INSTANCE_DIR": str(tmp_path)}).production
+
+
+def test_production_needs_a_long_secret_key_and_an_environment_it_knows(tmp_path):
+    env = PRODUCTION | {"PRO_INSTANCE_DIR": str(tmp_path)}
+    with pytest.raises(ConfigError, match="at least 32 characters"):
+        Settings.from_env(env | {"SECRET_KEY": "short"})
+    with pytest.raises(ConfigError, match="PRO_ENV must be 'production' or 'development'"):
+        Settings.from_env(env | {"PRO_ENV": "prod"})  # not quietly development
+
+
 def test_development_keeps_one_secret_key_in_instance(tmp_path):
     env = {"PRO_INSTANCE_DIR": str(tmp_path)}
     first = Settings.from_env(env).secret_key

@@ -1,5 +1,6 @@
 """Staff accounts: creating them, passwords, and ending their sessions."""
 
+from email_validator import EmailNotValidError, validate_email
 from sqlmodel import Session, select
 
 from ..models import Role, Site, User
@@ -26,6 +27,11 @@ def create_user(
 ) -> User:
     """Add a user; nurses must belong to a site, auditors and admins may be registry-wide."""
     email = email.strip().lower()
+    try:
+        # ".test" addresses are allowed: the demo and trial installations use them
+        validate_email(email, check_deliverability=False, test_environment=True)
+    except EmailNotValidError as exc:
+        raise UserError(f"{email!r} is not an email address: {exc}") from None
     try:
         role = Role(role)
     except ValueError:

@@ -295,11 +295,22 @@ def _text_from(engine: Engine, patient: Patient, body: str, *, sid: str, at: dat
 @with_appcontext
 def seed_demo_command() -> None:
     """Seed the demo site, users and cohort into an empty database."""
+    _refuse_in_production()
     engine = database.engine()
     with Session(engine) as session:
         if session.exec(select(Site)).first():
             raise click.ClickException("The database already has sites; not seeding.")
     seed(engine, current_app.extensions["pro_settings"])
+
+
+def _refuse_in_production() -> None:
+    """The demo's accounts have published passwords and it serves with Werkzeug's
+    development server: never with PRO_ENV=production."""
+    if current_app.extensions["pro_settings"].production:
+        raise click.ClickException(
+            "The demo is not for production (its passwords are published): "
+            "unset PRO_ENV=production to run it."
+        )
 
 
 def prepare_settings(settings: Settings, host: str, port: int) -> None:
@@ -320,6 +331,7 @@ def demo_command(host: str, port: int) -> None:
     from ..audit.command import export_pass_for_app
     from ..scheduling.clock import start_background
 
+    _refuse_in_production()
     app = current_app._get_current_object()
     settings = app.extensions["pro_settings"]
     prepare_settings(settings, host, port)
@@ -328,7 +340,7 @@ def demo_command(host: str, port: int) -> None:
     with Session(engine) as session:
         seeded = session.exec(select(Site)).first() is not None
     if seeded:
-        click.echo("Using the existing demo database in instance/.")
+        click.echo(f"Using the existing demo database ({engine.url.render_as_string()}).")
     else:
         click.echo("Seeding the demo cohort (a year of follow-up, replayed)...")
         seed(engine, settings)

@@ -15,9 +15,10 @@ from ..models import metadata
 
 
 def migrations_dir() -> Path:
-    """The Alembic folder: ``PRO_MIGRATIONS_DIR`` or ``migrations/`` beside the package."""
+    """The Alembic folder: ``PRO_MIGRATIONS_DIR``, or ``pro_app/migrations`` (installed
+    with the package, so ``pip install`` gives a server that can migrate)."""
     override = os.environ.get("PRO_MIGRATIONS_DIR")
-    return Path(override) if override else Path(__file__).resolve().parents[2] / "migrations"
+    return Path(override) if override else Path(__file__).resolve().parents[1] / "migrations"
 
 
 def alembic_config(engine: Engine) -> Config:

@@ -342,6 +342,14 @@ def not_found(_error):
     return _error
 
 
+@bp.errorhandler(500)
+def failed(_error):
+    """Our failure (the database unreachable, say): what to do, and whom to call if worse.
+    The site is not named: reading it could fail the same way."""
+    g.site = None
+    return render_template("patient/error.html"), 500
+
+
 @bp.errorhandler(429)
 def too_many(_error):
     headers = {"Retry-After": str(g.retry_after)} if g.get("retry_after") else {}

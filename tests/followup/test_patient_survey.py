@@ -746,3 +746,20 @@ def test_the_invitation_gives_the_time_it_takes(gen, tick):
     bodies = [m.body for m in messages(gen.engine, kind="invitation")]
     assert "a few short questions (about 9 minutes):" in bodies[0]  # baseline, with RAND-36
     assert "a few short questions (about 3 minutes):" in bodies[-1]  # week 1
+
+
+def test_a_failure_on_our_side_tells_the_patient_what_to_do_and_whom_to_call(
+    app, client, gen, link, monkeypatch
+):
+    """The database gone mid-request: not a bare "Internal Server Error" page."""
+    from sqlalchemy.exc import OperationalError
+
+    def unreachable(_token):
+        raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+    monkeypatch.setattr("pro_app.web.patient_survey._instance_for", unreachable)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    response = client.get(link)
+    assert response.status_code == 500
+    assert "Pages you had already sent are saved" in response.text
+    assert "999" in response.text and response.headers["Cache-Control"] == "no-store"

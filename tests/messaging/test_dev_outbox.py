@@ -152,7 +152,7 @@ def test_the_outbox_setting_comes_from_the_environment(tmp_path):
     assert Settings.from_env(base | {"PRO_DEV_OUTBOX": "1"}).dev_outbox_enabled
     production = base | {
         "PRO_ENV": "production",
-        "SECRET_KEY": "k",
+        "SECRET_KEY": "k" * 32,
         "PUBLIC_BASE_URL": "https://pro.example.org",
         "PRO_DEV_OUTBOX": "1",
     }

@@ -208,3 +208,10 @@ def test_import_checks_existing_study_ids_in_chunks_and_reports_every_one(gen, m
 def test_create_user_refuses_what_is_not_an_email_address(migrated):
     args = ["--name", "N", "--role", "nurse", "--site", "A", "--password", "a long password"]
     said_plainly(run("create-user", "--email", "notanemail", *args), "is not an email address")
+
+
+def test_an_export_range_that_runs_backwards_is_refused(migrated, tmp_path):
+    out = str(tmp_path / "out.csv")
+    args = ["--format", "csv", "--as", "a@example.org", "--out", out]
+    result = run("export", *args, "--from", "2027-02-02", "--to", "2027-01-01")
+    said_plainly(result, "--from must not be after --to")

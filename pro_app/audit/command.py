@@ -71,6 +71,8 @@ def export_command(
         raise click.BadParameter(f"{fmt} is not offered for --level {level}")
     if background and out is not None:
         raise click.BadParameter("give either --out or --background, not both")
+    if date_from and date_to and date_from > date_to:
+        raise click.BadParameter("--from must not be after --to")
     if not background:
         if out is None:
             raise click.BadParameter("give --out FILE, or --background")

@@ -86,6 +86,8 @@ def filters_from_request() -> AuditFilters:
         date_from=_date("from"),
         date_to=_date("to"),
     )
+    if wanted.date_from and wanted.date_to and wanted.date_from > wanted.date_to:
+        abort(400, "from must not be after to: the range would hold no procedure")
     return scoped(current_user, wanted)
 
 

@@ -246,3 +246,6 @@ def test_audit_filters_out_of_any_range_are_answered(client, auth, gen):
     assert client.get(f"/audit/?{query}").status_code == 200
     assert client.get("/audit/?site=99999999999999999999").status_code == 400
     assert client.get("/audit/?from=99999-01-01").status_code == 400
+    backwards = client.get("/audit/export/aggregate.csv?from=2027-02-02&to=2027-01-01")
+    assert backwards.status_code == 400
+    assert "from must not be after to" in backwards.get_data(as_text=True)

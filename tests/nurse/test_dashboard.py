@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import event
 from sqlmodel import Session, select
 
-from pro_app.models import Alert
+from pro_app.models import Alert, Patient
 from pro_app.nurse.dashboard import Filters, patient_page
 from pro_app.storage.engine import session_scope
 from tests.followup.test_worsening import answer
@@ -148,3 +148,19 @@ def test_another_sites_nurse_cannot_acknowledge(client, auth, gen):
     assert client.post(url, data={"action": "called"}).status_code == 404
     with Session(gen.engine) as session:
         assert session.exec(select(Alert)).one().acknowledged_at is None
+
+
+def test_paused_patients_can_be_chosen_in_the_follow_up_filter(client, auth, gen):
+    from pro_app.nurse.actions import pause
+
+    site = gen.site()
+    gen.patient(site, study_id="ACTIVE1")
+    held = gen.patient(site, study_id="HELD1").patient
+    nurse = gen.user(site)
+    with session_scope(gen.engine) as session:
+        now = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
+        pause(session, session.get(Patient, held.id), "in hospital", user_id=nurse.id, now=now)
+    auth.login(nurse.email)
+    page = client.get("/patients/?status=paused").text
+    assert '<option value="paused" selected>Paused</option>' in page
+    assert "HELD1" in page and "ACTIVE1" not in page

@@ -313,6 +313,8 @@ def test_could_not_reach_keeps_the_alert_open_with_a_time_to_try_again(client, g
     page = client.get(f"/patients/{patient.id}").text
     assert f"Try again at {local_time(alert.next_try_at, 'Europe/London')}" in page
     assert f'name="alert_ids" value="{alert_id}"' in page  # still open, still tickable
+    listed = client.get("/patients/").text  # the day too: "02:30" alone could be today
+    assert f"next try {local_time(alert.next_try_at, 'Europe/London')}" in listed
     client.post(url, data={"alert_ids": alert_id, "action": "called", "note": "reached"})
     (alert,) = stored(gen.engine, Alert, Alert.id == alert_id)
     assert (alert.action, alert.next_try_at, alert.acknowledged_by) == ("called", None, nurse.id)

@@ -260,6 +260,9 @@ def scheduler_command(interval: int, exports: bool) -> None:
     if problem:
         raise click.ClickException(problem)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    # APScheduler logs every run of every job at INFO (tens of thousands of lines a day);
+    # its warnings (a missed or overlapping run) still show.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     app = current_app._get_current_object()
     others = {"exports": (export_pass_for_app(app), EXPORT_PASS_S)} if exports else {}
     also = " and background exports" if exports else ""

@@ -85,6 +85,27 @@ def test_healthz_503_when_database_unreachable(tmp_path, monkeypatch):
     assert app.test_client().get("/healthz").status_code == 503
 
 
+def test_healthz_503_until_the_migrations_are_applied(tmp_path, monkeypatch):
+    """An empty database answers, but every page would fail: not healthy until
+    `pro-app db upgrade` (a database one release ahead, during a rollout, still is)."""
+    from sqlalchemy import text
+
+    from pro_app.storage.migrate import upgrade
+
+    monkeypatch.setenv("PRO_INSTANCE_DIR", str(tmp_path))
+    engine = make_engine(f"sqlite:///{tmp_path / 'fresh.sqlite3'}")
+    settings = Settings(database_url=str(engine.url), secret_key="x")
+    client = create_app({"TESTING": True, "SETTINGS": settings, "ENGINE": engine}).test_client()
+    empty = client.get("/healthz")
+    assert (empty.status_code, empty.json["database"]) == (503, "not migrated")
+    upgrade(engine)
+    assert client.get("/healthz").status_code == 200
+    with engine.begin() as connection:  # a newer release has migrated it further
+        connection.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    assert client.get("/healthz").status_code == 200
+    engine.dispose()
+
+
 def test_passwords_are_argon2_and_verify():
     hashed = hash_password("a long enough secret")
     assert hashed.startswith("$argon2id$")

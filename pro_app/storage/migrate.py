@@ -1,6 +1,7 @@
 """Run Alembic migrations from code (``pro-app db upgrade``) and compare them with the models."""
 
 import os
+from functools import cache
 from pathlib import Path
 
 from alembic import command
@@ -8,7 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
 from ..models import metadata
@@ -65,3 +66,20 @@ def schema_problem(engine: Engine) -> str | None:
             "run `pro-app db upgrade`."
         )
     return None
+
+
+@cache
+def _known_revisions(script_location: str) -> tuple[str | None, frozenset[str]]:
+    config = Config()
+    config.set_main_option("script_location", script_location)
+    script = ScriptDirectory.from_config(config)
+    return script.get_current_head(), frozenset(r.revision for r in script.walk_revisions())
+
+
+def schema_behind(connection: Connection) -> bool:
+    """Whether this code's migrations have not all been applied: no tables, or a revision
+    before its head. A revision this code does not know is newer (a release rolling
+    out) and is not counted. One query; the migrations are read once a process."""
+    current = MigrationContext.configure(connection).get_current_revision()
+    head, known = _known_revisions(str(migrations_dir()))
+    return current is None or (current in known and current != head)

@@ -1,10 +1,11 @@
-"""``/healthz``: 200 when the database answers, 503 when it does not."""
+"""``/healthz``: 200 when the database answers and holds this release's schema; 503 when it
+does not answer, or its migrations have not been applied (``pro-app db upgrade``)."""
 
 from flask import Blueprint, jsonify
-from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..storage import database
+from ..storage.migrate import schema_behind
 
 bp = Blueprint("health", __name__)
 
@@ -13,7 +14,9 @@ bp = Blueprint("health", __name__)
 def healthz():
     try:
         with database.engine().connect() as connection:
-            connection.execute(text("SELECT 1"))
+            behind = schema_behind(connection)
     except SQLAlchemyError:
         return jsonify(status="unavailable", database="unreachable"), 503
+    if behind:
+        return jsonify(status="unavailable", database="not migrated"), 503
     return jsonify(status="ok", database="ok"), 200

@@ -184,9 +184,9 @@ def aggregate_xlsx(report: AuditReport, filters: AuditFilters, min_count: int) -
     )
     titles = []
     figure = shown(report, min_count)
+    small = _whole_cohort_small(report, min_count)
     for section in sections(report):
         sheet = workbook.sheet(section.key, section.columns)
-        small = _whole_cohort_small(report, min_count)
         titles.append((f"Sheet {section.key[:31]}", section.title(min_count, every_count=small)))
         keys = _key_columns(section)
         for row in section.rows:

@@ -32,14 +32,14 @@ def evaluate_worsening(session: Session, instance: SurveyInstance, *, now: datet
     ]
     if not answered:
         return []
-    instance = answered[-1]
+    latest = answered[-1]
     baseline = next((i for i in timeline if i.timepoint == BASELINE), None)
     base_worst = baseline.pain_worst if baseline else None
     base_omed = baseline.omed_mg_per_day if baseline else None
     answers = [
         PainPoint(i.timepoint, i.pain_worst)
         for i in timeline
-        if i.timepoint != BASELINE and i.pain_worst is not None and i.due_at <= instance.due_at
+        if i.timepoint != BASELINE and i.pain_worst is not None and i.due_at <= latest.due_at
     ]
     findings = []
     if pain_worsening(base_worst, answers):
@@ -47,30 +47,30 @@ def evaluate_worsening(session: Session, instance: SurveyInstance, *, now: datet
             (
                 AlertKind.PAIN_WORSE,
                 "24h",
-                f"Worst pain up by 2 or more at two timepoints in a row ({instance.timepoint}).",
+                f"Worst pain up by 2 or more at two timepoints in a row ({latest.timepoint}).",
             )
         )
-    if opioid_rise(base_omed, instance.omed_mg_per_day):
+    if opioid_rise(base_omed, latest.omed_mg_per_day):
         findings.append(
             (
                 AlertKind.OPIOID_UP,
                 "routine",
-                f"Opioid use up by 25% or more from baseline at {instance.timepoint}: "
-                f"{base_omed:g} to {instance.omed_mg_per_day:g} mg/day oral morphine equivalent."
-                + _tables_differ(baseline, instance),
+                f"Opioid use up by 25% or more from baseline at {latest.timepoint}: "
+                f"{base_omed:g} to {latest.omed_mg_per_day:g} mg/day oral morphine equivalent."
+                + _tables_differ(baseline, latest),
             )
         )
-    elif _no_medicines_list(instance) and _medicine_change(session, instance) == "more":
+    elif _no_medicines_list(latest) and _medicine_change(session, latest) == "more":
         # Answered by text: no doses, so no OMED; "more pain medicine" stands in for it.
         findings.append(
             (
                 AlertKind.OPIOID_UP,
                 "routine",
-                f"More pain medicine than before the treatment at {instance.timepoint} "
+                f"More pain medicine than before the treatment at {latest.timepoint} "
                 "(reported without doses, so no oral morphine equivalent).",
             )
         )
-    patient = session.get(Patient, instance.patient_id)
+    patient = session.get(Patient, latest.patient_id)
     site = session.get(Site, patient.site_id)
     raised = []
     for kind, urgency, summary in findings:
@@ -81,9 +81,9 @@ def evaluate_worsening(session: Session, instance: SurveyInstance, *, now: datet
             kind=kind,
             urgency=urgency,
             summary=summary,
-            dedupe_key=f"{kind}:{instance.id}",
+            dedupe_key=f"{kind}:{latest.id}",
             now=now,
-            instance_id=instance.id,
+            instance_id=latest.id,
         ):
             raised.append(kind)
     return raised

@@ -17,16 +17,11 @@ from ..models import AlertKind, Message, NumberOptOut, Patient, PatientEvent, Si
 from ..storage.upsert import insert_ignore_statement
 from .outbox import cancel_pending
 
+# For the nurse who enrols on, or corrects a mobile to, such a number; and its alert.
 NURSE_NOTE = (
     "This mobile number texted STOP to the service earlier, so no texts will be sent to it "
     "until it texts START. Follow up by phone meanwhile."
 )
-INHERITED_SUMMARY = (
-    "This mobile number texted STOP to the service: no texts until it texts START. "
-    "Follow up by phone."
-)
-
-
 STILL_OFF_NOTE = (
     "Texts stay off for this patient, who texted STOP. They can text START from this "
     "number to turn them back on."
@@ -102,13 +97,12 @@ def carry_number_opt_out(
             at=now,
         )
     )
-    _stop_texting(session, patient, INHERITED_SUMMARY, now)
+    _stop_texting(session, patient, NURSE_NOTE, now)
     return True
 
 
 def _stop_texting(session: Session, patient: Patient, summary: str, now: datetime) -> None:
-    if patient.id is not None:
-        cancel_pending(session, "patient opted out of texts", Message.patient_id == patient.id)
+    cancel_pending(session, "patient opted out of texts", Message.patient_id == patient.id)
     raise_alert(
         session,
         site=session.get(Site, patient.site_id),

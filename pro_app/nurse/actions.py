@@ -82,8 +82,8 @@ RETRY_CHOICES: tuple[tuple[int, str], ...] = (
     (4, "In 4 hours"),
     (24, "Tomorrow, same time"),
 )
+FATAL_GRADE = 5  # CTCAE: death related to the adverse event (follow-up stops)
 #: Why follow-up stops (codes are stored in the event; the label is the status reason).
-FATAL_GRADE = 5  # CTCAE: death related to the adverse event
 STOP_REASONS: tuple[tuple[str, str], ...] = (
     ("died", "The patient has died"),
     ("withdrew", "The patient withdrew from follow-up"),

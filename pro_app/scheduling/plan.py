@@ -15,7 +15,6 @@ from ..models import (
     Patient,
     PatientEvent,
     Procedure,
-    Response,
     SurveyInstance,
 )
 from .protocols import TimepointPlan, timepoints_for
@@ -33,8 +32,8 @@ class DateChange:
 
     replanned: int  # not yet sent: planned again from the new date
     closed_early: int  # already sent, open, and due to close earlier: the window now ends
-    reopened: int = 0  # closed by an earlier move, open again now the date moved back
-    window_passed: int = 0  # not yet sent, whose window from the new date has closed
+    reopened: int  # closed by an earlier move, open again now the date moved back
+    window_passed: int  # not yet sent, whose window from the new date has closed
 
 
 @dataclass(frozen=True)
@@ -167,7 +166,7 @@ def change_procedure_date(
             continue
         if _sent_and_unfinished(instance, patient):
             new_close = closes_at_for(plan, new_date, patient.timezone)
-            brought_in, opened = _follow_the_date(session, instance, new_close, now)
+            brought_in, opened = _follow_the_date(instance, new_close, now, active=not held)
             closed, reopened = closed + brought_in, reopened + opened
             continue
         if not _movable(instance, patient):
@@ -230,22 +229,19 @@ def _sent_and_unfinished(instance: SurveyInstance, patient: Patient) -> bool:
 
 
 def _follow_the_date(
-    session: Session, instance: SurveyInstance, new_close: datetime, now: datetime
+    instance: SurveyInstance, new_close: datetime, now: datetime, *, active: bool
 ) -> tuple[int, int]:
     """Close a sent survey by its window from the new date, never later than planned;
-    (1 if its close came in, 1 if it reopened)."""
+    (1 if its close came in, 1 if it reopened). ``active``: follow-up is not held."""
     planned = instance.closes_at_as_planned or instance.closes_at
     target = min(planned, new_close)
     instance.closes_at_as_planned = planned if target < planned else None
     if instance.status == InstanceStatus.EXPIRED:
-        active = session.get(Patient, instance.patient_id).status == FollowUpStatus.ACTIVE
         if target <= now or not active:
             instance.closes_at_as_planned = planned
             return 0, 0
         instance.closes_at = target
-        instance.status = (
-            InstanceStatus.IN_PROGRESS if _has_answers(session, instance) else InstanceStatus.SENT
-        )
+        instance.status = _open_status(instance)
         return 0, 1
     ends = max(target, now)  # the expiry pass closes it as any other
     brought_in = ends < instance.closes_at
@@ -253,13 +249,9 @@ def _follow_the_date(
     return int(brought_in), 0
 
 
-def _has_answers(session: Session, instance: SurveyInstance) -> bool:
-    return (
-        session.exec(
-            select(Response.id).where(Response.instance_id == instance.id, Response.is_current)
-        ).first()
-        is not None
-    )
+def _open_status(instance: SurveyInstance) -> str:
+    """A sent survey opened again: in progress if anything was answered, else sent."""
+    return InstanceStatus.IN_PROGRESS if instance.progress else InstanceStatus.SENT
 
 
 def _cancelled_by_plan(instance: SurveyInstance) -> bool:
@@ -351,10 +343,8 @@ def reopen_follow_up(
             continue
         if instance.invited_at is None:
             instance.status = InstanceStatus.SCHEDULED
-        elif instance.progress:
-            instance.status = InstanceStatus.IN_PROGRESS
         else:
-            instance.status = InstanceStatus.SENT
+            instance.status = _open_status(instance)
         instance.status_reason = None
         result.reopened.append(instance)
     patient.status = FollowUpStatus.ACTIVE

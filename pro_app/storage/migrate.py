@@ -59,7 +59,7 @@ def schema_problem(engine: Engine) -> str | None:
         return f"Cannot open the database at {where}: {reason}"
     if current is None:
         return f"The database at {where} has no tables: run `pro-app db upgrade`."
-    head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+    head, _known = _revisions(str(migrations_dir()))
     if current != head:
         return (
             f"The database at {where} is at schema revision {current}, not {head}: "
@@ -69,7 +69,8 @@ def schema_problem(engine: Engine) -> str | None:
 
 
 @cache
-def _known_revisions(script_location: str) -> tuple[str | None, frozenset[str]]:
+def _revisions(script_location: str) -> tuple[str | None, frozenset[str]]:
+    """The migrations' head and every revision they hold, read once a process."""
     config = Config()
     config.set_main_option("script_location", script_location)
     script = ScriptDirectory.from_config(config)
@@ -81,5 +82,5 @@ def schema_behind(connection: Connection) -> bool:
     before its head. A revision this code does not know is newer (a release rolling
     out) and is not counted. One query; the migrations are read once a process."""
     current = MigrationContext.configure(connection).get_current_revision()
-    head, known = _known_revisions(str(migrations_dir()))
+    head, known = _revisions(str(migrations_dir()))
     return current is None or (current in known and current != head)

@@ -282,28 +282,9 @@ def _replanned_when(status: str) -> str:
     return "."
 
 
-def _closed_early(closed: int) -> str:
-    if not closed:
-        return ""
-    if closed == 1:
-        return " The survey already sent closes earlier: when its window from the new date ends."
-    return (
-        f" {closed} surveys already sent close earlier: when their windows from the new date end."
-    )
-
-
-def _window_passed(passed: int) -> str:
-    if not passed:
-        return ""
-    which = "One survey not yet sent" if passed == 1 else f"{passed} surveys not yet sent"
-    return f" {which} will not be sent: the window had closed by the new date."
-
-
-def _reopened(reopened: int) -> str:
-    if not reopened:
-        return ""
-    which = "A survey" if reopened == 1 else f"{reopened} surveys"
-    return f" {which} closed by the earlier date {'is' if reopened == 1 else 'are'} open again."
+def _counted(n: int, one: str, many: str) -> str:
+    """A sentence about ``n`` surveys (none: nothing), ``{n}`` in ``many`` the number."""
+    return "" if not n else " " + (one if n == 1 else many.format(n=n))
 
 
 @bp.post("/<int:patient_id>/procedure-date")
@@ -322,9 +303,21 @@ def move_procedure(patient_id: int):
         lambda change: (
             f"Procedure date set; {change.replanned} surveys not yet sent were re-planned"
             + _replanned_when(patient.status)
-            + _window_passed(change.window_passed)
-            + _closed_early(change.closed_early)
-            + _reopened(change.reopened)
+            + _counted(
+                change.window_passed,
+                "One survey not yet sent will not be sent: the window had closed by the new date.",
+                "{n} surveys not yet sent will not be sent: the window had closed by the new date.",
+            )
+            + _counted(
+                change.closed_early,
+                "The survey already sent closes earlier: when its window from the new date ends.",
+                "{n} surveys already sent close earlier: when their new date's windows end.",
+            )
+            + _counted(
+                change.reopened,
+                "A survey closed by the earlier date is open again.",
+                "{n} surveys closed by the earlier date are open again.",
+            )
         ),
         slot="date_form",
     )

@@ -143,7 +143,7 @@ def test_moving_the_procedure_replans_only_unsent_surveys(gen, tick):
     with session_scope(gen.engine) as session:
         procedure = session.get(Procedure, enrolled.procedure.id)
         assert change_procedure_date(session, procedure, later, user_id=None, now=ENROLLED) == (
-            DateChange(0, 0, 0)
+            DateChange(0, 0, 0, 0)
         )
         events = session.exec(
             select(PatientEvent).where(PatientEvent.kind == "procedure_date_changed")

@@ -2,7 +2,7 @@
 
 Usage: ``.venv/bin/python benchmarks/web.py --postgres URL [--patients 1000]
 [--requests 1000] [--rounds 3] [--workers 2] [--threads 4]
-[--profile sms|survey-get|survey-post]``
+[--profile sms|survey-get|survey-post] [--only KEY ...]``
 
 Seeds an empty PostgreSQL database with ``benchmarks/cohort.py`` (a year of follow-up;
 a database seeded by an earlier run is reused), serves the app with gunicorn
@@ -317,7 +317,8 @@ def measure(args, targets: Targets, folder: str) -> None:
         print(f"gunicorn {args.workers} workers x {args.threads} threads (gthread), ", end="")
         print(f"{args.requests} requests per row, median of {args.rounds} rounds, ", end="")
         print(f"{os.cpu_count()} cores shared with the client")
-        rows = [(endpoint, threads) for endpoint in endpoints(targets) for threads in CONCURRENCY]
+        chosen = [e for e in endpoints(targets) if e.key in ("db", *args.only) or not args.only]
+        rows = [(endpoint, threads) for endpoint in chosen for threads in CONCURRENCY]
         runs: dict[tuple[str, int], list[tuple[float, list]]] = {}
         for _ in range(args.rounds):
             for endpoint, threads in rows:
@@ -398,7 +399,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="each row's median of this many")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
-    parser.add_argument("--profile", choices=("sms", "survey-get", "survey-post", "db"))
+    keys = ("bare", "db", "survey-get", "survey-post", "sms")
+    parser.add_argument("--profile", choices=keys[1:])
+    parser.add_argument(
+        "--only", nargs="+", choices=keys, default=(), help="these endpoints (and bare + DB)"
+    )
     args = parser.parse_args()
     targets = seed(args.postgres, args.patients)
     with tempfile.TemporaryDirectory() as folder:

@@ -206,6 +206,32 @@ def test_a_repeated_webhook_changes_nothing(twilio, gen):
     assert len(messages(gen.engine, direction="in")) == 1
 
 
+def test_a_repeated_answer_or_stop_is_undone_and_changes_nothing(twilio, gen, tick):
+    """A retried text is handled again, then found kept already: all it did is undone."""
+    enrolled = gen.patient(
+        gen.site(), now=ENROLLED, channel="sms", procedure_date=date(2027, 1, 11)
+    )
+    tick(ENROLLED)
+    number = enrolled.patient.phone_e164
+    assert "Question 2 of 5" in twilio.text(number, "7", sid="SM" + "1" * 32).text
+    with Session(gen.engine) as session:
+        before = session.exec(select(Response)).all()
+        progress = session.exec(select(Message)).all()
+    again = twilio.text(number, "3", sid="SM" + "1" * 32)  # the retry (a body it never had)
+    assert again.status_code == 200 and "<Message>" not in again.text
+    with Session(gen.engine) as session:
+        assert [r.answers for r in session.exec(select(Response))] == [r.answers for r in before]
+        assert len(session.exec(select(Message)).all()) == len(progress)
+    assert "Question 3 of 5" in twilio.text(number, "6").text  # the conversation goes on
+    twilio.text(number, "STOP", sid="SM" + "2" * 32)
+    twilio.text(number, "START")
+    again = twilio.text(number, "STOP", sid="SM" + "2" * 32)
+    assert "<Message>" not in again.text
+    with Session(gen.engine) as session:
+        assert not session.get(Patient, enrolled.patient.id).sms_opted_out
+    assert len(messages(gen.engine, direction="in")) == 4
+
+
 def test_an_unknown_number_is_stored_and_answered_politely(twilio, gen):
     gen.patient(gen.site(), now=ENROLLED)
     response = twilio.text("+447400999999", "7")

@@ -7,6 +7,7 @@ who changed what.
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
 from sqlmodel import Session, select
 
@@ -212,29 +213,34 @@ def _send_fresh_link(
 
 def switch_channel(
     session: Session, patient: Patient, channel: str, *, user_id: int, now: datetime
-) -> None:
-    """Ask by web link or by text conversation from the next survey on."""
+) -> bool:
+    """Ask by web link or by text conversation from the next survey on; False when the
+    patient is already asked that way (nothing changed)."""
     if channel == patient.channel:
-        return
+        return False
     _event(
         session, patient, "channel_changed", {"from": patient.channel, "to": channel}, user_id, now
     )
     patient.channel = channel
+    return True
+
+
+class MobileCorrection(NamedTuple):
+    changed: bool  # False: the number given is the one kept, with no delivery problem
+    opted_out_with_number: bool  # the new number had texted STOP, so the record is opted out
 
 
 def correct_mobile(
     session: Session, patient: Patient, raw: str, *, user_id: int, now: datetime
-) -> bool:
-    """Replace the mobile number; texts still waiting for the old number are cancelled.
-
-    True when the new number had texted STOP, so the record is opted out with it."""
+) -> MobileCorrection:
+    """Replace the mobile number; texts still waiting for the old number are cancelled."""
     site = session.get(Site, patient.site_id)
     try:
         number = normalise_mobile(raw, site.phone_region)
     except ValueError as exc:
         raise ActionRefused(str(exc)) from None
     if number == patient.phone_e164 and not patient.phone_problem:
-        return False
+        return MobileCorrection(changed=False, opted_out_with_number=False)
     cancelled = cancel_pending(
         session,
         "mobile number corrected",
@@ -251,7 +257,8 @@ def correct_mobile(
     )
     patient.phone_e164 = number
     patient.phone_problem = None
-    return carry_number_opt_out(session, patient, user_id=user_id, now=now)
+    carried = carry_number_opt_out(session, patient, user_id=user_id, now=now)
+    return MobileCorrection(changed=True, opted_out_with_number=carried)
 
 
 def pause(session: Session, patient: Patient, reason: str, *, user_id: int, now: datetime) -> int:

@@ -339,7 +339,11 @@ def change_channel(patient_id: int):
         lambda: switch_channel(
             session, patient, form.channel.data, user_id=current_user.id, now=utcnow()
         ),
-        lambda _: "Channel changed; it applies from the next survey.",
+        lambda changed: (
+            "Channel changed; it applies from the next survey."
+            if changed
+            else "Nothing changed: the patient is already asked this way."
+        ),
         slot="channel_form",
     )
 
@@ -356,12 +360,14 @@ def change_mobile(patient_id: int):
         lambda: correct_mobile(
             session, patient, form.mobile.data, user_id=current_user.id, now=utcnow()
         ),
-        lambda carried: " ".join(
+        lambda correction: " ".join(
             filter(
                 None,
                 [
-                    "Mobile number updated.",
-                    opt_out.mobile_note(patient, carried),
+                    "Mobile number updated."
+                    if correction.changed
+                    else "Nothing changed: this is the mobile number already kept.",
+                    opt_out.mobile_note(patient, correction.opted_out_with_number),
                     shared_number_note(session, patient),
                 ],
             )

@@ -121,7 +121,7 @@ def test_a_record_that_takes_on_a_number_that_texted_stop_is_opted_out_until_sta
             "07400 123456",
             user_id=None,
             now=ENROLLED + timedelta(hours=2),
-        )
+        ).opted_out_with_number
     assert enrolled.number_opted_out and carried
     report = tick(ENROLLED + timedelta(days=1, hours=2))
     assert report.delivery.sent == 0
@@ -146,9 +146,10 @@ def test_the_opt_out_stays_with_the_number_when_a_record_moves_off_it(twilio, ge
     patient = gen.patient(site, now=ENROLLED, phone="07400 123456").patient
     twilio.text(wrong, "STOP")
     with session_scope(gen.engine) as session:
-        assert not correct_mobile(
+        correction = correct_mobile(
             session, session.get(Patient, patient.id), "07400 555111", user_id=None, now=ENROLLED
         )
+        assert correction.changed and not correction.opted_out_with_number
     on_new = gen.patient(site, now=ENROLLED, phone="07400 555111")
     on_old = gen.patient(site, now=ENROLLED, phone="07400 123456")
     assert not on_new.number_opted_out and on_old.number_opted_out

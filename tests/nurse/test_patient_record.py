@@ -170,6 +170,24 @@ def test_a_mobile_that_texted_stop_is_taken_opted_out_and_the_nurse_told(
         assert session.get(Patient, patient.id).sms_opted_out
 
 
+def test_saving_the_same_channel_or_mobile_says_nothing_changed(client, auth, gen, enrolled):
+    site, patient = enrolled
+    auth.login(gen.user(site).email)
+    base = f"/patients/{patient.id}"
+    same = client.post(f"{base}/channel", data={"channel": patient.channel}, follow_redirects=True)
+    assert "Nothing changed: the patient is already asked this way." in same.text
+    assert "Channel changed" not in same.text
+    national = "0" + patient.phone_e164.removeprefix("+44")  # the same number, written nationally
+    same = client.post(f"{base}/mobile", data={"mobile": national}, follow_redirects=True)
+    assert "Nothing changed: this is the mobile number already kept." in same.text
+    assert "Mobile number updated" not in same.text
+    with Session(gen.engine) as session:
+        kinds = session.exec(select(PatientEvent.kind)).all()
+    assert not {"channel_changed", "mobile_corrected"} & set(kinds)
+    changed = client.post(f"{base}/channel", data={"channel": "sms"}, follow_redirects=True)
+    assert "Channel changed; it applies from the next survey." in changed.text
+
+
 def test_channel_mobile_pause_and_resume(client, auth, gen, enrolled):
     site, patient = enrolled
     auth.login(gen.user(site).email)

@@ -127,6 +127,14 @@ def test_login_and_logout(client, auth, gen):
     assert client.get("/patients/").status_code == 302
 
 
+def test_head_of_the_sign_in_pages_answers_as_get(client, gen):
+    """An uptime monitor's HEAD of the sign-in page is 200, as its GET is."""
+    assert client.head("/login").status_code == 200
+    auth_user = gen.user(gen.site())
+    client.post("/login", data={"email": auth_user.email, "password": gen.PASSWORD})
+    assert client.head("/account/password").status_code == 200
+
+
 def test_wrong_password_is_refused(client, auth, gen):
     user = gen.user(gen.site())
     response = auth.login(user.email, "not the password")

@@ -75,7 +75,7 @@ def login():
         return redirect(home_for(current_user))
     form = LoginForm()
     if not form.validate_on_submit():
-        status = 200 if request.method == "GET" else 400
+        status = 400 if request.method == "POST" else 200  # HEAD as GET
         return render_template("auth/login.html", form=form), status
     session = database.session()
     email = form.email.data.strip().lower()
@@ -156,7 +156,7 @@ def change_password_page():
     """Change one's own password; sessions elsewhere end, this one carries on."""
     form = ChangePasswordForm()
     if not form.validate_on_submit():
-        status = 200 if request.method == "GET" else 400
+        status = 400 if request.method == "POST" else 200  # HEAD as GET
         return render_template("auth/password.html", form=form), status
     session = database.session()
     user = session.get(User, current_user.id)

@@ -142,6 +142,14 @@ def test_resending_a_link_revokes_the_old_one(client, auth, gen, enrolled):
     assert "[survey link]" in page and survey_token(SECRET, instance.id, 1) not in page
 
 
+def test_each_surveys_actions_name_its_timepoint_for_screen_readers(client, auth, gen, enrolled):
+    site, patient = enrolled
+    auth.login(gen.user(site).email)
+    page = client.get(f"/patients/{patient.id}").text
+    assert 'Resend link<span class="visually-hidden"> for baseline</span>' in page
+    assert 'Enter answers taken by phone<span class="visually-hidden"> at baseline</span>' in page
+
+
 def test_a_mobile_another_patient_uses_is_taken_with_a_warning(client, auth, gen, enrolled):
     site, patient = enrolled
     gen.patient(site, phone="07400 765432", study_id="PARTNER-1")

@@ -38,6 +38,7 @@ from ..models import (
 )
 from ..storage.engine import session_scope
 from .protocols import timepoints_for
+from .reminder_times import reminder_times
 
 # Seconds of each pass a stage may use; what is left waits for the next pass.
 EXPIRE_BUDGET_S = 10.0
@@ -79,15 +80,6 @@ def _claim_candidates(session: Session, statement, limit: int) -> list[SurveyIns
     return list(
         session.exec(statement.limit(limit).with_for_update(skip_locked=True, of=SurveyInstance))
     )
-
-
-def _reminder_times(procedure: Procedure, instance: SurveyInstance) -> list[datetime]:
-    plan = {tp.id: tp for tp in timepoints_for(procedure.protocol_id)}.get(instance.timepoint)
-    hours = plan.reminder_hours if plan else ()
-    base = instance.invited_at
-    return [
-        base + timedelta(hours=h) for h in hours if base + timedelta(hours=h) < instance.closes_at
-    ]
 
 
 def invite_due(
@@ -157,7 +149,7 @@ def _invite_batch(session: Session, batch, now: datetime, secret_key: str, worke
     for instance_id in sorted(claimed):
         instance = eligible[instance_id]
         instance.invited_at = now
-        reminders = _reminder_times(procedures[instance.procedure_id], instance)
+        reminders = reminder_times(procedures[instance.procedure_id].protocol_id, instance)
         details.append(
             {
                 "b_id": instance_id,
@@ -259,7 +251,7 @@ def _remind_batch(session: Session, batch: list[SurveyInstance], now: datetime) 
         patients, procedures, sites = _context(session, batch)
         for instance in batch:
             patient = patients[instance.patient_id]
-            times = _reminder_times(procedures[instance.procedure_id], instance)
+            times = reminder_times(procedures[instance.procedure_id].protocol_id, instance)
             number = instance.reminders_sent + 1
             while number < len(times) and times[number] <= now:
                 number += 1  # after an outage, only the latest overdue reminder goes

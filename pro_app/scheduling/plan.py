@@ -18,6 +18,7 @@ from ..models import (
     SurveyInstance,
 )
 from .protocols import TimepointPlan, timepoints_for
+from .reminder_times import resume_reminders
 
 NOT_YET_SENT = (InstanceStatus.SCHEDULED,)
 # Why a survey never sent is cancelled by the plan (a later date move may plan it again).
@@ -166,7 +167,9 @@ def change_procedure_date(
             continue
         if _sent_and_unfinished(instance, patient):
             new_close = closes_at_for(plan, new_date, patient.timezone)
-            brought_in, opened = _follow_the_date(instance, new_close, now, active=not held)
+            brought_in, opened = _follow_the_date(
+                instance, new_close, now, active=not held, protocol_id=procedure.protocol_id
+            )
             closed, reopened = closed + brought_in, reopened + opened
             continue
         if not _movable(instance, patient):
@@ -229,7 +232,7 @@ def _sent_and_unfinished(instance: SurveyInstance, patient: Patient) -> bool:
 
 
 def _follow_the_date(
-    instance: SurveyInstance, new_close: datetime, now: datetime, *, active: bool
+    instance: SurveyInstance, new_close: datetime, now: datetime, *, active: bool, protocol_id: str
 ) -> tuple[int, int]:
     """Close a sent survey by its window from the new date, never later than planned;
     (1 if its close came in, 1 if it reopened). ``active``: follow-up is not held."""
@@ -242,6 +245,7 @@ def _follow_the_date(
             return 0, 0
         instance.closes_at = target
         instance.status = _open_status(instance)
+        resume_reminders(protocol_id, instance, now)
         return 0, 1
     ends = max(target, now)  # the expiry pass closes it as any other
     brought_in = ends < instance.closes_at
@@ -345,6 +349,8 @@ def reopen_follow_up(
             instance.status = InstanceStatus.SCHEDULED
         else:
             instance.status = _open_status(instance)
+            procedure = session.get(Procedure, instance.procedure_id)
+            resume_reminders(procedure.protocol_id, instance, now)
         instance.status_reason = None
         result.reopened.append(instance)
     patient.status = FollowUpStatus.ACTIVE

@@ -312,3 +312,50 @@ def test_lost_send_is_reconciled_not_repeated(gen, tick, engine):
     assert len(channel.sent) == 1
     assert messages(engine)[0].status == MessageStatus.SENT
     assert messages(engine)[0].provider_sid is not None
+
+
+def _reminders(engine, patient_id) -> list[str]:
+    return [m.kind for m in messages(engine, patient_id=patient_id) if "reminder" in m.kind]
+
+
+def _pause(engine, patient_id, now):
+    with session_scope(engine) as session:
+        stop_follow_up(
+            session,
+            session.get(Patient, patient_id),
+            status="paused",
+            reason="in hospital",
+            user_id=None,
+            now=now,
+        )
+
+
+def test_a_survey_open_again_after_a_pause_is_reminded_from_then_on(gen, tick):
+    """Baseline reminders fall 24 h and 72 h after the invitation. Paused across the
+    first, the survey gets the second once resumed, and not the first late."""
+    patient = gen.patient(gen.site(), now=ENROLLED, procedure_date=PROCEDURE).patient
+    tick(ENROLLED)
+    _pause(gen.engine, patient.id, ENROLLED + timedelta(hours=1))
+    with session_scope(gen.engine) as session:
+        resumed = reopen_follow_up(
+            session,
+            session.get(Patient, patient.id),
+            cancelled_reason="in hospital",
+            now=ENROLLED + timedelta(hours=30),
+        )
+    assert resumed.reopened[0].timepoint == "baseline"
+    tick(ENROLLED + timedelta(hours=31))
+    assert _reminders(gen.engine, patient.id) == []
+    tick(ENROLLED + timedelta(hours=72, minutes=5))
+    assert _reminders(gen.engine, patient.id) == ["last_reminder"]
+
+
+def test_a_survey_a_date_correction_reopens_is_reminded_again(gen, tick):
+    patient = gen.patient(gen.site(), now=ENROLLED, procedure_date=PROCEDURE).patient
+    tick(ENROLLED)
+    slip = ENROLLED + timedelta(hours=1)
+    _move(gen.engine, patient.id, date(2026, 1, 11), slip)
+    tick(slip + timedelta(minutes=1))  # the pass expires the baseline the slip closed
+    assert _move(gen.engine, patient.id, PROCEDURE, slip + timedelta(minutes=5)).reopened == 1
+    tick(ENROLLED + timedelta(hours=24, minutes=5))
+    assert _reminders(gen.engine, patient.id) == ["reminder"]

@@ -7,7 +7,6 @@ messaging never imports the follow-up code that turns a reply into an answer.
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import NamedTuple
 
 from sqlalchemy import bindparam
 from sqlmodel import Session, select
@@ -26,7 +25,7 @@ from ..models import (
     SurveyInstance,
 )
 from ..plain_text import without_control_characters
-from ..storage.upsert import insert_ignore_rows
+from ..storage.upsert import insert_ignore
 from .failures import record_delivery_failure
 from .opt_out import remember_number, set_opt_out
 
@@ -120,54 +119,28 @@ def handle_inbound(
     )
     body = without_control_characters(body)[:MAX_BODY]
     pairs = senders(session, from_number, now)
-    patient, instance = _choose_patient(pairs)
-    inbound = {
-        "patient_id": patient.id if patient else None,
-        "instance_id": instance.id if instance else None,
-        "direction": Direction.IN,
-        "kind": "inbound",
-        "to_number": to_number,
-        "from_number": from_number,
-        "body": body,
-        "status": MessageStatus.RECEIVED,
-        "provider_sid": sid or None,
-        "created_at": now,
-    }
-    reply = _respond(
-        session, pairs, patient, instance, body, opt_out_type, from_number, sid, now,
-        answer_text, ask_again,
-    )  # fmt: skip
-    if not _record(session, inbound, reply, sid, now):
-        session.rollback()  # Twilio retried a text already handled: undo this handling
-        return []
-    return reply.texts
-
-
-class _Reply(NamedTuple):
-    """What to text back, and the record and survey the replies are filed under."""
-
-    patient: Patient | None
-    instance: SurveyInstance | None
-    texts: list[str]
-
-
-def _respond(
-    session: Session,
-    pairs: list[Sender],
-    patient: Patient | None,
-    instance: SurveyInstance | None,
-    body: str,
-    opt_out_type: str | None,
-    from_number: str,
-    sid: str,
-    now: datetime,
-    answer_text: AnswerText,
-    ask_again: AskAgain | None,
-) -> _Reply:
-    """Act on the text (opt out or in, answer, ask for help) and say what to reply."""
-    patients = [p for p, *_ in pairs]
+    patients = [patient for patient, *_ in pairs]
     # STOP applies to the number: until START, nothing is texted back to it.
     opted_out = any(p.sms_opted_out for p in patients)
+    patient, instance = _choose_patient(pairs)
+    stored = insert_ignore(
+        session,
+        Message,
+        {
+            "patient_id": patient.id if patient else None,
+            "instance_id": instance.id if instance else None,
+            "direction": Direction.IN,
+            "kind": "inbound",
+            "to_number": to_number,
+            "from_number": from_number,
+            "body": body,
+            "status": MessageStatus.RECEIVED,
+            "provider_sid": sid or None,
+            "created_at": now,
+        },
+    )
+    if stored is None:
+        return []  # Twilio retried a webhook we already handled
     twilio_kind = opt_out_type_from_twilio(opt_out_type)
     kind = twilio_kind or parse_reply(body).kind
     if kind == "start" and not opted_out and _is_an_answer(instance, body):
@@ -177,11 +150,11 @@ def _respond(
     if not patients:
         if kind in ("stop", "start"):  # kept for whoever is enrolled on the number later
             remember_number(session, from_number, kind == "stop", now)
-        return _Reply(None, None, [templates.unknown_sender_reply()])
+        return _replies(session, None, None, [templates.unknown_sender_reply()], sid, now)
     if kind == "stop":
         set_opt_out(session, from_number, patients, True, now)
         texts = [] if twilio_kind else [_opted_out_text(session, patients[0])]
-        return _Reply(patients[0], None, texts)
+        return _replies(session, patients[0], None, texts, sid, now)
     if kind == "start":
         set_opt_out(session, from_number, patients, False, now)
         site = session.get(Site, patients[0].site_id)
@@ -197,18 +170,18 @@ def _respond(
         again = ask_again(session, instance) if opted_out and instance and ask_again else None
         if again:
             texts.append(again)
-        return _Reply(patients[0], instance if again else None, texts)
+        return _replies(session, patients[0], instance if again else None, texts, sid, now)
     if patient is None:
         texts = _unmatched(session, pairs, sid, now)
-        return _Reply(None, None, [] if opted_out else texts)
+        return _replies(session, None, None, [] if opted_out else texts, sid, now)
     site = session.get(Site, patient.site_id)
     if kind == "help":
         texts = [] if twilio_kind else [templates.help_reply(site.name, site.team_phone)]
-        return _Reply(patient, instance, [] if opted_out else texts)
+        return _replies(session, patient, instance, [] if opted_out else texts, sid, now)
     texts = None if instance is None else answer_text(session, instance, patient, site, body, now)
     if texts is None:
         texts = [templates.help_reply(site.name, site.team_phone)]
-    return _Reply(patient, instance, [] if opted_out else texts)
+    return _replies(session, patient, instance, [] if opted_out else texts, sid, now)
 
 
 def _unmatched(session: Session, pairs: list[Sender], sid: str, now: datetime) -> list[str]:
@@ -256,27 +229,26 @@ def _opted_out_text(session: Session, patient: Patient) -> str:
     return templates.opted_out(site.name, site.team_phone)
 
 
-def _record(session: Session, inbound: dict, reply: _Reply, sid: str, now: datetime) -> bool:
-    """Keep the text and each reply (sent in the webhook's TwiML answer) in the message
-    trail, in one statement; False if the text was already kept (Twilio retried it)."""
-    rows = [inbound] + [
-        {
-            "patient_id": reply.patient.id if reply.patient else None,
-            "instance_id": reply.instance.id if reply.instance else None,
-            "direction": Direction.OUT,
-            "kind": "reply",
-            "to_number": "",
-            "body": text,
-            "status": MessageStatus.SENT,
-            "idempotency_key": f"reply:{sid}:{number}",
-            "created_at": now,
-            "sent_at": now,
-        }
-        for number, text in enumerate(reply.texts)
-    ]
-    session.flush()  # what the handling added refers to rows the statement may insert
-    kept = insert_ignore_rows(session, Message, rows, Message.direction)
-    return Direction.IN in kept
+def _replies(session, patient, instance, texts: list[str], sid: str, now: datetime) -> list[str]:
+    """Keep each reply in the message trail (sent in the webhook's TwiML answer)."""
+    for number, text in enumerate(texts):
+        insert_ignore(
+            session,
+            Message,
+            {
+                "patient_id": patient.id if patient else None,
+                "instance_id": instance.id if instance else None,
+                "direction": Direction.OUT,
+                "kind": "reply",
+                "to_number": "",
+                "body": text,
+                "status": MessageStatus.SENT,
+                "idempotency_key": f"reply:{sid}:{number}",
+                "created_at": now,
+                "sent_at": now,
+            },
+        )
+    return texts
 
 
 def record_status(

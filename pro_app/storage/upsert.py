@@ -75,20 +75,3 @@ def insert_ignore(session: Session, model: type[SQLModel], values: dict[str, Any
     row = row_values(model, values)
     statement = _insert_ignore_returning_id(session.get_bind().dialect.name, model.__table__)
     return session.connection().execute(statement, row).scalar_one_or_none()
-
-
-@cache
-def _insert_ignore_returning(dialect: str, table: Table, column: str):
-    return _insert_ignore(dialect, table).returning(table.c[column])
-
-
-def insert_ignore_rows(
-    session: Session, model: type[SQLModel], rows: list[dict[str, Any]], returning
-) -> list:
-    """Insert the rows that break no unique constraint, in one statement (a multi-row
-    ``VALUES``); return ``returning`` of each row inserted. Like ``insert_ignore``, it
-    runs on the session's connection, without the session's autoflush."""
-    dialect = session.get_bind().dialect.name
-    statement = _insert_ignore_returning(dialect, model.__table__, returning.key)
-    values = [row_values(model, row) for row in rows]
-    return list(session.connection().execute(statement, values).scalars())

@@ -235,25 +235,10 @@ def test_a_date_typed_wrong_then_corrected_reopens_the_baseline_it_closed(
 def test_a_date_moved_earlier_while_paused_closes_the_sent_baseline_for_the_resume(gen, tick):
     patient = gen.patient(gen.site(), now=ENROLLED, procedure_date=PROCEDURE).patient
     tick(ENROLLED)
-    paused_at = ENROLLED + timedelta(days=1)
-    with session_scope(gen.engine) as session:
-        stop_follow_up(
-            session,
-            session.get(Patient, patient.id),
-            status="paused",
-            reason="in hospital",
-            user_id=None,
-            now=paused_at,
-        )
+    _pause(gen.engine, patient.id, ENROLLED + timedelta(days=1))
     moved_at = ENROLLED + timedelta(days=2)
     assert _move(gen.engine, patient.id, date(2027, 1, 5), moved_at).closed_early == 1
-    with session_scope(gen.engine) as session:
-        resumed = reopen_follow_up(
-            session,
-            session.get(Patient, patient.id),
-            cancelled_reason="in hospital",
-            now=moved_at + timedelta(hours=1),
-        )
+    resumed = _resume(gen.engine, patient.id, moved_at + timedelta(hours=1))
     assert [i.timepoint for i in resumed.closed] == ["baseline"]
     assert _baseline(gen.engine, patient.id).status == InstanceStatus.CANCELLED
 
@@ -330,19 +315,20 @@ def _pause(engine, patient_id, now):
         )
 
 
+def _resume(engine, patient_id, now):
+    with session_scope(engine) as session:
+        return reopen_follow_up(
+            session, session.get(Patient, patient_id), cancelled_reason="in hospital", now=now
+        )
+
+
 def test_a_survey_open_again_after_a_pause_is_reminded_from_then_on(gen, tick):
     """Baseline reminders fall 24 h and 72 h after the invitation. Paused across the
     first, the survey gets the second once resumed, and not the first late."""
     patient = gen.patient(gen.site(), now=ENROLLED, procedure_date=PROCEDURE).patient
     tick(ENROLLED)
     _pause(gen.engine, patient.id, ENROLLED + timedelta(hours=1))
-    with session_scope(gen.engine) as session:
-        resumed = reopen_follow_up(
-            session,
-            session.get(Patient, patient.id),
-            cancelled_reason="in hospital",
-            now=ENROLLED + timedelta(hours=30),
-        )
+    resumed = _resume(gen.engine, patient.id, ENROLLED + timedelta(hours=30))
     assert resumed.reopened[0].timepoint == "baseline"
     tick(ENROLLED + timedelta(hours=31))
     assert _reminders(gen.engine, patient.id) == []

@@ -13,15 +13,13 @@ from .messaging.timing import SendPolicy
 
 ENVIRONMENTS = ("development", "production")
 MIN_SECRET_LENGTH = 32
+DATABASE_BACKENDS = ("postgresql", "sqlite")
 
 
 def _is_https_address(url: str) -> bool:
     """``https://`` and a host, nothing after it but a path."""
     parts = urlsplit(url)
     return parts.scheme == "https" and bool(parts.hostname) and not (parts.query or parts.fragment)
-
-
-DATABASE_BACKENDS = ("postgresql", "sqlite")
 
 
 def _check_database_url(url: str) -> None:

@@ -22,8 +22,7 @@ def resume_reminders(protocol_id: str, instance: SurveyInstance, now: datetime) 
     is the first of its plan still ahead. None already sent goes again, and none whose
     time passed while it was closed goes late."""
     times = reminder_times(protocol_id, instance)
-    ahead = [k for k in range(instance.reminders_sent, len(times)) if times[k] > now]
-    if ahead:
-        instance.reminders_sent, instance.next_reminder_at = ahead[0], times[ahead[0]]
-    else:
-        instance.next_reminder_at = None
+    ahead = next((k for k in range(instance.reminders_sent, len(times)) if times[k] > now), None)
+    if ahead is not None:
+        instance.reminders_sent = ahead
+    instance.next_reminder_at = None if ahead is None else times[ahead]

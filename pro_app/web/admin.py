@@ -33,20 +33,22 @@ def _known_timezone(_form, field) -> None:
 
 def _team_phone(form, field) -> None:
     try:
-        check_team_phone(field.data, getattr(form, "phone_region_of_site", "GB"))
+        check_team_phone(field.data, form.phone_region)
     except ValueError as exc:
         raise ValidationError(str(exc)) from None
 
 
-def _on_call_mobile(_form, field) -> None:
+def _on_call_mobile(form, field) -> None:
     try:
-        normalise_on_call_phone(field.data)
+        normalise_on_call_phone(field.data, form.phone_region)
     except ValueError as exc:
         raise ValidationError(str(exc)) from None
 
 
 class SiteSettingsForm(FlaskForm):
     """What a site's own admin may change."""
+
+    phone_region = "GB"  # numbers without + are read in the site's region (``offer_choices``)
 
     name = StringField(
         "Team name, as patients know it", validators=[DataRequired(), Length(max=200)]
@@ -85,7 +87,7 @@ class SiteSettingsForm(FlaskForm):
     def apply_to(self, site: Site) -> None:
         site.name = self.name.data.strip()
         site.team_phone = self.team_phone.data.strip()
-        site.on_call_phone = normalise_on_call_phone(self.on_call_phone.data)
+        site.on_call_phone = normalise_on_call_phone(self.on_call_phone.data, self.phone_region)
         site.timezone = self.timezone.data.strip()
         site.protocol_id = self.protocol_id.data
         site.omed_table = self.omed_table.data
@@ -94,7 +96,8 @@ class SiteSettingsForm(FlaskForm):
 
     def offer_choices(self, site: Site | None = None) -> "SiteSettingsForm":
         """The zones (the site's first) and the protocols that load, the site's kept."""
-        self.phone_region_of_site = site.phone_region if site else "GB"
+        if site is not None:
+            self.phone_region = site.phone_region
         zone = self.timezone.data if self.is_submitted() else None
         zones = zone_choices(site.timezone if site else "Europe/London")
         if zone and is_time_zone(zone) and zone not in dict(zones):

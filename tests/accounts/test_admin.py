@@ -197,6 +197,17 @@ def test_a_site_admin_changes_its_own_sites_settings(client, auth, gen):
     )
 
 
+def test_site_settings_read_phone_numbers_in_the_sites_region(client, auth, gen):
+    """An Irish site's admin writes its numbers as Irish staff do, without +353."""
+    mine = gen.site(phone_region="IE")
+    auth.login(gen.user(None, role="admin").email)
+    irish = SETTINGS | {"team_phone": "01 896 1000", "on_call_phone": "087 123 4567"}
+    assert client.post(f"/admin/sites/{mine.id}", data=irish).status_code == 302
+    with Session(gen.engine) as session:
+        site = session.get(Site, mine.id)
+    assert (site.team_phone, site.on_call_phone) == ("01 896 1000", "+353871234567")
+
+
 @pytest.mark.parametrize(
     "zone", ["Mars/Base", "Factory", "localtime", "posix/Asia/Tokyo", "right/Europe/London"]
 )

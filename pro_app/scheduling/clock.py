@@ -23,14 +23,37 @@ Passes = Mapping[str, tuple[Callable[[], object], int]]
 
 
 def _safe(tick: Callable[[], object], name: str = "tick") -> Callable[[], None]:
+    """``tick`` as a job that never stops the clock: a failed pass is logged, the next retries.
+
+    While passes keep failing the same way (the database away for an hour, say), the
+    traceback is logged once and each further failure is one line with its count; the
+    first pass that works again says how many failed. A different failure gets its
+    traceback.
+    """
+    failing: dict[str, object] = {"count": 0, "error": None}
+
     def job() -> None:
         try:
             report = tick()
-            log.info("%s: %s", name, report)
-        except Exception:  # a failed pass must not stop the clock; the next one retries
-            log.exception("%s failed", name)
+        except Exception as error:  # a failed pass must not stop the clock
+            same = failing["error"] == _described(error)
+            failing["count"] = int(failing["count"]) + 1
+            failing["error"] = _described(error)
+            if same:
+                log.error("%s failed again (%d passes in a row): %s", name, failing["count"], error)
+            else:
+                log.exception("%s failed", name)
+            return
+        if failing["count"]:
+            log.warning("%s: working again after %d failed passes", name, failing["count"])
+            failing.update(count=0, error=None)
+        log.info("%s: %s", name, report)
 
     return job
+
+
+def _described(error: Exception) -> str:
+    return f"{type(error).__name__}: {error}"
 
 
 def _add_tick(scheduler, tick: Callable[[], object], seconds: int, others: Passes | None) -> None:

@@ -1,5 +1,6 @@
 """The scheduling clock: APScheduler calls the pass at once and then on its interval."""
 
+import logging
 import threading
 
 from pro_app.scheduling.clock import JOB_OPTIONS, start_background
@@ -49,3 +50,33 @@ def test_the_scheduler_loads_protocols_and_instruments_before_its_first_pass(app
     tick_for_app(app)
     assert timepoints_for.cache_info().currsize >= 1
     assert _registry.cache_info().currsize == 1
+
+
+def test_an_outage_logs_its_traceback_once_then_a_line_a_pass(caplog):
+    """The database away for an hour is one traceback, not sixty."""
+    from pro_app.scheduling.clock import _safe
+
+    outcomes = iter(["down", "down", "down", "other", "ok", "down"])
+
+    def tick():
+        match next(outcomes):
+            case "down":
+                raise ConnectionError("database away")
+            case "other":
+                raise ValueError("a different fault")
+        return "3 sent"
+
+    job = _safe(tick, "tick")
+    caplog.set_level(logging.INFO, logger="pro_app.scheduling.clock")
+    for _ in range(6):
+        job()
+    lines = [(r.levelname, r.getMessage(), r.exc_info is not None) for r in caplog.records]
+    assert lines == [
+        ("ERROR", "tick failed", True),
+        ("ERROR", "tick failed again (2 passes in a row): database away", False),
+        ("ERROR", "tick failed again (3 passes in a row): database away", False),
+        ("ERROR", "tick failed", True),  # a new fault shows its traceback
+        ("WARNING", "tick: working again after 4 failed passes", False),
+        ("INFO", "tick: 3 sent", False),
+        ("ERROR", "tick failed", True),  # a new outage starts afresh
+    ]

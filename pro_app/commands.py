@@ -24,7 +24,7 @@ from .models import Site, User
 from .scheduling.tick import tick_for_app
 from .storage import database
 from .storage.engine import session_scope
-from .storage.migrate import upgrade
+from .storage.migrate import MigrationRefused, upgrade
 from .time_zones import is_time_zone
 
 db_group = AppGroup("db", help="Database schema.")
@@ -35,7 +35,10 @@ db_group = AppGroup("db", help="Database schema.")
 @with_appcontext
 def db_upgrade(revision: str) -> None:
     """Apply the Alembic migrations."""
-    upgrade(database.engine(), revision)
+    try:
+        upgrade(database.engine(), revision)
+    except MigrationRefused as refused:
+        raise click.ClickException(str(refused)) from None
     click.echo(f"Database at {revision}.")
 
 

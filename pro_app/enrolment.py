@@ -9,6 +9,7 @@ from datetime import date, datetime
 
 import phonenumbers
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, field_validator
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from .clinical_dates import follow_up_over_problem, procedure_date_problem
@@ -396,19 +397,34 @@ def _valid_study_id(data: dict, problems: Problems) -> str | None:
 def _existing(
     session: Session, site: Site, study_ids: list[str], rows: list[int | None]
 ) -> Problems:
-    """A problem for each study id already enrolled at the site."""
-    taken = set(
-        session.exec(
+    """A problem for each study id already enrolled at the site, in any mix of capitals
+    ("abc-001" is "ABC-001": one patient must not have two records)."""
+    taken = {
+        folded_study_id(sid): sid
+        for sid in session.exec(
             select(Patient.study_id).where(
-                Patient.site_id == site.id, Patient.study_id.in_(study_ids)
+                Patient.site_id == site.id,
+                func.lower(Patient.study_id).in_([folded_study_id(s) for s in study_ids]),
             )
         )
-    )
+    }
     return [
-        (row, "study_id", f"{sid} is already enrolled at this site.")
+        (row, "study_id", _taken_message(sid, taken[folded_study_id(sid)]))
         for row, sid in zip(rows, study_ids, strict=True)
-        if sid in taken
+        if folded_study_id(sid) in taken
     ]
+
+
+def folded_study_id(study_id: str) -> str:
+    """A study id as compared: capitals do not make a second patient (the database's
+    unique index on the site and ``lower(study_id)`` says the same)."""
+    return study_id.lower()
+
+
+def _taken_message(study_id: str, enrolled_as: str) -> str:
+    if enrolled_as == study_id:
+        return f"{study_id} is already enrolled at this site."
+    return f"{study_id} is already enrolled at this site, as {enrolled_as}."
 
 
 def _create(
@@ -499,11 +515,12 @@ def import_csv(
         ]
         problems.extend(row_problems)
         study_id = item.study_id if item else _valid_study_id(data, row_problems)
-        if study_id in seen:
-            problems.append((number, "study_id", f"{study_id} repeats row {seen[study_id]}."))
+        if study_id and folded_study_id(study_id) in seen:
+            first = seen[folded_study_id(study_id)]
+            problems.append((number, "study_id", f"{study_id} repeats row {first}."))
             continue
         if study_id:
-            seen[study_id] = number
+            seen[folded_study_id(study_id)] = number
             ids.append((number, study_id))
         if item is not None and not row_problems:
             valid.append((number, item, phone))

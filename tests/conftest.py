@@ -65,6 +65,19 @@ def engine(request, tmp_path, sqlite_template):
         database.truncate()
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def own_database(request, tmp_path, sqlite_template):
+    """A migrated database of the test's own on each backend, free to migrate up and down."""
+    if request.param == "sqlite":
+        engine = sqlite_template.fresh(tmp_path)
+        yield engine
+        engine.dispose()
+    else:
+        database = PostgresDatabase()
+        yield database.engine
+        database.drop()
+
+
 @pytest.fixture
 def settings(tmp_path, engine) -> Settings:
     return Settings(

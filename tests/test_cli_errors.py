@@ -215,3 +215,26 @@ def test_an_export_range_that_runs_backwards_is_refused(migrated, tmp_path):
     args = ["--format", "csv", "--as", "a@example.org", "--out", out]
     result = run("export", *args, "--from", "2027-02-02", "--to", "2027-01-01")
     said_plainly(result, "--from must not be after --to")
+
+
+def test_an_upgrade_the_data_refuses_is_one_sentence(migrated):
+    """Study ids differing only in capitals, from before the rule: the upgrade names them."""
+    from sqlalchemy import text
+
+    from pro_app.storage.engine import make_engine
+
+    engine = make_engine(migrated)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '0013'"))
+        connection.execute(text("DROP INDEX uq_patient_site_id_lower_study_id"))
+        for study_id in ("X-1", "x-1"):
+            connection.execute(
+                text(
+                    "INSERT INTO patient (site_id, study_id, first_name, timezone, language,"
+                    " consent, channel, status, sms_opted_out, created_at) VALUES (1, :s, 'Jo',"
+                    " 'Europe/London', 'en', 1, 'link', 'active', 0, CURRENT_TIMESTAMP)"
+                ),
+                {"s": study_id},
+            )
+    engine.dispose()
+    said_plainly(run("db", "upgrade"), "differ only in capitals", "site 1: X-1 and x-1")

@@ -4,12 +4,18 @@ import io
 from datetime import UTC, date, datetime
 
 import pytest
+from alembic import command
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from pro_app.enrolment import EnrolmentError, import_csv, normalise_mobile
 from pro_app.messaging.opt_out import set_opt_out
 from pro_app.models import AccessLog, Patient, Procedure, Site, SurveyInstance
 from pro_app.storage.engine import session_scope
+from pro_app.storage.migrate import MigrationRefused, alembic_config, upgrade
+from tests.factories import Factory
 
 HEADER = (
     "study_id,first_name,phone,consent,procedure_date,augmentation,levels,lesion_type,electrode"
@@ -128,6 +134,81 @@ def test_a_study_id_cannot_be_enrolled_twice_at_a_site(client, auth, gen):
     response = client.post("/patients/enrol", data=form_data(phone="07400 654321"))
     assert response.status_code == 422
     assert b"already enrolled" in response.data
+
+
+def test_a_study_id_in_other_capitals_is_the_same_patient(client, auth, gen):
+    """ "rfa-100" typed for "RFA-100" would split one patient's follow-up over two records."""
+    nurse = gen.user(gen.site())
+    auth.login(nurse.email)
+    assert client.post("/patients/enrol", data=form_data()).status_code == 302
+    response = client.post("/patients/enrol", data=form_data(study_id="rfa-100"))
+    assert response.status_code == 422
+    assert "rfa-100 is already enrolled at this site, as RFA-100." in response.text
+    with Session(gen.engine) as session:
+        assert session.exec(select(Patient.study_id)).all() == ["RFA-100"]
+
+
+def test_csv_import_finds_a_study_id_repeated_in_other_capitals(gen):
+    site = gen.site()
+    gen.patient(site, study_id="B7")
+    text = "\n".join(
+        [
+            HEADER,
+            "A1,Ann,07400 111111,yes,2027-02-01,kyphoplasty,T12,lytic,bipolar",
+            "a1,Ann,07400 111111,yes,2027-02-01,kyphoplasty,T12,lytic,bipolar",
+            "b7,Bea,07400 222222,yes,2027-02-01,kyphoplasty,T12,lytic,bipolar",
+        ]
+    )
+    with pytest.raises(EnrolmentError) as caught, session_scope(gen.engine) as session:
+        import_csv(session, session.get(Site, site.id), text, user_id=None)
+    assert caught.value.problems == [
+        (3, "study_id", "a1 repeats row 2."),
+        (4, "study_id", "b7 is already enrolled at this site, as B7."),
+    ]
+
+
+def test_the_database_refuses_a_study_id_in_other_capitals(gen):
+    """Two nurses enrolling at the same moment both pass the form's check: the database
+    holds the rule too. Another site may use the same id."""
+    site, other = gen.site(), gen.site()
+    first = gen.patient(site, study_id="RFA-100").patient
+    gen.patient(other, study_id="rfa-100")
+    with pytest.raises(IntegrityError), session_scope(gen.engine) as session:
+        session.add(Patient(site_id=site.id, study_id="Rfa-100", first_name="Jo", phone_e164=None))
+    with Session(gen.engine) as session:
+        assert session.exec(select(Patient.id).where(Patient.site_id == site.id)).all() == [
+            first.id
+        ]
+
+
+def test_the_upgrade_names_study_ids_differing_only_in_capitals_and_changes_nothing(
+    own_database,
+):
+    engine = own_database
+    site = Factory(engine).site()
+    config = alembic_config(engine)
+    with engine.begin() as connection:  # back to before the rule, when such pairs were made
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0013")
+        for study_id in ("RFA-7", "rfa-7", "RFA-8"):
+            connection.execute(
+                text(
+                    "INSERT INTO patient (site_id, study_id, first_name, timezone, language,"
+                    " consent, channel, status, sms_opted_out, created_at)"
+                    " VALUES (:site, :study_id, 'Jo', 'Europe/London', 'en', true, 'link',"
+                    " 'active', false, CURRENT_TIMESTAMP)"
+                ),
+                {"site": site.id, "study_id": study_id},
+            )
+    with pytest.raises(MigrationRefused, match=f"site {site.id}: RFA-7 and rfa-7"):
+        upgrade(engine)
+    with engine.connect() as connection:
+        assert MigrationContext.configure(connection).get_current_revision() == "0013"
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE patient SET study_id = 'RFA-7B' WHERE study_id = 'rfa-7'"))
+    upgrade(engine)
+    with engine.connect() as connection:
+        assert MigrationContext.configure(connection).get_current_revision() == "0014"
 
 
 def test_csv_import_reports_each_bad_row_and_imports_nothing(gen):

@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, UniqueConstraint
+from sqlalchemy import JSON, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from .types import UTCDateTime, utcnow
@@ -39,7 +39,11 @@ class Electrode(StrEnum):
 class Patient(SQLModel, table=True):
     """A pseudonymous patient: the study id is what leaves the site, never the name."""
 
-    __table_args__ = (UniqueConstraint("site_id", "study_id"),)
+    __table_args__ = (
+        UniqueConstraint("site_id", "study_id"),
+        # "abc-001" is "ABC-001": one patient, one record (``enrolment.folded_study_id``).
+        Index("uq_patient_site_id_lower_study_id", "site_id", text("lower(study_id)"), unique=True),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     site_id: int = Field(foreign_key="site.id", index=True)

@@ -17,7 +17,6 @@ from pro_app.models import Response, SurveyInstance
 from pro_app.models.types import UTCDateTime
 from pro_app.storage.engine import session_scope
 from pro_app.storage.migrate import alembic_config, upgrade
-from tests.databases import PostgresDatabase
 from tests.factories import Factory
 
 ENROLLED = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
@@ -92,19 +91,6 @@ def test_the_database_holds_one_current_answer_per_questionnaire(engine, gen):
                 scores={"worst": 1.0},
             )
         )
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def own_database(request, tmp_path, sqlite_template):
-    """A database of the test's own, free to migrate up and down."""
-    if request.param == "sqlite":
-        engine = sqlite_template.fresh(tmp_path)
-        yield engine
-        engine.dispose()
-    else:
-        database = PostgresDatabase()
-        yield database.engine
-        database.drop()
 
 
 def test_the_migration_marks_current_answers_and_copies_key_outcomes(own_database):

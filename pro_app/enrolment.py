@@ -10,6 +10,7 @@ from datetime import date, datetime
 import phonenumbers
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, field_validator
 from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from .clinical_dates import follow_up_over_problem, procedure_date_problem
@@ -445,7 +446,14 @@ def _create(
         patient.status = FollowUpStatus.STOPPED
         patient.status_reason = RECORD_ONLY_REASON
     session.add(patient)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        # Checked above, so another enrolment of this study id committed in between.
+        if not _study_id_taken(exc):
+            raise
+        taken = f"{item.study_id} was enrolled at this site a moment ago, by someone else."
+        raise EnrolmentError([(None, "study_id", taken)]) from None
     procedure = Procedure(
         patient_id=patient.id,
         procedure_date=item.procedure_date,
@@ -465,6 +473,11 @@ def _create(
     to_send = sum(instance.status != InstanceStatus.CANCELLED for instance in planned)
     opted_out = carry_number_opt_out(session, patient, user_id=user_id, now=now)
     return Enrolled(patient, procedure, to_send, item.record_only, opted_out)
+
+
+def _study_id_taken(exc: IntegrityError) -> bool:
+    """Whether the refused row broke a study id's uniqueness at its site (either index)."""
+    return "study_id" in str(exc.orig)
 
 
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")

@@ -10,6 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from pro_app import enrolment
 from pro_app.enrolment import EnrolmentError, import_csv, normalise_mobile
 from pro_app.messaging.opt_out import set_opt_out
 from pro_app.models import AccessLog, Patient, Procedure, Site, SurveyInstance
@@ -179,6 +180,23 @@ def test_the_database_refuses_a_study_id_in_other_capitals(gen):
         assert session.exec(select(Patient.id).where(Patient.site_id == site.id)).all() == [
             first.id
         ]
+
+
+def test_two_nurses_enrolling_one_study_id_at_once_get_a_message_not_an_error(
+    client, auth, gen, monkeypatch
+):
+    """The other nurse's enrolment commits after this one's check: the index refuses it,
+    and the nurse is told, with everything typed kept."""
+    site = gen.site()
+    auth.login(gen.user(site).email)
+    gen.patient(site, study_id="RFA-100")
+    monkeypatch.setattr(enrolment, "_existing", lambda *args: [])  # checked before it landed
+    response = client.post("/patients/enrol", data=form_data(study_id="rfa-100"))
+    assert response.status_code == 422
+    assert "rfa-100 was enrolled at this site a moment ago, by someone else." in response.text
+    assert 'value="Joan"' in response.text
+    with Session(gen.engine) as session:
+        assert session.exec(select(Patient.study_id)).all() == ["RFA-100"]
 
 
 def test_the_upgrade_names_study_ids_differing_only_in_capitals_and_changes_nothing(

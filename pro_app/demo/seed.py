@@ -7,6 +7,7 @@ texts replied through the inbound SMS handler.
 
 import os
 import random
+import socket
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -315,10 +316,30 @@ def _refuse_in_production() -> None:
 
 def prepare_settings(settings: Settings, host: str, port: int) -> None:
     """What the demo changes in the configured settings: the dev outbox is on, and survey
-    links open on ``host:port`` unless ``PUBLIC_BASE_URL`` is set."""
+    links open on ``host:port`` unless ``PUBLIC_BASE_URL`` is set.
+
+    Served on every interface (``0.0.0.0``), the links name this machine's address on its
+    network instead: a phone or another computer cannot open ``http://0.0.0.0``."""
     settings.dev_outbox = True
     if not os.environ.get("PUBLIC_BASE_URL"):
-        settings.public_base_url = f"http://{host}:{port}"  # links in the outbox open here
+        reachable = network_address() if host in EVERY_INTERFACE else host
+        if ":" in reachable:
+            reachable = f"[{reachable}]"  # an IPv6 address in a link
+        settings.public_base_url = f"http://{reachable}:{port}"  # links in the outbox open here
+
+
+EVERY_INTERFACE = ("0.0.0.0", "::", "")
+
+
+def network_address() -> str:
+    """This machine's address on the network its default route leads to (no packet is
+    sent: connecting a UDP socket only picks the route), or its name when it has none."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))  # TEST-NET-1: never answered, only routed
+            return probe.getsockname()[0]
+        except OSError:
+            return socket.gethostname()
 
 
 @click.command("demo")

@@ -11,6 +11,7 @@ from fhir.resources.R4B.bundle import Bundle
 from sqlmodel import Session, select
 
 from pro_app import create_app
+from pro_app.config import Settings
 from pro_app.audit.command import export_pass_for_app
 from pro_app.config import Settings
 from pro_app.demo.seed import LOGINS, prepare_settings, seed
@@ -108,3 +109,29 @@ def test_the_demo_turns_the_dev_outbox_on_for_its_site_staff(demo, monkeypatch):
     login(client, "nurse")
     page = client.get("/dev/outbox").text
     assert "http://127.0.0.1:5050/s/" in page  # live links for the demo site's patients
+
+
+def test_a_demo_served_on_every_interface_links_to_this_machines_address(monkeypatch):
+    """``make demo HOST=0.0.0.0``: the outbox's links must open on a phone on the network."""
+    from pro_app.demo import seed as demo_seed
+
+    monkeypatch.delenv("PUBLIC_BASE_URL", raising=False)
+    monkeypatch.setattr(demo_seed, "network_address", lambda: "192.168.1.23")
+    settings = Settings(database_url="sqlite://", secret_key="k")
+    prepare_settings(settings, "0.0.0.0", 5000)
+    assert settings.public_base_url == "http://192.168.1.23:5000"
+    prepare_settings(settings, "::", 5000)
+    assert settings.public_base_url == "http://192.168.1.23:5000"
+    prepare_settings(settings, "fe80::1", 5000)
+    assert settings.public_base_url == "http://[fe80::1]:5000"
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://demo.example.org")
+    settings.public_base_url = "https://demo.example.org"
+    prepare_settings(settings, "0.0.0.0", 5000)
+    assert settings.public_base_url == "https://demo.example.org"
+
+
+def test_this_machines_address_is_one_others_can_reach():
+    from pro_app.demo.seed import network_address
+
+    address = network_address()
+    assert address not in ("0.0.0.0", "")

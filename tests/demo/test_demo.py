@@ -11,7 +11,6 @@ from fhir.resources.R4B.bundle import Bundle
 from sqlmodel import Session, select
 
 from pro_app import create_app
-from pro_app.config import Settings
 from pro_app.audit.command import export_pass_for_app
 from pro_app.config import Settings
 from pro_app.demo.seed import LOGINS, prepare_settings, seed

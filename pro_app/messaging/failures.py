@@ -12,7 +12,7 @@ from notifications import stops_sms_to_number
 
 from ..alerts import raise_alert, raise_site_alert
 from ..models import AlertKind, Message, MessageStatus, Patient, Site
-from .opt_out import remember_number
+from .opt_out import UNSUBSCRIBED_NOTE, records_on_number, set_opt_out
 from .outbox import cancel_pending
 
 UNSUBSCRIBED = 21610
@@ -35,12 +35,11 @@ def record_delivery_failure(
     if message.patient_id is None:
         _site_notice_failed(session, message, f"error {code}: {reason}", now)
         return
-    patient = session.get(Patient, message.patient_id)
     if code == UNSUBSCRIBED:
-        patient.sms_opted_out = True
-        patient.sms_opted_out_at = now
-        remember_number(session, message.to_number, True, now)
-    elif stops_sms_to_number(code):
+        _unsubscribed(session, message.to_number, now)
+        return
+    patient = session.get(Patient, message.patient_id)
+    if stops_sms_to_number(code):
         patient.phone_problem = f"Twilio error {code}: {reason}"[:200]
     if not patient.textable:
         cancel_pending(
@@ -57,6 +56,22 @@ def record_delivery_failure(
         now=now,
         instance_id=message.instance_id,
     )
+
+
+def _unsubscribed(session: Session, number: str, now: datetime) -> None:
+    """The provider refused the text as the number texted STOP (error 21610): the number
+    is opted out as by a STOP the app received, every record on it, with the nurses told
+    once a record (the opt-out alert says why and what to do; the message keeps the code)."""
+    set_opt_out(
+        session,
+        number,
+        records_on_number(session, number),
+        True,
+        now,
+        note=UNSUBSCRIBED_NOTE,
+        detail={"provider_error": UNSUBSCRIBED},
+    )
+    cancel_pending(session, "number cannot receive texts", Message.to_number == number)
 
 
 def record_not_sent(session: Session, message: Message, *, reason: str, now: datetime) -> None:

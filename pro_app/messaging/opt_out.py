@@ -35,10 +35,27 @@ def mobile_note(patient: Patient, carried: bool) -> str | None:
     return STILL_OFF_NOTE if patient.sms_opted_out else None
 
 
+STOP_NOTE = "The patient texted STOP: no more texts. Follow up by phone."
+UNSUBSCRIBED_NOTE = (
+    "The text provider reports this mobile number unsubscribed (it texted STOP to the "
+    "service): no more texts until it texts START. Follow up by phone."
+)
+
+
 def set_opt_out(
-    session: Session, number: str, patients: list[Patient], stop: bool, now: datetime
+    session: Session,
+    number: str,
+    patients: list[Patient],
+    stop: bool,
+    now: datetime,
+    *,
+    note: str = STOP_NOTE,
+    detail: dict | None = None,
 ) -> None:
-    """STOP (``stop``) or START from ``number``: for the number, and every record using it."""
+    """STOP (``stop``) or START from ``number``: for the number, and every record using it.
+
+    Each record opted out gets an event (with ``detail``) and an alert saying ``note``.
+    """
     remember_number(session, number, stop, now)
     for patient in patients:
         if patient.sms_opted_out == stop:
@@ -47,16 +64,19 @@ def set_opt_out(
         patient.sms_opted_out_at = now if stop else None
         session.add(
             PatientEvent(
-                patient_id=patient.id, kind="sms_opt_out" if stop else "sms_opt_in", at=now
+                patient_id=patient.id,
+                kind="sms_opt_out" if stop else "sms_opt_in",
+                detail=detail or {},
+                at=now,
             )
         )
         if stop:
-            _stop_texting(
-                session,
-                patient,
-                "The patient texted STOP: no more texts. Follow up by phone.",
-                now,
-            )
+            _stop_texting(session, patient, note, now)
+
+
+def records_on_number(session: Session, number: str) -> list[Patient]:
+    """Every patient record with this mobile number, at any site."""
+    return list(session.exec(select(Patient).where(Patient.phone_e164 == number)))
 
 
 def remember_number(session: Session, number: str, stop: bool, now: datetime) -> None:

@@ -3,7 +3,7 @@ happy path, a loopback server for outages, rate limits and unsubscribed numbers.
 
 import json
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from urllib.parse import parse_qs
 
 from pytest_httpserver import HTTPServer
@@ -12,7 +12,7 @@ from werkzeug import Request, Response
 
 from notifications import TwilioSmsChannel
 from pro_app.messaging.outbox import LinkContext
-from pro_app.models import Alert, MessageStatus, Patient
+from pro_app.models import Alert, MessageStatus, NumberOptOut, Patient, PatientEvent
 from pro_app.scheduling.tick import run_tick
 from tests.tick_helpers import messages
 
@@ -124,18 +124,42 @@ def test_rate_limit_waits_at_least_retry_after(gen, engine, httpserver: HTTPServ
     assert message.next_attempt_at >= ENROLLED + timedelta(seconds=600)
 
 
-def test_an_unsubscribed_number_fails_visibly_and_stops_texts(gen, engine, httpserver: HTTPServer):
-    enrolled = gen.patient(gen.site(), now=ENROLLED)
+def test_an_unsubscribed_number_is_opted_out_as_a_stop_is(gen, engine, httpserver: HTTPServer):
+    """Error 21610: the number texted STOP to the service. Every record on it is opted out
+    as by a STOP the app received (event, one alert a record saying what to do), and the
+    message keeps the provider's code."""
+    site = gen.site()
+    enrolled = gen.patient(site, now=ENROLLED)
+    later = gen.patient(  # the same mobile on a record whose first survey is not yet due
+        site, now=ENROLLED, phone=enrolled.patient.phone_e164, procedure_date=date(2027, 3, 1)
+    )
     body = {"code": 21610, "message": "Attempt to send to unsubscribed recipient", "status": 400}
     httpserver.expect_request(MESSAGES, method="POST").respond_with_data(
         json.dumps(body), status=400, content_type="application/json"
     )
     run_tick(engine, channel_at(httpserver.url_for("/")), LINKS, now=ENROLLED, worker="t")
+    tried = len(httpserver.log)  # both records' invitations were due in that pass
     message = messages(engine)[0]
     assert (message.status, message.error_code) == (MessageStatus.FAILED, 21610)
     with Session(engine) as session:
-        assert session.get(Patient, enrolled.patient.id).sms_opted_out
-        assert [a.kind for a in session.exec(select(Alert))] == ["delivery_failure"]
+        for record in (enrolled.patient, later.patient):
+            assert session.get(Patient, record.id).sms_opted_out
+        alerts = session.exec(select(Alert).order_by(Alert.patient_id)).all()
+        assert [(a.patient_id, a.kind) for a in alerts] == [
+            (enrolled.patient.id, "opted_out"),
+            (later.patient.id, "opted_out"),
+        ]
+        assert "unsubscribed" in alerts[0].summary and "Follow up by phone" in alerts[0].summary
+        events = session.exec(
+            select(PatientEvent.patient_id, PatientEvent.detail).where(
+                PatientEvent.kind == "sms_opt_out"
+            )
+        ).all()
+        assert sorted(events) == [
+            (enrolled.patient.id, {"provider_error": 21610}),
+            (later.patient.id, {"provider_error": 21610}),
+        ]
+        assert session.get(NumberOptOut, enrolled.patient.phone_e164) is not None
     # Later passes send nothing more to that number.
     run_tick(engine, channel_at(httpserver.url_for("/")), LINKS, now=ENROLLED + timedelta(days=9))
-    assert len(httpserver.log) == 1
+    assert len(httpserver.log) == tried

@@ -30,14 +30,15 @@ def pain_at(days: int, baseline: float, worsening: bool, rng: random.Random) -> 
 
 def medicines_for(worst: int, rng: random.Random) -> list[dict]:
     """A regimen that follows pain: strong opioids when pain is high, fewer as it eases."""
-    regimen = [{"drug": "paracetamol", "strength": 1000, "doses": 4}]
+    regular, as_needed = {"pattern": "regular"}, {"pattern": "as_needed"}  # as the form asks
+    regimen = [{"drug": "paracetamol", "strength": 1000, "doses": 4, **regular}]
     if worst >= 6:
-        regimen.append({"drug": "oxycodone", "strength": 20 if worst >= 8 else 10, "doses": 2})
-        regimen.append(
-            {"drug": "morphine", "strength": 10, "doses": rng.randint(1, 3), "pattern": "as_needed"}
-        )
+        strength = 20 if worst >= 8 else 10
+        regimen.append({"drug": "oxycodone", "strength": strength, "doses": 2, **regular})
+        extra = rng.randint(1, 3)
+        regimen.append({"drug": "morphine", "strength": 10, "doses": extra, **as_needed})
     elif worst >= 4:
-        regimen.append({"drug": "codeine", "strength": 30, "doses": rng.randint(2, 4)})
+        regimen.append({"drug": "codeine", "strength": 30, "doses": rng.randint(2, 4), **regular})
     return regimen
 
 

@@ -14,7 +14,7 @@ from pro_app import create_app
 from pro_app.audit.command import export_pass_for_app
 from pro_app.config import Settings
 from pro_app.demo.seed import LOGINS, prepare_settings, seed
-from pro_app.models import Alert, Patient, SafetyEvent
+from pro_app.models import Alert, Patient, Response, SafetyEvent
 
 # Seeded at 08:00 UTC, before the demo's 09:30 morning round: the last patient, due to be
 # enrolled today, must still be enrolled.
@@ -134,3 +134,15 @@ def test_this_machines_address_is_one_others_can_reach():
 
     address = network_address()
     assert address not in ("0.0.0.0", "")
+
+
+def test_every_demo_medicine_says_regularly_or_when_needed(demo):
+    """As the form asks of every medicine: the record never shows a blank for it."""
+    _app, engine = demo
+    with Session(engine) as session:
+        answers = session.exec(
+            select(Response.answers).where(Response.instrument_id == "analgesic_use")
+        ).all()
+    medicines = [medicine for answer in answers for medicine in answer.get("medicines", [])]
+    assert medicines
+    assert {medicine.get("pattern") for medicine in medicines} == {"regular", "as_needed"}

@@ -12,6 +12,12 @@ superseding the old; the survey stays completed at its time and keeps the channe
 answered by; the worsening checks run again on the corrected figures, and the record
 gets an ``answers_corrected`` event.
 
+The form carries the answers it was opened on (``answers_version``: the survey's status
+and its current answer rows). A save that finds others (the patient answered on the web
+or by text meanwhile, or another nurse corrected them) saves nothing: the nurse is shown
+what was saved meanwhile (``saved_meanwhile``) beside what she entered, and saves again
+once she has seen it. So nobody's answers are overwritten by a form opened before them.
+
 Blank medicine rows cannot say "takes none" here, as they do on the patient's page, since
 blank means "not asked". The nurse ticks ``<item>-none`` (``analgesic_use.medicines-none``)
 instead; it starts unticked unless "none" is already the saved answer. The list is then
@@ -19,6 +25,7 @@ read with no rows and stored as the web link stores it (``[]``); a tick beside a
 filled-in medicine is refused.
 """
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -32,12 +39,13 @@ from ..followup.survey_pages import (
     SurveyPage,
     blank_row,
     medicine_rows,
+    page_answers,
     read_page,
     rows_from_answer,
     survey_pages,
 )
 from ..followup.worsening import evaluate_worsening
-from ..models import AnswerChannel, InstanceStatus, PatientEvent, SurveyInstance
+from ..models import AnswerChannel, InstanceStatus, PatientEvent, Response, SurveyInstance
 
 ENTERABLE = (InstanceStatus.SENT, InstanceStatus.IN_PROGRESS, InstanceStatus.EXPIRED)
 NONE_TAKEN = "none"  # ``<medicines item>-none``: the nurse's "takes no pain medicines" tick
@@ -171,6 +179,57 @@ def entry_none_ticks(
                 ticked = values.get(instrument_id, {}).get(item.id) == []
             ticks[prefixed(instrument_id) + item.id] = ticked
     return ticks
+
+
+SEEN_FIELD = "answers_seen"  # the form's hidden field holding ``answers_version``
+STALE_FORM = (
+    "Answers for this timepoint were saved while this form was open (shown above the form). "
+    "Nothing you entered has been saved: check them against what the patient told you, "
+    "then save again."
+)
+SAVED_BY = {
+    AnswerChannel.WEB: "by the patient, on the web",
+    AnswerChannel.SMS: "by the patient, by text",
+    AnswerChannel.NURSE: "by a nurse",
+}
+
+
+def answers_version(instance: SurveyInstance, current: dict[str, Response]) -> str:
+    """What an entry form is opened on, carried in the form: the survey's status and its
+    current answer rows (a save anywhere makes a new row)."""
+    rows = ",".join(str(current[instrument_id].id) for instrument_id in sorted(current))
+    return f"{instance.status}:{rows}"
+
+
+@dataclass(frozen=True)
+class SavedMeanwhile:
+    """A questionnaire answered or changed after the entry form was opened."""
+
+    title: str
+    saved_by: str
+    at: datetime
+    lines: list
+
+
+def saved_meanwhile(
+    pages: list[SurveyPage], current: dict[str, Response], seen: str
+) -> list[SavedMeanwhile]:
+    """The questionnaires saved since the form showing ``seen`` was opened, in words."""
+    known = set(seen.partition(":")[2].split(","))
+    found = []
+    for instrument_id, row in current.items():
+        if str(row.id) in known:
+            continue
+        lines = [
+            line
+            for page in pages
+            if page.instrument.id == instrument_id
+            for line in page_answers(page, row.answers)
+        ]
+        title = next(p.instrument.title for p in pages if p.instrument.id == instrument_id)
+        saved_by = SAVED_BY.get(row.channel, row.channel)
+        found.append(SavedMeanwhile(title, saved_by, row.created_at, lines))
+    return found
 
 
 def save_entry(

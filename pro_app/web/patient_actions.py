@@ -26,7 +26,7 @@ from surveys import get_instrument
 
 from ..accounts.access import log_access, patient_for, roles_required
 from ..enrolment import shared_number_note
-from ..followup.answer_saving import current_responses
+from ..followup.answer_saving import current_responses, lock_answers
 from ..followup.survey_pages import display_value, survey_pages, timepoint_place
 from ..local_time import in_zone
 from ..messaging import opt_out
@@ -60,6 +60,9 @@ from ..nurse.actions import (
 )
 from ..nurse.patient_record import gather
 from ..nurse.phone_entry import (
+    SEEN_FIELD,
+    STALE_FORM,
+    answers_version,
     can_enter,
     entry_medicine_rows,
     entry_none_ticks,
@@ -68,6 +71,7 @@ from ..nurse.phone_entry import (
     prefixed,
     read_entry,
     save_entry,
+    saved_meanwhile,
 )
 from ..storage import database
 from .forms import options, required_options
@@ -451,25 +455,35 @@ def enter_answers(patient_id: int, instance_id: int):
     if not can_enter(instance, now):
         flash(f"{instance.timepoint} is {instance.status}: answers cannot be entered.", "error")
         return _back(patient.id)
-    saved = {k: r.answers for k, r in current_responses(session, instance.id).items()}
     errors: dict[str, str] = {}
-    values = saved
+    meanwhile: list = []
     form = ConfirmForm()
     procedure = session.get(Procedure, instance.procedure_id)
     baseline = timepoint_place(procedure.protocol_id, instance.timepoint).is_baseline
     pages = survey_pages(instance.instruments, baseline=baseline)
     typed = None
-    if request.method == "POST" and form.validate_on_submit():
+    posted = request.method == "POST" and form.validate_on_submit()
+    # A save locks the survey first (saves by web, text and phone queue there), so what it
+    # compares with the form below is what it would change.
+    current = lock_answers(session, instance) if posted else current_responses(session, instance.id)
+    saved = values = {k: r.answers for k, r in current.items()}
+    version = answers_version(instance, current)
+    if posted:
         typed = request.form.to_dict(flat=False)
         answers, errors = read_entry(instance, typed, saved, pages=pages)
+        seen = request.form.get(SEEN_FIELD, "")
+        if seen != version:  # saved meanwhile (the patient, another nurse): never overwritten
+            meanwhile = saved_meanwhile(pages, current, seen)
+            errors[""] = STALE_FORM
         if not errors:
             correcting = is_correction(instance)
             listed = save_entry(session, instance, answers, user_id=current_user.id, now=now)
             session.commit()
             flash(_entry_saved(instance.timepoint, listed, correcting=correcting), "info")
             return _back(patient.id)
+        session.rollback()  # nothing saved; the lock goes
         values = {k: {**saved.get(k, {}), **v} for k, v in answers.items()}
-    status = 422 if errors else 200
+    status = 409 if meanwhile or errors.get("") == STALE_FORM else 422 if errors else 200
     return (
         render_template(
             "patients/enter.html",
@@ -484,6 +498,9 @@ def enter_answers(patient_id: int, instance_id: int):
             medicines=entry_medicine_rows(pages, values, typed),
             none_ticks=entry_none_ticks(pages, values, typed),
             none_field=none_field,
+            seen_field=SEEN_FIELD,
+            version=version,
+            meanwhile=meanwhile,
         ),
         status,
     )

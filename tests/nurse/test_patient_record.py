@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import Session, select
 
+from pro_app.followup.answer_saving import save_answers
 from pro_app.messaging.links import survey_token
 from pro_app.messaging.opt_out import set_opt_out
 from pro_app.models import (
@@ -19,6 +20,7 @@ from pro_app.models import (
     SurveyInstance,
 )
 from pro_app.storage.engine import session_scope
+from tests.nurse.entry_form import post_entry
 from tests.tick_helpers import instances, messages
 
 SECRET = "test-secret"
@@ -70,11 +72,11 @@ def test_answers_taken_by_phone_are_saved_as_nurse_entered(client, auth, gen, en
     url = f"/patients/{patient.id}/surveys/{instance.id}/enter"
     form = client.get(url).text
     assert 'name="pain_nrs.worst"' in form and 'name="analgesic_use.medicines-0-drug"' in form
-    bad = client.post(url, data={**ENTRY, "pain_nrs.worst": "12"})
+    bad = post_entry(client, url, {**ENTRY, "pain_nrs.worst": "12"})
     assert bad.status_code == 422 and "Nothing has been saved" in bad.text
     with Session(gen.engine) as session:
         assert session.exec(select(Response)).all() == []
-    assert client.post(url, data=ENTRY).status_code == 302
+    assert post_entry(client, url, ENTRY).status_code == 302
     with Session(gen.engine) as session:
         rows = session.exec(select(Response).order_by(Response.instrument_id)).all()
         done = session.get(SurveyInstance, instance.id)
@@ -94,6 +96,67 @@ def test_answers_taken_by_phone_are_saved_as_nurse_entered(client, auth, gen, en
     assert figure(page, "omed")["data"][-1]["y"] == [40]
 
 
+def test_answers_saved_while_the_phone_form_was_open_are_never_overwritten(
+    client, auth, gen, enrolled
+):
+    """The nurse opens the form; the patient answers on the web meanwhile (worst pain 9,
+    new weakness); the nurse's save is refused with the patient's answers shown and hers
+    kept in the form, so nothing either of them gave is lost."""
+    site, patient = enrolled
+    auth.login(gen.user(site).email)
+    instance = baseline(gen.engine, patient.id)
+    url = f"/patients/{patient.id}/surveys/{instance.id}/enter"
+    opened = re.search(r'name="answers_seen" value="([^"]*)"', client.get(url).text).group(1)
+    with session_scope(gen.engine) as session:
+        survey = session.get(SurveyInstance, instance.id)
+        for instrument_id, answers in (
+            ("pain_nrs", {"worst": 9, "average": 8, "now": 8}),
+            ("red_flags", {"weakness": True, **{k: False for k in ("walking", "numbness")}}),
+        ):
+            save_answers(session, survey, instrument_id, answers, channel="web", now=MORNING)
+    stale = client.post(url, data={"answers_seen": opened, **ENTRY})
+    assert stale.status_code == 409
+    page = stale.text
+    assert "Answers for this timepoint were saved while this form was open" in page
+    assert "Saved while this form was open" in page
+    assert "saved by the patient, on the web" in page
+    assert 'name="pain_nrs.worst" value="7" checked' in page  # what the nurse entered is kept
+    with Session(gen.engine) as session:
+        rows = session.exec(select(Response).where(Response.is_current)).all()
+        assert {(r.instrument_id, r.channel) for r in rows} == {
+            ("pain_nrs", "web"),
+            ("red_flags", "web"),
+        }
+        assert session.get(SurveyInstance, instance.id).status != "completed"
+    # Sent again from the form now showing both, it saves (the nurse has seen them).
+    again = re.search(r'name="answers_seen" value="([^"]*)"', page).group(1)
+    assert client.post(url, data={"answers_seen": again, **ENTRY}).status_code == 302
+
+
+def test_a_correction_form_opened_before_another_nurses_correction_is_refused(
+    client, auth, gen, enrolled
+):
+    site, patient = enrolled
+    auth.login(gen.user(site).email)
+    instance = baseline(gen.engine, patient.id)
+    url = f"/patients/{patient.id}/surveys/{instance.id}/enter"
+    assert post_entry(client, url, ENTRY).status_code == 302  # answered by phone: completed
+    mine = re.search(r'name="answers_seen" value="([^"]*)"', client.get(url).text).group(1)
+    theirs = post_entry(
+        client, url, {"pain_nrs.worst": "9", "pain_nrs.average": "5", "pain_nrs.now": "4"}
+    )
+    assert theirs.status_code == 302
+    refused = client.post(url, data={"answers_seen": mine, "qol_overall.overall": "6"})
+    assert refused.status_code == 409
+    with Session(gen.engine) as session:
+        pain = session.exec(
+            select(Response.answers).where(
+                Response.instrument_id == "pain_nrs", Response.is_current
+            )
+        ).one()
+    assert pain["worst"] == 9  # the other nurse's correction stands
+
+
 def test_the_nurse_sees_why_an_opioid_answer_needs_review(client, auth, gen, enrolled):
     site, patient = enrolled
     auth.login(gen.user(site).email)
@@ -109,7 +172,7 @@ def test_the_nurse_sees_why_an_opioid_answer_needs_review(client, auth, gen, enr
         "analgesic_use.medicines-1-doses": "2",
     }
     url = f"/patients/{patient.id}/surveys/{instance.id}/enter"
-    assert client.post(url, data=slip).status_code == 302
+    assert post_entry(client, url, slip).status_code == 302
     with Session(gen.engine) as session:
         saved = session.get(SurveyInstance, instance.id)
         assert (saved.omed_needs_review, saved.omed_implausible) == (True, True)
@@ -434,9 +497,9 @@ def test_a_completed_survey_is_corrected_as_a_new_nurse_entered_version(
     page = client.get(url).text
     assert "<h1>Correct answers" in page
     unchanged = {"pain_nrs.worst": "5", "pain_nrs.average": "5", "pain_nrs.now": "5"}
-    response = client.post(url, data=unchanged, follow_redirects=True)
+    response = post_entry(client, url, unchanged, follow_redirects=True)
     assert "No answer for week1 changed" in response.text
-    response = client.post(url, data={**unchanged, "pain_nrs.worst": "8"}, follow_redirects=True)
+    response = post_entry(client, url, {**unchanged, "pain_nrs.worst": "8"}, follow_redirects=True)
     assert "Answers for week1 corrected (Pain in the treated area); it stays completed." in (
         response.text
     )

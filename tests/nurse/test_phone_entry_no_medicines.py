@@ -12,6 +12,7 @@ from pro_app.followup.survey_pages import survey_pages
 from pro_app.messaging.links import survey_token
 from pro_app.models import Alert, Response, SurveyInstance
 from tests.messaging.test_channel_parity import _web_form
+from tests.nurse.entry_form import post_entry
 from tests.nurse.test_patient_record import ENTRY, MORNING, SECRET
 from tests.tick_helpers import instances
 
@@ -104,7 +105,8 @@ def test_none_by_phone_is_stored_as_the_web_link_stores_none(app, client, auth, 
     auth.login(gen.user(site).email)
     form = client.get(_entry_url(gen.engine, by_phone.id, "baseline")).text
     assert f'name="{NONE_TICK}" value="yes">' in form  # there, and not ticked
-    saved = client.post(
+    saved = post_entry(
+        client,
         _entry_url(gen.engine, by_phone.id, "baseline"),
         data={**CORE, NONE_TICK: "yes"},
         follow_redirects=True,
@@ -126,13 +128,13 @@ def test_a_rise_from_none_at_baseline_raises_the_opioid_rise_alert(
 ):
     patient, nurse = _enrol(gen, tick, site), gen.user(site)
     auth.login(nurse.email)
-    baseline = client.post(
-        _entry_url(gen.engine, patient.id, "baseline"), data={**CORE, NONE_TICK: "yes"}
+    baseline = post_entry(
+        client, _entry_url(gen.engine, patient.id, "baseline"), data={**CORE, NONE_TICK: "yes"}
     )
     assert baseline.status_code == 302
     day1 = _open_day1(gen.engine, patient.id, tick, clock, auth, nurse)
     url = _entry_url(gen.engine, patient.id, "day1")
-    response = client.post(url, data=DAY1_MORPHINE, follow_redirects=True)
+    response = post_entry(client, url, data=DAY1_MORPHINE, follow_redirects=True)
     assert "Answers for day1 saved as taken by phone." in response.text
     with Session(gen.engine) as session:
         alerts = session.exec(select(Alert).where(Alert.kind == "opioid_up")).all()
@@ -144,7 +146,7 @@ def test_none_ticked_beside_a_medicine_is_refused_and_kept(client, auth, gen, ti
     patient = _enrol(gen, tick, site)
     auth.login(gen.user(site).email)
     url = _entry_url(gen.engine, patient.id, "baseline")
-    response = client.post(url, data={**ENTRY, NONE_TICK: "yes"})
+    response = post_entry(client, url, data={**ENTRY, NONE_TICK: "yes"})
     assert response.status_code == 422
     page = response.text
     error = page.index("You ticked “Takes no pain medicines” and filled in a medicine")
@@ -161,8 +163,8 @@ def test_none_ticked_beside_a_medicine_is_refused_and_kept(client, auth, gen, ti
 def test_blank_medicines_without_the_tick_stay_not_asked(client, auth, gen, tick, clock, site):
     patient, nurse = _enrol(gen, tick, site), gen.user(site)
     auth.login(nurse.email)
-    saved = client.post(
-        _entry_url(gen.engine, patient.id, "baseline"), data=CORE, follow_redirects=True
+    saved = post_entry(
+        client, _entry_url(gen.engine, patient.id, "baseline"), data=CORE, follow_redirects=True
     )
     assert "not asked: Pain medicines, RAND 36-Item Health Survey 1.0." in saved.text
     baseline = _instance(gen.engine, patient.id, "baseline")
@@ -173,7 +175,7 @@ def test_blank_medicines_without_the_tick_stay_not_asked(client, auth, gen, tick
     assert omed == (None, None, None)
     _open_day1(gen.engine, patient.id, tick, clock, auth, nurse)
     url = _entry_url(gen.engine, patient.id, "day1")
-    response = client.post(url, data=DAY1_MORPHINE, follow_redirects=True)
+    response = post_entry(client, url, data=DAY1_MORPHINE, follow_redirects=True)
     assert "Answers for day1 saved as taken by phone." in response.text
     with Session(gen.engine) as session:  # nothing to compare with: no rise is invented
         assert session.exec(select(Alert).where(Alert.kind == "opioid_up")).all() == []
@@ -188,11 +190,11 @@ def test_blank_medicines_beside_an_answered_question_stay_not_asked(
     auth.login(nurse.email)
     baseline = {**DAY1_MORPHINE}
     del baseline["analgesic_use.medicine_change"], baseline["global_change.change"]
-    client.post(_entry_url(gen.engine, patient.id, "baseline"), data=baseline)
+    post_entry(client, _entry_url(gen.engine, patient.id, "baseline"), data=baseline)
     _open_day1(gen.engine, patient.id, tick, clock, auth, nurse)
     day1 = {k: v for k, v in DAY1_MORPHINE.items() if "-0-" not in k or k.endswith("-unit")}
     day1["analgesic_use.medicine_change"] = "same"
-    response = client.post(_entry_url(gen.engine, patient.id, "day1"), data=day1)
+    response = post_entry(client, _entry_url(gen.engine, patient.id, "day1"), data=day1)
     assert response.status_code == 302
     with Session(gen.engine) as session:
         answers = session.exec(

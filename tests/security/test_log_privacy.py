@@ -40,8 +40,10 @@ def test_the_logs_of_failing_requests_hold_no_name_number_or_token(
     client.post("/login", data={"email": gen.user(site).email, "password": gen.PASSWORD})
 
     # A database error whose SQL parameters are the patient's name and number: the check
-    # for an enrolled study id is skipped, so the insert itself fails.
+    # for an enrolled study id is skipped, so the insert itself fails, and the failure is
+    # not recognised as that study id's (as a constraint the app does not expect).
     monkeypatch.setattr("pro_app.enrolment._existing", lambda *a, **k: [])
+    monkeypatch.setattr("pro_app.enrolment._study_id_taken", lambda exc: False)
     enrol = form_data(study_id="RFA-1", first_name=NAME, phone="07400 123456")
     assert client.post("/patients/enrol", data=enrol).status_code == 500
     # A failure while a live survey link is open.

@@ -32,6 +32,14 @@ from .worsening import evaluate_worsening
 # instances locked in the open transaction (cleared when it ends, which releases the locks).
 _LOCKED = "pro_locked_instances"
 
+# How a survey is locked for saving, wherever it is locked (the saves, the web form's
+# look-up, the expiry pass): FOR NO KEY UPDATE on PostgreSQL. Saves of one survey still
+# queue on it, but it does not wait for the key-share locks that rows pointing at the
+# survey take as they are written. With FOR UPDATE, two replies texted at once each kept
+# their text (a row pointing at the survey) and then waited for the other's lock to go:
+# PostgreSQL ended one as a deadlock, and its text was lost. SQLite locks the database.
+SURVEY_LOCK = {"key_share": True}
+
 _CURRENT = select(Response).where(
     Response.instance_id == bindparam("instance_id"), Response.is_current
 )
@@ -66,7 +74,7 @@ def lock_answers(session: Session, instance: SurveyInstance) -> dict[str, Respon
     if held is None:
         seen = instance.status
         session.flush()
-        session.refresh(instance, with_for_update=True)
+        session.refresh(instance, with_for_update=SURVEY_LOCK)
         held = locked[instance.id] = _Locked(seen)
     if held.current is None:
         # Read after the lock is granted, in a statement of its own: on PostgreSQL a

@@ -18,8 +18,16 @@ from sqlmodel import Session
 from notifications import parse_checklist, parse_reply, parse_yes_no, templates
 
 from ..alerts import raise_alert
-from ..models import AlertKind, AnswerChannel, Patient, Procedure, Site, SurveyInstance
-from .answer_saving import complete, current_responses, save_answers
+from ..models import (
+    AlertKind,
+    AnswerChannel,
+    InstanceStatus,
+    Patient,
+    Procedure,
+    Site,
+    SurveyInstance,
+)
+from .answer_saving import complete, current_responses, lock_answers, save_answers
 from .instruments import SmsKind, SmsQuestion, instrument, red_flags, sms_questions
 from .survey_pages import timepoint_place
 
@@ -150,8 +158,16 @@ def handle_conversation_reply(
     body: str,
     now: datetime,
 ) -> list[str]:
-    """Record a reply to the question that is out; return the next text(s)."""
-    questions, position = _waiting(session, instance)
+    """Record a reply to the question that is out; return the next text(s).
+
+    The survey is locked first and the question waiting read under the lock: two replies
+    arriving together answer two questions in turn, not the same one twice.
+    """
+    questions = questions_for(instance, session)
+    locked = lock_answers(session, instance)
+    if instance.status == InstanceStatus.COMPLETED:  # by a reply that came with this one
+        return [templates.thank_you(site.name)]
+    position = next_position(questions, {k: r.answers for k, r in locked.items()})
     if position >= len(questions):
         complete(session, instance, now=now)
         return [templates.thank_you(site.name)]

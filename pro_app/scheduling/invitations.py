@@ -12,7 +12,7 @@ from notifications import templates
 from surveys.burden import web_burden
 
 from ..alerts import raise_alert
-from ..followup.answer_saving import read_locked
+from ..followup.answer_saving import SURVEY_LOCK, read_locked
 from ..followup.conversation import first_question, in_conversation, pending_question
 from ..followup.unsent import complete_if_answered_in_full
 from ..messaging.links import LINK_PLACEHOLDER, token_hash_for
@@ -78,7 +78,11 @@ def _context(session: Session, instances: Sequence[SurveyInstance]):
 
 def _claim_candidates(session: Session, statement, limit: int) -> list[SurveyInstance]:
     return list(
-        session.exec(statement.limit(limit).with_for_update(skip_locked=True, of=SurveyInstance))
+        session.exec(
+            statement.limit(limit).with_for_update(
+                skip_locked=True, of=SurveyInstance, **SURVEY_LOCK
+            )
+        )
     )
 
 

@@ -23,7 +23,13 @@ from surveys import ItemType, red_flags_raised
 from surveys.burden import web_burden
 
 from ..extensions import csrf
-from ..followup.answer_saving import complete, lock_answers, read_locked, save_answers
+from ..followup.answer_saving import (
+    SURVEY_LOCK,
+    complete,
+    lock_answers,
+    read_locked,
+    save_answers,
+)
 from ..followup.link_guesses import client_key, record_miss, retry_after
 from ..followup.survey_pages import (
     MAX_MEDICINES,
@@ -81,7 +87,7 @@ _BY_TOKEN_WITH_ANSWERS = _BY_TOKEN.add_columns(Response).outerjoin(
 )
 # A POST locks the instance in its look-up (the saves of one survey queue there), then
 # reads the answers under the lock (see ``lock_answers``).
-_BY_TOKEN_LOCKED = _BY_TOKEN.with_for_update(of=SurveyInstance).execution_options(
+_BY_TOKEN_LOCKED = _BY_TOKEN.with_for_update(of=SurveyInstance, **SURVEY_LOCK).execution_options(
     populate_existing=True
 )
 

@@ -1,6 +1,7 @@
 """Twilio webhooks: signatures, opt-out, idempotency, SMS conversations, status callbacks."""
 
 import re
+import threading
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -468,3 +469,55 @@ def test_a_yes_with_nothing_to_answer_from_a_number_never_opted_out_says_who_tex
     assert site.team_phone in reply and "again" not in reply
     twilio.text(patient.phone_e164, "STOP")
     assert "again" in twilio.text(patient.phone_e164, "START").text  # opted out: back in
+
+
+def test_two_replies_arriving_together_are_both_kept_and_answered_in_turn(
+    gen, tick, twilio_client, clock, monkeypatch
+):
+    """A phone back in signal sends two replies at once. Each request keeps its text (a
+    row pointing at the survey) before saving the answer under the survey's lock: the
+    keeping must not stop the other's lock being granted, or PostgreSQL ends one of them
+    as a deadlock and that text, a warning sign perhaps, is lost."""
+    if gen.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite takes its write lock at BEGIN, so the two queue before keeping")
+    from pro_app.messaging import inbound
+
+    patient = gen.patient(gen.site(), now=ENROLLED, channel="sms").patient
+    tick(ENROLLED)
+    clock.move_to(ENROLLED + timedelta(minutes=10))
+    both_kept = threading.Barrier(2, timeout=10)
+    insert_ignore, seen = inbound.insert_ignore, set()
+
+    def keep_then_wait_for_the_other(session, *args, **kwargs):
+        kept = insert_ignore(session, *args, **kwargs)
+        if threading.get_ident() not in seen:  # the text itself, the first row written
+            seen.add(threading.get_ident())
+            session.flush()
+            both_kept.wait()  # each has kept its text: both hold a key-share lock
+        return kept
+
+    monkeypatch.setattr(inbound, "insert_ignore", keep_then_wait_for_the_other)
+    outcomes = []
+
+    def reply(body: str, sid: str) -> None:
+        client = twilio_client.application.test_client()
+        try:
+            outcomes.append(Twilio(client).text(patient.phone_e164, body, sid=sid).status_code)
+        except Exception as error:  # noqa: BLE001 - reported below
+            outcomes.append(type(error).__name__)
+
+    threads = [threading.Thread(target=reply, args=(b, f"SMtogether{b}")) for b in ("7", "6")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert outcomes == [200, 200]
+    with Session(gen.engine) as session:
+        kept = session.exec(select(Message.body).where(Message.kind == "inbound")).all()
+        pain = session.exec(
+            select(Response.answers).where(
+                Response.instrument_id == "pain_nrs", Response.is_current
+            )
+        ).one()
+    assert sorted(kept) == ["6", "7"]
+    assert sorted([pain["worst"], pain["average"]]) == [6, 7]  # one question each, in turn

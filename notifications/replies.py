@@ -7,7 +7,9 @@ The rules, in order:
    negated ("can't stop", "won't end") and either
    - it is one of the unambiguous words STOPALL, UNSUBSCRIBE, REVOKE, OPTOUT, or
    - everything else in the text is politeness, other stop words or numbers
-     ("STOP!!", "Stop. Thank you", "stop please", "7 STOP"), or
+     ("STOP!!", "Stop. Thank you", "stop please", "I want to stop", "7 STOP"), but no
+     "it", "all" or "this" for it to act on ("I just want it to stop", "I want to end it
+     all" speak of pain or despair: never an opt-out), or
    - a word about our texts is close by ("please stop texting me", "no texts, stop").
    "No more texts", "don't text me" and "do not contact me" also stop.
    So "10 - can't stop the pain" is the answer 10, while "7. Stop" is an opt-out:
@@ -142,6 +144,12 @@ _FILLER = frozenset(
     }
 )
 
+# What may stand beside a plain stop word in a request to stop texting: politeness, but not
+# an "it", "all" or "this" for the stop word to act on. "I want it to stop", "end it all"
+# and "I want to end it all" speak of pain or despair, not of texts: they are never an
+# opt-out (the patient would be told "no more texts" and left alone).
+_BESIDE_STOP = _FILLER - frozenset({"it", "all", "this", "that", "these", "those", "them"})
+
 YES_WORDS = frozenset({"yes", "y", "yeah", "yea", "yep", "yup", "ya", "aye", "yess", "yes's"})
 NO_WORDS = frozenset({"no", "n", "nope", "nah", "nay", "non", "noo", "none", "nothing", "neither"})
 # Words that may come with a "none" to a numbered list without changing it ("no thanks",
@@ -226,7 +234,7 @@ def _asks_to_stop(words: list[str]) -> bool:
         others = set(words[:i] + words[i + 1 :])
         if (
             word in _UNAMBIGUOUS_STOP_WORDS
-            or others <= _FILLER | STOP_WORDS
+            or others <= _BESIDE_STOP | STOP_WORDS
             or _TEXTING_WORDS & set(words[max(0, i - 3) : i + 4])
         ):
             return True

@@ -63,6 +63,12 @@ def number(value: int) -> Reply:
         ("the pain won't end", UNREADABLE),
         ("cancel my appointment", UNREADABLE),
         ("stopped hurting 0", number(0)),
+        # Pain or despair, not texts: never an opt-out (the patient would be left alone).
+        ("I just want it to stop", UNREADABLE),
+        ("I want to end it all", UNREADABLE),
+        ("end it all", UNREADABLE),
+        ("Make it stop. 9", number(9)),
+        ("stop it", UNREADABLE),
         # Numbers.
         ("7", number(7)),
         (" 7 ", number(7)),

@@ -10,6 +10,7 @@ from .model import Instrument, Item, ItemType
 TRUE_WORDS = {"yes", "y", "true", "1", "on"}
 FALSE_WORDS = {"no", "n", "false", "0", "off"}
 MAX_TEXT = 2000
+MAX_DIGITS = 12  # a longer number is on no scale (and Python reads at most 4,300 digits)
 
 
 class AnswerError(ValueError):
@@ -25,7 +26,7 @@ def _whole_number(raw: Any, item: Item) -> int:
         raw = int(raw)
     if isinstance(raw, str):
         raw = raw.strip()
-        if not raw.lstrip("-").isdecimal():
+        if not raw.lstrip("-").isdecimal() or len(raw) > MAX_DIGITS:
             raise AnswerError(message)
         raw = int(raw)
     if not isinstance(raw, int) or not low <= raw <= high:

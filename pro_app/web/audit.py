@@ -42,7 +42,7 @@ from ..audit.timelines import AuditFilters
 from ..models import Augmentation, Electrode, LesionType, Site, utcnow
 from ..storage import database
 from ..storage.engine import read_session
-from .input_guard import database_id
+from .input_guard import database_id, small_int
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -70,9 +70,10 @@ def _site() -> int | None:
     raw = request.args.get("site", "").strip()
     if not raw:
         return None
-    if not (raw.isascii() and raw.isdigit()) or database_id(int(raw)) is None:
+    site_id = database_id(small_int(raw))
+    if site_id is None:
         abort(400, f"site “{raw[:20]}” is not a site's number")
-    return int(raw)
+    return site_id
 
 
 def filters_from_request() -> AuditFilters:

@@ -39,6 +39,16 @@ def database_id(value: int | None) -> int | None:
     return value if value is not None and 0 <= value <= MAX_ID else None
 
 
+def small_int(raw: str, *, digits: int = 12) -> int | None:
+    """``raw`` as an int when it is ASCII digits, at most ``digits`` of them; else None.
+
+    A longer run is no page, row, day or id (and Python refuses to read more than 4,300
+    digits at all, which would be a server error)."""
+    if raw.isascii() and raw.isdigit() and len(raw) <= digits:
+        return int(raw)
+    return None
+
+
 def int_arg(name: str, default: int, *, minimum: int, maximum: int) -> int:
     """The query parameter ``name`` as an int within ``minimum..maximum``.
 
@@ -47,8 +57,8 @@ def int_arg(name: str, default: int, *, minimum: int, maximum: int) -> int:
     raw = request.args.get(name, "").strip()
     if not (raw.isascii() and raw.isdigit()):
         return default
-    value = int(raw) if len(raw) <= 12 else maximum
-    return min(max(value, minimum), maximum)
+    value = small_int(raw)
+    return min(max(maximum if value is None else value, minimum), maximum)
 
 
 def _first_bad_field() -> str | None:

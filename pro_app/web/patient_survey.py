@@ -57,6 +57,7 @@ from ..models import (
     utcnow,
 )
 from ..storage import database
+from .input_guard import small_int
 
 bp = Blueprint("survey", __name__)
 
@@ -166,8 +167,9 @@ def _requested_page(pages, saved) -> int | None:
     reachable = first_unanswered(pages, saved)
     if wanted == "check":
         return len(pages) if reachable == len(pages) else None
-    if wanted.isdecimal() and 1 <= int(wanted) <= min(reachable + 1, len(pages)):
-        return int(wanted) - 1
+    number = small_int(wanted)
+    if number is not None and 1 <= number <= min(reachable + 1, len(pages)):
+        return number - 1
     return None
 
 
@@ -314,7 +316,10 @@ def _submit(view: SurveyView, position: int):
         return _redraw(view, position, form, add=True)
     if action.startswith("remove-"):
         item_id, _, row = action.removeprefix("remove-").rpartition("-")
-        return _redraw(view, position, form, remove=(item_id, int(row) if row.isdecimal() else -1))
+        row_number = small_int(row)
+        return _redraw(
+            view, position, form, remove=(item_id, -1 if row_number is None else row_number)
+        )
     page = pages[position]
     previous = saved.get(page.instrument.id, {})
     answers, errors = read_page(page, form, previous)

@@ -34,7 +34,7 @@ from ..nurse.dashboard import SORTS, Filters, patient_page
 from ..nurse.patient_record import RECENT_ALERTS, gather, summary_alerts
 from ..storage import database
 from .enrol_form import ImportForm, enrol_form
-from .input_guard import int_arg
+from .input_guard import int_arg, small_int
 from .local_time import staff_zone
 from .patient_actions import ProcedureDateForm, perform, record_page
 
@@ -77,8 +77,9 @@ def _days_arg(name: str, label: str, problems: list[str]) -> int | None:
     raw = request.args.get(name, "").strip()
     if not raw:
         return None
-    if raw.isascii() and raw.isdigit() and int(raw) <= MAX_DAYS:
-        return int(raw)
+    days = small_int(raw)
+    if days is not None and days <= MAX_DAYS:
+        return days
     problems.append(
         f"{label} “{raw[:20]}” is not a number of days (0 to {MAX_DAYS:,}); it was left out."
     )

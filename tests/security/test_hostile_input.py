@@ -249,3 +249,33 @@ def test_audit_filters_out_of_any_range_are_answered(client, auth, gen):
     backwards = client.get("/audit/export/aggregate.csv?from=2027-02-02&to=2027-01-01")
     assert backwards.status_code == 400
     assert "from must not be after to" in backwards.get_data(as_text=True)
+
+
+HUGE = "1" * 4301  # past the 4,300 digits Python reads as an int at all
+
+
+def test_numbers_too_long_to_read_are_refused_not_a_server_error(client, auth, gen, tick, pinned):
+    """A page, a row, an answer, a day or a site given as thousands of digits."""
+    site = gen.site()
+    enrolled = gen.patient(site, now=NOW - timedelta(hours=1))
+    tick(NOW - timedelta(hours=1))
+    survey = instances(gen.engine)[0]
+    link = f"/s/{survey_token(SECRET, survey.id, survey.link_version)}"
+    assert client.get(f"{link}?page={HUGE}").status_code == 200  # the page it is on
+    answer = client.post(link, data={"action": "next", "worst": HUGE, "average": "5", "now": "5"})
+    assert answer.status_code == 422 and "Please choose a number from 0 to 10" in answer.text
+    removed = client.post(link, data={"action": f"remove-medicines-{HUGE}"})
+    assert removed.status_code < 500
+    auth.login(gen.user(site).email)
+    listed = client.get(f"/patients/?days_from={HUGE}")
+    assert listed.status_code == 400 and "days" in listed.text.lower()
+    entry = client.post(
+        f"/patients/{enrolled.patient.id}/surveys/{survey.id}/enter",
+        data={"pain_nrs.worst": HUGE},
+    )
+    assert entry.status_code in (409, 422)
+    auth.logout()
+    auth.login(gen.user(site, role="auditor").email)
+    assert client.get(f"/audit/?site={HUGE}").status_code == 400
+    with Session(gen.engine) as session:
+        assert session.exec(select(Response)).all() == []

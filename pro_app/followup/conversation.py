@@ -181,6 +181,10 @@ def handle_conversation_reply(
         _store(instance, state)
         if state["retries"] > MAX_RETRIES:
             return _passed_on(session, instance, patient, site, question, state, now)
+        if question.kind == SmsKind.CHECKLIST:
+            # A reply to the warning signs that cannot be read may describe one ("my legs
+            # have gone weak"): the nurse is alerted at once, as the patient is asked again.
+            _alert_unreadable(session, instance, patient, site, question, state, now)
         return [_unreadable_text(question, body, site)]
     answers = question.answers_for(value)
     save_answers(
@@ -200,10 +204,9 @@ def handle_conversation_reply(
     return [*advice, question_text(questions[following], following + 1, len(questions))]
 
 
-def _passed_on(session, instance, patient, site, question, state: dict, now) -> list[str]:
-    """The last unreadable reply: the nurse is alerted (once per question), and the patient
-    told so, the first time; a reply to the warning signs is always told whom to call now,
-    and its alert is due in 24 hours, as it may describe one."""
+def _alert_unreadable(session, instance, patient, site, question, state: dict, now) -> None:
+    """Alert the nurse to unreadable replies to a question (once per question); for the
+    warning signs due in 24 hours, as a reply may describe one."""
     warning_signs = question.kind == SmsKind.CHECKLIST
     what = "the warning signs" if warning_signs else "a text question"
     raise_alert(
@@ -217,6 +220,14 @@ def _passed_on(session, instance, patient, site, question, state: dict, now) -> 
         now=now,
         instance_id=instance.id,
     )
+
+
+def _passed_on(session, instance, patient, site, question, state: dict, now) -> list[str]:
+    """The last unreadable reply: the nurse is alerted (once per question; for the warning
+    signs at the first), and the patient told so, the first time; a reply to the warning
+    signs is always told whom to call now."""
+    warning_signs = question.kind == SmsKind.CHECKLIST
+    _alert_unreadable(session, instance, patient, site, question, state, now)
     if warning_signs or state["retries"] == MAX_RETRIES + 1:
         return [
             templates.unreadable_passed_on(site.name, site.team_phone, warning_signs=warning_signs)

@@ -302,13 +302,14 @@ def _at_the_warning_signs(twilio, gen, tick) -> str:
 
 def test_a_none_that_describes_a_warning_sign_is_asked_again_with_whom_to_call(twilio, gen, tick):
     """At the warning signs, "no but my legs have gone weak" is not taken for "none":
-    every unreadable reply says whom to call now, the third alerts the nurse within 24
-    hours, and a later "yes" still gets the call-now advice."""
+    every unreadable reply says whom to call now, the first alerts the nurse (once, within
+    24 hours), and a later "yes" still gets the call-now advice."""
     number = _at_the_warning_signs(twilio, gen, tick)
-    replies = [
-        twilio.text(number, body).text
-        for body in ("No but my legs have gone weak since yesterday", "legs weak", "??", "yes")
-    ]
+    first = twilio.text(number, "No but my legs have gone weak since yesterday").text
+    with Session(gen.engine) as session:
+        alerted_at_once = [(a.kind, a.urgency) for a in session.exec(select(Alert))]
+    assert alerted_at_once == [("unreadable_reply", "24h")]
+    replies = [first] + [twilio.text(number, body).text for body in ("legs weak", "??", "yes")]
     assert all("999" in reply and "now on" in reply for reply in replies), replies
     assert "0 for none" in replies[0]
     assert "we have asked" in replies[2] and "we have asked" in replies[3]
@@ -406,7 +407,13 @@ def test_yes_marked_as_an_opt_in_by_twilio_is_a_reply_from_a_patient_who_never_o
     with Session(gen.engine) as session:
         alerts = session.exec(select(Alert)).all()
         assert not session.get(Patient, enrolled.patient.id).sms_opted_out
-    assert sorted((a.kind, a.urgency) for a in alerts) == [("red_flag", "now")] * 2
+    # "Yes" to the warning signs alerts the nurse at once (it names none), then each
+    # sign named raises its own.
+    assert sorted((a.kind, a.urgency) for a in alerts) == [
+        ("red_flag", "now"),
+        ("red_flag", "now"),
+        ("unreadable_reply", "24h"),
+    ]
     texts = messages(gen.engine, direction="out")
     assert all("reply yes" not in m.body.lower() for m in texts)
 

@@ -181,12 +181,18 @@ def red_flag_advice(advice: list[str], team_name: str, team_phone: str) -> str:
     return f"Please read this now. {said} Call {_clean(team_name)}: {_clean(team_phone)}."
 
 
-def conversation_reminder(first_name: str, team_name: str, number: int, total: int) -> str:
+def conversation_reminder(
+    first_name: str, team_name: str, number: int, total: int, answer_with: str
+) -> str:
     """A reminder while a text conversation is partly answered; like every reminder it
-    names no symptom, so it gives the question's number rather than its words."""
+    names no symptom, so it gives the question's number rather than its words. It names
+    the text to answer (by how it starts, never "our last text", which after a reminder is
+    the reminder) and the kind of reply that question takes, so a reply meant for another
+    question is not read as this one's."""
     return (
         f"{_hello(first_name)} a reminder from {_clean(team_name)}: question {number} of "
-        f"{total} is still waiting for your reply. Please answer our last text.\n{STOP_LINE}"
+        f"{total} is still waiting for your reply. Please reply to our text that starts "
+        f'"Question {number} of {total}" with {answer_with}.\n{STOP_LINE}'
     )
 
 

@@ -121,12 +121,24 @@ def question_again(session: Session, instance: SurveyInstance) -> str | None:
     return question_text(questions[position], position + 1, len(questions))
 
 
-def pending_question(session: Session, instance: SurveyInstance) -> tuple[int, int] | None:
-    """(number, total) of the question waiting for a reply, or None if all are answered."""
+def pending_question(session: Session, instance: SurveyInstance) -> tuple[int, int, str] | None:
+    """(number, total, the reply it takes) of the question waiting for a reply, or None if
+    all are answered. The reply it takes names no symptom ("a number from 0 to 10")."""
     questions, position = _waiting(session, instance)
     if position >= len(questions):
         return None
-    return position + 1, len(questions)
+    return position + 1, len(questions), reply_it_takes(questions[position])
+
+
+def reply_it_takes(question: SmsQuestion) -> str:
+    """What a question's reply is, in words that name no symptom (for its reminder)."""
+    if question.kind == SmsKind.CHECKLIST:
+        return "the numbers of any that are new, or 0 for none"
+    if question.kind == SmsKind.YES_NO:
+        return "1 or 0"
+    if question.kind == SmsKind.CHOICE:
+        return f"a number from 1 to {len(question.labels)}"
+    return f"a number from {question.minimum} to {question.maximum}"
 
 
 def read_reply(question: SmsQuestion, body: str):

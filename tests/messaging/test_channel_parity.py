@@ -273,7 +273,7 @@ def test_no_text_asks_the_patient_to_reply_yes():
         templates.unreadable_yes_no(),
         templates.yes_no_question("Any new weakness?"),
         templates.which_ones(9, "Spine team", "0113 496 0123"),
-        templates.conversation_reminder("Alex", "Spine team", 4, 6),
+        templates.conversation_reminder("Alex", "Spine team", 4, 6, "a number from 0 to 10"),
     ]
     for timepoint in load_protocol("default").timepoints:
         questions = sms_questions(timepoint.instruments)

@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session, select
 
+from notifications.templates import find_clinical_words
 from pro_app.audit.outcomes import OutcomeAccumulator
 from pro_app.audit.timelines import AuditFilters, timelines
 from pro_app.followup.conversation import answer_text
@@ -49,11 +50,16 @@ def test_a_conversation_left_part_way_stays_partly_answered(gen, tick, clock, cl
     assert "Overall, how would you rate your quality of life" in page
     assert "what was your WORST pain" not in page.split("Not yet answered")[1].split("</ul>")[0]
 
-    # Reminders go on while the window is open, naming the question waiting (not its words).
+    # Reminders go on while the window is open, naming the question waiting (not its words),
+    # the text to answer and the reply it takes: a pain score meant for another question
+    # must not be read as the warning signs' "0 for none" or "6".
     tick(baseline.next_reminder_at + timedelta(minutes=1))
     reminder = messages(gen.engine, kind="reminder")
     assert len(reminder) == 1 and "question 4 of 5" in reminder[0].body
-    assert "pain" not in reminder[0].body.lower()
+    assert 'reply to our text that starts "Question 4 of 5"' in reminder[0].body
+    assert "with the numbers of any that are new, or 0 for none" in reminder[0].body
+    assert "last text" not in reminder[0].body
+    assert find_clinical_words(reminder[0].body.replace(site.name, "")) == []  # bar the team's
 
     # After the window closes the audit counts it as partly answered, not answered.
     closed = baseline.closes_at + timedelta(hours=1)

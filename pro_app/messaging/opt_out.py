@@ -4,7 +4,9 @@ The number itself is remembered (``NumberOptOut``), as the carrier remembers it:
 that takes on a number which texted STOP (a new enrolment, a corrected mobile) is opted
 out too, until the number texts START, and the outbox sends no patient's text to it.
 A record whose own number texted STOP stays opted out when its mobile is corrected (the
-patient asked to stop): they turn texts back on by texting START from the new number.
+patient asked to stop): they turn texts back on by texting START from the new number. One
+opted out only because its number had texted STOP before (a mistyped mobile) is opted in
+again when the number is corrected away from it.
 """
 
 from datetime import datetime
@@ -28,11 +30,53 @@ STILL_OFF_NOTE = (
 )
 
 
-def mobile_note(patient: Patient, carried: bool) -> str | None:
+BACK_ON_NOTE = (
+    "Texts are on again for this patient: the STOP came with the number replaced, which had "
+    "texted it before this patient had it."
+)
+# The detail of an opt-out a record took on with its number (the number's STOP, not theirs).
+CARRIED = "number_opted_out_earlier"
+
+
+def mobile_note(patient: Patient, carried: bool, lifted: bool = False) -> str | None:
     """What a nurse who has just set a patient's mobile is told about their texts."""
     if carried:
         return NURSE_NOTE
+    if lifted:
+        return BACK_ON_NOTE
     return STILL_OFF_NOTE if patient.sms_opted_out else None
+
+
+def drop_opt_out_of_old_number(
+    session: Session, patient: Patient, *, user_id: int | None, now: datetime
+) -> bool:
+    """Lift ``patient``'s opt-out if it only came with a number they no longer have: the
+    number had texted STOP before the record took it (a mobile mistyped as a number that
+    once opted out, say), and the patient never did. Call once the number is replaced.
+    An opt-out of the patient's own (a STOP, the provider's "unsubscribed") stays.
+    True if lifted."""
+    if not patient.sms_opted_out:
+        return False
+    last = session.exec(
+        select(PatientEvent.detail)
+        .where(PatientEvent.patient_id == patient.id, PatientEvent.kind == "sms_opt_out")
+        .order_by(PatientEvent.at.desc(), PatientEvent.id.desc())
+        .limit(1)
+    ).first()
+    if not last or not last.get(CARRIED):
+        return False
+    patient.sms_opted_out = False
+    patient.sms_opted_out_at = None
+    session.add(
+        PatientEvent(
+            patient_id=patient.id,
+            kind="sms_opt_in",
+            detail={"opt_out_left_with_the_number": True},
+            user_id=user_id,
+            at=now,
+        )
+    )
+    return True
 
 
 STOP_NOTE = "The patient texted STOP: no more texts. Follow up by phone."
@@ -112,7 +156,7 @@ def carry_number_opt_out(
         PatientEvent(
             patient_id=patient.id,
             kind="sms_opt_out",
-            detail={"number_opted_out_earlier": True},
+            detail={CARRIED: True},
             user_id=user_id,
             at=now,
         )

@@ -17,7 +17,7 @@ from ..clinical_dates import procedure_date_problem
 from ..enrolment import normalise_mobile
 from ..local_time import local_today
 from ..messaging.links import LINK_PLACEHOLDER, token_hash_for
-from ..messaging.opt_out import carry_number_opt_out
+from ..messaging.opt_out import carry_number_opt_out, drop_opt_out_of_old_number
 from ..messaging.outbox import cancel_pending, enqueue
 from ..models import (
     OPEN_STATUSES,
@@ -228,6 +228,7 @@ def switch_channel(
 class MobileCorrection(NamedTuple):
     changed: bool  # False: the number given is the one kept, with no delivery problem
     opted_out_with_number: bool  # the new number had texted STOP, so the record is opted out
+    opt_out_lifted: bool = False  # the opt-out came only with the number replaced
 
 
 def correct_mobile(
@@ -255,10 +256,12 @@ def correct_mobile(
         user_id,
         now,
     )
+    replaced = number != patient.phone_e164
     patient.phone_e164 = number
     patient.phone_problem = None
+    lifted = replaced and drop_opt_out_of_old_number(session, patient, user_id=user_id, now=now)
     carried = carry_number_opt_out(session, patient, user_id=user_id, now=now)
-    return MobileCorrection(changed=True, opted_out_with_number=carried)
+    return MobileCorrection(changed=True, opted_out_with_number=carried, opt_out_lifted=lifted)
 
 
 def pause(session: Session, patient: Patient, reason: str, *, user_id: int, now: datetime) -> int:

@@ -371,7 +371,9 @@ def change_mobile(patient_id: int):
                     "Mobile number updated."
                     if correction.changed
                     else "Nothing changed: this is the mobile number already kept.",
-                    opt_out.mobile_note(patient, correction.opted_out_with_number),
+                    opt_out.mobile_note(
+                        patient, correction.opted_out_with_number, correction.opt_out_lifted
+                    ),
                     shared_number_note(session, patient),
                 ],
             )

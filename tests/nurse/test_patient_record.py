@@ -241,6 +241,40 @@ def test_a_mobile_that_texted_stop_is_taken_opted_out_and_the_nurse_told(
         assert session.get(Patient, patient.id).sms_opted_out
 
 
+def test_a_mistyped_mobile_that_texted_stop_takes_its_opt_out_away_when_corrected(
+    client, auth, gen, enrolled
+):
+    """The STOP was the mistyped number's, never the patient's: with the right number
+    back, texts are on again. A patient's own STOP stays when their mobile changes."""
+    site, patient = enrolled
+    stranger = gen.patient(site, phone="07400 765432", study_id="OTHER-1").patient
+    with session_scope(gen.engine) as session:
+        set_opt_out(session, "+447400765432", [session.get(Patient, stranger.id)], True, MORNING)
+    auth.login(gen.user(site).email)
+    right = "0" + patient.phone_e164.removeprefix("+44")
+    client.post(f"/patients/{patient.id}/mobile", data={"mobile": "07400 765432"})
+    fixed = client.post(
+        f"/patients/{patient.id}/mobile", data={"mobile": right}, follow_redirects=True
+    )
+    assert "Texts are on again for this patient" in fixed.text
+    with Session(gen.engine) as session:
+        assert not session.get(Patient, patient.id).sms_opted_out
+        assert session.get(Patient, stranger.id).sms_opted_out  # the number's own STOP stays
+        events = session.exec(
+            select(PatientEvent.kind)
+            .where(PatientEvent.patient_id == patient.id)
+            .order_by(PatientEvent.id)
+        ).all()
+    assert events[-3:] == ["sms_opt_out", "mobile_corrected", "sms_opt_in"]
+    # The stranger texted STOP themselves: a new mobile does not turn their texts on.
+    own = client.post(
+        f"/patients/{stranger.id}/mobile", data={"mobile": "07400 111999"}, follow_redirects=True
+    )
+    assert "Texts stay off for this patient, who texted STOP" in own.text
+    with Session(gen.engine) as session:
+        assert session.get(Patient, stranger.id).sms_opted_out
+
+
 def test_saving_the_same_channel_or_mobile_says_nothing_changed(client, auth, gen, enrolled):
     site, patient = enrolled
     auth.login(gen.user(site).email)

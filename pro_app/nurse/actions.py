@@ -400,6 +400,21 @@ def record_safety_event(
         raise ActionRefused("The event date is in the future.")
     if symptomatic is not None and kind != SafetyEventKind.CEMENT_LEAKAGE:
         raise ActionRefused("Symptomatic or not is recorded for cement leakage only.")
+    if symptomatic is None and kind == SafetyEventKind.CEMENT_LEAKAGE:
+        raise ActionRefused("Say whether the cement leakage was symptomatic.")
+    twin = session.exec(
+        select(SafetyEvent).where(
+            SafetyEvent.procedure_id == procedure.id,
+            SafetyEvent.kind == kind,
+            SafetyEvent.grade == grade,
+            SafetyEvent.event_date == event_date,
+        )
+    ).first()
+    if twin is not None and twin.symptomatic == symptomatic:  # a form sent twice
+        raise ActionRefused(
+            "This event is already recorded (the same event, grade and date): "
+            "it was not recorded again."
+        )
     event = SafetyEvent(
         patient_id=patient.id,
         procedure_id=procedure.id,

@@ -397,8 +397,28 @@ def test_symptomatic_is_recorded_for_cement_leakage_only(client, auth, gen, cloc
     response = client.post(f"/patients/{patient.id}/safety-events", data=data)
     assert response.status_code == 422
     assert "for cement leakage only" in response.text
+    leak = {"kind": "cement_leakage", "grade": "1", "event_date": day}  # symptomatic left blank
+    response = client.post(f"/patients/{patient.id}/safety-events", data=leak)
+    assert response.status_code == 422
+    assert "Say whether the cement leakage was symptomatic." in response.text
     with Session(gen.engine) as session:
         assert session.exec(select(SafetyEvent)).all() == []
+
+
+def test_a_safety_event_sent_twice_is_recorded_once(client, auth, gen, clock):
+    """The back button, a double click: the same event, grade and date is one event."""
+    clock.move_to(MORNING)
+    site = gen.site()
+    patient = gen.patient(site, now=MORNING, procedure_date=MORNING.date() - timedelta(days=3))
+    auth.login(gen.user(site).email)
+    url = f"/patients/{patient.patient.id}/safety-events"
+    event = {"kind": "infection", "grade": "2", "event_date": MORNING.date().isoformat()}
+    assert client.post(url, data=event).status_code == 302
+    again = client.post(url, data=event)
+    assert again.status_code == 422 and "This event is already recorded" in again.text
+    assert client.post(url, data={**event, "grade": "3"}).status_code == 302  # a different one
+    with Session(gen.engine) as session:
+        assert [e.grade for e in session.exec(select(SafetyEvent))] == [2, 3]
 
 
 def test_a_past_procedure_gets_safety_events_on_the_figure(client, auth, gen, tick, clock):

@@ -160,6 +160,10 @@ def _event(session: Session, patient: Patient, kind: str, detail: dict, user_id,
     )
 
 
+# An invitation in the outbox that has not yet reached the provider, or may be reaching it.
+NOT_YET_GONE = (MessageStatus.PENDING, MessageStatus.SENDING, MessageStatus.UNKNOWN)
+
+
 def resend_link(
     session: Session,
     patient: Patient,
@@ -175,6 +179,18 @@ def resend_link(
     if not patient.textable:
         raise ActionRefused(
             "Texts cannot reach this patient (opted out, no consent or a number problem)."
+        )
+    waiting = session.exec(
+        select(Message.id).where(
+            Message.instance_id == instance.id,
+            Message.kind == "invitation",
+            Message.status.in_(NOT_YET_GONE),
+        )
+    ).first()
+    if waiting is not None:  # a double click, or a text held by quiet hours or a retry
+        raise ActionRefused(
+            f"A text with the link for {instance.timepoint} is already waiting to go "
+            "(it carries the newest link): nothing more was queued."
         )
     _send_fresh_link(session, patient, instance, secret_key=secret_key, now=now)
     _event(

@@ -203,6 +203,13 @@ def test_resending_a_link_revokes_the_old_one(client, auth, gen, enrolled):
     assert client.get(f"/s/{survey_token(SECRET, instance.id, 1)}").status_code == 200
     page = client.get(f"/patients/{patient.id}").text
     assert "[survey link]" in page and survey_token(SECRET, instance.id, 1) not in page
+    # Clicked again before that text has gone: nothing more is queued (one text, not two).
+    again = client.post(
+        f"/patients/{patient.id}/surveys/{instance.id}/resend", follow_redirects=True
+    )
+    assert "is already waiting to go" in again.text
+    assert len(messages(gen.engine, instance_id=instance.id, kind="invitation")) == 2
+    assert client.get(f"/s/{survey_token(SECRET, instance.id, 1)}").status_code == 200
 
 
 def test_each_surveys_actions_name_its_timepoint_for_screen_readers(client, auth, gen, enrolled):

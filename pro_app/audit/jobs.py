@@ -445,10 +445,12 @@ class Download:
     handle: BinaryIO
 
 
-def take_download(session: Session, user: User, job_id: int, folder: Path, now: datetime):
-    """The finished file, opened for ``user`` who asked for it: the job is marked
-    downloaded and the file deleted (it stays readable through the open handle), all
-    recorded in the access log. Anyone else gets 404; an expired or used link 410."""
+def ready_download(
+    session: Session, user: User, job_id: int, folder: Path, now: datetime
+) -> tuple[ExportJob, Path]:
+    """The job and its file if ``user`` may take it now, without taking it (for a HEAD:
+    a link checker or a prefetch must not use up the one download); refused as
+    ``take_download`` refuses."""
     job = session.get(ExportJob, job_id)
     if job is None or job.user_id != user.id:
         raise DownloadRefused(404, "No such export.")
@@ -457,6 +459,16 @@ def take_download(session: Session, user: User, job_id: int, folder: Path, now: 
     if job.status != ExportJobStatus.DONE or job.expires_at <= now or not job.file_name:
         raise DownloadRefused(410, "This export is no longer available: ask for it again.")
     path = folder / job.file_name
+    if not path.is_file():
+        raise DownloadRefused(410, "This export is no longer available: ask for it again.")
+    return job, path
+
+
+def take_download(session: Session, user: User, job_id: int, folder: Path, now: datetime):
+    """The finished file, opened for ``user`` who asked for it: the job is marked
+    downloaded and the file deleted (it stays readable through the open handle), all
+    recorded in the access log. Anyone else gets 404; an expired or used link 410."""
+    job, path = ready_download(session, user, job_id, folder, now)
     try:
         handle = path.open("rb")
     except FileNotFoundError:

@@ -34,6 +34,7 @@ from ..audit.jobs import (
     filters_from_json,
     jobs_for,
     queue_export,
+    ready_download,
     take_download,
 )
 from ..audit.report import AUDIT_ROLES, build_report, scoped
@@ -218,18 +219,23 @@ def job_list():
 @bp.get("/jobs/<int:job_id>/download")
 @roles_required(*AUDIT_ROLES)
 def download_job(job_id: int):
-    """The finished file, once, for the user who asked for it only."""
+    """The finished file, once, for the user who asked for it only. A HEAD says whether it
+    is there without taking it."""
     session = database.session()
     try:
-        taken = take_download(session, current_user, job_id, _export_folder(), utcnow())
+        if request.method == "HEAD":
+            job, path = ready_download(session, current_user, job_id, _export_folder(), utcnow())
+            source = path
+        else:
+            taken = take_download(session, current_user, job_id, _export_folder(), utcnow())
+            job, source = taken.job, taken.handle
     except DownloadRefused as exc:
         abort(exc.status, str(exc))
-    job = taken.job
     name = _filename(
         session, job.level, job.fmt, filters_from_json(job.filters), job.created_at.date()
     )
     response = send_file(
-        taken.handle,
+        source,
         mimetype=MIMETYPES[job.fmt],
         as_attachment=True,
         download_name=name,

@@ -106,6 +106,12 @@ def test_a_job_is_queued_on_the_page_run_and_downloaded_once_by_its_owner(
     assert link not in other.get("/audit/jobs").text  # a colleague does not see it
 
     assert other.get(link).status_code == 404  # not even another auditor of the site
+    assert other.head(link).status_code == 404
+    # A HEAD (a link checker, a prefetch) says it is there without using the one download.
+    checked = client.head(link)
+    assert checked.status_code == 200 and "attachment" in checked.headers["Content-Disposition"]
+    assert checked.data == b""
+    assert job_row(engine, job.id).status == "done" and list(folder.iterdir())
     downloaded = client.get(link)
     assert downloaded.status_code == 200
     assert downloaded.headers["Cache-Control"] == "no-store"
@@ -118,6 +124,7 @@ def test_a_job_is_queued_on_the_page_run_and_downloaded_once_by_its_owner(
 
     assert list(folder.iterdir()) == []  # deleted as it was handed over
     assert client.get(link).status_code == 410  # once
+    assert client.head(link).status_code == 410
     assert "Downloaded" in client.get("/audit/jobs").text
     with Session(engine) as session:
         log = [

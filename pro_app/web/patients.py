@@ -86,6 +86,9 @@ def _days_arg(name: str, label: str, problems: list[str]) -> int | None:
     return None
 
 
+MAX_QUERY = 100  # a study id has at most 64 characters, a first name 100
+
+
 def list_filters() -> tuple[Filters, list[str]]:
     """The list's filters and sort from the query string, and what could not be read."""
     problems: list[str] = []
@@ -103,8 +106,12 @@ def list_filters() -> tuple[Filters, list[str]]:
             "The days-since-procedure range ends before it starts; no patient can match."
         )
     sort = request.args.get("sort", "triage")
+    query = request.args.get("q", "").strip()
+    if len(query) > MAX_QUERY:  # no study id or name is longer (SQLite refuses a huge LIKE)
+        problems.append(f"The search is cut to its first {MAX_QUERY} characters.")
+        query = query[:MAX_QUERY]
     filters = Filters(
-        query=request.args.get("q", "").strip(),
+        query=query,
         alerts_only=request.args.get("alerts") == "1",
         augmentation=_choice_arg("procedure", "Procedure", PROCEDURES, problems),
         status=_choice_arg("status", "Follow-up", FOLLOW_UP_STATUSES, problems),

@@ -579,24 +579,28 @@ def _row_cells(number: int, raw: dict) -> tuple[dict, list[tuple[int | None, str
 
 
 def shared_number_note(session: Session, patient: Patient) -> str | None:
-    """What a nurse should know when another patient in follow-up uses this mobile too
-    (a couple with one phone): replies sent while both have a survey open cannot be told
-    apart, so they are not saved and the team is alerted. Only this site's study ids are
-    named."""
+    """What a nurse should know when another of the site's patients in follow-up uses this
+    mobile too (a couple with one phone): replies sent while both have a survey open cannot
+    be told apart, so they are not saved and the team is alerted.
+
+    Patients of other sites are not mentioned, not even counted: a nurse could otherwise
+    type any number to learn whether its owner is followed up at another hospital. A reply
+    that cannot be placed still alerts each site about its own patient."""
     if not patient.phone_e164:
         return None
-    others = session.exec(
-        select(Patient).where(
-            Patient.phone_e164 == patient.phone_e164,
-            Patient.id != patient.id,
-            Patient.status == FollowUpStatus.ACTIVE,
+    here = sorted(
+        session.exec(
+            select(Patient.study_id).where(
+                Patient.phone_e164 == patient.phone_e164,
+                Patient.id != patient.id,
+                Patient.site_id == patient.site_id,
+                Patient.status == FollowUpStatus.ACTIVE,
+            )
         )
-    ).all()
-    if not others:
+    )
+    if not here:
         return None
-    here = sorted(p.study_id for p in others if p.site_id == patient.site_id)
-    elsewhere = len(others) - len(here)
-    who = ", ".join(here + ([f"{elsewhere} patient(s) at another site"] if elsewhere else []))
+    who = ", ".join(here)
     return (
         f"This mobile number is also used by {who}. Texted replies that arrive while both "
         "have a survey open cannot be told apart: they are not saved, and you will get an "

@@ -95,7 +95,9 @@ def test_a_bad_form_says_what_is_wrong_and_saves_nothing(client, auth, gen):
 def test_a_shared_mobile_is_allowed_with_a_warning_naming_only_this_sites_patients(
     client, auth, gen
 ):
-    """A couple may share one phone; the nurse is told what that means for replies."""
+    """A couple may share one phone; the nurse is told what that means for replies. Another
+    site's patient on the number is not even counted: any number typed would otherwise
+    tell whether its owner is followed up at another hospital."""
     site, elsewhere = gen.site(), gen.site()
     gen.patient(elsewhere, phone="07400 123456", study_id="THEIRS-1")
     auth.login(gen.user(site).email)
@@ -103,8 +105,15 @@ def test_a_shared_mobile_is_allowed_with_a_warning_naming_only_this_sites_patien
     response = client.post(
         "/patients/enrol", data=form_data(study_id="RFA-101"), follow_redirects=True
     )
-    assert "also used by RFA-100, 1 patient(s) at another site" in response.text
-    assert "THEIRS-1" not in response.text
+    assert "also used by RFA-100. Texted replies" in response.text
+    assert "THEIRS-1" not in response.text and "another site" not in response.text
+    gen.patient(elsewhere, phone="07400 555000", study_id="THEIRS-2")
+    only_theirs = client.post(
+        "/patients/enrol",
+        data=form_data(study_id="RFA-110", phone="07400 555000"),
+        follow_redirects=True,
+    )
+    assert "also used by" not in only_theirs.text
     assert "you will get an alert to call" in response.text
     alone = client.post(
         "/patients/enrol",

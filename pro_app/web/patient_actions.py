@@ -204,14 +204,14 @@ class AcknowledgeForm(FlaskForm):
 
 def acknowledge_form(session, patient, formdata=None) -> AcknowledgeForm:
     """The acknowledgement form offering the patient's open alerts (none ticked); empty
-    unless ``formdata`` is given."""
+    unless ``formdata`` is given. A form sent back may tick any of the patient's alerts: one
+    a colleague acknowledged since the page was drawn is left as it is and the nurse told
+    (``act_on_alerts``), not refused as an unknown choice."""
     form = AcknowledgeForm(formdata=formdata)
-    form.alert_ids.choices = [
-        (alert.id, alert.summary)
-        for alert in session.exec(
-            select(Alert).where(Alert.patient_id == patient.id, Alert.acknowledged_at.is_(None))
-        )
-    ]
+    offered = select(Alert).where(Alert.patient_id == patient.id)
+    if formdata is None:
+        offered = offered.where(Alert.acknowledged_at.is_(None))
+    form.alert_ids.choices = [(alert.id, alert.summary) for alert in session.exec(offered)]
     return form
 
 
@@ -560,9 +560,16 @@ def _acknowledge(session, patient, form: AcknowledgeForm):
 
     def done(acted: list) -> str:
         label = ALERT_ACTION_LABELS[form.action.data]
+        meanwhile = len(set(form.alert_ids.data)) - len(acted)
+        left = (
+            f" {meanwhile} ticked had been acknowledged meanwhile by a colleague: "
+            "left as they were."
+            if meanwhile
+            else ""
+        )
         if form.action.data == NOT_REACHED:
-            return f"{label}: {len(acted)} alert(s) stay open with a time to try again."
-        return f"{len(acted)} alert(s) acknowledged: {label}."
+            return f"{label}: {len(acted)} alert(s) stay open with a time to try again.{left}"
+        return f"{len(acted)} alert(s) acknowledged: {label}.{left}"
 
     return perform(patient, form, act, done, slot="ack_form")
 

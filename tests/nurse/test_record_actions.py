@@ -20,7 +20,7 @@ from pro_app.models import (
     SafetyEvent,
     Site,
 )
-from pro_app.nurse.actions import ALERT_ACTIONS
+from pro_app.nurse.actions import ALERT_ACTIONS, act_on_alerts
 from pro_app.storage.engine import session_scope
 from tests.tick_helpers import FlakyChannel, instances, messages
 
@@ -336,6 +336,37 @@ def test_several_alerts_are_acknowledged_in_one_step_each_recorded(client, gen, 
     }
     assert sorted(a.alert_id for a in stored(gen.engine, AlertAction)) == sorted([first, third])
     assert stored(gen.engine, Alert, Alert.id == second)[0].acknowledged_at is None
+
+
+def test_an_alert_a_colleague_closed_meanwhile_is_left_and_the_rest_recorded(client, gen, record):
+    """Two nurses on one record: the page drawn before a colleague acknowledged alert A.
+    Ticking A and B records the action on B, leaves A as the colleague left it, and says
+    so, rather than refusing the form as an unknown choice."""
+    nurse, patient, (first, second) = record
+    with Session(gen.engine) as session:
+        site = session.get(Site, patient.site_id)
+    colleague = gen.user(site)
+    with session_scope(gen.engine) as session:
+        act_on_alerts(
+            session,
+            session.get(Patient, patient.id),
+            [first],
+            action="called",
+            note=None,
+            retry_hours=None,
+            user_id=colleague.id,
+            now=MORNING,
+        )
+    data = {"alert_ids": [first, second], "action": "seen_in_clinic"}
+    response = client.post(
+        f"/patients/{patient.id}/alerts/acknowledge", data=data, follow_redirects=True
+    )
+    assert "1 alert(s) acknowledged: Seen in clinic." in response.text
+    assert "1 ticked had been acknowledged meanwhile by a colleague" in response.text
+    (a,) = stored(gen.engine, Alert, Alert.id == first)
+    (b,) = stored(gen.engine, Alert, Alert.id == second)
+    assert (a.action, a.acknowledged_by) == ("called", colleague.id)
+    assert (b.action, b.acknowledged_by) == ("seen_in_clinic", nurse.id)
 
 
 def test_another_patients_alert_cannot_be_ticked(client, gen, record):

@@ -521,6 +521,8 @@ def import_csv(
         except csv.Error as exc:
             problems.append((reader.line_num, "file", f"Not readable as CSV ({exc})."))
             break
+        if _empty_row(raw):  # ",,,,,": spreadsheets save the rows below the data like this
+            continue
         data, shape_problems = _row_cells(number, raw)
         item, phone, row_problems = _check(data, site, number, now)
         row_problems = shape_problems + [
@@ -555,6 +557,12 @@ def _fields(problems: Problems) -> set[str]:
 
 def _column_order(field: str) -> int:
     return CSV_COLUMNS.index(field) if field in CSV_COLUMNS else -1
+
+
+def _empty_row(raw: dict) -> bool:
+    """Whether every cell of a CSV row is empty (however many commas it has)."""
+    cells = [v for k, v in raw.items() if k is not None] + list(raw.get(None) or [])
+    return all(not (cell or "").strip() for cell in cells)
 
 
 def _row_cells(number: int, raw: dict) -> tuple[dict, list[tuple[int | None, str, str]]]:

@@ -282,6 +282,28 @@ def test_csv_upload_enrols_every_row(client, auth, gen):
         assert sorted(p.study_id for p in session.exec(select(Patient))) == ["B1", "B2"]
 
 
+def test_empty_rows_a_spreadsheet_saves_below_the_data_are_skipped(gen):
+    """Excel's "CSV UTF-8" keeps rows that once held data as ",,,,,,,,": no patient, and
+    no problem to report; a row with anything in it is still checked."""
+    site = gen.site()
+    text = "\n".join(
+        [
+            HEADER,
+            "C1,Ann,07400 111111,yes,2027-02-01,kyphoplasty,T12,lytic,bipolar",
+            ",,,,,,,,",
+            " , ,,,,,,,",
+            ",,,,,,,,,,",
+        ]
+    )
+    with session_scope(gen.engine) as session:
+        enrolled = import_csv(session, session.get(Site, site.id), text, user_id=None)
+    assert [e.patient.study_id for e in enrolled] == ["C1"]
+    half = "\n".join([HEADER, ",,,,,,,,", ",Bo,,,,,,,"])
+    with pytest.raises(EnrolmentError) as caught, session_scope(gen.engine) as session:
+        import_csv(session, session.get(Site, site.id), half, user_id=None)
+    assert {row for row, _, _ in caught.value.problems} == {3}
+
+
 def test_import_command(runner, gen, tmp_path):
     site = gen.site()
     good = tmp_path / "good.csv"

@@ -84,9 +84,10 @@ def first_question(instance: SurveyInstance, patient: Patient, site: Site) -> st
 
 
 def opening_text(questions: list[SmsQuestion], first_name: str, team_name: str) -> str:
-    """A conversation's first text: a greeting, how many questions, and question 1."""
+    """A conversation's first text: a greeting, how many questions, question 1, and how to
+    stop (as every first text of a timepoint says, and carriers expect)."""
     greeting = f"Hello {first_name}, {team_name} has {len(questions)} short questions."
-    return f"{greeting} {question_text(questions[0], 1, len(questions))}"
+    return f"{greeting} {question_text(questions[0], 1, len(questions))}\n{templates.STOP_LINE}"
 
 
 def saved_answers(session: Session, instance: SurveyInstance) -> dict[str, dict]:

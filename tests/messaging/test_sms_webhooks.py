@@ -251,6 +251,7 @@ def test_sms_conversation_asks_one_question_per_text(twilio, gen, tick):
     tick(ENROLLED)
     first = messages(gen.engine, kind="question")
     assert len(first) == 1 and "Question 1 of 5" in first[0].body and "{link}" not in first[0].body
+    assert first[0].body.endswith("\nReply STOP to stop these texts.")  # as a link's first text
     number = enrolled.patient.phone_e164
     assert "Question 2 of 5" in twilio.text(number, "7").text
     assert "number from 0" in twilio.text(number, "stop the pain? eleven").text  # unreadable

@@ -564,6 +564,7 @@ def test_a_liquid_is_given_in_ml_with_its_strength_or_the_nurse_is_asked(client,
     unknown = client.post(link, data={"action": "next", **row})
     assert unknown.status_code == 422
     assert "how many mg are in each ml" in unknown.text and "ask your nurse" in unknown.text
+    assert "Not sure? Ask your nurse." in unknown.text  # the patient's page; not the nurse's
     assert shows(unknown.text, "medicines-0-unit", "ml")
     client.post(link, data={"action": "next", **row, "medicines-0-per_ml": "2"})
     saved = current(gen.engine)["analgesic_use"]

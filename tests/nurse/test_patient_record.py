@@ -72,6 +72,7 @@ def test_answers_taken_by_phone_are_saved_as_nurse_entered(client, auth, gen, en
     url = f"/patients/{patient.id}/surveys/{instance.id}/enter"
     form = client.get(url).text
     assert 'name="pain_nrs.worst"' in form and 'name="analgesic_use.medicines-0-drug"' in form
+    assert "Ask your nurse" not in form  # the patient's hint, not for the nurse's form
     bad = post_entry(client, url, {**ENTRY, "pain_nrs.worst": "12"})
     assert bad.status_code == 422 and "Nothing has been saved" in bad.text
     with Session(gen.engine) as session:

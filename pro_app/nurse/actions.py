@@ -289,13 +289,14 @@ def pause(session: Session, patient: Patient, reason: str, *, user_id: int, now:
     )
 
 
-def resume(session: Session, patient: Patient, *, user_id: int, now: datetime) -> int:
-    """Restart paused follow-up: surveys whose window has not closed are planned again."""
+def resume(session: Session, patient: Patient, *, user_id: int, now: datetime) -> Reopened:
+    """Restart paused follow-up: surveys whose window has not closed are planned again;
+    those whose window closed during the pause stay cancelled (``Reopened.closed``)."""
     if patient.status != FollowUpStatus.PAUSED:
         raise ActionRefused("Only paused follow-up can be resumed.")
     result = reopen_follow_up(session, patient, cancelled_reason=patient.status_reason, now=now)
     _event(session, patient, "follow_up_resumed", {"replanned": len(result.reopened)}, user_id, now)
-    return len(result.reopened)
+    return result
 
 
 def stop(

@@ -408,8 +408,19 @@ def resume_follow_up(patient_id: int):
         patient,
         ConfirmForm(),
         lambda: resume(session, patient, user_id=current_user.id, now=utcnow()),
-        lambda count: f"Follow-up resumed; {count} surveys still open or to come are planned.",
+        lambda result: (
+            f"Follow-up resumed; {len(result.reopened)} surveys still open or to come are "
+            f"planned.{_closed_meanwhile(result)}"
+        ),
     )
+
+
+def _closed_meanwhile(result) -> str:
+    """The timepoints a pause or stop cancelled whose window has closed since, by name."""
+    if not result.closed:
+        return ""
+    names = ", ".join(i.timepoint.replace("_", " ") for i in result.closed)
+    return f" Their window has closed, so these stay cancelled: {names}."
 
 
 @bp.post("/<int:patient_id>/safety-events")
@@ -629,9 +640,7 @@ def restart_follow_up(patient_id: int):
             f"Follow-up restarted; {len(result.reopened)} surveys whose window is still open "
             "are planned again."
         )
-        if result.closed:
-            names = ", ".join(i.timepoint.replace("_", " ") for i in result.closed)
-            text += f" Their window has closed, so these stay cancelled: {names}."
+        text += _closed_meanwhile(result)
         if not patient.textable:
             text += " Texts cannot reach this patient (opted out or a number problem): call."
         return text

@@ -330,6 +330,21 @@ def test_channel_mobile_pause_and_resume(client, auth, gen, enrolled):
     assert statuses[0] == "sent" and set(statuses[1:]) == {"scheduled"}
 
 
+def test_resuming_names_the_surveys_whose_window_closed_during_the_pause(
+    client, auth, gen, enrolled, clock
+):
+    site, patient = enrolled
+    auth.login(gen.user(site).email)
+    base = f"/patients/{patient.id}"
+    client.post(f"{base}/pause", data={"reason": "in hospital"})
+    first = baseline(gen.engine, patient.id)
+    clock.move_to(first.closes_at + timedelta(days=1))
+    auth.login(gen.user(site).email)
+    resumed = client.post(f"{base}/resume", follow_redirects=True)
+    assert "Their window has closed, so these stay cancelled: baseline" in resumed.text
+    assert baseline(gen.engine, patient.id).status == "cancelled"
+
+
 def test_safety_events_before_the_procedure_are_refused(client, auth, gen, enrolled):
     site, patient = enrolled  # the procedure is two days from now
     auth.login(gen.user(site).email)

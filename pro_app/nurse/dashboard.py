@@ -253,7 +253,7 @@ def _add_scores(session: Session, by_id: dict[int, PatientRow]) -> dict[int, Out
         .order_by(instance.due_at)
     ).all()
     known: dict[int, Outcomes] = defaultdict(lambda: Outcomes(worst_at={}, omed_at={}))
-    pain: dict[int, list[float]] = defaultdict(list)
+    pain: dict[int, list[tuple[str, float]]] = defaultdict(list)  # (timepoint, worst)
     for (
         instance_id,
         patient_id,
@@ -279,7 +279,7 @@ def _add_scores(session: Session, by_id: dict[int, PatientRow]) -> dict[int, Out
             outcomes.baseline_worst, outcomes.baseline_omed = worst, omed
         if worst is not None:
             outcomes.worst_at[instance_id] = worst
-            pain[patient_id].append(worst)
+            pain[patient_id].append((timepoint, worst))
         if omed is not None:
             outcomes.omed_at[instance_id] = omed
         if (omed, any_opioid, needs_review) != (None, None, None):  # opioids were asked
@@ -287,8 +287,8 @@ def _add_scores(session: Session, by_id: dict[int, PatientRow]) -> dict[int, Out
             row.omed_needs_review = bool(needs_review)
     for patient_id, values in pain.items():
         row = by_id[patient_id]
-        row.last_worst = values[-1]
+        last_timepoint, row.last_worst = values[-1]
         baseline = known[patient_id].baseline_worst
-        if baseline is not None:
-            row.worst_change = values[-1] - baseline
+        if baseline is not None and last_timepoint != "baseline":  # not baseline against itself
+            row.worst_change = row.last_worst - baseline
     return known

@@ -61,6 +61,18 @@ def test_rows_show_pain_change_opioids_and_response_rate(gen, tick):
     assert row.days_since(date(2027, 1, 18)) == 7
 
 
+def test_a_baseline_alone_shows_its_pain_with_no_change(gen, tick):
+    """Only the baseline answered: its worst pain, not "(+0)" from itself."""
+    site = gen.site()
+    gen.patient(site, now=ENROLLED, procedure_date=date(2027, 1, 11))
+    answer(gen.engine, tick, "baseline", 8, 6)
+    with Session(gen.engine) as session:
+        (row,), _ = patient_page(
+            session, site.id, Filters(), 1, datetime(2027, 1, 5, 12, 0, tzinfo=UTC)
+        )
+    assert (row.last_worst, row.worst_change) == (8, None)
+
+
 def count_queries(engine, run) -> int:
     statements = []
 

@@ -35,7 +35,7 @@ MAX_RETRIES = 2  # the third unreadable reply to one question goes to the nurse
 
 
 def in_conversation(instance: SurveyInstance) -> bool:
-    return "sms" in (instance.progress or {})
+    return instance.asked_by_text
 
 
 def is_baseline(instance: SurveyInstance, session: Session | None = None) -> bool:

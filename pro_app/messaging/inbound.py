@@ -84,8 +84,13 @@ def _invited(instance: SurveyInstance) -> datetime:
 
 def _choose_patient(pairs: list[Sender]):
     """The sender's record: one with an open survey, else the newest; never a guess across
-    two open surveys of different patients (that is left for a nurse)."""
+    two open surveys of different patients (that is left for a nurse). Where several have
+    one open but only one of them is being answered by text, the reply is that one's: a
+    survey answered by web link takes no texted answer."""
     open_ones = [(p, i) for p, i, _site in pairs if i is not None]
+    if len(open_ones) > 1:
+        by_text = [(p, i) for p, i in open_ones if i.asked_by_text]
+        open_ones = by_text if len(by_text) == 1 else open_ones
     if len(open_ones) == 1:
         return open_ones[0]
     if open_ones:

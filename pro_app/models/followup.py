@@ -91,6 +91,12 @@ class SurveyInstance(SQLModel, table=True):
     quality_of_life: float | None = None
     answer_channel: str | None = Field(default=None, max_length=16)
 
+    @property
+    def asked_by_text(self) -> bool:
+        """Whether the survey is being answered by text, a question a message (its
+        conversation has begun): only such a survey takes a texted reply as an answer."""
+        return "sms" in (self.progress or {})
+
 
 class AnswerChannel(StrEnum):
     WEB = "web"

@@ -437,6 +437,24 @@ def test_a_reply_from_a_number_two_patients_use_asks_to_call_and_alerts_both(twi
     assert "another patient" in alerts[0].summary
 
 
+def test_a_shared_number_reply_goes_to_the_one_survey_answered_by_text(twilio, gen, tick):
+    """A answers by text, B by web link, on one phone: a texted reply can only be A's (a
+    link survey takes no texted answer), so a warning sign in it is not left unplaced."""
+    site = gen.site(on_call_phone="+447400900001")
+    by_text = gen.patient(site, now=ENROLLED, channel="sms", phone="07400 111222").patient
+    by_link = gen.patient(site, now=ENROLLED, channel="link", phone="07400 111222").patient
+    tick(ENROLLED)
+    for body in ("7", "6", "5"):
+        twilio.text(by_text.phone_e164, body)
+    advice = twilio.text(by_text.phone_e164, "1").text  # new weakness: call now
+    assert "more than one patient" not in advice and "999" in advice
+    with Session(gen.engine) as session:
+        alerts = session.exec(select(Alert)).all()
+        answered = {r.instance_id for r in session.exec(select(Response))}
+    assert [(a.patient_id, a.kind, a.urgency) for a in alerts] == [(by_text.id, "red_flag", "now")]
+    assert {i.id for i in instances(gen.engine, by_link.id)}.isdisjoint(answered)
+
+
 def test_after_stop_nothing_is_texted_back(twilio, gen, tick):
     """STOP applies to the number: a later answer is kept, but no question follows it."""
     patient = gen.patient(gen.site(), now=ENROLLED, channel="sms").patient

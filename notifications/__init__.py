@@ -21,6 +21,7 @@ from .replies import (
     normalise_text,
     opt_out_type_from_twilio,
     parse_checklist,
+    parse_choice,
     parse_reply,
     parse_yes_no,
 )
@@ -51,6 +52,7 @@ __all__ = [
     "normalise_text",
     "opt_out_type_from_twilio",
     "parse_checklist",
+    "parse_choice",
     "parse_reply",
     "parse_yes_no",
     "segment_info",

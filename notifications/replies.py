@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -263,6 +264,31 @@ def _numbers(text: str, maximum: int) -> set[int | None] | None:
         else:
             found.add(int(whole))
     return found or None
+
+
+def parse_choice(body: str, labels: Sequence[str]) -> int | None:
+    """The option (1..len(labels)) a reply to a numbered list of options picks, or None.
+
+    By its number ("2", "two"), or by the words of its label ("less", "the same", "same
+    as before", "more"). A reply whose number and words pick different options ("more, 4
+    a day now"), or that names two, is None, as is one with a negation its label lacks
+    ("not more"): asked again, never guessed.
+    """
+    reply = parse_reply(body, minimum=1, maximum=len(labels))
+    number = reply.value if reply.kind == "number" else None
+    text = _normalise(body[:MAX_BODY])
+    if number is None and _numbers(text, len(labels)) is not None:
+        return None  # numbers that are no option's: asked again
+    words = {w.replace("'", "") for w in _WORD.findall(text)}
+    named = set()
+    for option, label in enumerate(labels, 1):
+        content = {w.replace("'", "") for w in _WORD.findall(_normalise(label))} - _FILLER
+        negations = (_NEGATIONS | {"no", "not"}) - content
+        if content and content <= words and not words & negations:
+            named.add(option)
+    if number is not None:
+        return number if named <= {number} else None
+    return named.pop() if len(named) == 1 else None
 
 
 def parse_yes_no(body: str) -> bool | None:

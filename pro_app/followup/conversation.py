@@ -15,7 +15,7 @@ from sqlalchemy.orm import object_session
 from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import Session
 
-from notifications import parse_checklist, parse_reply, parse_yes_no, templates
+from notifications import parse_checklist, parse_choice, parse_reply, parse_yes_no, templates
 
 from ..alerts import raise_alert
 from ..models import (
@@ -149,6 +149,8 @@ def read_reply(question: SmsQuestion, body: str):
         return parse_checklist(body, len(question.item_ids))
     if question.kind == SmsKind.YES_NO:
         return parse_yes_no(body)
+    if question.kind == SmsKind.CHOICE:
+        return parse_choice(body, question.labels)
     reply = parse_reply(body, minimum=question.minimum, maximum=question.maximum)
     return reply.value if reply.kind == "number" else None
 

@@ -184,3 +184,19 @@ def test_each_real_world_reply_means_what_it_says(gen, tick):
     with Session(gen.engine) as session:  # every raised flag is from a row that picked it
         kinds = {a.kind for a in session.exec(select(Alert))}
     assert "red_flag" in kinds and "opted_out" in kinds
+
+
+def test_the_medicine_question_by_text_takes_its_options_words():
+    """'less', 'the same', 'more' are answers to "less, the same or more", as their numbers are."""
+    from pro_app.followup.conversation import read_reply
+    from pro_app.followup.instruments import SmsKind, sms_questions
+
+    (question,) = [q for q in sms_questions(["analgesic_use"]) if q.kind == SmsKind.CHOICE]
+    said = {body: read_reply(question, body) for body in ("less", "the same", "More", "2")}
+    assert {body: question.answers_for(v) for body, v in said.items()} == {
+        "less": {"medicine_change": "less"},
+        "the same": {"medicine_change": "same"},
+        "More": {"medicine_change": "more"},
+        "2": {"medicine_change": "same"},
+    }
+    assert read_reply(question, "More, 4 a day now") is None  # asked again, never guessed

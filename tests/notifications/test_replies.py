@@ -6,6 +6,7 @@ from notifications import (
     Reply,
     opt_out_type_from_twilio,
     parse_checklist,
+    parse_choice,
     parse_reply,
     parse_yes_no,
 )
@@ -223,3 +224,34 @@ def test_yes_no_words_in_any_case_with_trailing_words(body, expected):
 )
 def test_a_numbered_list_reads_the_numbers_picked(body, expected):
     assert parse_checklist(body, 9) == expected
+
+
+MEDICINE_CHANGE = ("Less", "The same", "More", "I do not take pain medicine")
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("1", 1),
+        ("two", 2),
+        ("4", 4),
+        ("less", 1),
+        ("Less.", 1),
+        ("same", 2),
+        ("The same", 2),
+        ("same as before thanks", 2),
+        ("MORE", 3),
+        ("3 more", 3),  # number and words agree
+        ("More, 4 a day now", None),  # they disagree: asked again
+        ("less, down to 3 a day", None),
+        ("4 more tablets", None),
+        ("not more", None),  # a negation the label lacks
+        ("less or the same", None),  # two options
+        ("I do not take pain medicine", 4),
+        ("5", None),
+        ("", None),
+        ("often", None),
+    ],
+)
+def test_parse_choice_reads_an_options_number_or_its_words(body, expected):
+    assert parse_choice(body, MEDICINE_CHANGE) == expected

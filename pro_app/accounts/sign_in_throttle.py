@@ -2,9 +2,10 @@
 
 After a number of free tries, each further failure pauses sign-in for that account (or
 address) for twice as long as the last pause, up to an hour. Attempts during a pause are
-refused without checking the password and are not counted, so nobody can keep a
-colleague locked out for longer than the pause. A success clears the account's count; a
-day without failures starts the count afresh.
+refused without checking the password and are not counted. A browser the account has
+signed in from before is not held by the account's pause (only by its address's), so
+failures from elsewhere cannot keep a colleague out. A success clears the account's count;
+a day without failures starts the count afresh.
 """
 
 from dataclasses import dataclass
@@ -67,11 +68,18 @@ def _keys(email: str, address: str | None) -> list[tuple[str, str]]:
     return keys
 
 
-def current_lock(session: Session, email: str, address: str | None, now: datetime) -> Lock | None:
-    """The pause in force for this email or address, the longer one if both are paused."""
+def current_lock(
+    session: Session, email: str, address: str | None, now: datetime, *, account: bool = True
+) -> Lock | None:
+    """The pause in force for this email or address, the longer one if both are paused.
+
+    ``account=False``: the address's pause only (for a browser the account has signed in
+    from before, which the account's pause does not hold: see ``web.known_devices``).
+    """
     locks = [
         Lock(row.scope, row.locked_until)
         for scope, key in _keys(email, address)
+        if account or scope != ACCOUNT
         for row in session.exec(
             select(SignInThrottle).where(SignInThrottle.scope == scope, SignInThrottle.key == key)
         )

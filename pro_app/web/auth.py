@@ -14,7 +14,7 @@ from ..accounts.passwords import MIN_LENGTH, check_password, hash_password, need
 from ..accounts.users import UserError, WrongPasswordError, change_password, end_sessions
 from ..models import Role, Site, User, utcnow
 from ..storage import database
-from . import staff_session
+from . import known_devices, staff_session
 
 bp = Blueprint("auth", __name__)
 
@@ -80,7 +80,8 @@ def login():
     session = database.session()
     email = form.email.data.strip().lower()
     now = utcnow()
-    lock = throttle.current_lock(session, email, _address(), now)
+    known = known_devices.knows(email)  # held only by its address's pause
+    lock = throttle.current_lock(session, email, _address(), now, account=not known)
     if lock is not None:
         return _paused("auth/login.html", form, lock, now)
     user = session.exec(select(User).where(User.email == email)).first()
@@ -90,7 +91,7 @@ def login():
     if not (matches and user.active):
         failures = throttle.record_failure(session, email, _address(), now)
         session.commit()
-        flash(NO_MATCH + " " + _after_failure(session, email, failures, now), "error")
+        flash(NO_MATCH + " " + _after_failure(session, email, failures, now, known), "error")
         return render_template("auth/login.html", form=form), 401
     throttle.clear_account(session, email)
     if needs_rehash(user.password_hash):
@@ -100,8 +101,9 @@ def login():
     staff_session.begin(user, now)
     if user.must_change_password:
         flash("Your password was reset by an administrator: choose a new one.", "info")
-        return redirect(url_for("auth.change_password"))
-    return redirect(safe_next(request.args.get("next")) or home_for(user))
+        return known_devices.remember(redirect(url_for("auth.change_password")), email)
+    target = safe_next(request.args.get("next")) or home_for(user)
+    return known_devices.remember(redirect(target), email)
 
 
 def _paused(template: str, form: FlaskForm, lock: throttle.Lock, now):
@@ -111,9 +113,9 @@ def _paused(template: str, form: FlaskForm, lock: throttle.Lock, now):
     return render_template(template, form=form), 429, {"Retry-After": str(wait)}
 
 
-def _after_failure(session, email: str, failures: int, now) -> str:
+def _after_failure(session, email: str, failures: int, now, known: bool) -> str:
     """What happens next, in plain words: a pause, or how many tries are left."""
-    lock = throttle.current_lock(session, email, _address(), now)
+    lock = throttle.current_lock(session, email, _address(), now, account=not known)
     if lock is not None:
         return lock.message(now)
     left = throttle.tries_left(throttle.ACCOUNT, failures)

@@ -115,6 +115,24 @@ def test_five_failures_pause_the_account_even_for_the_right_password(client, gen
     assert _sign_in(client, user.email).status_code == 302
 
 
+def test_failures_from_elsewhere_cannot_keep_a_nurse_out_of_her_own_browser(app, gen, clock):
+    """One wrong password an hour from fresh addresses would pause the account for good;
+    the browser the nurse signed in from before is held only by its own address's pause.
+    Everyone else, a new browser of hers included, still waits."""
+    user = gen.user(gen.site())
+    hers, new_browser, attacker = app.test_client(), app.test_client(), app.test_client()
+    assert _sign_in(hers, user.email).status_code == 302  # her ward computer, last week
+    hers.post("/logout")
+    for n in range(8):  # the attacker, a new address each time
+        _sign_in(attacker, user.email, WRONG, address=f"198.51.100.{n}")
+    assert _sign_in(new_browser, user.email).status_code == 429
+    assert _sign_in(attacker, user.email, address="198.51.100.99").status_code == 429
+    forged = app.test_client()
+    forged.set_cookie("pro_device", "not-signed")
+    assert _sign_in(forged, user.email, address="198.51.100.50").status_code == 429
+    assert _sign_in(hers, user.email).status_code == 302
+
+
 def test_the_pause_doubles_and_tries_during_it_do_not_count(client, gen, engine, clock):
     user = gen.user(gen.site())
     for _ in range(5):

@@ -1,0 +1,59 @@
+"""Browsers an account has signed in from: they may sign in while the account is paused.
+
+An account's sign-in pauses after repeated failures (``accounts.sign_in_throttle``). From
+many addresses, one wrong password an hour would keep a nurse out for good. So, as OWASP
+advises ("device cookies"), a successful sign-in leaves a signed cookie naming the account
+(by a keyed digest, never the email), and a browser that shows it is not held by the
+account's pause: only by its network address's. The pause still stops everyone else.
+"""
+
+import hashlib
+import hmac
+from datetime import timedelta
+
+from flask import Response, current_app, request
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+COOKIE = "pro_device"
+KEEP_FOR = timedelta(days=180)
+MOST_ACCOUNTS = 5  # a ward's shared computer: the last five accounts signed in on it
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="known-device")
+
+
+def _digest(email: str) -> str:
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, b"device:" + email.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def _known() -> list[str]:
+    raw = request.cookies.get(COOKIE)
+    if not raw:
+        return []
+    try:
+        digests = _serializer().loads(raw, max_age=int(KEEP_FOR.total_seconds()))
+    except BadSignature:
+        return []
+    return [d for d in digests if isinstance(d, str)] if isinstance(digests, list) else []
+
+
+def knows(email: str) -> bool:
+    """Whether this browser has signed in to the account ``email`` before (within 180 days)."""
+    return _digest(email) in _known()
+
+
+def remember(response: Response, email: str) -> Response:
+    """Mark this browser as one ``email`` signs in from (after a successful sign-in)."""
+    digest = _digest(email)
+    kept = [digest] + [d for d in _known() if d != digest][: MOST_ACCOUNTS - 1]
+    response.set_cookie(
+        COOKIE,
+        _serializer().dumps(kept),
+        max_age=int(KEEP_FOR.total_seconds()),
+        httponly=True,
+        samesite="Lax",
+        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")),
+    )
+    return response

@@ -29,7 +29,8 @@ def build_report(session: Session, filters: AuditFilters, now: datetime) -> Audi
         apply_filters(
             select(SafetyEvent.procedure_id, SafetyEvent.kind, SafetyEvent.grade)
             .join(Procedure, Procedure.id == SafetyEvent.procedure_id)
-            .join(Patient, Patient.id == Procedure.patient_id),
+            .join(Patient, Patient.id == Procedure.patient_id)
+            .where(SafetyEvent.withdrawn_at.is_(None)),  # not those recorded in error
             filters,
         )
     ).all()

@@ -50,6 +50,7 @@ def safety_rows(session: Session, filters: AuditFilters) -> Iterator[tuple]:
         .join(Procedure, Procedure.id == SafetyEvent.procedure_id)
         .join(Patient, Patient.id == Procedure.patient_id)
         .join(Site, Site.id == Patient.site_id)
+        .where(SafetyEvent.withdrawn_at.is_(None))  # not those recorded in error
         .order_by(Patient.id, SafetyEvent.event_date, SafetyEvent.id)
     )
     for row in session.exec(apply_filters(statement, filters)):

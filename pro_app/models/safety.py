@@ -119,6 +119,11 @@ class SafetyEvent(SQLModel, table=True):
     notes: str | None = Field(default=None, max_length=2000)
     recorded_by: int = Field(foreign_key="user.id")
     recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # Recorded in error (a slip of kind, grade or patient): kept, shown struck through on
+    # the record with the reason, and left out of the audit and the register's files.
+    withdrawn_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    withdrawn_by: int | None = Field(default=None, foreign_key="user.id")
+    withdrawn_reason: str | None = Field(default=None, max_length=200)
 
 
 class AccessLog(SQLModel, table=True):

@@ -425,6 +425,7 @@ def record_safety_event(
             SafetyEvent.kind == kind,
             SafetyEvent.grade == grade,
             SafetyEvent.event_date == event_date,
+            SafetyEvent.withdrawn_at.is_(None),
         )
     ).first()
     if twin is not None and twin.symptomatic == symptomatic:  # a form sent twice
@@ -447,6 +448,37 @@ def record_safety_event(
     session.flush()
     if grade == FATAL_GRADE and patient.status != FollowUpStatus.STOPPED:
         stop(session, patient, "died", None, user_id=user_id, now=now)
+    return event
+
+
+def withdraw_safety_event(
+    session: Session, patient: Patient, event_id: int, reason: str, *, user_id: int, now: datetime
+) -> SafetyEvent:
+    """Mark a safety event recorded in error: it stays on the record with the reason, and
+    leaves the audit and the register's files. Follow-up a grade 5 stopped is not restarted
+    here: the nurse restarts it, saying why, as after any stop."""
+    event = session.exec(
+        select(SafetyEvent)
+        .where(SafetyEvent.id == event_id, SafetyEvent.patient_id == patient.id)
+        .with_for_update()
+    ).first()
+    if event is None:
+        raise ActionRefused("No such safety event for this patient.")
+    if event.withdrawn_at is not None:
+        raise ActionRefused("This event was already marked as recorded in error.")
+    reason = " ".join((reason or "").split())[:200]
+    if not reason:
+        raise ActionRefused("Say why the event was recorded in error.")
+    event.withdrawn_at, event.withdrawn_by, event.withdrawn_reason = now, user_id, reason
+    _event(
+        session,
+        patient,
+        "safety_event_withdrawn",
+        {"event_id": event.id, "kind": event.kind, "grade": event.grade, "reason": reason},
+        user_id,
+        now,
+    )
+    session.flush()
     return event
 
 

@@ -276,5 +276,6 @@ def _markers(procedure, instances, alerts, events, zone: str | None) -> list[Mar
             f"{SAFETY_EVENT_LABELS.get(e.kind, e.kind)}, grade {e.grade}",
         )
         for e in events
+        if e.withdrawn_at is None  # recorded in error: listed, not drawn
     ]
     return markers

@@ -34,6 +34,7 @@ from ..models import (
     SAFETY_EVENT_LABELS,
     Alert,
     ContactChannel,
+    FollowUpStatus,
     Procedure,
     Role,
     SafetyEventKind,
@@ -58,6 +59,7 @@ from ..nurse.actions import (
     stop,
     switch_channel,
 )
+from ..nurse.actions import withdraw_safety_event as withdraw_event
 from ..nurse.patient_record import gather
 from ..nurse.phone_entry import (
     SEEN_FIELD,
@@ -130,6 +132,13 @@ class SafetyEventForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """A button that needs only the CSRF token."""
+
+
+class WithdrawSafetyEventForm(FlaskForm):
+    reason = StringField(
+        "Why it was recorded in error",
+        validators=[DataRequired("Say why the event was recorded in error."), Length(max=200)],
+    )
 
 
 class ProcedureDateForm(FlaskForm):
@@ -223,6 +232,7 @@ def action_forms(session, patient, procedure) -> dict:
         "mobile_form": MobileForm(formdata=None),
         "pause_form": PauseForm(formdata=None),
         "safety_form": SafetyEventForm(formdata=None),
+        "withdraw_form": WithdrawSafetyEventForm(formdata=None),
         "confirm_form": ConfirmForm(formdata=None),
         "date_form": ProcedureDateForm(
             formdata=None, procedure_date=procedure.procedure_date if procedure else None
@@ -449,12 +459,38 @@ def add_safety_event(patient_id: int):
             "Safety event recorded."
             + (
                 " Follow-up has stopped (the patient has died), so nothing more is texted; "
-                "restart it from this page if the grade was recorded in error."
+                "if the grade was recorded in error, mark the event so and restart follow-up "
+                "from this page."
                 if event.grade == FATAL_GRADE
                 else ""
             )
         ),
         slot="safety_form",
+    )
+
+
+@bp.post("/<int:patient_id>/safety-events/<int:event_id>/withdraw")
+@roles_required(Role.NURSE)
+def withdraw_safety_event(patient_id: int, event_id: int):
+    """Mark a safety event recorded in error (kept, struck through, out of the audit)."""
+    session = database.session()
+    patient = patient_for(session, current_user, patient_id)
+    form = WithdrawSafetyEventForm()
+    return perform(
+        patient,
+        form,
+        lambda: withdraw_event(
+            session, patient, event_id, form.reason.data, user_id=current_user.id, now=utcnow()
+        ),
+        lambda event: (
+            "Safety event marked as recorded in error; it is left out of the audit."
+            + (
+                " Follow-up stopped when it was recorded: restart it from this page if the "
+                "patient is alive."
+                if event.grade == FATAL_GRADE and patient.status == FollowUpStatus.STOPPED
+                else ""
+            )
+        ),
     )
 
 

@@ -409,6 +409,56 @@ def test_a_grade_5_event_stops_follow_up_so_nothing_is_texted_to_the_patients_ph
     assert tick(MORNING + timedelta(days=30)).delivery.sent == 0
 
 
+def test_a_safety_event_recorded_in_error_is_kept_struck_through_and_left_out_of_the_audit(
+    client, auth, gen, tick, clock
+):
+    """Grade 5 picked by a slip: the nurse marks it recorded in error, with why; it stays on
+    the record, struck through, leaves the audit's counts and the register's rows, and the
+    nurse is told to restart the follow-up it stopped."""
+    from pro_app.audit.report import build_report
+    from pro_app.audit.safety_rows import safety_rows
+    from pro_app.audit.timelines import AuditFilters
+
+    clock.move_to(MORNING)
+    site = gen.site()
+    patient = gen.patient(site, now=MORNING, procedure_date=MORNING.date() - timedelta(days=3))
+    auth.login(gen.user(site).email)
+    base = f"/patients/{patient.patient.id}"
+    day = MORNING.date().isoformat()
+    client.post(
+        f"{base}/safety-events", data={"kind": "infection", "grade": "5", "event_date": day}
+    )
+    with Session(gen.engine) as session:
+        (event,) = session.exec(select(SafetyEvent)).all()
+    url = f"{base}/safety-events/{event.id}/withdraw"
+    blank = client.post(url, data={"reason": ""}, follow_redirects=True)
+    assert "Say why the event was recorded in error." in blank.text  # a reason is needed
+    with Session(gen.engine) as session:
+        assert session.get(SafetyEvent, event.id).withdrawn_at is None
+    done = client.post(url, data={"reason": "meant grade 2"}, follow_redirects=True)
+    assert "marked as recorded in error" in done.text and "restart it" in done.text
+    assert (
+        "<del>" in done.text and "Recorded in error" in done.text and "meant grade 2" in done.text
+    )
+    again = client.post(url, data={"reason": "again"}, follow_redirects=True)
+    assert "already marked as recorded in error" in again.text  # once
+    with Session(gen.engine) as session:
+        kept = session.get(SafetyEvent, event.id)
+        report = build_report(session, AuditFilters(), MORNING)
+        rows = list(safety_rows(session, AuditFilters()))
+        kinds = session.exec(select(PatientEvent.kind)).all()
+    assert (kept.withdrawn_reason, kept.grade) == ("meant grade 2", 5)  # kept as it was
+    assert sum(report.safety.values()) == 0 and rows == []
+    assert "safety_event_withdrawn" in kinds
+    # The right event can then be recorded (the withdrawn one is no twin of it).
+    right = {"kind": "infection", "grade": "5", "event_date": day}
+    assert client.post(f"{base}/safety-events", data=right).status_code == 302
+    # Another site's nurse cannot reach it.
+    auth.logout()
+    auth.login(gen.user(gen.site()).email)
+    assert client.post(url, data={"reason": "x"}).status_code == 404
+
+
 def test_symptomatic_is_recorded_for_cement_leakage_only(client, auth, gen, clock):
     clock.move_to(MORNING)
     site = gen.site()
@@ -517,6 +567,7 @@ def test_another_sites_nurse_gets_404_for_every_page_and_action(client, auth, ge
         f"{base}/stop": {"reason": "other"},
         f"{base}/procedure-date": {"procedure_date": "2027-02-01"},
         f"{base}/safety-events": {"kind": "infection", "grade": "1", "event_date": "2027-02-01"},
+        f"{base}/safety-events/1/withdraw": {"reason": "not theirs to withdraw"},
     }
     for url, data in posts.items():
         assert client.post(url, data=data).status_code == 404, url

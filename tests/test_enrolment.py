@@ -233,7 +233,7 @@ def test_the_upgrade_names_study_ids_differing_only_in_capitals_and_changes_noth
         assert MigrationContext.configure(connection).get_current_revision() == "0013"
     with engine.begin() as connection:
         connection.execute(text("UPDATE patient SET study_id = 'RFA-7B' WHERE study_id = 'rfa-7'"))
-    upgrade(engine)
+    upgrade(engine, "0014")
     with engine.connect() as connection:
         assert MigrationContext.configure(connection).get_current_revision() == "0014"
 

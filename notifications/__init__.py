@@ -16,6 +16,7 @@ from .channel import (
 )
 from .dev_outbox import DevOutboxChannel, NullChannel
 from .replies import (
+    SAYS_MORE,
     Reply,
     ReplyKind,
     normalise_text,
@@ -24,6 +25,7 @@ from .replies import (
     parse_choice,
     parse_reply,
     parse_yes_no,
+    words_beside,
 )
 from .sms_text import SegmentInfo, gsm7_friendly, is_gsm7, segment_info
 from .tokens import hash_token, new_token, tokens_match
@@ -31,6 +33,7 @@ from .twilio_errors import stops_sms_to_number
 from .twilio_sms import TwilioSmsChannel
 
 __all__ = [
+    "SAYS_MORE",
     "Channel",
     "DevOutboxChannel",
     "NullChannel",
@@ -58,4 +61,5 @@ __all__ = [
     "segment_info",
     "stops_sms_to_number",
     "tokens_match",
+    "words_beside",
 ]

@@ -291,6 +291,42 @@ def parse_choice(body: str, labels: Sequence[str]) -> int | None:
     return named.pop() if len(named) == 1 else None
 
 
+# Words that come with an answer without saying anything more: politeness, sign-offs and
+# the words of a score ("about a 7", "it's 7 out of 10 today", "6 or 7 I think").
+_WITH_AN_ANSWER = frozenset(
+    {"please", "pls", "plz", "thank", "thanks", "thankyou", "thx", "ty", "ta", "cheers"}
+    | {"ok", "okay", "x", "xx", "xxx", "hi", "hello", "sorry", "love", "luv", "dear"}
+    | {"regards", "kind", "best", "wishes", "about", "around", "roughly", "approx"}
+    | {"approximately", "maybe", "perhaps", "say", "id", "its", "is", "was", "a", "an"}
+    | {"the", "my", "pain", "score", "level", "out", "of", "or", "and", "to", "between"}
+    | {"half", "i", "think", "today", "now", "tonight", "this", "morning", "evening"}
+    | {"so", "far", "for", "answer", "reply", "number", "these", "them", "those", "above"}
+    | {"all", "fine", "im", "am", "yet", "at", "on", "of", "list", "that"}
+    # how a score feels, which the score already says ("a bit sore", "7 not too bad")
+    | {"bit", "little", "lot", "sore", "achy", "aching", "hurts", "not", "too", "very"}
+    | {"quite", "bad", "good", "better", "much", "same", "mild", "sure", "really", "pretty"}
+    | {"fairly", "feel", "feeling", "still", "well", "slightly", "as", "usual", "before"}
+)
+# From this many such words a reply says more than its answer (see ``words_beside``).
+SAYS_MORE = 2
+
+
+def words_beside(body: str, labels: Sequence[str] = ()) -> list[str]:
+    """The words of a reply that are not its answer: not numbers, yes or no, the words of
+    the options ``labels``, politeness or the words of a score. "8 help my legs are weak"
+    gives help, legs, are, weak; "about 7 thanks" and "the same x" give none. A reply with
+    ``SAYS_MORE`` of them says something a nurse should read."""
+    text = _normalise(body[:MAX_BODY])
+    answer_words = _WITH_AN_ANSWER | YES_WORDS | NO_WORDS
+    for label in labels:
+        answer_words |= {w.replace("'", "") for w in _WORD.findall(_normalise(label))}
+    return [
+        word
+        for word in (w.replace("'", "") for w in _WORD.findall(text))
+        if word not in answer_words
+    ]
+
+
 def parse_yes_no(body: str) -> bool | None:
     """A yes or a no, in any case and with trailing words ("Yes I do", "nope, all fine"),
     or "1" / "0"; None when the text is neither, or both."""

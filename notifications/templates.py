@@ -170,6 +170,15 @@ def which_ones(count: int, team_name: str, team_phone: str) -> str:
     )
 
 
+def words_passed_on(team_name: str, team_phone: str) -> str:
+    """Answer to a reply that said more than an answer ("8, my legs have gone weak"): a
+    nurse will read it, and whom to call meanwhile."""
+    return (
+        f"We have passed what you wrote on to {_clean(team_name)}. If you need help now, call "
+        f"them on {_clean(team_phone)}; if you cannot reach them, call 999."
+    )
+
+
 def unreadable_yes_no() -> str:
     """Answer to a reply to a yes/no question that could not be read."""
     return "Sorry, we could not read that. Please reply 1 if so, or 0 if not."

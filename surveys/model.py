@@ -66,6 +66,7 @@ class RedFlag(Strict):
     advice: str  # shown to the patient at once
     reported: str | None = None  # what the patient told us, in their words ("new weakness ...")
     when: list[Any] = [True]  # answers that raise the flag
+    words: list[str] = []  # lower-case words a patient may text about it ("weak", "numb")
 
 
 class Item(Strict):

@@ -15,7 +15,15 @@ from sqlalchemy.orm import object_session
 from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import Session
 
-from notifications import parse_checklist, parse_choice, parse_reply, parse_yes_no, templates
+from notifications import (
+    SAYS_MORE,
+    parse_checklist,
+    parse_choice,
+    parse_reply,
+    parse_yes_no,
+    templates,
+    words_beside,
+)
 
 from ..alerts import raise_alert
 from ..models import (
@@ -28,7 +36,14 @@ from ..models import (
     SurveyInstance,
 )
 from .answer_saving import complete, current_responses, lock_answers, save_answers
-from .instruments import SmsKind, SmsQuestion, instrument, red_flags, sms_questions
+from .instruments import (
+    SmsKind,
+    SmsQuestion,
+    instrument,
+    red_flags,
+    sms_questions,
+    warning_words,
+)
 from .survey_pages import timepoint_place
 
 MAX_RETRIES = 2  # the third unreadable reply to one question goes to the nurse
@@ -155,6 +170,15 @@ def read_reply(question: SmsQuestion, body: str):
     return reply.value if reply.kind == "number" else None
 
 
+def says_more(question: SmsQuestion, body: str) -> bool:
+    """Whether a reply says more than an answer, for a nurse to read: a word about a
+    warning sign ("8 numb"), or ``SAYS_MORE`` words that are not the answer's, its options'
+    or politeness ("I want to die", "7 not sleeping at all")."""
+    labels = question.labels if question.kind == SmsKind.CHOICE else ()
+    words = words_beside(body, labels)
+    return len(words) >= SAYS_MORE or not warning_words().isdisjoint(words)
+
+
 def _unreadable_text(question: SmsQuestion, body: str, site: Site) -> str:
     if question.kind == SmsKind.CHECKLIST:
         if parse_yes_no(body) is True:
@@ -191,15 +215,25 @@ def handle_conversation_reply(
     if state.get("position") != position:
         state = {"position": position, "retries": 0}
     value = read_reply(question, body)
+    # Words beside the answer, or instead of it, may describe a warning sign or distress
+    # ("8 help my legs are weak", "I want to end it all"): a nurse reads them the same day.
+    wrote = says_more(question, body)
     if value is None:
         state["retries"] += 1
         _store(instance, state)
         if state["retries"] > MAX_RETRIES:
             return _passed_on(session, instance, patient, site, question, state, now)
-        if question.kind == SmsKind.CHECKLIST:
-            # A reply to the warning signs that cannot be read may describe one ("my legs
-            # have gone weak"): the nurse is alerted at once, as the patient is asked again.
-            _alert_unreadable(session, instance, patient, site, question, state, now)
+        if question.kind == SmsKind.CHECKLIST or wrote:
+            # A reply that cannot be read may describe a warning sign ("my legs have gone
+            # weak"): the nurse is alerted at once, as the patient is asked again.
+            raised = _alert_unreadable(
+                session, instance, patient, site, question, state, now, urgent=True
+            )
+            if raised and question.kind != SmsKind.CHECKLIST:  # its text says whom to call
+                return [
+                    templates.words_passed_on(site.name, site.team_phone),
+                    _unreadable_text(question, body, site),
+                ]
         return [_unreadable_text(question, body, site)]
     answers = question.answers_for(value)
     save_answers(
@@ -211,6 +245,8 @@ def handle_conversation_reply(
         if raised
         else []
     )
+    if wrote and _alert_words(session, instance, patient, site, position, now) and not advice:
+        advice = [templates.words_passed_on(site.name, site.team_phone)]
     following = next_position(questions, saved_answers(session, instance))
     _store(instance, {"position": following, "retries": 0})
     if following >= len(questions):
@@ -219,22 +255,47 @@ def handle_conversation_reply(
     return [*advice, question_text(questions[following], following + 1, len(questions))]
 
 
-def _alert_unreadable(session, instance, patient, site, question, state: dict, now) -> None:
-    """Alert the nurse to unreadable replies to a question (once per question); for the
-    warning signs due in 24 hours, as a reply may describe one."""
-    warning_signs = question.kind == SmsKind.CHECKLIST
-    what = "the warning signs" if warning_signs else "a text question"
-    raise_alert(
+def _alert_unreadable(
+    session, instance, patient, site, question, state: dict, now, *, urgent: bool = False
+) -> bool:
+    """Alert the nurse to unreadable replies to a question (once per question); due in 24
+    hours when a reply may describe a warning sign (``urgent``). True if newly raised."""
+    what = "the warning signs" if question.kind == SmsKind.CHECKLIST else "a text question"
+    alert_id = raise_alert(
         session,
         site=site,
         patient_id=patient.id,
         kind=AlertKind.UNREADABLE_REPLY,
-        urgency="24h" if warning_signs else "routine",
-        summary=f"Replies to {what} at {instance.timepoint} could not be read: call the patient.",
+        urgency="24h" if urgent else "routine",
+        summary=(
+            f"Replies to {what} at {instance.timepoint} could not be read: read them under "
+            "Messages and call the patient."
+        ),
         dedupe_key=f"unreadable:{instance.id}:{state['position']}",
         now=now,
         instance_id=instance.id,
     )
+    return alert_id is not None
+
+
+def _alert_words(session, instance, patient, site, position: int, now) -> bool:
+    """Alert the nurse, due in 24 hours, to a texted answer that came with words to read
+    (once per question). True if newly raised."""
+    alert_id = raise_alert(
+        session,
+        site=site,
+        patient_id=patient.id,
+        kind=AlertKind.WORDS_IN_REPLY,
+        urgency="24h",
+        summary=(
+            f"A texted answer at {instance.timepoint} came with words that may describe a "
+            "problem: read them under Messages and call the patient."
+        ),
+        dedupe_key=f"words:{instance.id}:{position}",
+        now=now,
+        instance_id=instance.id,
+    )
+    return alert_id is not None
 
 
 def _passed_on(session, instance, patient, site, question, state: dict, now) -> list[str]:
@@ -242,7 +303,7 @@ def _passed_on(session, instance, patient, site, question, state: dict, now) -> 
     signs at the first), and the patient told so, the first time; a reply to the warning
     signs is always told whom to call now."""
     warning_signs = question.kind == SmsKind.CHECKLIST
-    _alert_unreadable(session, instance, patient, site, question, state, now)
+    _alert_unreadable(session, instance, patient, site, question, state, now, urgent=warning_signs)
     if warning_signs or state["retries"] == MAX_RETRIES + 1:
         return [
             templates.unreadable_passed_on(site.name, site.team_phone, warning_signs=warning_signs)

@@ -8,6 +8,7 @@ from surveys import (
     Item,
     ItemType,
     RaisedFlag,
+    all_instruments,
     get_instrument,
     red_flags_raised,
     score,
@@ -24,6 +25,17 @@ def scores_for(definition: Instrument, answers: dict, *, omed_table: str) -> dic
 
 def red_flags(definition: Instrument, answers: dict) -> list[RaisedFlag]:
     return red_flags_raised(definition, answers)
+
+
+def warning_words() -> frozenset[str]:
+    """Words a patient may text about a warning sign (each red flag's ``words``)."""
+    return frozenset(
+        word
+        for definition in all_instruments().values()
+        for item in definition.items
+        if item.red_flag
+        for word in item.red_flag.words
+    )
 
 
 class SmsKind(StrEnum):

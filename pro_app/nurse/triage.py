@@ -23,13 +23,14 @@ NO_ALERT = 9  # sorts after every tier
 WORSENING_KINDS = (AlertKind.PAIN_WORSE, AlertKind.OPIOID_UP)
 # Replies that could not be read or matched: raised for 24 hours when they may describe a
 # warning sign, and then listed with the 24-hour red flags.
-UNREAD_KINDS = (AlertKind.UNREADABLE_REPLY, AlertKind.UNMATCHED_REPLY)
+UNREAD_KINDS = (AlertKind.UNREADABLE_REPLY, AlertKind.UNMATCHED_REPLY, AlertKind.WORDS_IN_REPLY)
 RED_FLAG_URGENCY = {"now": "call now", "24h": "within 24 h"}
 CONTACT_WORDS = {
     AlertKind.DELIVERY_FAILURE: "Text not delivered",
     AlertKind.NOT_SENT: "Text could not be sent",
     AlertKind.OPTED_OUT: "Texted STOP: phone instead",
     AlertKind.UNREADABLE_REPLY: "Text reply unreadable",
+    AlertKind.WORDS_IN_REPLY: "Words beside a texted answer: read, call",
     AlertKind.UNMATCHED_REPLY: "Reply from a shared number: call",
 }
 
@@ -136,7 +137,7 @@ def describe(alert: Alert, known: Outcomes) -> str:
     if alert.kind == AlertKind.NON_RESPONSE:
         return f"No reply ×{max(known.missed_in_a_row, 2)}"
     if alert.kind == AlertKind.UNREADABLE_REPLY and alert.urgency == "24h":
-        return "Reply to the warning signs unreadable: call"
+        return "Text reply unreadable, may describe a warning sign: read, call"
     return CONTACT_WORDS.get(alert.kind, alert.summary)
 
 

@@ -21,6 +21,7 @@ from pro_app.models import (
     Response,
 )
 from pro_app.nurse.actions import correct_mobile
+from pro_app.nurse.triage import WITHIN_24H, tier_of
 from pro_app.storage.engine import session_scope
 from tests.tick_helpers import instances, messages
 
@@ -254,7 +255,9 @@ def test_sms_conversation_asks_one_question_per_text(twilio, gen, tick):
     assert first[0].body.endswith("\nReply STOP to stop these texts.")  # as a link's first text
     number = enrolled.patient.phone_e164
     assert "Question 2 of 5" in twilio.text(number, "7").text
-    assert "number from 0" in twilio.text(number, "stop the pain? eleven").text  # unreadable
+    unreadable = twilio.text(number, "stop the pain? eleven").text
+    assert "number from 0" in unreadable  # asked again, and told a nurse will read it
+    assert "passed what you wrote on" in unreadable
     # At baseline (before the treatment) the change in pain medicine is not asked.
     replies = [twilio.text(number, body).text for body in ("6", "5", "3", "8")]
     assert "0 for none" in replies[1] and "yes" not in replies[1].lower()
@@ -271,7 +274,11 @@ def test_sms_conversation_asks_one_question_per_text(twilio, gen, tick):
     assert len(flags) == 9 and [k for k, v in flags.items() if v] == ["numbness"]
     assert current["qol_overall"].answers == {"overall": 8}
     assert "analgesic_use" not in current
-    assert [a.kind for a in alerts] == ["red_flag"]
+    # "stop the pain? eleven" says more than a number: a nurse reads it the same day.
+    assert [(a.kind, a.urgency) for a in alerts] == [
+        ("unreadable_reply", "24h"),
+        ("red_flag", "now"),
+    ]
     assert instances(gen.engine)[0].status == InstanceStatus.COMPLETED
 
 
@@ -320,6 +327,45 @@ def test_a_none_that_describes_a_warning_sign_is_asked_again_with_whom_to_call(t
     assert flags == []  # nothing stored as "none"
     assert [(a.kind, a.urgency) for a in alerts] == [("unreadable_reply", "24h")]
     assert "warning signs" in alerts[0].summary
+
+
+def test_words_beside_or_instead_of_a_texted_answer_reach_a_nurse_the_same_day(twilio, gen, tick):
+    """The web form takes no words; a text can. "8 help my legs are weak" is the answer 8
+    and words a nurse must read; "I want to end it all" is no answer and must not wait
+    for three unreadable replies. Politeness beside an answer alerts no one."""
+    enrolled = gen.patient(gen.site(), now=ENROLLED, channel="sms")
+    tick(ENROLLED)
+    number = enrolled.patient.phone_e164
+    first = twilio.text(number, "8 help my legs are weak").text
+    assert "passed what you wrote on" in first and "999" in first
+    assert "Question 2 of 5" in first  # the answer is kept and the next question asked
+    second = twilio.text(number, "About a 7 thanks x").text
+    assert "passed what you wrote on" not in second and "Question 3 of 5" in second
+    third = twilio.text(number, "I want to end it all").text
+    assert "passed what you wrote on" in third and "number from 0 to 10" in third
+    again = twilio.text(number, "i want to end it all").text  # once per question
+    assert "passed what you wrote on" not in again and "number from 0 to 10" in again
+    with Session(gen.engine) as session:
+        pain = session.exec(select(Response).where(Response.instrument_id == "pain_nrs")).all()
+        alerts = session.exec(select(Alert).order_by(Alert.id)).all()
+    assert pain[-1].answers == {"worst": 8, "average": 7}
+    assert [(a.kind, a.urgency) for a in alerts] == [
+        ("words_in_reply", "24h"),
+        ("unreadable_reply", "24h"),
+    ]
+    assert {tier_of(a) for a in alerts} == {WITHIN_24H}  # listed with 24-hour red flags
+    assert all("legs" not in a.summary and "end it" not in a.summary for a in alerts)
+
+
+def test_one_word_about_a_warning_sign_beside_a_texted_answer_reaches_a_nurse(twilio, gen, tick):
+    enrolled = gen.patient(gen.site(), now=ENROLLED, channel="sms")
+    tick(ENROLLED)
+    number = enrolled.patient.phone_e164
+    assert "passed what you wrote on" not in twilio.text(number, "7 Jean").text  # a sign-off
+    assert "passed what you wrote on" in twilio.text(number, "6 numb").text
+    with Session(gen.engine) as session:
+        alerts = session.exec(select(Alert)).all()
+    assert [(a.kind, a.urgency) for a in alerts] == [("words_in_reply", "24h")]
 
 
 def test_help_with_a_warning_sign_is_not_passed_over_and_a_range_names_every_sign(

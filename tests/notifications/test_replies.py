@@ -9,6 +9,7 @@ from notifications import (
     parse_choice,
     parse_reply,
     parse_yes_no,
+    words_beside,
 )
 
 STOP = Reply("stop")
@@ -255,3 +256,27 @@ MEDICINE_CHANGE = ("Less", "The same", "More", "I do not take pain medicine")
 )
 def test_parse_choice_reads_an_options_number_or_its_words(body, expected):
     assert parse_choice(body, MEDICINE_CHANGE) == expected
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("8 help my legs are weak", ["help", "legs", "are", "weak"]),
+        ("I want to end it all", ["want", "end", "it"]),
+        ("8 numb", ["numb"]),
+        ("7", []),
+        ("About a 7 thanks x", []),
+        ("It's 7 out of 10 today", []),
+        ("a bit sore", []),
+        ("6, not too bad", []),
+        ("Yes please", []),
+        ("7 Jean", ["jean"]),  # one word: a sign-off, not enough alone
+    ],
+)
+def test_words_beside_an_answer_are_what_it_says_more(body, expected):
+    assert words_beside(body) == expected
+
+
+def test_an_options_own_words_are_its_answer_not_more():
+    assert words_beside("the same as before", MEDICINE_CHANGE) == []
+    assert words_beside("More, 4 a day now", MEDICINE_CHANGE) == ["day"]

@@ -93,7 +93,7 @@ def test_an_unreadable_reply_to_the_warning_signs_ranks_with_24_hour_flags(gen, 
     # Raised 1 h ago, due 40 min before the 24-hour flag raised 20 min ago.
     assert [r.patient.study_id for r in rows][:4] == ["AA01", "AA03", "AA06", "AA02"]
     lines = {r.patient.study_id: [x.text for x in r.alerts] for r in rows}
-    assert lines["AA06"][0] == "Reply to the warning signs unreadable: call"
+    assert lines["AA06"][0] == "Text reply unreadable, may describe a warning sign: read, call"
 
 
 def test_each_row_says_what_is_open_how_old_and_how_late(gen, ward):

@@ -170,11 +170,11 @@ def read_reply(question: SmsQuestion, body: str):
     return reply.value if reply.kind == "number" else None
 
 
-def says_more(question: SmsQuestion, body: str) -> bool:
-    """Whether a reply says more than an answer, for a nurse to read: a word about a
-    warning sign ("8 numb"), or ``SAYS_MORE`` words that are not the answer's, its options'
-    or politeness ("I want to die", "7 not sleeping at all")."""
-    labels = question.labels if question.kind == SmsKind.CHOICE else ()
+def says_more(body: str, question: SmsQuestion | None = None) -> bool:
+    """Whether a text says more than an answer to ``question``, for a nurse to read: a
+    word about a warning sign ("8 numb"), or ``SAYS_MORE`` words that are not the answer's,
+    its options' or politeness ("I want to die", "7 not sleeping at all")."""
+    labels = question.labels if question and question.kind == SmsKind.CHOICE else ()
     words = words_beside(body, labels)
     return len(words) >= SAYS_MORE or not warning_words().isdisjoint(words)
 
@@ -217,7 +217,7 @@ def handle_conversation_reply(
     value = read_reply(question, body)
     # Words beside the answer, or instead of it, may describe a warning sign or distress
     # ("8 help my legs are weak", "I want to end it all"): a nurse reads them the same day.
-    wrote = says_more(question, body)
+    wrote = says_more(body, question)
     if value is None:
         state["retries"] += 1
         _store(instance, state)
@@ -245,7 +245,7 @@ def handle_conversation_reply(
         if raised
         else []
     )
-    if wrote and _alert_words(session, instance, patient, site, position, now) and not advice:
+    if wrote and _alert_words(session, instance, patient, site, now, position) and not advice:
         advice = [templates.words_passed_on(site.name, site.team_phone)]
     following = next_position(questions, saved_answers(session, instance))
     _store(instance, {"position": following, "retries": 0})
@@ -278,9 +278,16 @@ def _alert_unreadable(
     return alert_id is not None
 
 
-def _alert_words(session, instance, patient, site, position: int, now) -> bool:
-    """Alert the nurse, due in 24 hours, to a texted answer that came with words to read
-    (once per question). True if newly raised."""
+def _alert_words(session, instance, patient, site, now, position: int | None = None) -> bool:
+    """Alert the nurse, due in 24 hours, to a text with words to read: an answer to the
+    question at ``position`` (once per question), or a text no question waited for (each
+    one). True if newly raised."""
+    if position is None:
+        what = "A text that answered no question"
+        key = f"words:{patient.id}:{now.isoformat()}"
+    else:
+        what = f"A texted answer at {instance.timepoint}"
+        key = f"words:{instance.id}:{position}"
     alert_id = raise_alert(
         session,
         site=site,
@@ -288,12 +295,12 @@ def _alert_words(session, instance, patient, site, position: int, now) -> bool:
         kind=AlertKind.WORDS_IN_REPLY,
         urgency="24h",
         summary=(
-            f"A texted answer at {instance.timepoint} came with words that may describe a "
-            "problem: read them under Messages and call the patient."
+            f"{what} came with words that may describe a problem: read them under Messages "
+            "and call the patient."
         ),
-        dedupe_key=f"words:{instance.id}:{position}",
+        dedupe_key=key,
         now=now,
-        instance_id=instance.id,
+        instance_id=instance.id if instance else None,
     )
     return alert_id is not None
 
@@ -329,17 +336,23 @@ def advice_lines(raised: list) -> list[str]:
 
 def answer_text(
     session: Session,
-    instance: SurveyInstance,
+    instance: SurveyInstance | None,
     patient: Patient,
     site: Site,
     body: str,
     now: datetime,
 ) -> list[str] | None:
-    """A text from a patient with an open survey: the next text(s) when the survey is being
-    answered by text, None otherwise (the inbound router then sends its help reply)."""
-    if not in_conversation(instance):
-        return None
-    return handle_conversation_reply(session, instance, patient, site, body, now)
+    """A text from a patient, with ``instance`` their open survey if any: the next text(s)
+    when the survey is being answered by text. A text no question waits for (a survey
+    answered by web link, or none open: "my legs went weak last night") that says more
+    than a number goes to a nurse, and the patient is told so. Otherwise None (the inbound
+    router then sends its help reply)."""
+    if instance is not None and in_conversation(instance):
+        return handle_conversation_reply(session, instance, patient, site, body, now)
+    if says_more(body):
+        _alert_words(session, instance, patient, site, now)
+        return [templates.words_passed_on(site.name, site.team_phone)]
+    return None
 
 
 def _store(instance: SurveyInstance, state: dict) -> None:

@@ -35,9 +35,11 @@ MAX_BODY = 1600  # Twilio's limit for one message, however many segments
 _PROGRESS = {"queued": 1, "accepted": 1, "sending": 2, "sent": 3, "delivered": 4}
 _FAILED = {"failed", "undelivered"}
 
-# (session, open instance, patient, site, body, now) -> texts to send back, or None when
-# the open survey is not being answered by text.
-AnswerText = Callable[[Session, SurveyInstance, Patient, Site, str, datetime], list[str] | None]
+# (session, open instance or None, patient, site, body, now) -> texts to send back, or None
+# when the text is neither an answer to a texted survey nor words for a nurse to read.
+AnswerText = Callable[
+    [Session, SurveyInstance | None, Patient, Site, str, datetime], list[str] | None
+]
 
 # (session, open instance) -> the question a texted survey waits on, asked again; or None.
 AskAgain = Callable[[Session, SurveyInstance], str | None]
@@ -183,7 +185,7 @@ def handle_inbound(
     if kind == "help":
         texts = [] if twilio_kind else [templates.help_reply(site.name, site.team_phone)]
         return _replies(session, patient, instance, [] if opted_out else texts, sid, now)
-    texts = None if instance is None else answer_text(session, instance, patient, site, body, now)
+    texts = answer_text(session, instance, patient, site, body, now)
     if texts is None:
         texts = [templates.help_reply(site.name, site.team_phone)]
     return _replies(session, patient, instance, [] if opted_out else texts, sid, now)

@@ -152,6 +152,29 @@ def test_a_reply_after_the_window_closed_is_not_stored(twilio, gen, tick, clock)
     assert response.status_code == 200 and len(_reply(response)) <= 200
     with Session(gen.engine) as session:
         assert session.exec(select(Response)).first() is None
+        assert session.exec(select(Alert)).first() is None  # a number alone: the help text
+
+
+def test_words_texted_when_no_question_waits_reach_a_nurse(twilio, gen, tick, clock):  # noqa: F811
+    """After the window closed, "my legs went weak last night" got the help text ("replies
+    are not read straight away") and no one read it."""
+    patient = gen.patient(gen.site(), now=ENROLLED, channel="sms").patient
+    tick(ENROLLED)
+    replied_at = ENROLLED + timedelta(hours=5)
+    clock.move_to(replied_at)
+    with session_scope(gen.engine) as session:
+        for instance in session.exec(select(SurveyInstance)):
+            instance.closes_at = replied_at - timedelta(hours=1)
+    first = _reply(twilio.text(patient.phone_e164, "my legs went weak last night"))
+    second = _reply(twilio.text(patient.phone_e164, "and now I can't walk"))
+    assert "passed what you wrote on" in first and "999" in first
+    assert "passed what you wrote on" in second
+    with Session(gen.engine) as session:
+        alerts = session.exec(select(Alert)).all()
+        assert session.exec(select(Response)).first() is None
+    assert [(a.kind, a.urgency, a.instance_id) for a in alerts] == [
+        ("words_in_reply", "24h", None)
+    ] * 2  # each such text, so one acknowledged does not hide the next
 
 
 def test_a_number_shared_by_two_patients_with_open_surveys_is_left_for_a_nurse(

@@ -17,7 +17,8 @@ The rules, in order:
 2. **Number**: exactly one whole number (digits or zero..ten in words) within
    `minimum..maximum`; "7/10" and "7 out of 10" count as 7 when the denominator is
    `maximum`. A fraction ("7.5", "7 and a half"), a negative ("-1"), a number out of
-   range ("11", "78") or two different numbers ("7 or 8") make the text unreadable.
+   range ("11", "78"), two different numbers ("7 or 8") or digits typed with a letter
+   that looks like one ("1O", "l0") make the text unreadable.
 3. **Start**: the text is only START, UNSTOP or YES (with politeness).
 4. **Help**: HELP or INFO with nothing else but politeness or asking for it ("HELP",
    "I need help", "help me please"). A text that says more ("help my legs have gone
@@ -169,6 +170,9 @@ _SPACED_LETTERS = re.compile(r"\b[a-z](?:[\s.\-_*]+[a-z]\b){2,}")
 _OUT_OF = re.compile(r"(?<![\d.,])(-?\d++(?:[.,]\d++)?)\s*(?:/|\bout of\b|\bof\b)\s*(\d+)")
 _NUMBER = re.compile(r"(?<![\d.,])(-?)(\d+)(?:[.,](\d+))?")
 _WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
+# Digits typed with a letter that looks like one ("1O", "l0", "I0" for 10): never read as
+# the digits alone ("l0" had been read as 0), nor guessed at: unreadable, asked again.
+_LOOK_ALIKE = re.compile(r"\b(?=[0-9oli]*[0-9])(?=[0-9oli]*[oli])[0-9oli]+\b")
 
 
 @dataclass(frozen=True)
@@ -257,6 +261,8 @@ def _numbers(text: str, maximum: int) -> set[int | None] | None:
             found.add(None)
         return f" {match[1]} "
 
+    if _LOOK_ALIKE.search(text):
+        found.add(None)
     text = _OUT_OF.sub(whole_of, text)
     for sign, whole, fraction in _NUMBER.findall(text):
         if sign or len(whole) > _MAX_DIGITS or len(fraction) > _MAX_DIGITS or fraction.strip("0"):
@@ -349,6 +355,8 @@ def parse_checklist(body: str, count: int) -> frozenset[int] | None:
     numbers, a range that runs backwards, no number and no "none" word, or a "none" with
     words that may describe something: "none apart from fever")."""
     text = re.sub(r"[,;:/&+.]", " ", _normalise(body[:MAX_BODY]))
+    if _LOOK_ALIKE.search(text):
+        return None
     text = _RANGE.sub(_spelt_out, text)
     if _RANGE_LEFT.search(text):
         return None  # a range that runs backwards or past the list: asked again

@@ -280,3 +280,18 @@ def test_words_beside_an_answer_are_what_it_says_more(body, expected):
 def test_an_options_own_words_are_its_answer_not_more():
     assert words_beside("the same as before", MEDICINE_CHANGE) == []
     assert words_beside("More, 4 a day now", MEDICINE_CHANGE) == ["day"]
+
+
+@pytest.mark.parametrize("body", ["1O", "l0", "I0", "1o", "O7", "7l"])
+def test_digits_typed_with_a_look_alike_letter_are_asked_again_never_misread(body):
+    """ "l0" (meant as 10) had been read as 0, and "1O" as 1."""
+    assert parse_reply(body) == Reply("unreadable")
+    assert parse_checklist(body, 9) is None
+    assert parse_yes_no(body) is None
+    assert parse_choice(body, MEDICINE_CHANGE) is None
+
+
+def test_look_alike_letters_in_words_leave_the_number_alone():
+    assert parse_reply("lol 7") == Reply("number", 7)
+    assert parse_reply("5 o'clock pain is 6") == Reply("unreadable")  # two numbers
+    assert parse_checklist("1 oil", 9) == frozenset({1})

@@ -119,7 +119,7 @@ def rows_from_answer(entries: list[dict] | None) -> list[dict[str, str]]:
 
 
 def blank_row(row: dict[str, str]) -> bool:
-    """Nothing typed (the unit list always sends a value, so it does not count)."""
+    """Nothing typed (a unit chosen alone does not count)."""
     return not any(value for field, value in row.items() if field != "unit")
 
 
@@ -137,11 +137,18 @@ def _medicine(
     elif len(row["name"] or "") > MAX_NAME:
         errors[field_name("name")] = f"{label}: write the name in {MAX_NAME} characters at most."
     amount = _number(row["amount"])
-    unit = row["unit"] or "mg"
     patch = drug in PATCHES
+    # No unit is assumed but a patch's (it has only one): 10 taken as mg when it was 10 ml
+    # of a liquid would halve or multiply the dose the audit counts.
+    unit = row["unit"] or ("mcg/h" if patch else "")
     if amount is None or amount <= 0:
         errors[field_name("amount")] = (
             f"{label}: enter how much is in each dose, as a number (for example 10)."
+        )
+    elif unit not in ("mg", "ml", "mcg/h"):
+        errors[field_name("unit")] = (
+            f"{label}: choose the unit of each dose: mg, ml (a liquid) or micrograms an hour "
+            "(a patch)."
         )
     elif patch and unit != "mcg/h":
         errors[field_name("unit")] = f"{label}: a patch's strength is in micrograms an hour."

@@ -572,6 +572,28 @@ def test_a_liquid_is_given_in_ml_with_its_strength_or_the_nurse_is_asked(client,
     assert saved.scores["omed"]["omed_mg_per_day"] == 30
 
 
+def test_no_unit_is_chosen_for_the_patient(client, gen, link):
+    """The unit list started at mg: "10" meant as 10 ml of a liquid was saved as 10 mg."""
+    medicines_path(client, link)
+    page = client.get(link)
+    unit_list = re.search(r'<select id="medicines-0-unit".*?</select>', page.text, re.S)[0]
+    assert re.search(r'<option value=""\s+selected>Choose a unit</option>', unit_list)
+    assert unit_list.count("selected") == 1
+    row = {
+        "medicines-0-drug": "morphine",
+        "medicines-0-amount": "10",
+        "medicines-0-doses": "3",
+        "medicines-0-pattern": "as_needed",
+    }
+    refused = client.post(link, data={"action": "next", **row})
+    assert refused.status_code == 422
+    assert "Medicine 1: choose the unit of each dose" in refused.text
+    assert '<a href="#medicines-0-unit">' in refused.text
+    assert "analgesic_use" not in current(gen.engine)
+    client.post(link, data={"action": "next", **row, "medicines-0-unit": "mg"})
+    assert current(gen.engine)["analgesic_use"].answers["medicines"][0]["strength"] == 10
+
+
 def test_a_patch_needs_micrograms_an_hour(client, gen, link):
     medicines_path(client, link)
     response = client.post(

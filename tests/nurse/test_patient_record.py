@@ -58,6 +58,7 @@ ENTRY = {
     "qol_overall.overall": "3",
     "analgesic_use.medicines-0-drug": "morphine",
     "analgesic_use.medicines-0-amount": "10",
+    "analgesic_use.medicines-0-unit": "mg",
     "analgesic_use.medicines-0-pattern": "regular",
     "analgesic_use.medicines-0-doses": "4",
     "analgesic_use.medicine_change": "same",
@@ -169,6 +170,7 @@ def test_the_nurse_sees_why_an_opioid_answer_needs_review(client, auth, gen, enr
         "analgesic_use.medicines-1-drug": "other",
         "analgesic_use.medicines-1-name": "Pregabalin",
         "analgesic_use.medicines-1-amount": "75",
+        "analgesic_use.medicines-1-unit": "mg",
         "analgesic_use.medicines-1-pattern": "regular",
         "analgesic_use.medicines-1-doses": "2",
     }

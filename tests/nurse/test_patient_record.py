@@ -15,6 +15,7 @@ from pro_app.models import (
     Alert,
     Patient,
     PatientEvent,
+    Procedure,
     Response,
     SafetyEvent,
     SurveyInstance,
@@ -330,6 +331,34 @@ def test_channel_mobile_pause_and_resume(client, auth, gen, enrolled):
     client.post(f"{base}/resume")
     statuses = [i.status for i in instances(gen.engine, patient.id)]
     assert statuses[0] == "sent" and set(statuses[1:]) == {"scheduled"}
+
+
+@pytest.mark.parametrize("status", ["paused", "stopped"])
+def test_the_procedure_date_can_be_corrected_while_follow_up_is_held(
+    client, auth, gen, enrolled, status
+):
+    """The form was offered only while follow-up was active, though the date is a fact the
+    audit counts from and a held follow-up is planned again from it."""
+    site, patient = enrolled
+    auth.login(gen.user(site).email)
+    base = f"/patients/{patient.id}"
+    if status == "paused":
+        client.post(f"{base}/pause", data={"reason": "in hospital"})
+    else:
+        client.post(f"{base}/stop", data={"reason": "withdrew", "confirm": "y"})
+    assert client.get(base).text.count("Change the procedure date") == 1
+    new_date = (MORNING + timedelta(days=9)).date()
+    moved = client.post(
+        f"{base}/procedure-date",
+        data={"procedure_date": new_date.isoformat()},
+        follow_redirects=True,
+    )
+    when = "when follow-up resumes" if status == "paused" else "if follow-up restarts"
+    assert when in moved.text
+    with Session(gen.engine) as session:
+        stored = session.get(Patient, patient.id)
+        procedure = session.exec(select(Procedure).where(Procedure.patient_id == patient.id)).one()
+    assert (stored.status, procedure.procedure_date) == (status, new_date)
 
 
 def test_resuming_names_the_surveys_whose_window_closed_during_the_pause(

@@ -206,8 +206,13 @@ def _add_details(session: Session, rows: list[PatientRow], now: datetime) -> Non
     counts = session.exec(
         select(
             SurveyInstance.patient_id,
+            # Due: its time has come, or it was answered before (a baseline taken by phone
+            # once its window opened), as the audit counts it; so answered never exceeds due.
             func.count().filter(
-                SurveyInstance.due_at <= now,
+                or_(
+                    SurveyInstance.due_at <= now,
+                    SurveyInstance.status == InstanceStatus.COMPLETED,
+                ),
                 SurveyInstance.status.not_in([InstanceStatus.SCHEDULED, InstanceStatus.CANCELLED]),
             ),
             func.count().filter(SurveyInstance.status == InstanceStatus.COMPLETED),

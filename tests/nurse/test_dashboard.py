@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import event
 from sqlmodel import Session, select
 
-from pro_app.models import Alert, Patient
+from pro_app.models import Alert, Patient, SurveyInstance
 from pro_app.nurse.dashboard import Filters, patient_page
 from pro_app.storage.engine import session_scope
 from tests.followup.test_worsening import answer
@@ -71,6 +71,24 @@ def test_a_baseline_alone_shows_its_pain_with_no_change(gen, tick):
             session, site.id, Filters(), 1, datetime(2027, 1, 5, 12, 0, tzinfo=UTC)
         )
     assert (row.last_worst, row.worst_change) == (8, None)
+
+
+def test_a_survey_answered_before_its_due_time_counts_as_due_and_answered(gen, tick):
+    """A baseline taken by phone once its window opened, before its due time, showed "–"
+    under Answered (answered 1 of 0 due), as if the patient had answered nothing."""
+    site = gen.site()
+    gen.patient(site, now=ENROLLED, procedure_date=date(2027, 1, 11))
+    answer(gen.engine, tick, "baseline", 8, 6)
+    with session_scope(gen.engine) as session:
+        baseline = session.exec(
+            select(SurveyInstance).where(SurveyInstance.timepoint == "baseline")
+        ).one()
+        assert baseline.status == "completed"
+        baseline.due_at = baseline.completed_at + timedelta(days=2)
+        looked_at = baseline.completed_at + timedelta(hours=1)
+    with Session(gen.engine) as session:
+        (row,), _ = patient_page(session, site.id, Filters(), 1, looked_at)
+    assert (row.answered, row.due, row.response_rate) == (1, 1, 1.0)
 
 
 def count_queries(engine, run) -> int:

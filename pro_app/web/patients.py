@@ -46,7 +46,8 @@ def _site() -> Site:
     return database.session().get(Site, current_user.site_id)
 
 
-DAY_RANGES = {"0-14": (0, 14), "15-90": (15, 90), "91-": (91, None)}
+# Days since the procedure; "before" lists those whose procedure is still to come.
+DAY_RANGES = {"before": (None, -1), "0-14": (0, 14), "15-90": (15, 90), "91-": (91, None)}
 MAX_DAYS = 36_500
 PROCEDURES = frozenset(choice.value for choice in Augmentation)
 FOLLOW_UP_STATUSES = frozenset(choice.value for choice in FollowUpStatus)

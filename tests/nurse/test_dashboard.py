@@ -123,6 +123,23 @@ def test_the_list_costs_the_same_queries_for_10_or_50_patients(gen, tick):
     assert count_queries(gen.engine, page_of(small)) == count_queries(gen.engine, page_of(large))
 
 
+def test_the_days_filter_lists_patients_whose_procedure_is_still_to_come(
+    client, auth, gen, clock
+):
+    """Every range started at day 0, so no choice listed a patient enrolled before the
+    procedure, whose baseline is the one survey that must come back before it."""
+    clock.move_to(ENROLLED)
+    site = gen.site()
+    gen.patient(site, now=ENROLLED, study_id="SOON1", procedure_date=date(2027, 1, 11))
+    gen.patient(site, now=ENROLLED, study_id="DONE1", procedure_date=date(2027, 1, 1))
+    auth.login(gen.user(site).email)
+    before = client.get("/patients/?days=before").text
+    assert '<option value="before" selected>before the procedure</option>' in before
+    assert "SOON1" in before and "DONE1" not in before
+    recent = client.get("/patients/?days=0-14").text
+    assert "DONE1" in recent and "SOON1" not in recent
+
+
 def test_the_list_page_filters_and_searches(client, auth, gen):
     site = gen.site()
     gen.patient(site, study_id="KY1", augmentation="kyphoplasty")

@@ -17,6 +17,7 @@ from .channel import (
 from .dev_outbox import DevOutboxChannel, NullChannel
 from .replies import (
     SAYS_MORE,
+    STOP_WORDS,
     Reply,
     ReplyKind,
     normalise_text,
@@ -34,6 +35,7 @@ from .twilio_sms import TwilioSmsChannel
 
 __all__ = [
     "SAYS_MORE",
+    "STOP_WORDS",
     "Channel",
     "DevOutboxChannel",
     "NullChannel",

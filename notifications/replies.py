@@ -147,10 +147,11 @@ _FILLER = frozenset(
 )
 
 # What may stand beside a plain stop word in a request to stop texting: politeness, but not
-# an "it", "all" or "this" for the stop word to act on. "I want it to stop", "end it all"
-# and "I want to end it all" speak of pain or despair, not of texts: they are never an
-# opt-out (the patient would be told "no more texts" and left alone).
-_BESIDE_STOP = _FILLER - frozenset({"it", "all", "this", "that", "these", "those", "them"})
+# an "it", "all", "this" or "that" for the stop word to act on. "I want it to stop", "make
+# this stop", "end it all" and "I want to end it all" speak of pain or despair, not of
+# texts: they are never an opt-out (the patient would be told "no more texts" and left
+# alone), and a nurse reads them. "Stop these" and "stop them" are about the texts.
+_BESIDE_STOP = _FILLER - frozenset({"it", "all", "this", "that"})
 
 YES_WORDS = frozenset({"yes", "y", "yeah", "yea", "yep", "yup", "ya", "aye", "yess", "yes's"})
 NO_WORDS = frozenset({"no", "n", "nope", "nah", "nay", "non", "noo", "none", "nothing", "neither"})

@@ -4,6 +4,7 @@ a validating loader, scoring rules, red flags and FHIR conversion.
 Pure Python: no Flask and no database.
 """
 
+from .alert_rules import distress_words
 from .answers import AnswerError, enabled_items, is_enabled, missing_required, validate_answer
 from .loader import (
     InstrumentError,
@@ -51,6 +52,7 @@ __all__ = [
     "Urgency",
     "all_instruments",
     "clinically_important_improvement",
+    "distress_words",
     "configured_instrument_dirs",
     "enabled_items",
     "evaluate_pain_response",

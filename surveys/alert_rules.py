@@ -50,6 +50,11 @@ def pain_worsening(baseline: int | None, answers: list[PainPoint]) -> bool:
     return len(rises) >= needed and all(rises[-needed:])
 
 
+def distress_words() -> frozenset[str]:
+    """Words of distress or of needing help that a nurse reads the same day when texted."""
+    return frozenset(str(word) for word in thresholds()["distress_words"])
+
+
 def opioid_rise(baseline_omed: float | None, omed: float | None) -> bool:
     """Whether OMED rose by the threshold from baseline (None: cannot be judged)."""
     if baseline_omed is None or omed is None:

@@ -13,10 +13,11 @@ from datetime import datetime
 
 from sqlalchemy.orm import object_session
 from sqlalchemy.orm.attributes import flag_modified
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from notifications import (
     SAYS_MORE,
+    STOP_WORDS,
     parse_checklist,
     parse_choice,
     parse_reply,
@@ -27,6 +28,7 @@ from notifications import (
 
 from ..alerts import raise_alert
 from ..models import (
+    Alert,
     AlertKind,
     AnswerChannel,
     InstanceStatus,
@@ -39,10 +41,10 @@ from .answer_saving import complete, current_responses, lock_answers, save_answe
 from .instruments import (
     SmsKind,
     SmsQuestion,
+    concern_words,
     instrument,
     red_flags,
     sms_questions,
-    warning_words,
 )
 from .survey_pages import timepoint_place
 
@@ -172,11 +174,13 @@ def read_reply(question: SmsQuestion, body: str):
 
 def says_more(body: str, question: SmsQuestion | None = None) -> bool:
     """Whether a text says more than an answer to ``question``, for a nurse to read: a
-    word about a warning sign ("8 numb"), or ``SAYS_MORE`` words that are not the answer's,
-    its options' or politeness ("I want to die", "7 not sleeping at all")."""
+    word about a warning sign ("8 numb") or of distress ("7 suicidal", "9 help"), a stop
+    word that was no opt-out ("I just want it to stop"), or ``SAYS_MORE`` words that are
+    not the answer's, its options' or politeness ("my back is killing me")."""
     labels = question.labels if question and question.kind == SmsKind.CHOICE else ()
     words = words_beside(body, labels)
-    return len(words) >= SAYS_MORE or not warning_words().isdisjoint(words)
+    concern = concern_words() | STOP_WORDS
+    return len(words) >= SAYS_MORE or not concern.isdisjoint(words)
 
 
 def _unreadable_text(question: SmsQuestion, body: str, site: Site) -> str:
@@ -221,32 +225,28 @@ def handle_conversation_reply(
     if value is None:
         state["retries"] += 1
         _store(instance, state)
+        if question.kind == SmsKind.CHECKLIST and state["retries"] <= MAX_RETRIES:
+            # A reply to the warning signs that cannot be read may describe one ("my legs
+            # have gone weak"): the nurse is alerted at once (its text says whom to call).
+            _alert_unreadable(session, instance, patient, site, question, state, now, urgent=True)
+            if wrote:  # read again if that alert was acknowledged before this text came
+                _have_a_nurse_read(session, instance, patient, site, now)
+            return [_unreadable_text(question, body, site)]
+        told = _have_a_nurse_read(session, instance, patient, site, now) if wrote else []
         if state["retries"] > MAX_RETRIES:
-            return _passed_on(session, instance, patient, site, question, state, now)
-        if question.kind == SmsKind.CHECKLIST or wrote:
-            # A reply that cannot be read may describe a warning sign ("my legs have gone
-            # weak"): the nurse is alerted at once, as the patient is asked again.
-            raised = _alert_unreadable(
-                session, instance, patient, site, question, state, now, urgent=True
-            )
-            if raised and question.kind != SmsKind.CHECKLIST:  # its text says whom to call
-                return [
-                    templates.words_passed_on(site.name, site.team_phone),
-                    _unreadable_text(question, body, site),
-                ]
-        return [_unreadable_text(question, body, site)]
+            return [*told, *_passed_on(session, instance, patient, site, question, state, now)]
+        return [*told, _unreadable_text(question, body, site)]
     answers = question.answers_for(value)
     save_answers(
         session, instance, question.instrument_id, answers, channel=AnswerChannel.SMS, now=now
     )
     raised = red_flags(instrument(question.instrument_id), answers)
+    told = _have_a_nurse_read(session, instance, patient, site, now) if wrote else []
     advice = (
         [templates.red_flag_advice(advice_lines(raised), site.name, site.team_phone)]
         if raised
-        else []
+        else told
     )
-    if wrote and _alert_words(session, instance, patient, site, now, position) and not advice:
-        advice = [templates.words_passed_on(site.name, site.team_phone)]
     following = next_position(questions, saved_answers(session, instance))
     _store(instance, {"position": following, "retries": 0})
     if following >= len(questions):
@@ -257,11 +257,11 @@ def handle_conversation_reply(
 
 def _alert_unreadable(
     session, instance, patient, site, question, state: dict, now, *, urgent: bool = False
-) -> bool:
+) -> None:
     """Alert the nurse to unreadable replies to a question (once per question); due in 24
-    hours when a reply may describe a warning sign (``urgent``). True if newly raised."""
+    hours when a reply may describe a warning sign (``urgent``)."""
     what = "the warning signs" if question.kind == SmsKind.CHECKLIST else "a text question"
-    alert_id = raise_alert(
+    raise_alert(
         session,
         site=site,
         patient_id=patient.id,
@@ -275,34 +275,42 @@ def _alert_unreadable(
         now=now,
         instance_id=instance.id,
     )
-    return alert_id is not None
 
 
-def _alert_words(session, instance, patient, site, now, position: int | None = None) -> bool:
-    """Alert the nurse, due in 24 hours, to a text with words to read: an answer to the
-    question at ``position`` (once per question), or a text no question waited for (each
-    one). True if newly raised."""
-    if position is None:
-        what = "A text that answered no question"
-        key = f"words:{patient.id}:{now.isoformat()}"
-    else:
-        what = f"A texted answer at {instance.timepoint}"
-        key = f"words:{instance.id}:{position}"
-    alert_id = raise_alert(
-        session,
-        site=site,
-        patient_id=patient.id,
-        kind=AlertKind.WORDS_IN_REPLY,
-        urgency="24h",
-        summary=(
-            f"{what} came with words that may describe a problem: read them under Messages "
-            "and call the patient."
-        ),
-        dedupe_key=key,
-        now=now,
-        instance_id=instance.id if instance else None,
-    )
-    return alert_id is not None
+# Alerts that have a nurse read a patient's texts within 24 hours: while one is open, a
+# further text with words is read with it, not raised again.
+_READ_THEIR_TEXTS = (AlertKind.WORDS_IN_REPLY, AlertKind.UNREADABLE_REPLY)
+
+
+def _have_a_nurse_read(session, instance, patient, site, now) -> list[str]:
+    """Have a nurse read the patient's texts within 24 hours: an alert, unless one that
+    does so is still open (a text after it was acknowledged raises a new one). The text
+    that tells the patient so."""
+    waiting = session.exec(
+        select(Alert.id).where(
+            Alert.patient_id == patient.id,
+            Alert.acknowledged_at.is_(None),
+            Alert.kind.in_(_READ_THEIR_TEXTS),
+            Alert.urgency == "24h",
+        )
+    ).first()
+    if waiting is None:
+        where = f" at {instance.timepoint}" if instance is not None else ""
+        raise_alert(
+            session,
+            site=site,
+            patient_id=patient.id,
+            kind=AlertKind.WORDS_IN_REPLY,
+            urgency="24h",
+            summary=(
+                f"A text{where} said more than an answer, in words that may describe a "
+                "problem: read it under Messages and call the patient."
+            ),
+            dedupe_key=f"words:{patient.id}:{now.isoformat()}",
+            now=now,
+            instance_id=instance.id if instance is not None else None,
+        )
+    return [templates.words_passed_on(site.name, site.team_phone)]
 
 
 def _passed_on(session, instance, patient, site, question, state: dict, now) -> list[str]:
@@ -350,8 +358,7 @@ def answer_text(
     if instance is not None and in_conversation(instance):
         return handle_conversation_reply(session, instance, patient, site, body, now)
     if says_more(body):
-        _alert_words(session, instance, patient, site, now)
-        return [templates.words_passed_on(site.name, site.team_phone)]
+        return _have_a_nurse_read(session, instance, patient, site, now)
     return None
 
 

@@ -9,6 +9,7 @@ from surveys import (
     ItemType,
     RaisedFlag,
     all_instruments,
+    distress_words,
     get_instrument,
     red_flags_raised,
     score,
@@ -27,15 +28,17 @@ def red_flags(definition: Instrument, answers: dict) -> list[RaisedFlag]:
     return red_flags_raised(definition, answers)
 
 
-def warning_words() -> frozenset[str]:
-    """Words a patient may text about a warning sign (each red flag's ``words``)."""
-    return frozenset(
+def concern_words() -> frozenset[str]:
+    """Words that, texted, have a nurse read the text: about a warning sign (each red
+    flag's ``words``) or of distress (``distress_words`` in ``alert_rules.yaml``)."""
+    about_flags = (
         word
         for definition in all_instruments().values()
         for item in definition.items
         if item.red_flag
         for word in item.red_flag.words
     )
+    return distress_words() | frozenset(about_flags)
 
 
 class SmsKind(StrEnum):

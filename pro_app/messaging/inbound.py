@@ -185,7 +185,13 @@ def handle_inbound(
     if kind == "help":
         texts = [] if twilio_kind else [templates.help_reply(site.name, site.team_phone)]
         return _replies(session, patient, instance, [] if opted_out else texts, sid, now)
-    texts = answer_text(session, instance, patient, site, body, now)
+    # Unless it answers a survey asked by text, a text from a number that patients of two
+    # teams use gives no way to tell whose words it holds: it is kept on the record chosen
+    # above, as ever, but raises no alert at a team that may not be the sender's.
+    whose = (instance is not None and instance.asked_by_text) or len(
+        {p.site_id for p in patients}
+    ) == 1
+    texts = answer_text(session, instance, patient, site, body, now) if whose else None
     if texts is None:
         texts = [templates.help_reply(site.name, site.team_phone)]
     return _replies(session, patient, instance, [] if opted_out else texts, sid, now)

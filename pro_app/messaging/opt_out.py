@@ -55,15 +55,7 @@ def drop_opt_out_of_old_number(
     once opted out, say), and the patient never did. Call once the number is replaced.
     An opt-out of the patient's own (a STOP, the provider's "unsubscribed") stays.
     True if lifted."""
-    if not patient.sms_opted_out:
-        return False
-    last = session.exec(
-        select(PatientEvent.detail)
-        .where(PatientEvent.patient_id == patient.id, PatientEvent.kind == "sms_opt_out")
-        .order_by(PatientEvent.at.desc(), PatientEvent.id.desc())
-        .limit(1)
-    ).first()
-    if not last or not last.get(CARRIED):
+    if not patient.sms_opted_out or not _opted_out_by_the_number_only(session, patient):
         return False
     patient.sms_opted_out = False
     patient.sms_opted_out_at = None
@@ -77,6 +69,17 @@ def drop_opt_out_of_old_number(
         )
     )
     return True
+
+
+def _opted_out_by_the_number_only(session: Session, patient: Patient) -> bool:
+    """Whether the patient's last opt-out came with their number, not from them."""
+    last = session.exec(
+        select(PatientEvent.detail)
+        .where(PatientEvent.patient_id == patient.id, PatientEvent.kind == "sms_opt_out")
+        .order_by(PatientEvent.at.desc(), PatientEvent.id.desc())
+        .limit(1)
+    ).first()
+    return bool(last and last.get(CARRIED))
 
 
 STOP_NOTE = "The patient texted STOP: no more texts. Follow up by phone."
@@ -103,6 +106,13 @@ def set_opt_out(
     remember_number(session, number, stop, now)
     for patient in patients:
         if patient.sms_opted_out == stop:
+            if stop and _opted_out_by_the_number_only(session, patient):
+                # Their own STOP now: it stays when the number is corrected away.
+                session.add(
+                    PatientEvent(
+                        patient_id=patient.id, kind="sms_opt_out", detail=detail or {}, at=now
+                    )
+                )
             continue
         patient.sms_opted_out = stop
         patient.sms_opted_out_at = now if stop else None

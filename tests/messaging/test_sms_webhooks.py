@@ -276,7 +276,7 @@ def test_sms_conversation_asks_one_question_per_text(twilio, gen, tick):
     assert "analgesic_use" not in current
     # "stop the pain? eleven" says more than a number: a nurse reads it the same day.
     assert [(a.kind, a.urgency) for a in alerts] == [
-        ("unreadable_reply", "24h"),
+        ("words_in_reply", "24h"),
         ("red_flag", "now"),
     ]
     assert instances(gen.engine)[0].status == InstanceStatus.COMPLETED
@@ -332,7 +332,9 @@ def test_a_none_that_describes_a_warning_sign_is_asked_again_with_whom_to_call(t
 def test_words_beside_or_instead_of_a_texted_answer_reach_a_nurse_the_same_day(twilio, gen, tick):
     """The web form takes no words; a text can. "8 help my legs are weak" is the answer 8
     and words a nurse must read; "I want to end it all" is no answer and must not wait
-    for three unreadable replies. Politeness beside an answer alerts no one."""
+    for three unreadable replies. Politeness beside an answer alerts no one. While a
+    nurse is due to read the texts, more words are read with them; once she has
+    acknowledged, the next words raise a new alert."""
     enrolled = gen.patient(gen.site(), now=ENROLLED, channel="sms")
     tick(ENROLLED)
     number = enrolled.patient.phone_e164
@@ -343,29 +345,57 @@ def test_words_beside_or_instead_of_a_texted_answer_reach_a_nurse_the_same_day(t
     assert "passed what you wrote on" not in second and "Question 3 of 5" in second
     third = twilio.text(number, "I want to end it all").text
     assert "passed what you wrote on" in third and "number from 0 to 10" in third
-    again = twilio.text(number, "i want to end it all").text  # once per question
-    assert "passed what you wrote on" not in again and "number from 0 to 10" in again
     with Session(gen.engine) as session:
         pain = session.exec(select(Response).where(Response.instrument_id == "pain_nrs")).all()
         alerts = session.exec(select(Alert).order_by(Alert.id)).all()
     assert pain[-1].answers == {"worst": 8, "average": 7}
-    assert [(a.kind, a.urgency) for a in alerts] == [
-        ("words_in_reply", "24h"),
-        ("unreadable_reply", "24h"),
+    assert [(a.kind, a.urgency) for a in alerts] == [("words_in_reply", "24h")]
+    assert tier_of(alerts[0]) == WITHIN_24H  # listed with the 24-hour red flags
+    assert "legs" not in alerts[0].summary  # the words are read in the message trail
+    with session_scope(gen.engine) as session:
+        session.get(Alert, alerts[0].id).acknowledged_at = ENROLLED + timedelta(hours=1)
+    again = twilio.text(number, "i want to end it all").text
+    assert "passed what you wrote on" in again and "number from 0 to 10" in again
+    with Session(gen.engine) as session:
+        alerts = session.exec(select(Alert).order_by(Alert.id)).all()
+    assert [(a.kind, a.acknowledged_at is None) for a in alerts] == [
+        ("words_in_reply", False),
+        ("words_in_reply", True),
     ]
-    assert {tier_of(a) for a in alerts} == {WITHIN_24H}  # listed with 24-hour red flags
-    assert all("legs" not in a.summary and "end it" not in a.summary for a in alerts)
 
 
-def test_one_word_about_a_warning_sign_beside_a_texted_answer_reaches_a_nurse(twilio, gen, tick):
+@pytest.mark.parametrize("body", ["6 numb", "7 suicidal", "9 help", "8, make it stop"])
+def test_one_word_about_a_warning_sign_or_distress_beside_an_answer_reaches_a_nurse(
+    twilio, gen, tick, body
+):
     enrolled = gen.patient(gen.site(), now=ENROLLED, channel="sms")
     tick(ENROLLED)
     number = enrolled.patient.phone_e164
     assert "passed what you wrote on" not in twilio.text(number, "7 Jean").text  # a sign-off
-    assert "passed what you wrote on" in twilio.text(number, "6 numb").text
+    assert "passed what you wrote on" in twilio.text(number, body).text
     with Session(gen.engine) as session:
         alerts = session.exec(select(Alert)).all()
+        answers = session.exec(select(Response).where(Response.is_current)).one().answers
     assert [(a.kind, a.urgency) for a in alerts] == [("words_in_reply", "24h")]
+    assert len(answers) == 2  # the number beside the words is the answer
+
+
+def test_words_after_the_last_unreadable_reply_still_reach_a_nurse_the_same_day(twilio, gen, tick):
+    """After three unreadable replies the question is left for the nurse (a routine
+    alert); words that come later were not read any sooner, and got no reply at all."""
+    enrolled = gen.patient(gen.site(), now=ENROLLED, channel="sms")
+    tick(ENROLLED)
+    number = enrolled.patient.phone_e164
+    for body in ("??", "?", "eh"):
+        twilio.text(number, body)
+    late = twilio.text(number, "I want to end it all, my legs have gone weak").text
+    assert "passed what you wrote on" in late and "999" in late
+    with Session(gen.engine) as session:
+        alerts = session.exec(select(Alert).order_by(Alert.id)).all()
+    assert [(a.kind, a.urgency) for a in alerts] == [
+        ("unreadable_reply", "routine"),
+        ("words_in_reply", "24h"),
+    ]
 
 
 def test_help_with_a_warning_sign_is_not_passed_over_and_a_range_names_every_sign(

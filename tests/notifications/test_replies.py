@@ -71,6 +71,11 @@ def number(value: int) -> Reply:
         ("end it all", UNREADABLE),
         ("Make it stop. 9", number(9)),
         ("stop it", UNREADABLE),
+        ("make this stop", UNREADABLE),
+        # ... but "these" and "them" are the texts.
+        ("stop these", STOP),
+        ("Please stop them", STOP),
+        ("cancel these please", STOP),
         # Numbers.
         ("7", number(7)),
         (" 7 ", number(7)),

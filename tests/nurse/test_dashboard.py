@@ -123,9 +123,7 @@ def test_the_list_costs_the_same_queries_for_10_or_50_patients(gen, tick):
     assert count_queries(gen.engine, page_of(small)) == count_queries(gen.engine, page_of(large))
 
 
-def test_the_days_filter_lists_patients_whose_procedure_is_still_to_come(
-    client, auth, gen, clock
-):
+def test_the_days_filter_lists_patients_whose_procedure_is_still_to_come(client, auth, gen, clock):
     """Every range started at day 0, so no choice listed a patient enrolled before the
     procedure, whose baseline is the one survey that must come back before it."""
     clock.move_to(ENROLLED)

@@ -286,6 +286,29 @@ def test_a_mistyped_mobile_that_texted_stop_takes_its_opt_out_away_when_correcte
         assert session.get(Patient, stranger.id).sms_opted_out
 
 
+def test_a_patients_own_stop_after_a_carried_one_stays_when_the_mobile_is_corrected(
+    client, auth, gen, enrolled
+):
+    """The record took a number that had texted STOP; then the patient, on it, texted STOP
+    too. That second STOP added nothing (the record was opted out already), so a later
+    correction of the mobile turned texts back on against the patient's own wish."""
+    site, patient = enrolled
+    stranger = gen.patient(site, phone="07400 765432", study_id="OTHER-1").patient
+    with session_scope(gen.engine) as session:
+        set_opt_out(session, "+447400765432", [session.get(Patient, stranger.id)], True, MORNING)
+    auth.login(gen.user(site).email)
+    client.post(f"/patients/{patient.id}/mobile", data={"mobile": "07400 765432"})
+    with session_scope(gen.engine) as session:
+        on_number = [session.get(Patient, p.id) for p in (patient, stranger)]
+        set_opt_out(session, "+447400765432", on_number, True, MORNING + timedelta(hours=1))
+    fixed = client.post(
+        f"/patients/{patient.id}/mobile", data={"mobile": "07911 123456"}, follow_redirects=True
+    )
+    assert "Texts stay off for this patient, who texted STOP" in fixed.text
+    with Session(gen.engine) as session:
+        assert session.get(Patient, patient.id).sms_opted_out
+
+
 def test_saving_the_same_channel_or_mobile_says_nothing_changed(client, auth, gen, enrolled):
     site, patient = enrolled
     auth.login(gen.user(site).email)

@@ -419,16 +419,9 @@ def record_safety_event(
         raise ActionRefused("Symptomatic or not is recorded for cement leakage only.")
     if symptomatic is None and kind == SafetyEventKind.CEMENT_LEAKAGE:
         raise ActionRefused("Say whether the cement leakage was symptomatic.")
-    twin = session.exec(
-        select(SafetyEvent).where(
-            SafetyEvent.procedure_id == procedure.id,
-            SafetyEvent.kind == kind,
-            SafetyEvent.grade == grade,
-            SafetyEvent.event_date == event_date,
-            SafetyEvent.withdrawn_at.is_(None),
-        )
-    ).first()
-    if twin is not None and twin.symptomatic == symptomatic:  # a form sent twice
+    # Two sends of one form at once queue here, so the second finds the first's event.
+    session.exec(select(Procedure.id).where(Procedure.id == procedure.id).with_for_update())
+    if _recorded_twin(session, procedure.id, kind, grade, event_date, symptomatic):
         raise ActionRefused(
             "This event is already recorded (the same event, grade and date): "
             "it was not recorded again."
@@ -449,6 +442,35 @@ def record_safety_event(
     if grade == FATAL_GRADE and patient.status != FollowUpStatus.STOPPED:
         stop(session, patient, "died", None, user_id=user_id, now=now)
     return event
+
+
+def _recorded_twin(
+    session: Session,
+    procedure_id: int,
+    kind: str,
+    grade: int,
+    event_date: date,
+    symptomatic: bool | None,
+) -> bool:
+    """Whether this very event is already recorded and not withdrawn (a form sent twice)."""
+    same_symptoms = (
+        SafetyEvent.symptomatic.is_(None)
+        if symptomatic is None
+        else SafetyEvent.symptomatic == symptomatic
+    )
+    return (
+        session.exec(
+            select(SafetyEvent.id).where(
+                SafetyEvent.procedure_id == procedure_id,
+                SafetyEvent.kind == kind,
+                SafetyEvent.grade == grade,
+                SafetyEvent.event_date == event_date,
+                same_symptoms,
+                SafetyEvent.withdrawn_at.is_(None),
+            )
+        ).first()
+        is not None
+    )
 
 
 def withdraw_safety_event(

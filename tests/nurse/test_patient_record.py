@@ -1,7 +1,9 @@
 """The nurse's patient page: figures, answers, messages, and actions on the follow-up."""
 
+import contextlib
 import json
 import re
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -546,6 +548,76 @@ def test_a_safety_event_sent_twice_is_recorded_once(client, auth, gen, clock):
     assert client.post(url, data={**event, "grade": "3"}).status_code == 302  # a different one
     with Session(gen.engine) as session:
         assert [e.grade for e in session.exec(select(SafetyEvent))] == [2, 3]
+
+
+def test_cement_leakage_sent_twice_is_recorded_once_whichever_symptoms(client, auth, gen, clock):
+    """Two leakages on one day, one symptomatic and one not, are two events; sending
+    either again is refused (the twin was looked up without its symptoms, so the second
+    symptomless one went in)."""
+    clock.move_to(MORNING)
+    site = gen.site()
+    patient = gen.patient(site, now=MORNING, procedure_date=MORNING.date() - timedelta(days=3))
+    auth.login(gen.user(site).email)
+    url = f"/patients/{patient.patient.id}/safety-events"
+    leak = {"kind": "cement_leakage", "grade": "1", "event_date": MORNING.date().isoformat()}
+    assert client.post(url, data={**leak, "symptomatic": "yes"}).status_code == 302
+    assert client.post(url, data={**leak, "symptomatic": "no"}).status_code == 302
+    for symptoms in ("no", "yes"):
+        assert client.post(url, data={**leak, "symptomatic": symptoms}).status_code == 422
+    with Session(gen.engine) as session:
+        assert [e.symptomatic for e in session.exec(select(SafetyEvent))] == [True, False]
+
+
+def test_a_safety_event_sent_twice_at_once_is_recorded_once(gen, clock, monkeypatch):
+    """A double click sends two requests together: each looked for the other's event
+    before either had written it, and PostgreSQL kept both."""
+    if gen.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite takes its write lock at BEGIN, so the two queue already")
+    from pro_app.nurse import actions
+
+    clock.move_to(MORNING)
+    site = gen.site()
+    patient = gen.patient(site, now=MORNING, procedure_date=MORNING.date() - timedelta(days=3))
+    nurse = gen.user(site)
+    both_looked = threading.Barrier(2, timeout=2)
+    looked_up = actions._recorded_twin
+
+    def look_then_wait(*args):
+        found = looked_up(*args)
+        with contextlib.suppress(threading.BrokenBarrierError):
+            both_looked.wait()  # the other has looked too (unless it waits on the lock)
+        return found
+
+    monkeypatch.setattr(actions, "_recorded_twin", look_then_wait)
+    outcomes = []
+
+    def record():
+        try:
+            with session_scope(gen.engine) as session:
+                actions.record_safety_event(
+                    session,
+                    session.get(Patient, patient.patient.id),
+                    session.get(Procedure, patient.procedure.id),
+                    kind="infection",
+                    grade=2,
+                    event_date=MORNING.date(),
+                    symptomatic=None,
+                    notes=None,
+                    user_id=nurse.id,
+                    now=MORNING,
+                )
+            outcomes.append("recorded")
+        except actions.ActionRefused:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=record) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["recorded", "refused"]
+    with Session(gen.engine) as session:
+        assert len(session.exec(select(SafetyEvent)).all()) == 1
 
 
 def test_a_past_procedure_gets_safety_events_on_the_figure(client, auth, gen, tick, clock):

@@ -195,13 +195,14 @@ def conversation_reminder(
 ) -> str:
     """A reminder while a text conversation is partly answered; like every reminder it
     names no symptom, so it gives the question's number rather than its words. It names
-    the text to answer (by how it starts, never "our last text", which after a reminder is
-    the reminder) and the kind of reply that question takes, so a reply meant for another
-    question is not read as this one's."""
+    the text to answer (by the words "Question N of M" in it, which question 1's text has
+    after its greeting; never "our last text", which after a reminder is the reminder) and
+    the kind of reply that question takes, so a reply meant for another question is not
+    read as this one's."""
     return (
         f"{_hello(first_name)} a reminder from {_clean(team_name)}: question {number} of "
-        f"{total} is still waiting for your reply. Please reply to our text that starts "
-        f'"Question {number} of {total}" with {answer_with}.\n{STOP_LINE}'
+        f'{total} is still waiting for your reply. Please reply to our text with "Question '
+        f'{number} of {total}" in it, with {answer_with}.\n{STOP_LINE}'
     )
 
 

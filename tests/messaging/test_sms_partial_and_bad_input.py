@@ -1,13 +1,16 @@
 """A text conversation left part way, and bad input to the SMS webhook."""
 
+import re
 from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session, select
 
+from notifications import templates
 from notifications.templates import find_clinical_words
 from pro_app.audit.outcomes import OutcomeAccumulator
 from pro_app.audit.timelines import AuditFilters, timelines
-from pro_app.followup.conversation import answer_text
+from pro_app.followup.conversation import answer_text, opening_text
+from pro_app.followup.instruments import sms_questions
 from pro_app.messaging.inbound import handle_inbound
 from pro_app.models import Alert, InstanceStatus, Message, Response, SurveyInstance
 from pro_app.storage.engine import session_scope
@@ -56,7 +59,7 @@ def test_a_conversation_left_part_way_stays_partly_answered(gen, tick, clock, cl
     tick(baseline.next_reminder_at + timedelta(minutes=1))
     reminder = messages(gen.engine, kind="reminder")
     assert len(reminder) == 1 and "question 4 of 5" in reminder[0].body
-    assert 'reply to our text that starts "Question 4 of 5"' in reminder[0].body
+    assert 'reply to our text with "Question 4 of 5" in it' in reminder[0].body
     assert "with the numbers of any that are new, or 0 for none" in reminder[0].body
     assert "last text" not in reminder[0].body
     assert find_clinical_words(reminder[0].body.replace(site.name, "")) == []  # bar the team's
@@ -221,3 +224,14 @@ def test_words_from_a_number_two_teams_patients_use_alert_neither_team(
     assert "passed what you wrote on" not in reply and "for help call" in reply
     with Session(gen.engine) as session:
         assert session.exec(select(Alert)).all() == []
+
+
+def test_the_reminder_names_words_the_text_to_answer_has_even_for_question_1() -> None:
+    """Question 1's text starts with a greeting: a reminder to answer "our text that
+    starts 'Question 1 of 5'" named a text the patient never got."""
+    questions = sms_questions(["pain_nrs", "red_flags", "qol_overall"])
+    first = opening_text(questions, "Alex", "Spine team")
+    reminder = templates.conversation_reminder("Alex", "Spine team", 1, len(questions), "1")
+    quoted = re.search(r'text with "([^"]+)" in it', reminder)[1]
+    assert quoted == f"Question 1 of {len(questions)}" and quoted in first
+    assert not first.startswith(quoted)

@@ -187,6 +187,10 @@ STALE_FORM = (
     "Nothing you entered has been saved: check them against what the patient told you, "
     "then save again."
 )
+COMPLETED_MEANWHILE = (
+    "The patient finished this survey while this form was open. Nothing you entered has "
+    "been saved: check the answers shown against what the patient told you, then save again."
+)
 SAVED_BY = {
     AnswerChannel.WEB: "by the patient, on the web",
     AnswerChannel.SMS: "by the patient, by text",
@@ -195,10 +199,12 @@ SAVED_BY = {
 
 
 def answers_version(instance: SurveyInstance, current: dict[str, Response]) -> str:
-    """What an entry form is opened on, carried in the form: the survey's status and its
-    current answer rows (a save anywhere makes a new row)."""
+    """What an entry form is opened on, carried in the form: whether the survey is
+    completed and its current answer rows (a save anywhere makes a new row). Its window
+    closing meanwhile changes nothing a nurse enters."""
     rows = ",".join(str(current[instrument_id].id) for instrument_id in sorted(current))
-    return f"{instance.status}:{rows}"
+    completed = instance.status == InstanceStatus.COMPLETED
+    return f"{'completed' if completed else 'open'}:{rows}"
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ from ..models import (
     Alert,
     ContactChannel,
     FollowUpStatus,
+    InstanceStatus,
     Procedure,
     Role,
     SafetyEventKind,
@@ -62,6 +63,7 @@ from ..nurse.actions import (
 from ..nurse.actions import withdraw_safety_event as withdraw_event
 from ..nurse.patient_record import gather
 from ..nurse.phone_entry import (
+    COMPLETED_MEANWHILE,
     SEEN_FIELD,
     STALE_FORM,
     answers_version,
@@ -523,7 +525,8 @@ def enter_answers(patient_id: int, instance_id: int):
         seen = request.form.get(SEEN_FIELD, "")
         if seen != version:  # saved meanwhile (the patient, another nurse): never overwritten
             meanwhile = saved_meanwhile(pages, current, seen)
-            errors[""] = STALE_FORM
+            finished = not meanwhile and instance.status == InstanceStatus.COMPLETED
+            errors[""] = COMPLETED_MEANWHILE if finished else STALE_FORM
         if not errors:
             correcting = is_correction(instance)
             listed = save_entry(session, instance, answers, user_id=current_user.id, now=now)
@@ -532,7 +535,8 @@ def enter_answers(patient_id: int, instance_id: int):
             return _back(patient.id)
         session.rollback()  # nothing saved; the lock goes
         values = {k: {**saved.get(k, {}), **v} for k, v in answers.items()}
-    status = 409 if meanwhile or errors.get("") == STALE_FORM else 422 if errors else 200
+    stale = errors.get("") in (STALE_FORM, COMPLETED_MEANWHILE)
+    status = 409 if stale else 422 if errors else 200
     return (
         render_template(
             "patients/enter.html",

@@ -101,6 +101,39 @@ def test_answers_taken_by_phone_are_saved_as_nurse_entered(client, auth, gen, en
     assert figure(page, "omed")["data"][-1]["y"] == [40]
 
 
+def test_a_window_closing_while_the_phone_form_is_open_does_not_refuse_the_entry(
+    client, auth, gen, enrolled
+):
+    """The nurse may enter answers after a window closes; its closing while she was on
+    the phone refused her save as "saved meanwhile (shown above)", with nothing shown."""
+    site, patient = enrolled
+    auth.login(gen.user(site).email)
+    instance = baseline(gen.engine, patient.id)
+    url = f"/patients/{patient.id}/surveys/{instance.id}/enter"
+    opened = re.search(r'name="answers_seen" value="([^"]*)"', client.get(url).text).group(1)
+    with session_scope(gen.engine) as session:
+        session.get(SurveyInstance, instance.id).status = "expired"
+    assert client.post(url, data={"answers_seen": opened, **ENTRY}).status_code == 302
+    with Session(gen.engine) as session:
+        assert session.get(SurveyInstance, instance.id).status == "completed"
+
+
+def test_a_survey_finished_while_the_phone_form_is_open_says_so(client, auth, gen, enrolled):
+    site, patient = enrolled
+    auth.login(gen.user(site).email)
+    instance = baseline(gen.engine, patient.id)
+    url = f"/patients/{patient.id}/surveys/{instance.id}/enter"
+    opened = re.search(r'name="answers_seen" value="([^"]*)"', client.get(url).text).group(1)
+    with session_scope(gen.engine) as session:  # the patient submits "Check your answers"
+        session.get(SurveyInstance, instance.id).status = "completed"
+    refused = client.post(url, data={"answers_seen": opened, **ENTRY})
+    assert refused.status_code == 409
+    assert "The patient finished this survey while this form was open" in refused.text
+    assert "(shown above the form)" not in refused.text
+    with Session(gen.engine) as session:
+        assert session.exec(select(Response)).all() == []
+
+
 def test_answers_saved_while_the_phone_form_was_open_are_never_overwritten(
     client, auth, gen, enrolled
 ):

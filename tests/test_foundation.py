@@ -3,6 +3,7 @@
 from datetime import datetime
 
 import pytest
+from sqlalchemy import inspect
 from sqlalchemy.exc import OperationalError
 from sqlmodel import SQLModel
 
@@ -17,6 +18,24 @@ from pro_app.storage.upsert import row_values
 
 def test_models_and_migrations_agree(engine):
     assert schema_differences(engine) == []
+
+
+def test_every_foreign_key_is_named_as_the_models_name_it(engine):
+    """A later migration drops or alters a constraint by its name, on both databases."""
+    inspector = inspect(engine)
+    named = {
+        (table, key["name"])
+        for table in inspector.get_table_names()
+        for key in inspector.get_foreign_keys(table)
+    }
+    expected = {
+        (table.name, constraint.name)
+        for table in SQLModel.metadata.sorted_tables
+        for constraint in table.foreign_key_constraints
+    }
+    if engine.dialect.name == "sqlite":  # added to a made table by 0004, which names none
+        expected.discard(("message", "fk_message_site_id_site"))
+    assert named >= expected
 
 
 def test_production_refuses_to_start_without_secret_key(tmp_path):

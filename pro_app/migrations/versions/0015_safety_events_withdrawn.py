@@ -24,28 +24,22 @@ depends_on: Union[str, Sequence[str], None] = None
 
 
 def upgrade() -> None:
-    op.add_column(
-        'safety_event',
-        sa.Column('withdrawn_at', pro_app.models.types.UTCDateTime(timezone=True), nullable=True),
-    )
-    if op.get_bind().dialect.name == 'sqlite':
-        # SQLite cannot add a constraint to a table, but takes one inline with the column.
-        op.execute('ALTER TABLE safety_event ADD COLUMN withdrawn_by INTEGER REFERENCES "user" (id)')
-    else:
-        op.add_column('safety_event', sa.Column('withdrawn_by', sa.Integer(), nullable=True))
-        op.create_foreign_key(
-            op.f('fk_safety_event_withdrawn_by_user'),
-            'safety_event',
-            'user',
-            ['withdrawn_by'],
-            ['id'],
+    # In batch mode SQLite copies the table to add the foreign key, named as on PostgreSQL.
+    with op.batch_alter_table('safety_event') as batch:
+        batch.add_column(
+            sa.Column(
+                'withdrawn_at', pro_app.models.types.UTCDateTime(timezone=True), nullable=True
+            )
         )
-    op.add_column(
-        'safety_event',
-        sa.Column(
-            'withdrawn_reason', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True
-        ),
-    )
+        batch.add_column(sa.Column('withdrawn_by', sa.Integer(), nullable=True))
+        batch.add_column(
+            sa.Column(
+                'withdrawn_reason', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True
+            )
+        )
+        batch.create_foreign_key(
+            op.f('fk_safety_event_withdrawn_by_user'), 'user', ['withdrawn_by'], ['id']
+        )
 
 
 def downgrade() -> None:

@@ -3,9 +3,11 @@
 After a number of free tries, each further failure pauses sign-in for that account (or
 address) for twice as long as the last pause, up to an hour. Attempts during a pause are
 refused without checking the password and are not counted. A browser the account has
-signed in from before is not held by the account's pause (only by its address's), so
-failures from elsewhere cannot keep a colleague out. A success clears the account's count;
-a day without failures starts the count afresh.
+signed in from before (``device``, see ``web.known_devices``) is held by its own count
+and pause in place of the account's, and by its address's: failures from elsewhere cannot
+keep a colleague out, and its own failures do not pause the account for everyone else. A
+success clears the account's (or the browser's) count; a day without failures starts the
+count afresh.
 """
 
 from dataclasses import dataclass
@@ -18,7 +20,8 @@ from ..storage.upsert import insert_ignore
 
 ACCOUNT = "account"
 ADDRESS = "address"
-FREE_TRIES = {ACCOUNT: 5, ADDRESS: 20}  # a ward or a hospital shares one address
+DEVICE = "device"  # a browser the account has signed in from, for that account
+FREE_TRIES = {ACCOUNT: 5, DEVICE: 5, ADDRESS: 20}  # a ward or a hospital shares an address
 FIRST_PAUSE = timedelta(minutes=1)
 LONGEST_PAUSE = timedelta(hours=1)
 FORGET_AFTER = timedelta(days=1)
@@ -34,7 +37,9 @@ class Lock:
     def message(self, now: datetime) -> str:
         """The pause in plain words."""
         wait = in_words(self.until - now)
-        whose = "this account" if self.scope == ACCOUNT else "your network address"
+        whose = {ACCOUNT: "this account", DEVICE: "this account on this browser"}.get(
+            self.scope, "your network address"
+        )
         return (
             f"Too many failed sign-ins for {whose}, so signing in is paused. "
             f"Try again in {wait}. If you have forgotten your password, ask an administrator "
@@ -61,25 +66,21 @@ def tries_left(scope: str, failures: int) -> int:
     return max(0, FREE_TRIES[scope] - failures)
 
 
-def _keys(email: str, address: str | None) -> list[tuple[str, str]]:
-    keys = [(ACCOUNT, email[:254])]
+def _keys(email: str, address: str | None, device: str | None) -> list[tuple[str, str]]:
+    keys = [(DEVICE, device) if device else (ACCOUNT, email[:254])]
     if address:
         keys.append((ADDRESS, address[:254]))
     return keys
 
 
 def current_lock(
-    session: Session, email: str, address: str | None, now: datetime, *, account: bool = True
+    session: Session, email: str, address: str | None, now: datetime, *, device: str | None = None
 ) -> Lock | None:
-    """The pause in force for this email or address, the longer one if both are paused.
-
-    ``account=False``: the address's pause only (for a browser the account has signed in
-    from before, which the account's pause does not hold: see ``web.known_devices``).
-    """
+    """The pause in force for this email (or, from a browser it has signed in from,
+    ``device``) or address, the longer one if both are paused."""
     locks = [
         Lock(row.scope, row.locked_until)
-        for scope, key in _keys(email, address)
-        if account or scope != ACCOUNT
+        for scope, key in _keys(email, address, device)
         for row in session.exec(
             select(SignInThrottle).where(SignInThrottle.scope == scope, SignInThrottle.key == key)
         )
@@ -88,14 +89,17 @@ def current_lock(
     return max(locks, key=lambda lock: lock.until, default=None)
 
 
-def record_failure(session: Session, email: str, address: str | None, now: datetime) -> int:
-    """Count a failed sign-in for the email and the address; return the email's count.
+def record_failure(
+    session: Session, email: str, address: str | None, now: datetime, *, device: str | None = None
+) -> int:
+    """Count a failed sign-in for the email (or ``device``) and the address; return the
+    email's (or device's) count.
 
     Each row is locked while it is updated, so failures arriving at once through
     several workers are all counted.
     """
-    account_failures = 0
-    for scope, key in _keys(email, address):
+    first_failures = 0
+    for scope, key in _keys(email, address, device):
         insert_ignore(
             session,
             SignInThrottle,
@@ -113,17 +117,16 @@ def record_failure(session: Session, email: str, address: str | None, now: datet
         row.last_failure_at = now
         pause = pause_after(scope, row.failures)
         row.locked_until = now + pause if pause else None
-        if scope == ACCOUNT:
-            account_failures = row.failures
+        if scope != ADDRESS:
+            first_failures = row.failures
     session.flush()
-    return account_failures
+    return first_failures
 
 
-def clear_account(session: Session, email: str) -> None:
-    """Forget the email's failures after a successful sign-in."""
-    for row in session.exec(
-        select(SignInThrottle).where(
-            SignInThrottle.scope == ACCOUNT, SignInThrottle.key == email[:254]
-        )
-    ):
-        session.delete(row)
+def clear_account(session: Session, email: str, *, device: str | None = None) -> None:
+    """Forget the email's (and this browser's) failures after a successful sign-in."""
+    for scope, key in ((ACCOUNT, email[:254]), (DEVICE, device)):
+        for row in session.exec(
+            select(SignInThrottle).where(SignInThrottle.scope == scope, SignInThrottle.key == key)
+        ):
+            session.delete(row)

@@ -85,7 +85,7 @@ class SignInThrottle(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("scope", "key"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    scope: str = Field(max_length=16, description="'account' or 'address'")
+    scope: str = Field(max_length=16, description="'account', 'device' or 'address'")
     key: str = Field(max_length=254, description="the email as typed (lower case) or the address")
     failures: int = 0
     last_failure_at: datetime = Field(sa_type=UTCDateTime)

@@ -80,8 +80,8 @@ def login():
     session = database.session()
     email = form.email.data.strip().lower()
     now = utcnow()
-    known = known_devices.knows(email)  # held only by its address's pause
-    lock = throttle.current_lock(session, email, _address(), now, account=not known)
+    device = known_devices.device_key(email)  # held by its own pause, not the account's
+    lock = throttle.current_lock(session, email, _address(), now, device=device)
     if lock is not None:
         return _paused("auth/login.html", form, lock, now)
     user = session.exec(select(User).where(User.email == email)).first()
@@ -89,11 +89,11 @@ def login():
     session.rollback()  # hold no lock (SQLite's is for the whole database) while Argon2 runs
     matches = check_password(password_hash, form.password.data)
     if not (matches and user.active):
-        failures = throttle.record_failure(session, email, _address(), now)
+        failures = throttle.record_failure(session, email, _address(), now, device=device)
         session.commit()
-        flash(NO_MATCH + " " + _after_failure(session, email, failures, now, known), "error")
+        flash(NO_MATCH + " " + _after_failure(session, email, failures, now, device), "error")
         return render_template("auth/login.html", form=form), 401
-    throttle.clear_account(session, email)
+    throttle.clear_account(session, email, device=device)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(form.password.data)
     user.last_login_at = now
@@ -113,9 +113,9 @@ def _paused(template: str, form: FlaskForm, lock: throttle.Lock, now):
     return render_template(template, form=form), 429, {"Retry-After": str(wait)}
 
 
-def _after_failure(session, email: str, failures: int, now, known: bool) -> str:
+def _after_failure(session, email: str, failures: int, now, device: str | None) -> str:
     """What happens next, in plain words: a pause, or how many tries are left."""
-    lock = throttle.current_lock(session, email, _address(), now, account=not known)
+    lock = throttle.current_lock(session, email, _address(), now, device=device)
     if lock is not None:
         return lock.message(now)
     left = throttle.tries_left(throttle.ACCOUNT, failures)

@@ -4,7 +4,9 @@ An account's sign-in pauses after repeated failures (``accounts.sign_in_throttle
 many addresses, one wrong password an hour would keep a nurse out for good. So, as OWASP
 advises ("device cookies"), a successful sign-in leaves a signed cookie naming the account
 (by a keyed digest, never the email), and a browser that shows it is not held by the
-account's pause: only by its network address's. The pause still stops everyone else.
+account's pause. Its failures count against the cookie instead (``device_key``), which
+pauses as an account does, so a copied cookie buys no more guesses than the account's own
+pause allows, and its failures do not lengthen the pause that holds everyone else.
 """
 
 import hashlib
@@ -39,9 +41,16 @@ def _known() -> list[str]:
     return [d for d in digests if isinstance(d, str)] if isinstance(digests, list) else []
 
 
-def knows(email: str) -> bool:
-    """Whether this browser has signed in to the account ``email`` before (within 180 days)."""
-    return _digest(email) in _known()
+def device_key(email: str) -> str | None:
+    """If this browser has signed in to the account ``email`` before (within 180 days),
+    the key its failed sign-ins to it are counted under: a keyed digest of the cookie, so
+    every copy of the cookie shares one count. None for any other browser."""
+    raw = request.cookies.get(COOKIE)
+    if not raw or _digest(email) not in _known():
+        return None
+    key = current_app.config["SECRET_KEY"].encode()
+    seen = b"device-key:" + email.encode() + b":" + raw.encode()
+    return hmac.new(key, seen, hashlib.sha256).hexdigest()[:40]
 
 
 def remember(response: Response, email: str) -> Response:

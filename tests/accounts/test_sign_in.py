@@ -133,6 +133,27 @@ def test_failures_from_elsewhere_cannot_keep_a_nurse_out_of_her_own_browser(app,
     assert _sign_in(hers, user.email).status_code == 302
 
 
+def test_a_copied_device_cookie_buys_no_more_guesses_than_the_account_pause(app, gen, clock):
+    """The cookie skips the account's pause; copied off a shared computer it gave guesses
+    limited only by each address's pause. Its failures now pause it, as an account's do,
+    from any address; and they no longer pause the account for everyone else."""
+    user = gen.user(gen.site())
+    ward = app.test_client()
+    assert _sign_in(ward, user.email).status_code == 302
+    ward.post("/logout")
+    copy = app.test_client()
+    copy.set_cookie("pro_device", ward.get_cookie("pro_device").value)
+    for n in range(5):
+        assert _sign_in(copy, user.email, WRONG, address=f"198.51.100.{n}").status_code == 401
+    paused = _sign_in(copy, user.email, address="198.51.100.77")
+    assert paused.status_code == 429
+    assert "Too many failed sign-ins for this account on this browser" in paused.data.decode()
+    assert _sign_in(ward, user.email, address="192.0.2.99").status_code == 429  # one cookie
+    assert _sign_in(app.test_client(), user.email).status_code == 302  # the account is not
+    clock.shift(timedelta(minutes=2))
+    assert _sign_in(ward, user.email).status_code == 302
+
+
 def test_the_pause_doubles_and_tries_during_it_do_not_count(client, gen, engine, clock):
     user = gen.user(gen.site())
     for _ in range(5):

@@ -18,7 +18,8 @@ The rules, in order:
    `minimum..maximum`; "7/10" and "7 out of 10" count as 7 when the denominator is
    `maximum`. A fraction ("7.5", "7 and a half"), a negative ("-1"), a number out of
    range ("11", "78"), two different numbers ("7 or 8") or digits typed with a letter
-   that looks like one ("1O", "l0") make the text unreadable.
+   that looks like one ("1O", "l0") make the text unreadable. A phone number in the
+   text (a signature: "7 / John 07700 900123") is not read as numbers.
 3. **Start**: the text is only START, UNSTOP or YES (with politeness).
 4. **Help**: HELP or INFO with nothing else but politeness or asking for it ("HELP",
    "I need help", "help me please"). A text that says more ("help my legs have gone
@@ -226,8 +227,16 @@ def normalise_text(body: str) -> str:
     return _SPACED_LETTERS.sub(lambda m: re.sub(r"[^a-z]", "", m[0]), text)
 
 
+# A phone number in the text ("7 / John 07700 900123", a signature a phone adds to every
+# text; "call me on 0113 496 0123"): national (0...) or international (+...), in groups.
+# Left in, its digits made every such reply unreadable. No answer has this shape.
+_PHONE_NUMBER = re.compile(
+    r"(?<![\d+])(?:\+\d{1,3}\s?(?:\(0\)\s?)?|\(?0)\d{2,4}\)?[\s-]?\d{3,4}[\s-]?\d{3,4}(?!\d)"
+)
+
+
 def _normalise(body: str) -> str:
-    text = normalise_text(body)
+    text = _PHONE_NUMBER.sub(" ", normalise_text(body))
     text = re.sub(r"\bopt[\s_-]*out\b", "optout", text)
     text = re.sub(r"\bstop[\s_-]*all\b", "stopall", text)
     return re.sub(r"\b(" + "|".join(NUMBER_WORDS) + r")\b", lambda m: str(NUMBER_WORDS[m[1]]), text)

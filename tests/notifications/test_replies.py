@@ -300,3 +300,26 @@ def test_look_alike_letters_in_words_leave_the_number_alone():
     assert parse_reply("lol 7") == Reply("number", 7)
     assert parse_reply("5 o'clock pain is 6") == Reply("unreadable")  # two numbers
     assert parse_checklist("1 oil", 9) == frozenset({1})
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "7\nJohn Smith 07700 900123",
+        "7 call me on 07700900123",
+        "7 - sent from +44 (0)7700 900123",
+        "7 (0113) 496 0123",
+        "7 Mary 087 123 4567",
+    ],
+)
+def test_a_phone_number_in_a_reply_is_not_read_as_its_answer(body):
+    """A signature a phone adds to every text made every reply of that patient unreadable."""
+    assert parse_reply(body) == Reply("number", 7)
+    assert parse_checklist(body, 9) == frozenset({7})
+
+
+def test_numbers_a_reply_means_are_never_taken_for_a_phone_number():
+    assert parse_checklist("1 3 6 7 8 9", 9) == frozenset({1, 3, 6, 7, 8, 9})
+    assert parse_checklist("1 2 3 4 5 6 7 8 9", 9) == frozenset(range(1, 10))
+    assert parse_reply("0") == Reply("number", 0)
+    assert parse_reply("12345678") == Reply("unreadable")

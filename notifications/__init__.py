@@ -26,6 +26,7 @@ from .replies import (
     parse_choice,
     parse_reply,
     parse_yes_no,
+    without_signature,
     words_beside,
 )
 from .sms_text import SegmentInfo, gsm7_friendly, is_gsm7, segment_info
@@ -63,5 +64,6 @@ __all__ = [
     "segment_info",
     "stops_sms_to_number",
     "tokens_match",
+    "without_signature",
     "words_beside",
 ]

@@ -343,6 +343,28 @@ def words_beside(body: str, labels: Sequence[str] = ()) -> list[str]:
     ]
 
 
+_SENT_FROM = re.compile(r"\bsent from my\b[^\n]*", re.IGNORECASE)
+_NAME_WORD = re.compile(r"[A-Z][a-z']*\.?")
+
+
+def without_signature(body: str) -> str:
+    """A text without what a phone or a habit adds to every text: "Sent from my iPhone",
+    and a last line that is a phone number or only a name ("John 07700 900123", "Jean
+    Smith"). Words beside an answer are counted without it (``words_beside``), so a
+    signature does not have a nurse read every reply."""
+    lines = [line for line in _SENT_FROM.sub(" ", body).splitlines() if line.strip()]
+    if len(lines) > 1 and _is_signature(lines[-1]):
+        lines.pop()
+    return "\n".join(lines)
+
+
+def _is_signature(line: str) -> bool:
+    if _PHONE_NUMBER.search(line):
+        return True
+    words = line.replace(",", " ").split()
+    return 0 < len(words) <= 3 and all(_NAME_WORD.fullmatch(word) for word in words)
+
+
 def parse_yes_no(body: str) -> bool | None:
     """A yes or a no, in any case and with trailing words ("Yes I do", "nope, all fine"),
     or "1" / "0"; None when the text is neither, or both."""

@@ -23,6 +23,7 @@ from notifications import (
     parse_reply,
     parse_yes_no,
     templates,
+    without_signature,
     words_beside,
 )
 
@@ -178,9 +179,9 @@ def says_more(body: str, question: SmsQuestion | None = None) -> bool:
     word that was no opt-out ("I just want it to stop"), or ``SAYS_MORE`` words that are
     not the answer's, its options' or politeness ("my back is killing me")."""
     labels = question.labels if question and question.kind == SmsKind.CHOICE else ()
-    words = words_beside(body, labels)
-    concern = concern_words() | STOP_WORDS
-    return len(words) >= SAYS_MORE or not concern.isdisjoint(words)
+    if not (concern_words() | STOP_WORDS).isdisjoint(words_beside(body, labels)):
+        return True
+    return len(words_beside(without_signature(body), labels)) >= SAYS_MORE
 
 
 def _unreadable_text(question: SmsQuestion, body: str, site: Site) -> str:

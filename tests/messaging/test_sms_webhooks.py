@@ -380,6 +380,21 @@ def test_one_word_about_a_warning_sign_or_distress_beside_an_answer_reaches_a_nu
     assert len(answers) == 2  # the number beside the words is the answer
 
 
+def test_a_signature_on_every_text_is_neither_unreadable_nor_words_for_a_nurse(twilio, gen, tick):
+    """A phone that adds "John Smith 07700 900123" to every text made each reply
+    unreadable (its digits); counted as words, it would have a nurse read every reply."""
+    enrolled = gen.patient(gen.site(), now=ENROLLED, channel="sms")
+    tick(ENROLLED)
+    number = enrolled.patient.phone_e164
+    for score in (7, 6, 5):
+        reply = twilio.text(number, f"{score}\nJohn Smith 07700 900123\nSent from my iPhone")
+        assert "passed what you wrote on" not in reply.text
+    with Session(gen.engine) as session:
+        pain = session.exec(select(Response).where(Response.is_current)).one()
+        assert session.exec(select(Alert)).all() == []
+    assert pain.answers == {"worst": 7, "average": 6, "now": 5}
+
+
 def test_words_after_the_last_unreadable_reply_still_reach_a_nurse_the_same_day(twilio, gen, tick):
     """After three unreadable replies the question is left for the nurse (a routine
     alert); words that come later were not read any sooner, and got no reply at all."""

@@ -9,6 +9,7 @@ from notifications import (
     parse_choice,
     parse_reply,
     parse_yes_no,
+    without_signature,
     words_beside,
 )
 
@@ -323,3 +324,18 @@ def test_numbers_a_reply_means_are_never_taken_for_a_phone_number():
     assert parse_checklist("1 2 3 4 5 6 7 8 9", 9) == frozenset(range(1, 10))
     assert parse_reply("0") == Reply("number", 0)
     assert parse_reply("12345678") == Reply("unreadable")
+
+
+@pytest.mark.parametrize(
+    ("body", "kept"),
+    [
+        ("7\nJohn Smith 07700 900123", "7"),
+        ("7\nJean Smith", "7"),
+        ("7\n\nSent from my iPhone", "7"),
+        ("I want to end it all\nJean", "I want to end it all"),
+        ("7\nmy legs are weak", "7\nmy legs are weak"),  # a sentence, not a name
+        ("Jean Smith", "Jean Smith"),  # the only line: never taken for a signature
+    ],
+)
+def test_a_signature_is_not_counted_as_words_beside_an_answer(body, kept):
+    assert without_signature(body) == kept

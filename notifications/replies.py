@@ -332,7 +332,7 @@ def words_beside(body: str, labels: Sequence[str] = ()) -> list[str]:
     the options ``labels``, politeness or the words of a score. "8 help my legs are weak"
     gives help, legs, are, weak; "about 7 thanks" and "the same x" give none. A reply with
     ``SAYS_MORE`` of them says something a nurse should read."""
-    text = _normalise(body[:MAX_BODY])
+    text = _normalise(_SENT_FROM.sub(" ", body[:MAX_BODY]))  # "Sent from my phone" says nothing
     answer_words = _WITH_AN_ANSWER | YES_WORDS | NO_WORDS
     for label in labels:
         answer_words |= {w.replace("'", "") for w in _WORD.findall(_normalise(label))}
@@ -343,7 +343,7 @@ def words_beside(body: str, labels: Sequence[str] = ()) -> list[str]:
     ]
 
 
-_SENT_FROM = re.compile(r"\bsent from my\b[^\n]*", re.IGNORECASE)
+_SENT_FROM = re.compile(r"\bsent from my(?:[^\S\n]+[a-z0-9-]+){1,3}", re.IGNORECASE)
 _NAME_WORD = re.compile(r"[A-Z][a-z']*\.?")
 
 

@@ -283,6 +283,11 @@ def test_words_beside_an_answer_are_what_it_says_more(body, expected):
     assert words_beside(body) == expected
 
 
+def test_a_phones_sent_from_line_is_no_words_but_what_follows_it_is():
+    assert words_beside("7\nSent from my phone") == []
+    assert words_beside("7 Sent from my Android phone, call me") == ["call", "me"]
+
+
 def test_an_options_own_words_are_its_answer_not_more():
     assert words_beside("the same as before", MEDICINE_CHANGE) == []
     assert words_beside("More, 4 a day now", MEDICINE_CHANGE) == ["day"]

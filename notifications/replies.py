@@ -17,8 +17,9 @@ The rules, in order:
 2. **Number**: exactly one whole number (digits or zero..ten in words) within
    `minimum..maximum`; "7/10" and "7 out of 10" count as 7 when the denominator is
    `maximum`. A fraction ("7.5", "7 and a half"), a negative ("-1"), a number out of
-   range ("11", "78"), two different numbers ("7 or 8") or digits typed with a letter
-   that looks like one ("1O", "l0") make the text unreadable. A phone number in the
+   range ("11", "78"), two different numbers ("7 or 8"), digits typed into a word ("1O"
+   or "l0" for 10, "gr8", "10mg") or a number that counts something ("2 days ago",
+   "4 a day", "taking 2 paracetamol") make the text unreadable. A phone number in the
    text (a signature: "7 / John 07700 900123") is not read as numbers.
 3. **Start**: the text is only START, UNSTOP or YES (with politeness).
 4. **Help**: HELP or INFO with nothing else but politeness or asking for it ("HELP",
@@ -172,9 +173,18 @@ _SPACED_LETTERS = re.compile(r"\b[a-z](?:[\s.\-_*]+[a-z]\b){2,}")
 _OUT_OF = re.compile(r"(?<![\d.,])(-?\d++(?:[.,]\d++)?)\s*(?:/|\bout of\b|\bof\b)\s*(\d+)")
 _NUMBER = re.compile(r"(?<![\d.,])(-?)(\d+)(?:[.,](\d+))?")
 _WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
-# Digits typed with a letter that looks like one ("1O", "l0", "I0" for 10): never read as
-# the digits alone ("l0" had been read as 0), nor guessed at: unreadable, asked again.
-_LOOK_ALIKE = re.compile(r"\b(?=[0-9oli]*[0-9])(?=[0-9oli]*[oli])[0-9oli]+\b")
+# Digits typed into a word: a letter that looks like one ("1O", "l0", "I0" for 10), text
+# speak ("gr8", "2day", "b4") or a unit ("10mg"). Never read as the digits alone ("l0"
+# had been read as 0, "feeling gr8" as 8), nor guessed at: unreadable, asked again.
+_GLUED = re.compile(r"\b(?=\w*\d)(?=\w*[a-z])\w+\b")
+# A number that counts something ("2 days ago", "taking 2 paracetamol", "4 a day", "10 mg")
+# is no score or option: the reply is unreadable, asked again.
+_COUNTED = re.compile(
+    r"(?<![\d.,])\d+\s*(?:x\s*)?(?:(?:a|an|per|each|every)\s+)?(?:days?|weeks?|wks?|hours?|hrs?"
+    r"|minutes?|mins?|months?|years?|yrs?|nights?|times?|tablets?|tabs?|pills?|capsules?"
+    r"|doses?|puffs?|patch(?:es)?|mgs?|mls?|mcg|micrograms?|paracetamol|co-?codamol"
+    r"|codeine|morphine|oramorph|ibuprofen|tramadol|oxycodone)\b"
+)
 
 
 @dataclass(frozen=True)
@@ -237,6 +247,7 @@ _PHONE_NUMBER = re.compile(
 
 def _normalise(body: str) -> str:
     text = _PHONE_NUMBER.sub(" ", normalise_text(body))
+    text = re.sub(r"\bno[\s-]one\b", "nobody", text)  # "no one has called": not a 1
     text = re.sub(r"\bopt[\s_-]*out\b", "optout", text)
     text = re.sub(r"\bstop[\s_-]*all\b", "stopall", text)
     return re.sub(r"\b(" + "|".join(NUMBER_WORDS) + r")\b", lambda m: str(NUMBER_WORDS[m[1]]), text)
@@ -271,7 +282,7 @@ def _numbers(text: str, maximum: int) -> set[int | None] | None:
             found.add(None)
         return f" {match[1]} "
 
-    if _LOOK_ALIKE.search(text):
+    if _GLUED.search(text) or _COUNTED.search(text):
         found.add(None)
     text = _OUT_OF.sub(whole_of, text)
     for sign, whole, fraction in _NUMBER.findall(text):
@@ -317,6 +328,7 @@ _WITH_AN_ANSWER = frozenset(
     | {"the", "my", "pain", "score", "level", "out", "of", "or", "and", "to", "between"}
     | {"half", "i", "think", "today", "now", "tonight", "this", "morning", "evening"}
     | {"so", "far", "for", "answer", "reply", "number", "these", "them", "those", "above"}
+    | {"you", "u", "kindly", "take", "care", "bless"}
     | {"all", "fine", "im", "am", "yet", "at", "on", "of", "list", "that"}
     # how a score feels, which the score already says ("a bit sore", "7 not too bad")
     | {"bit", "little", "lot", "sore", "achy", "aching", "hurts", "not", "too", "very"}
@@ -343,7 +355,9 @@ def words_beside(body: str, labels: Sequence[str] = ()) -> list[str]:
     ]
 
 
-_SENT_FROM = re.compile(r"\bsent from my(?:[^\S\n]+[a-z0-9-]+){1,3}", re.IGNORECASE)
+_SENT_FROM = re.compile(
+    r"\b(?:sent from my|get outlook for)(?:[^\S\n]+[a-z0-9-]+){1,3}", re.IGNORECASE
+)
 _NAME_WORD = re.compile(r"[A-Z][a-z']*\.?")
 
 
@@ -387,7 +401,7 @@ def parse_checklist(body: str, count: int) -> frozenset[int] | None:
     numbers, a range that runs backwards, no number and no "none" word, or a "none" with
     words that may describe something: "none apart from fever")."""
     text = re.sub(r"[,;:/&+.]", " ", _normalise(body[:MAX_BODY]))
-    if _LOOK_ALIKE.search(text):
+    if _GLUED.search(text) or _COUNTED.search(text):
         return None
     text = _RANGE.sub(_spelt_out, text)
     if _RANGE_LEFT.search(text):

@@ -50,6 +50,7 @@ from .instruments import (
 from .survey_pages import timepoint_place
 
 MAX_RETRIES = 2  # the third unreadable reply to one question goes to the nurse
+STEM_LETTERS = 4  # a concern word this long stands for those that begin with it too
 
 
 def in_conversation(instance: SurveyInstance) -> bool:
@@ -179,7 +180,9 @@ def says_more(body: str, question: SmsQuestion | None = None) -> bool:
     word that was no opt-out ("I just want it to stop"), or ``SAYS_MORE`` words that are
     not the answer's, its options' or politeness ("my back is killing me")."""
     labels = question.labels if question and question.kind == SmsKind.CHOICE else ()
-    if not (concern_words() | STOP_WORDS).isdisjoint(words_beside(body, labels)):
+    concern = concern_words() | STOP_WORDS
+    stems = tuple(word for word in concern if len(word) >= STEM_LETTERS)
+    if any(w in concern or w.startswith(stems) for w in words_beside(body, labels)):
         return True
     return len(words_beside(without_signature(body), labels)) >= SAYS_MORE
 

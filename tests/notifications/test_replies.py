@@ -344,3 +344,29 @@ def test_numbers_a_reply_means_are_never_taken_for_a_phone_number():
 )
 def test_a_signature_is_not_counted_as_words_beside_an_answer(body, kept):
     assert without_signature(body) == kept
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Feeling gr8",
+        "Much better 2day",
+        "better b4 the op",
+        "on 10mg morphine",
+        "Had a fall two days ago",
+        "been in bed for three days",
+        "Taking 2 paracetamol",
+        "I take 8 tablets a day",
+        "No one has called me",
+    ],
+)
+def test_a_number_inside_a_word_or_counting_something_is_no_score(body):
+    """Each was read as a score: "feeling gr8" as 8, "two days ago" as 2."""
+    assert parse_reply(body) == Reply("unreadable")
+
+
+def test_a_count_of_doses_is_no_option_of_the_medicine_question():
+    """ "4 a day" was option 4, "I do not take pain medicine"."""
+    assert parse_choice("4 a day", MEDICINE_CHANGE) is None
+    assert parse_choice("I take 2 paracetamol", MEDICINE_CHANGE) is None
+    assert parse_choice("2", MEDICINE_CHANGE) == 2

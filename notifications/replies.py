@@ -219,6 +219,13 @@ def parse_reply(body: str, *, minimum: int = 0, maximum: int = 10) -> Reply:
     return Reply("unreadable")
 
 
+def only_a_keyword(body: str) -> bool:
+    """Whether a text is a carrier keyword and nothing more ("HELP", "info!"): no word
+    of the sender's own."""
+    words = {w.replace("'", "") for w in _WORD.findall(_normalise(body[:MAX_BODY]))}
+    return bool(words) and words <= HELP_WORDS | STOP_WORDS | START_WORDS
+
+
 def opt_out_type_from_twilio(value: str | None) -> ReplyKind | None:
     """Map Twilio's `OptOutType` webhook field (STOP, START, HELP) to a reply kind."""
     kinds: dict[str, ReplyKind] = {"STOP": "stop", "START": "start", "HELP": "help"}

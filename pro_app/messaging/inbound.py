@@ -11,7 +11,13 @@ from datetime import UTC, datetime
 from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
-from notifications import opt_out_type_from_twilio, parse_reply, parse_yes_no, templates
+from notifications import (
+    only_a_keyword,
+    opt_out_type_from_twilio,
+    parse_reply,
+    parse_yes_no,
+    templates,
+)
 
 from ..alerts import raise_alert
 from ..models import (
@@ -182,15 +188,20 @@ def handle_inbound(
         texts = _unmatched(session, pairs, sid, now)
         return _replies(session, None, None, [] if opted_out else texts, sid, now)
     site = session.get(Site, patient.site_id)
-    if kind == "help":
-        texts = [] if twilio_kind else [templates.help_reply(site.name, site.team_phone)]
-        return _replies(session, patient, instance, [] if opted_out else texts, sid, now)
     # Unless it answers a survey asked by text, a text from a number that patients of two
     # teams use gives no way to tell whose words it holds: it is kept on the record chosen
     # above, as ever, but raises no alert at a team that may not be the sender's.
     whose = (instance is not None and instance.asked_by_text) or len(
         {p.site_id for p in patients}
     ) == 1
+    if kind == "help":
+        # "I need help", "can someone help me": a plea a nurse reads (the patient is told
+        # so and whom to call); HELP or INFO alone gets who texts and whom to call.
+        plea = whose and not only_a_keyword(body)
+        texts = answer_text(session, None, patient, site, body, now) if plea else None
+        if texts is None:
+            texts = [] if twilio_kind else [templates.help_reply(site.name, site.team_phone)]
+        return _replies(session, patient, instance, [] if opted_out else texts, sid, now)
     texts = answer_text(session, instance, patient, site, body, now) if whose else None
     if texts is None:
         texts = [templates.help_reply(site.name, site.team_phone)]

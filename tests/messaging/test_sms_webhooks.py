@@ -201,6 +201,24 @@ def test_start_opts_back_in_and_help_gives_the_team(twilio, gen):
     assert "0113 496 0123" in twilio.text(enrolled.patient.phone_e164, "HELP").text
 
 
+@pytest.mark.parametrize("opt_out_type", [None, "HELP"])
+def test_a_plea_for_help_reaches_a_nurse_and_the_keyword_alone_does_not(twilio, gen, opt_out_type):
+    """ "I need help" got the help text, which says replies are not read straight away,
+    whether or not Twilio had taken it for its HELP keyword; a nurse never saw it."""
+    site = gen.site(team_phone="0113 496 0123")
+    number = gen.patient(site, now=ENROLLED).patient.phone_e164
+    extra = {"OptOutType": opt_out_type} if opt_out_type else {}
+    bare = twilio.text(number, "HELP", **extra).text
+    assert "passed what you wrote on" not in bare
+    with Session(gen.engine) as session:
+        assert session.exec(select(Alert)).all() == []
+    plea = twilio.text(number, "I need help, can someone call me", **extra).text
+    assert "passed what you wrote on" in plea and "0113 496 0123" in plea
+    with Session(gen.engine) as session:
+        alerts = session.exec(select(Alert)).all()
+    assert [(a.kind, a.urgency) for a in alerts] == [("words_in_reply", "24h")]
+
+
 def test_a_repeated_webhook_changes_nothing(twilio, gen):
     enrolled = gen.patient(gen.site(), now=ENROLLED)
     first = twilio.text(enrolled.patient.phone_e164, "help", sid="SM" + "7" * 32)

@@ -158,16 +158,22 @@ def test_a_reply_after_the_window_closed_is_not_stored(twilio, gen, tick, clock)
         assert session.exec(select(Alert)).first() is None  # a number alone: the help text
 
 
+def _every_window_closed(engine, clock) -> datetime:
+    """Five hours after enrolment, with every survey's window closed an hour before."""
+    now = ENROLLED + timedelta(hours=5)
+    clock.move_to(now)
+    with session_scope(engine) as session:
+        for instance in session.exec(select(SurveyInstance)):
+            instance.closes_at = now - timedelta(hours=1)
+    return now
+
+
 def test_words_texted_when_no_question_waits_reach_a_nurse(twilio, gen, tick, clock):  # noqa: F811
     """After the window closed, "my legs went weak last night" got the help text ("replies
     are not read straight away") and no one read it."""
     patient = gen.patient(gen.site(), now=ENROLLED, channel="sms").patient
     tick(ENROLLED)
-    replied_at = ENROLLED + timedelta(hours=5)
-    clock.move_to(replied_at)
-    with session_scope(gen.engine) as session:
-        for instance in session.exec(select(SurveyInstance)):
-            instance.closes_at = replied_at - timedelta(hours=1)
+    replied_at = _every_window_closed(gen.engine, clock)
     first = _reply(twilio.text(patient.phone_e164, "my legs went weak last night"))
     second = _reply(twilio.text(patient.phone_e164, "and now I can't walk"))
     assert "passed what you wrote on" in first and "999" in first
@@ -215,11 +221,7 @@ def test_words_from_a_number_two_teams_patients_use_alert_neither_team(
     first = gen.patient(gen.site(), now=ENROLLED, channel="sms", phone="07400 123456").patient
     gen.patient(gen.site(), now=ENROLLED, channel="sms", phone="07400 123456")
     tick(ENROLLED)
-    replied_at = ENROLLED + timedelta(hours=5)
-    clock.move_to(replied_at)
-    with session_scope(gen.engine) as session:
-        for instance in session.exec(select(SurveyInstance)):
-            instance.closes_at = replied_at - timedelta(hours=1)
+    _every_window_closed(gen.engine, clock)
     reply = _reply(twilio.text(first.phone_e164, "my legs went weak last night"))
     assert "passed what you wrote on" not in reply and "for help call" in reply
     with Session(gen.engine) as session:

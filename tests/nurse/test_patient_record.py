@@ -287,15 +287,21 @@ def test_a_mobile_that_texted_stop_is_taken_opted_out_and_the_nurse_told(
         assert session.get(Patient, patient.id).sms_opted_out
 
 
+def _a_number_that_texted_stop(gen, site) -> Patient:
+    """A patient at ``site`` on 07400 765432, which has texted STOP."""
+    stranger = gen.patient(site, phone="07400 765432", study_id="OTHER-1").patient
+    with session_scope(gen.engine) as session:
+        set_opt_out(session, "+447400765432", [session.get(Patient, stranger.id)], True, MORNING)
+    return stranger
+
+
 def test_a_mistyped_mobile_that_texted_stop_takes_its_opt_out_away_when_corrected(
     client, auth, gen, enrolled
 ):
     """The STOP was the mistyped number's, never the patient's: with the right number
     back, texts are on again. A patient's own STOP stays when their mobile changes."""
     site, patient = enrolled
-    stranger = gen.patient(site, phone="07400 765432", study_id="OTHER-1").patient
-    with session_scope(gen.engine) as session:
-        set_opt_out(session, "+447400765432", [session.get(Patient, stranger.id)], True, MORNING)
+    stranger = _a_number_that_texted_stop(gen, site)
     auth.login(gen.user(site).email)
     right = "0" + patient.phone_e164.removeprefix("+44")
     client.post(f"/patients/{patient.id}/mobile", data={"mobile": "07400 765432"})
@@ -328,9 +334,7 @@ def test_a_patients_own_stop_after_a_carried_one_stays_when_the_mobile_is_correc
     too. That second STOP added nothing (the record was opted out already), so a later
     correction of the mobile turned texts back on against the patient's own wish."""
     site, patient = enrolled
-    stranger = gen.patient(site, phone="07400 765432", study_id="OTHER-1").patient
-    with session_scope(gen.engine) as session:
-        set_opt_out(session, "+447400765432", [session.get(Patient, stranger.id)], True, MORNING)
+    stranger = _a_number_that_texted_stop(gen, site)
     auth.login(gen.user(site).email)
     client.post(f"/patients/{patient.id}/mobile", data={"mobile": "07400 765432"})
     with session_scope(gen.engine) as session:

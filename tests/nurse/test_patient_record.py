@@ -101,16 +101,23 @@ def test_answers_taken_by_phone_are_saved_as_nurse_entered(client, auth, gen, en
     assert figure(page, "omed")["data"][-1]["y"] == [40]
 
 
-def test_a_window_closing_while_the_phone_form_is_open_does_not_refuse_the_entry(
-    client, auth, gen, enrolled
-):
-    """The nurse may enter answers after a window closes; its closing while she was on
-    the phone refused her save as "saved meanwhile (shown above)", with nothing shown."""
+def _entry_form_opened(client, auth, gen, enrolled) -> tuple[SurveyInstance, str, str]:
+    """A nurse opens the phone-entry form of the baseline: it, the form's address, and
+    the answers the form was opened on."""
     site, patient = enrolled
     auth.login(gen.user(site).email)
     instance = baseline(gen.engine, patient.id)
     url = f"/patients/{patient.id}/surveys/{instance.id}/enter"
     opened = re.search(r'name="answers_seen" value="([^"]*)"', client.get(url).text).group(1)
+    return instance, url, opened
+
+
+def test_a_window_closing_while_the_phone_form_is_open_does_not_refuse_the_entry(
+    client, auth, gen, enrolled
+):
+    """The nurse may enter answers after a window closes; its closing while she was on
+    the phone refused her save as "saved meanwhile (shown above)", with nothing shown."""
+    instance, url, opened = _entry_form_opened(client, auth, gen, enrolled)
     with session_scope(gen.engine) as session:
         session.get(SurveyInstance, instance.id).status = "expired"
     assert client.post(url, data={"answers_seen": opened, **ENTRY}).status_code == 302
@@ -119,11 +126,7 @@ def test_a_window_closing_while_the_phone_form_is_open_does_not_refuse_the_entry
 
 
 def test_a_survey_finished_while_the_phone_form_is_open_says_so(client, auth, gen, enrolled):
-    site, patient = enrolled
-    auth.login(gen.user(site).email)
-    instance = baseline(gen.engine, patient.id)
-    url = f"/patients/{patient.id}/surveys/{instance.id}/enter"
-    opened = re.search(r'name="answers_seen" value="([^"]*)"', client.get(url).text).group(1)
+    instance, url, opened = _entry_form_opened(client, auth, gen, enrolled)
     with session_scope(gen.engine) as session:  # the patient submits "Check your answers"
         session.get(SurveyInstance, instance.id).status = "completed"
     refused = client.post(url, data={"answers_seen": opened, **ENTRY})
@@ -140,11 +143,7 @@ def test_answers_saved_while_the_phone_form_was_open_are_never_overwritten(
     """The nurse opens the form; the patient answers on the web meanwhile (worst pain 9,
     new weakness); the nurse's save is refused with the patient's answers shown and hers
     kept in the form, so nothing either of them gave is lost."""
-    site, patient = enrolled
-    auth.login(gen.user(site).email)
-    instance = baseline(gen.engine, patient.id)
-    url = f"/patients/{patient.id}/surveys/{instance.id}/enter"
-    opened = re.search(r'name="answers_seen" value="([^"]*)"', client.get(url).text).group(1)
+    instance, url, opened = _entry_form_opened(client, auth, gen, enrolled)
     with session_scope(gen.engine) as session:
         survey = session.get(SurveyInstance, instance.id)
         for instrument_id, answers in (

@@ -34,7 +34,7 @@ KIND_LABELS = {
     AlertKind.OPIOID_UP: "Opioid rise",
     AlertKind.NON_RESPONSE: "No reply",
     AlertKind.UNREADABLE_REPLY: "Reply not understood",
-    AlertKind.WORDS_IN_REPLY: "Words beside a texted answer",
+    AlertKind.WORDS_IN_REPLY: "Texted words to read",
     AlertKind.UNMATCHED_REPLY: "Reply from a shared number",
     AlertKind.DELIVERY_FAILURE: "Text not delivered",
     AlertKind.NOT_SENT: "Text not sent",

@@ -16,7 +16,7 @@ class AlertKind(StrEnum):
     DELIVERY_FAILURE = "delivery_failure"
     OPTED_OUT = "opted_out"
     UNREADABLE_REPLY = "unreadable_reply"
-    WORDS_IN_REPLY = "words_in_reply"  # a texted answer that came with words to read
+    WORDS_IN_REPLY = "words_in_reply"  # a text with words a nurse reads (beside an answer or not)
     NOT_SENT = "not_sent"  # an invitation or reminder ran out of retries
     UNMATCHED_REPLY = "unmatched_reply"  # from a number two patients with open surveys use
 

@@ -30,7 +30,7 @@ CONTACT_WORDS = {
     AlertKind.NOT_SENT: "Text could not be sent",
     AlertKind.OPTED_OUT: "Texted STOP: phone instead",
     AlertKind.UNREADABLE_REPLY: "Text reply unreadable",
-    AlertKind.WORDS_IN_REPLY: "Words beside a texted answer: read, call",
+    AlertKind.WORDS_IN_REPLY: "Texted words: read them, call",
     AlertKind.UNMATCHED_REPLY: "Reply from a shared number: call",
 }
 

@@ -21,7 +21,7 @@ from pro_app.models import (
     Response,
 )
 from pro_app.nurse.actions import correct_mobile
-from pro_app.nurse.triage import WITHIN_24H, tier_of
+from pro_app.nurse.triage import WITHIN_24H, Outcomes, describe, tier_of
 from pro_app.storage.engine import session_scope
 from tests.tick_helpers import instances, messages
 
@@ -369,6 +369,7 @@ def test_words_beside_or_instead_of_a_texted_answer_reach_a_nurse_the_same_day(t
     assert pain[-1].answers == {"worst": 8, "average": 7}
     assert [(a.kind, a.urgency) for a in alerts] == [("words_in_reply", "24h")]
     assert tier_of(alerts[0]) == WITHIN_24H  # listed with the 24-hour red flags
+    assert describe(alerts[0], Outcomes()) == "Texted words: read them, call"
     assert "legs" not in alerts[0].summary  # the words are read in the message trail
     with session_scope(gen.engine) as session:
         session.get(Alert, alerts[0].id).acknowledged_at = ENROLLED + timedelta(hours=1)

@@ -226,6 +226,28 @@ def only_a_keyword(body: str) -> bool:
     return bool(words) and words <= HELP_WORDS | STOP_WORDS | START_WORDS
 
 
+# Words that may come with a scale's end said in words ("I have no pain at all, thanks").
+_WITH_AN_END = frozenset(
+    {"please", "thanks", "thank", "you", "thankyou", "thx", "ta", "cheers", "x", "xx", "xxx"}
+    | {"ok", "okay", "at", "all", "i", "have", "im", "got", "today", "now", "really"}
+)
+
+
+def parse_scale_end(body: str, low_label: str | None, high_label: str | None) -> str | None:
+    """ "low" or "high" when a reply says a scale's end in the words the question gave for
+    it ("No pain", "I have no pain at all", "as good as it can be"), else None. Only those
+    words, with politeness: "no pain but my legs are weak" is no end of the scale."""
+    said = _words_of(body) - _WITH_AN_END
+    for end, label in (("low", low_label), ("high", high_label)):
+        if label and said and said == _words_of(label) - _WITH_AN_END:
+            return end
+    return None
+
+
+def _words_of(text: str) -> set[str]:
+    return {w.replace("'", "") for w in _WORD.findall(_normalise(text[:MAX_BODY]))}
+
+
 def opt_out_type_from_twilio(value: str | None) -> ReplyKind | None:
     """Map Twilio's `OptOutType` webhook field (STOP, START, HELP) to a reply kind."""
     kinds: dict[str, ReplyKind] = {"STOP": "stop", "START": "start", "HELP": "help"}

@@ -21,6 +21,7 @@ from notifications import (
     parse_checklist,
     parse_choice,
     parse_reply,
+    parse_scale_end,
     parse_yes_no,
     templates,
     without_signature,
@@ -171,7 +172,10 @@ def read_reply(question: SmsQuestion, body: str):
     if question.kind == SmsKind.CHOICE:
         return parse_choice(body, question.labels)
     reply = parse_reply(body, minimum=question.minimum, maximum=question.maximum)
-    return reply.value if reply.kind == "number" else None
+    if reply.kind == "number":
+        return reply.value
+    end = parse_scale_end(body, question.low_label, question.high_label)  # "No pain"
+    return {"low": question.minimum, "high": question.maximum}.get(end)
 
 
 def says_more(body: str, question: SmsQuestion | None = None) -> bool:

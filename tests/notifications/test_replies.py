@@ -8,6 +8,7 @@ from notifications import (
     parse_checklist,
     parse_choice,
     parse_reply,
+    parse_scale_end,
     parse_yes_no,
     without_signature,
     words_beside,
@@ -370,3 +371,18 @@ def test_a_count_of_doses_is_no_option_of_the_medicine_question():
     assert parse_choice("4 a day", MEDICINE_CHANGE) is None
     assert parse_choice("I take 2 paracetamol", MEDICINE_CHANGE) is None
     assert parse_choice("2", MEDICINE_CHANGE) == 2
+
+
+@pytest.mark.parametrize(
+    ("body", "end"),
+    [
+        ("No pain", "low"),
+        ("I have no pain at all, thank you", "low"),
+        ("worst pain imaginable", "high"),
+        ("none", None),  # not the question's words: asked again
+        ("no pain but my legs are weak", None),  # more than the end of the scale
+        ("pain", None),
+    ],
+)
+def test_a_scales_end_said_in_the_questions_words(body, end):
+    assert parse_scale_end(body, "No pain", "Worst pain imaginable") == end

@@ -248,6 +248,19 @@ def _words_of(text: str) -> set[str]:
     return {w.replace("'", "") for w in _WORD.findall(_normalise(text[:MAX_BODY]))}
 
 
+# Words that take back an earlier answer ("sorry, I meant 8", "that should be 6").
+_CORRECTING = frozenset(
+    {"meant", "mean", "mistake", "mistaken", "wrong", "correction", "correct", "oops"}
+    | {"typo", "actually", "instead", "should"}
+)
+
+
+def corrects_an_answer(body: str) -> bool:
+    """Whether a reply takes back an answer already given: read as the next question's
+    answer, "sorry I meant 8" would put the first question's answer on the second."""
+    return not _words_of(body).isdisjoint(_CORRECTING)
+
+
 def opt_out_type_from_twilio(value: str | None) -> ReplyKind | None:
     """Map Twilio's `OptOutType` webhook field (STOP, START, HELP) to a reply kind."""
     kinds: dict[str, ReplyKind] = {"STOP": "stop", "START": "start", "HELP": "help"}

@@ -18,6 +18,7 @@ from sqlmodel import Session, select
 from notifications import (
     SAYS_MORE,
     STOP_WORDS,
+    corrects_an_answer,
     parse_checklist,
     parse_choice,
     parse_reply,
@@ -230,6 +231,10 @@ def handle_conversation_reply(
     # Words beside the answer, or instead of it, may describe a warning sign or distress
     # ("8 help my legs are weak", "I want to end it all"): a nurse reads them the same day.
     wrote = says_more(body, question)
+    if value is not None and corrects_an_answer(body):
+        # "Sorry, I meant 8" is about the answer before, not this question's: a nurse
+        # corrects it (by phone entry) and this question is asked again.
+        value, wrote = None, True
     if value is None:
         state["retries"] += 1
         _store(instance, state)

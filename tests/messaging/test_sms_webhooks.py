@@ -427,6 +427,22 @@ def test_the_end_of_a_scale_in_the_questions_own_words_is_its_number(twilio, gen
     assert pain.answers == {"worst": 0}
 
 
+def test_a_correction_of_the_last_answer_is_not_saved_as_the_next_one(twilio, gen, tick):
+    """ "Sorry, I meant 8", sent after the worst pain was saved as 7, was saved as the
+    average pain: the first answer stayed wrong and the second was one never given."""
+    enrolled = gen.patient(gen.site(), now=ENROLLED, channel="sms")
+    tick(ENROLLED)
+    number = enrolled.patient.phone_e164
+    twilio.text(number, "7")
+    again = twilio.text(number, "Sorry, I meant 8").text
+    assert "passed what you wrote on" in again and "number from 0 to 10" in again
+    with Session(gen.engine) as session:
+        pain = session.exec(select(Response).where(Response.is_current)).one()
+        alerts = session.exec(select(Alert)).all()
+    assert pain.answers == {"worst": 7}  # for the nurse to correct; nothing put on average
+    assert [(a.kind, a.urgency) for a in alerts] == [("words_in_reply", "24h")]
+
+
 def test_words_after_the_last_unreadable_reply_still_reach_a_nurse_the_same_day(twilio, gen, tick):
     """After three unreadable replies the question is left for the nurse (a routine
     alert); words that come later were not read any sooner, and got no reply at all."""

@@ -4,6 +4,7 @@ import pytest
 
 from notifications import (
     Reply,
+    corrects_an_answer,
     opt_out_type_from_twilio,
     parse_checklist,
     parse_choice,
@@ -386,3 +387,19 @@ def test_a_count_of_doses_is_no_option_of_the_medicine_question():
 )
 def test_a_scales_end_said_in_the_questions_words(body, end):
     assert parse_scale_end(body, "No pain", "Worst pain imaginable") == end
+
+
+@pytest.mark.parametrize(
+    ("body", "corrects"),
+    [
+        ("Sorry, I meant 8", True),
+        ("that should be 6", True),
+        ("oops 5 not 6", True),
+        ("8", False),
+        ("7 thanks", False),
+        ("2 no change", False),
+        ("last night was bad 8", False),
+    ],
+)
+def test_a_reply_that_takes_back_an_earlier_answer(body, corrects):
+    assert corrects_an_answer(body) is corrects

@@ -80,12 +80,13 @@ def login():
     session = database.session()
     email = form.email.data.strip().lower()
     now = utcnow()
-    device = known_devices.device_key(email)  # held by its own pause, not the account's
+    user = session.exec(select(User).where(User.email == email)).first()
+    password_hash = user.password_hash if user else None
+    # A browser this account signed in from, with this password: held by its own pause.
+    device = known_devices.device_key(email, password_hash)
     lock = throttle.current_lock(session, email, _address(), now, device=device)
     if lock is not None:
         return _paused("auth/login.html", form, lock, now)
-    user = session.exec(select(User).where(User.email == email)).first()
-    password_hash = user.password_hash if user else None
     session.rollback()  # hold no lock (SQLite's is for the whole database) while Argon2 runs
     matches = check_password(password_hash, form.password.data)
     if not (matches and user.active):
@@ -101,9 +102,11 @@ def login():
     staff_session.begin(user, now)
     if user.must_change_password:
         flash("Your password was reset by an administrator: choose a new one.", "info")
-        return known_devices.remember(redirect(url_for("auth.change_password")), email)
+        return known_devices.remember(
+            redirect(url_for("auth.change_password")), email, user.password_hash
+        )
     target = safe_next(request.args.get("next")) or home_for(user)
-    return known_devices.remember(redirect(target), email)
+    return known_devices.remember(redirect(target), email, user.password_hash)
 
 
 def _paused(template: str, form: FlaskForm, lock: throttle.Lock, now):
@@ -181,4 +184,4 @@ def change_password_page():
     session.commit()
     staff_session.renew(user)
     flash("Your password is changed. Any other place you were signed in is signed out.", "info")
-    return redirect(home_for(user))
+    return known_devices.remember(redirect(home_for(user)), user.email, user.password_hash)

@@ -6,7 +6,9 @@ advises ("device cookies"), a successful sign-in leaves a signed cookie naming t
 (by a keyed digest, never the email), and a browser that shows it is not held by the
 account's pause. Its failures count against the cookie instead (``device_key``), which
 pauses as an account does, so a copied cookie buys no more guesses than the account's own
-pause allows, and its failures do not lengthen the pause that holds everyone else.
+pause allows, and its failures do not lengthen the pause that holds everyone else. The
+cookie names the account with its password hash: after a change or an administrator's
+reset, no browser is known until it signs in with the new password.
 """
 
 import hashlib
@@ -25,9 +27,12 @@ def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="known-device")
 
 
-def _digest(email: str) -> str:
+def _digest(email: str, password_hash: str) -> str:
+    """The account as the cookie names it: keyed, and made with the account's password
+    hash, so a changed or reset password forgets every browser known before."""
     key = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(key, b"device:" + email.encode(), hashlib.sha256).hexdigest()[:32]
+    named = b"device:" + email.encode() + b":" + password_hash.encode()
+    return hmac.new(key, named, hashlib.sha256).hexdigest()[:32]
 
 
 def _known() -> list[str]:
@@ -41,21 +46,23 @@ def _known() -> list[str]:
     return [d for d in digests if isinstance(d, str)] if isinstance(digests, list) else []
 
 
-def device_key(email: str) -> str | None:
-    """If this browser has signed in to the account ``email`` before (within 180 days),
-    the key its failed sign-ins to it are counted under: a keyed digest of the cookie, so
-    every copy of the cookie shares one count. None for any other browser."""
+def device_key(email: str, password_hash: str | None) -> str | None:
+    """If this browser has signed in to the account ``email`` before (within 180 days,
+    with the password it has now), the key its failed sign-ins to it are counted under: a
+    keyed digest of the cookie, so every copy of the cookie shares one count. None for any
+    other browser, and for an email with no account."""
     raw = request.cookies.get(COOKIE)
-    if not raw or _digest(email) not in _known():
+    if not raw or not password_hash or _digest(email, password_hash) not in _known():
         return None
     key = current_app.config["SECRET_KEY"].encode()
     seen = b"device-key:" + email.encode() + b":" + raw.encode()
     return hmac.new(key, seen, hashlib.sha256).hexdigest()[:40]
 
 
-def remember(response: Response, email: str) -> Response:
-    """Mark this browser as one ``email`` signs in from (after a successful sign-in)."""
-    digest = _digest(email)
+def remember(response: Response, email: str, password_hash: str) -> Response:
+    """Mark this browser as one ``email`` signs in from (after a successful sign-in or a
+    change of password)."""
+    digest = _digest(email, password_hash)
     kept = [digest] + [d for d in _known() if d != digest][: MOST_ACCOUNTS - 1]
     response.set_cookie(
         COOKIE,

@@ -154,6 +154,26 @@ def test_a_copied_device_cookie_buys_no_more_guesses_than_the_account_pause(app,
     assert _sign_in(ward, user.email).status_code == 302
 
 
+def test_a_new_password_forgets_the_browsers_known_before(app, gen, engine, clock):
+    """A cookie kept after an administrator's reset (a leaver's laptop, a copy) went on
+    skipping the account's pause. It names the account with its password now: after a
+    reset it is a stranger's browser, held by the account's pause like any other."""
+    user = gen.user(gen.site())
+    old_laptop = app.test_client()
+    assert _sign_in(old_laptop, user.email).status_code == 302
+    old_laptop.post("/logout")
+    with Session(engine) as session:  # an administrator resets the password
+        stored = session.get(User, user.id)
+        stored.password_hash = passwords.hash_password("a brand new passphrase")
+        session.add(stored)
+        session.commit()
+    for n in range(5):  # someone else, wrong each time
+        _sign_in(app.test_client(), user.email, WRONG, address=f"198.51.100.{n}")
+    held = _sign_in(old_laptop, user.email, WRONG, address="198.51.100.77")
+    assert held.status_code == 429
+    assert "Too many failed sign-ins for this account, so" in held.data.decode()
+
+
 def test_the_pause_doubles_and_tries_during_it_do_not_count(client, gen, engine, clock):
     user = gen.user(gen.site())
     for _ in range(5):
@@ -279,6 +299,20 @@ def test_a_user_changes_their_password(client, gen, clock):
     client.post("/logout")
     assert _sign_in(client, user.email).status_code == 401
     assert _sign_in(client, user.email, "a brand new password").status_code == 302
+
+
+def test_a_browser_that_changed_its_password_stays_known(app, gen, clock):
+    """Changing one's own password is made on a browser known for it: it stays out of the
+    account's pause, with the new password."""
+    user = gen.user(gen.site())
+    ward = app.test_client()
+    _sign_in(ward, user.email)
+    assert _change(ward, gen.PASSWORD, "a brand new password").status_code == 302
+    ward.post("/logout")
+    for n in range(5):
+        _sign_in(app.test_client(), user.email, WRONG, address=f"198.51.100.{n}")
+    assert _sign_in(app.test_client(), user.email, "a brand new password").status_code == 429
+    assert _sign_in(ward, user.email, "a brand new password").status_code == 302
 
 
 def test_wrong_current_passwords_count_towards_the_pause(client, gen, clock):

@@ -187,6 +187,12 @@ _COUNTED = re.compile(
 )
 
 
+def _no_score_in(text: str) -> bool:
+    """Whether a normalised text holds digits that are no answer: typed into a word or
+    counting something (see ``_GLUED`` and ``_COUNTED``)."""
+    return bool(_GLUED.search(text) or _COUNTED.search(text))
+
+
 @dataclass(frozen=True)
 class Reply:
     """What an inbound text says; `value` is set only for `number`."""
@@ -222,7 +228,7 @@ def parse_reply(body: str, *, minimum: int = 0, maximum: int = 10) -> Reply:
 def only_a_keyword(body: str) -> bool:
     """Whether a text is a carrier keyword and nothing more ("HELP", "info!"): no word
     of the sender's own."""
-    words = {w.replace("'", "") for w in _WORD.findall(_normalise(body[:MAX_BODY]))}
+    words = _words_of(body)
     return bool(words) and words <= HELP_WORDS | STOP_WORDS | START_WORDS
 
 
@@ -245,6 +251,7 @@ def parse_scale_end(body: str, low_label: str | None, high_label: str | None) ->
 
 
 def _words_of(text: str) -> set[str]:
+    """The distinct words of a text as the rules read them (normalised, no apostrophes)."""
     return {w.replace("'", "") for w in _WORD.findall(_normalise(text[:MAX_BODY]))}
 
 
@@ -324,7 +331,7 @@ def _numbers(text: str, maximum: int) -> set[int | None] | None:
             found.add(None)
         return f" {match[1]} "
 
-    if _GLUED.search(text) or _COUNTED.search(text):
+    if _no_score_in(text):
         found.add(None)
     text = _OUT_OF.sub(whole_of, text)
     for sign, whole, fraction in _NUMBER.findall(text):
@@ -348,10 +355,10 @@ def parse_choice(body: str, labels: Sequence[str]) -> int | None:
     text = _normalise(body[:MAX_BODY])
     if number is None and _numbers(text, len(labels)) is not None:
         return None  # numbers that are no option's: asked again
-    words = {w.replace("'", "") for w in _WORD.findall(text)}
+    words = _words_of(body)
     named = set()
     for option, label in enumerate(labels, 1):
-        content = {w.replace("'", "") for w in _WORD.findall(_normalise(label))} - _FILLER
+        content = _words_of(label) - _FILLER
         negations = (_NEGATIONS | {"no", "not"}) - content
         if content and content <= words and not words & negations:
             named.add(option)
@@ -389,7 +396,7 @@ def words_beside(body: str, labels: Sequence[str] = ()) -> list[str]:
     text = _normalise(_SENT_FROM.sub(" ", body[:MAX_BODY]))  # "Sent from my phone" says nothing
     answer_words = _WITH_AN_ANSWER | YES_WORDS | NO_WORDS
     for label in labels:
-        answer_words |= {w.replace("'", "") for w in _WORD.findall(_normalise(label))}
+        answer_words |= _words_of(label)
     return [
         word
         for word in (w.replace("'", "") for w in _WORD.findall(text))
@@ -443,7 +450,7 @@ def parse_checklist(body: str, count: int) -> frozenset[int] | None:
     numbers, a range that runs backwards, no number and no "none" word, or a "none" with
     words that may describe something: "none apart from fever")."""
     text = re.sub(r"[,;:/&+.]", " ", _normalise(body[:MAX_BODY]))
-    if _GLUED.search(text) or _COUNTED.search(text):
+    if _no_score_in(text):
         return None
     text = _RANGE.sub(_spelt_out, text)
     if _RANGE_LEFT.search(text):

@@ -125,7 +125,8 @@ def record_failure(
 
 def clear_account(session: Session, email: str, *, device: str | None = None) -> None:
     """Forget the email's (and this browser's) failures after a successful sign-in."""
-    for scope, key in ((ACCOUNT, email[:254]), (DEVICE, device)):
+    keys = [(ACCOUNT, email[:254])] + ([(DEVICE, device)] if device else [])
+    for scope, key in keys:
         for row in session.exec(
             select(SignInThrottle).where(SignInThrottle.scope == scope, SignInThrottle.key == key)
         ):

@@ -17,7 +17,6 @@ from sqlmodel import Session, select
 
 from notifications import (
     SAYS_MORE,
-    STOP_WORDS,
     corrects_an_answer,
     parse_checklist,
     parse_choice,
@@ -52,7 +51,6 @@ from .instruments import (
 from .survey_pages import timepoint_place
 
 MAX_RETRIES = 2  # the third unreadable reply to one question goes to the nurse
-STEM_LETTERS = 4  # a concern word this long stands for those that begin with it too
 
 
 def in_conversation(instance: SurveyInstance) -> bool:
@@ -185,9 +183,7 @@ def says_more(body: str, question: SmsQuestion | None = None) -> bool:
     word that was no opt-out ("I just want it to stop"), or ``SAYS_MORE`` words that are
     not the answer's, its options' or politeness ("my back is killing me")."""
     labels = question.labels if question and question.kind == SmsKind.CHOICE else ()
-    concern = concern_words() | STOP_WORDS
-    stems = tuple(word for word in concern if len(word) >= STEM_LETTERS)
-    if any(w in concern or w.startswith(stems) for w in words_beside(body, labels)):
+    if concern_words().found_in(words_beside(body, labels)):
         return True
     return len(words_beside(without_signature(body), labels)) >= SAYS_MORE
 
@@ -269,7 +265,7 @@ def handle_conversation_reply(
 
 
 def _alert_unreadable(
-    session, instance, patient, site, question, state: dict, now, *, urgent: bool = False
+    session, instance, patient, site, question, state: dict, now, *, urgent: bool
 ) -> None:
     """Alert the nurse to unreadable replies to a question (once per question); due in 24
     hours when a reply may describe a warning sign (``urgent``)."""

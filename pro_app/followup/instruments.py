@@ -2,13 +2,16 @@
 
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 
+from notifications import STOP_WORDS
 from surveys import (
     Instrument,
     Item,
     ItemType,
     RaisedFlag,
     all_instruments,
+    configured_instrument_dirs,
     distress_words,
     get_instrument,
     red_flags_raised,
@@ -28,9 +31,30 @@ def red_flags(definition: Instrument, answers: dict) -> list[RaisedFlag]:
     return red_flags_raised(definition, answers)
 
 
-def concern_words() -> frozenset[str]:
+# A concern word this long also stands for the words that begin with it ("weak": weaker).
+STEM_LETTERS = 4
+
+
+@dataclass(frozen=True)
+class ConcernWords:
     """Words that, texted, have a nurse read the text: about a warning sign (each red
-    flag's ``words``) or of distress (``distress_words`` in ``alert_rules.yaml``)."""
+    flag's ``words``), of distress (``distress_words`` in ``alert_rules.yaml``), or a stop
+    word that was no opt-out ("I just want it to stop")."""
+
+    words: frozenset[str]
+    stems: tuple[str, ...]
+
+    def found_in(self, words: list[str]) -> bool:
+        return any(word in self.words or word.startswith(self.stems) for word in words)
+
+
+def concern_words() -> ConcernWords:
+    """The concern words of the instruments available here (built once for them)."""
+    return _concern_words(tuple(configured_instrument_dirs()))
+
+
+@lru_cache(maxsize=1)
+def _concern_words(_instrument_dirs: tuple) -> ConcernWords:
     about_flags = (
         word
         for definition in all_instruments().values()
@@ -38,7 +62,8 @@ def concern_words() -> frozenset[str]:
         if item.red_flag
         for word in item.red_flag.words
     )
-    return distress_words() | frozenset(about_flags)
+    words = distress_words() | STOP_WORDS | frozenset(about_flags)
+    return ConcernWords(words, tuple(word for word in words if len(word) >= STEM_LETTERS))
 
 
 class SmsKind(StrEnum):

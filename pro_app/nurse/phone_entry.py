@@ -191,6 +191,15 @@ COMPLETED_MEANWHILE = (
     "The patient finished this survey while this form was open. Nothing you entered has "
     "been saved: check the answers shown against what the patient told you, then save again."
 )
+
+
+def stale_form_message(instance: SurveyInstance, meanwhile: list) -> str:
+    """Why a save from a form opened on other answers was refused: what was saved
+    meanwhile is shown above the form, or the patient finished with nothing new to show."""
+    finished = not meanwhile and instance.status == InstanceStatus.COMPLETED
+    return COMPLETED_MEANWHILE if finished else STALE_FORM
+
+
 SAVED_BY = {
     AnswerChannel.WEB: "by the patient, on the web",
     AnswerChannel.SMS: "by the patient, by text",

@@ -30,9 +30,13 @@ def _serializer() -> URLSafeTimedSerializer:
 def _digest(email: str, password_hash: str) -> str:
     """The account as the cookie names it: keyed, and made with the account's password
     hash, so a changed or reset password forgets every browser known before."""
+    return _keyed("device", email, password_hash)[:32]
+
+
+def _keyed(*parts: str) -> str:
+    """A digest of ``parts`` keyed with the app's secret: nothing in it can be read back."""
     key = current_app.config["SECRET_KEY"].encode()
-    named = b"device:" + email.encode() + b":" + password_hash.encode()
-    return hmac.new(key, named, hashlib.sha256).hexdigest()[:32]
+    return hmac.new(key, ":".join(parts).encode(), hashlib.sha256).hexdigest()
 
 
 def _known() -> list[str]:
@@ -54,9 +58,7 @@ def device_key(email: str, password_hash: str | None) -> str | None:
     raw = request.cookies.get(COOKIE)
     if not raw or not password_hash or _digest(email, password_hash) not in _known():
         return None
-    key = current_app.config["SECRET_KEY"].encode()
-    seen = b"device-key:" + email.encode() + b":" + raw.encode()
-    return hmac.new(key, seen, hashlib.sha256).hexdigest()[:40]
+    return _keyed("device-key", email, raw)[:40]
 
 
 def remember(response: Response, email: str, password_hash: str) -> Response:

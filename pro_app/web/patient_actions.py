@@ -35,7 +35,6 @@ from ..models import (
     Alert,
     ContactChannel,
     FollowUpStatus,
-    InstanceStatus,
     Procedure,
     Role,
     SafetyEventKind,
@@ -63,9 +62,7 @@ from ..nurse.actions import (
 from ..nurse.actions import withdraw_safety_event as withdraw_event
 from ..nurse.patient_record import gather
 from ..nurse.phone_entry import (
-    COMPLETED_MEANWHILE,
     SEEN_FIELD,
-    STALE_FORM,
     answers_version,
     can_enter,
     entry_medicine_rows,
@@ -76,6 +73,7 @@ from ..nurse.phone_entry import (
     read_entry,
     save_entry,
     saved_meanwhile,
+    stale_form_message,
 )
 from ..storage import database
 from .forms import options, required_options
@@ -508,6 +506,7 @@ def enter_answers(patient_id: int, instance_id: int):
         return _back(patient.id)
     errors: dict[str, str] = {}
     meanwhile: list = []
+    stale = False  # saved meanwhile (the patient, another nurse): never overwritten
     form = ConfirmForm()
     procedure = session.get(Procedure, instance.procedure_id)
     baseline = timepoint_place(procedure.protocol_id, instance.timepoint).is_baseline
@@ -523,10 +522,10 @@ def enter_answers(patient_id: int, instance_id: int):
         typed = request.form.to_dict(flat=False)
         answers, errors = read_entry(instance, typed, saved, pages=pages)
         seen = request.form.get(SEEN_FIELD, "")
-        if seen != version:  # saved meanwhile (the patient, another nurse): never overwritten
+        stale = seen != version
+        if stale:
             meanwhile = saved_meanwhile(pages, current, seen)
-            finished = not meanwhile and instance.status == InstanceStatus.COMPLETED
-            errors[""] = COMPLETED_MEANWHILE if finished else STALE_FORM
+            errors[""] = stale_form_message(instance, meanwhile)
         if not errors:
             correcting = is_correction(instance)
             listed = save_entry(session, instance, answers, user_id=current_user.id, now=now)
@@ -535,7 +534,6 @@ def enter_answers(patient_id: int, instance_id: int):
             return _back(patient.id)
         session.rollback()  # nothing saved; the lock goes
         values = {k: {**saved.get(k, {}), **v} for k, v in answers.items()}
-    stale = errors.get("") in (STALE_FORM, COMPLETED_MEANWHILE)
     status = 409 if stale else 422 if errors else 200
     return (
         render_template(

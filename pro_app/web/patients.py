@@ -46,8 +46,14 @@ def _site() -> Site:
     return database.session().get(Site, current_user.site_id)
 
 
-# Days since the procedure; "before" lists those whose procedure is still to come.
-DAY_RANGES = {"before": (None, -1), "0-14": (0, 14), "15-90": (15, 90), "91-": (91, None)}
+# The list's ranges of days since the procedure, as offered (label, first day, last day);
+# "before" lists those whose procedure is still to come.
+DAY_RANGES = {
+    "before": ("before the procedure", None, -1),
+    "0-14": ("0–14", 0, 14),
+    "15-90": ("15–90", 15, 90),
+    "91-": ("over 90", 91, None),
+}
 MAX_DAYS = 36_500
 PROCEDURES = frozenset(choice.value for choice in Augmentation)
 FOLLOW_UP_STATUSES = frozenset(choice.value for choice in FollowUpStatus)
@@ -97,7 +103,7 @@ def list_filters() -> tuple[Filters, list[str]]:
     days_to = _days_arg("days_to", "Days since procedure to", problems)
     preset = DAY_RANGES.get(_choice_arg("days", "Days since procedure", DAY_RANGES, problems))
     if preset and days_from is None and days_to is None:
-        days_from, days_to = preset
+        _label, days_from, days_to = preset
     procedure_from = _date_arg("procedure_from", "Procedure from", problems)
     procedure_to = _date_arg("procedure_to", "Procedure to", problems)
     if procedure_from and procedure_to and procedure_from > procedure_to:
@@ -148,6 +154,7 @@ def index():
         has_next=has_next,
         page=page,
         filters=filters,
+        day_ranges=DAY_RANGES,
         problems=problems,
         today=today,
         now=now,

@@ -570,13 +570,19 @@ def test_symptomatic_is_recorded_for_cement_leakage_only(client, auth, gen, cloc
         assert session.exec(select(SafetyEvent)).all() == []
 
 
-def test_a_safety_event_sent_twice_is_recorded_once(client, auth, gen, clock):
-    """The back button, a double click: the same event, grade and date is one event."""
+def _safety_events_url(client, auth, gen, clock) -> str:
+    """A nurse signed in at a patient's record three days after the procedure: where its
+    safety events are recorded."""
     clock.move_to(MORNING)
     site = gen.site()
     patient = gen.patient(site, now=MORNING, procedure_date=MORNING.date() - timedelta(days=3))
     auth.login(gen.user(site).email)
-    url = f"/patients/{patient.patient.id}/safety-events"
+    return f"/patients/{patient.patient.id}/safety-events"
+
+
+def test_a_safety_event_sent_twice_is_recorded_once(client, auth, gen, clock):
+    """The back button, a double click: the same event, grade and date is one event."""
+    url = _safety_events_url(client, auth, gen, clock)
     event = {"kind": "infection", "grade": "2", "event_date": MORNING.date().isoformat()}
     assert client.post(url, data=event).status_code == 302
     again = client.post(url, data=event)
@@ -590,11 +596,7 @@ def test_cement_leakage_sent_twice_is_recorded_once_whichever_symptoms(client, a
     """Two leakages on one day, one symptomatic and one not, are two events; sending
     either again is refused (the twin was looked up without its symptoms, so the second
     symptomless one went in)."""
-    clock.move_to(MORNING)
-    site = gen.site()
-    patient = gen.patient(site, now=MORNING, procedure_date=MORNING.date() - timedelta(days=3))
-    auth.login(gen.user(site).email)
-    url = f"/patients/{patient.patient.id}/safety-events"
+    url = _safety_events_url(client, auth, gen, clock)
     leak = {"kind": "cement_leakage", "grade": "1", "event_date": MORNING.date().isoformat()}
     assert client.post(url, data={**leak, "symptomatic": "yes"}).status_code == 302
     assert client.post(url, data={**leak, "symptomatic": "no"}).status_code == 302

@@ -2,6 +2,7 @@
 
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
 from sqlmodel import Session, select
 
 from notifications import OutgoingSms
@@ -257,15 +258,21 @@ def test_stopping_follow_up_cancels_the_rest(gen, tick):
     assert statuses == {"withdrew"}
 
 
-def test_transient_failures_retry_until_sent_once(gen, tick):
+@pytest.mark.parametrize("jitter", [0.8, 1.0, 1.2])
+def test_transient_failures_retry_until_sent_once(gen, tick, monkeypatch, jitter):
+    """Through an hour-long outage the text is held, neither failed nor sent; a 503 may
+    have been created at the provider, so between tries it is 'unknown' until asked."""
+    monkeypatch.setattr("pro_app.messaging.outbox.random.uniform", lambda low, high: jitter)
     gen.patient(gen.site(), now=ENROLLED, procedure_date=PROCEDURE)
     channel = FlakyChannel()
     now = ENROLLED
+    held = set()
     for _ in range(60):  # an hour-long outage, one tick a minute
         tick(now, channel)
+        held.add(messages(gen.engine)[0].status)
         now += timedelta(minutes=1)
-    assert channel.refused >= 3
-    assert messages(gen.engine)[0].status == MessageStatus.PENDING
+    assert channel.refused >= 3 and not channel.sent
+    assert held == {MessageStatus.PENDING, MessageStatus.UNKNOWN}
     channel.healthy = True
     for _ in range(40):
         tick(now, channel)

@@ -412,7 +412,8 @@ def release(engine: Engine, claim_id: str, message_ids: list[int]) -> int:
 
 
 def mark_lapsed_unknown(engine: Engine, now: datetime) -> int:
-    """Messages whose sender stopped mid-send: their outcome is unknown until reconciled.
+    """Messages whose sender stopped mid-send: their outcome is unknown until reconciled,
+    and the provider is asked about them ``settle_after`` from the end of their lease.
 
     A row whose sender is alive is locked by it (PostgreSQL) and skipped, whatever the
     clocks say.
@@ -437,7 +438,9 @@ def mark_lapsed_unknown(engine: Engine, now: datetime) -> int:
             .values(
                 status=MessageStatus.UNKNOWN,
                 claimed_by=None,
-                next_attempt_at=Message.attempted_at,
+                # The last send could start just before the lease ended, and the provider
+                # may create it after the sender gave up: settle from the lease's end.
+                next_attempt_at=Message.claimed_until,
                 last_error="sender stopped before recording",
             )
             .execution_options(synchronize_session=False)

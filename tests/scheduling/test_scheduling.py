@@ -306,6 +306,28 @@ def test_lost_send_is_reconciled_not_repeated(gen, tick, engine):
     assert messages(engine)[0].provider_sid is not None
 
 
+def test_a_lapsed_send_is_asked_about_once_the_provider_has_settled_after_its_lease(
+    gen, tick, engine
+):
+    """The dead sender's last send could start just before its lease ended, and the
+    provider may create it later still: it is asked about ``settle_after`` (3 minutes)
+    from the lease's end, not from the claim, so a late text is found, not sent again."""
+    gen.patient(gen.site(), now=ENROLLED, procedure_date=PROCEDURE)
+    invite_due(engine, ENROLLED, secret_key=SECRET, worker="dead")
+    claimed = claim_batch(engine, "dead", ENROLLED, SendPolicy(), 10)
+    channel = RecordingChannel()  # the provider has not created it yet
+    report = tick(claimed.lease_ends + timedelta(minutes=2), channel)
+    assert (report.delivery.unknown, report.delivery.reconciled) == (1, 0)
+    assert messages(engine)[0].status == MessageStatus.UNKNOWN and not channel.sent
+    message, instance = messages(engine)[0], instances(engine)[0]
+    body = render_body(message.body, secret_key=SECRET, base_url=LINKS.base_url, instance=instance)
+    channel.send(OutgoingSms(to=message.to_number, body=body, idempotency_key="x"))  # late
+    report = tick(claimed.lease_ends + timedelta(minutes=3), channel)
+    assert report.delivery.reconciled == 1
+    assert len(channel.sent) == 1
+    assert messages(engine)[0].status == MessageStatus.SENT
+
+
 def _reminders(engine, patient_id) -> list[str]:
     return [m.kind for m in messages(engine, patient_id=patient_id) if "reminder" in m.kind]
 

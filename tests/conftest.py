@@ -40,6 +40,14 @@ def clock() -> Iterator[time_machine.Traveller]:
         yield traveller
 
 
+@pytest.fixture(autouse=True)
+def no_send_policy_from_the_shell(monkeypatch) -> None:
+    """The send time and quiet hours are the defaults unless a test sets them: a shell
+    or server that exports its own (``PRO_SEND_TIME``, ``PRO_QUIET_*``) changes no test."""
+    for name in ("PRO_SEND_TIME", "PRO_QUIET_START", "PRO_QUIET_END"):
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory):
     return SqliteTemplate(tmp_path_factory.mktemp("sqlite-template"))

@@ -255,17 +255,20 @@ def test_a_save_that_waited_sees_the_survey_completed_meanwhile(engine, gen):
     instance_id = instance.id
     complete(first, instance, now=AT)
     outcome: list = []
+    read = threading.Event()
 
     def late_reply() -> None:
         with session_scope(engine) as second:
             again = baseline_of(second, patient_id)  # read as sent: not yet committed
             outcome.append(again.status)
+            read.set()
             save_answers(second, again, "qol_overall", {"overall": 5}, channel="web", now=AT)
             outcome.append(again.status)
 
     worker = threading.Thread(target=late_reply)
     worker.start()
-    worker.join(timeout=1)
+    assert read.wait(timeout=30)  # however loaded the machine, it read before the commit
+    worker.join(timeout=1)  # and is now waiting for the survey's lock
     first.commit()
     first.close()
     worker.join(timeout=30)

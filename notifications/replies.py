@@ -239,14 +239,23 @@ _WITH_AN_END = frozenset(
 )
 
 
+# A reply that says there is none of what a scale's "No ..." end counts ("none", "nil").
+_NONE_OF_IT = frozenset({"none", "nil", "nothing"})
+
+
 def parse_scale_end(body: str, low_label: str | None, high_label: str | None) -> str | None:
     """ "low" or "high" when a reply says a scale's end in the words the question gave for
-    it ("No pain", "I have no pain at all", "as good as it can be"), else None. Only those
-    words, with politeness: "no pain but my legs are weak" is no end of the scale."""
+    it ("No pain", "I have no pain at all", "as good as it can be"), or says "none" or
+    "nil" to a scale whose low end is "No ..." ("No pain"); else None. Only those words,
+    with politeness: "no pain but my legs are weak" is no end of the scale."""
     said = _words_of(body) - _WITH_AN_END
+    if not said:
+        return None
     for end, label in (("low", low_label), ("high", high_label)):
-        if label and said and said == _words_of(label) - _WITH_AN_END:
+        if label and said == _words_of(label) - _WITH_AN_END:
             return end
+    if low_label and said <= _NONE_OF_IT and _normalise(low_label).split()[:1] == ["no"]:
+        return "low"
     return None
 
 

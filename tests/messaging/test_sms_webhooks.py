@@ -414,13 +414,14 @@ def test_a_signature_on_every_text_is_neither_unreadable_nor_words_for_a_nurse(t
     assert pain.answers == {"worst": 7, "average": 6, "now": 5}
 
 
-def test_the_end_of_a_scale_in_the_questions_own_words_is_its_number(twilio, gen, tick):
-    """The question says "0 (No pain)"; "No pain at all, thanks" was asked again, twice,
-    then passed to a nurse as unreadable."""
+@pytest.mark.parametrize("reply", ["No pain at all, thanks", "none", "Nil"])
+def test_the_end_of_a_scale_in_the_questions_own_words_is_its_number(twilio, gen, tick, reply):
+    """The question says "0 (No pain)"; "No pain at all, thanks", "none" or "nil" was
+    asked again, twice, then passed to a nurse as unreadable."""
     enrolled = gen.patient(gen.site(), now=ENROLLED, channel="sms")
     tick(ENROLLED)
     number = enrolled.patient.phone_e164
-    assert "Question 2 of 5" in twilio.text(number, "No pain at all, thanks").text
+    assert "Question 2 of 5" in twilio.text(number, reply).text
     with Session(gen.engine) as session:
         pain = session.exec(select(Response).where(Response.is_current)).one()
         assert session.exec(select(Alert)).all() == []

@@ -380,13 +380,23 @@ def test_a_count_of_doses_is_no_option_of_the_medicine_question():
         ("No pain", "low"),
         ("I have no pain at all, thank you", "low"),
         ("worst pain imaginable", "high"),
-        ("none", None),  # not the question's words: asked again
+        ("none", "low"),  # none of the pain the scale counts
+        ("Nil thanks", "low"),
+        ("nothing at all", "low"),
+        ("none of it helps", None),
         ("no pain but my legs are weak", None),  # more than the end of the scale
         ("pain", None),
+        ("", None),
     ],
 )
 def test_a_scales_end_said_in_the_questions_words(body, end):
     assert parse_scale_end(body, "No pain", "Worst pain imaginable") == end
+
+
+def test_none_is_the_low_end_only_of_a_scale_that_starts_at_no_something():
+    """ "none" to "0 (As bad as it can be) to 10" says nothing about the scale."""
+    assert parse_scale_end("none", "As bad as it can be", "As good as it can be") is None
+    assert parse_scale_end("none", None, None) is None
 
 
 @pytest.mark.parametrize(

@@ -43,9 +43,10 @@ from ..audit.timelines import AuditFilters
 from ..models import Augmentation, Electrode, LesionType, Site, utcnow
 from ..storage import database
 from ..storage.engine import read_session
-from .input_guard import database_id, small_int
+from .input_guard import database_id, kept_args, small_int
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
+FILTER_ARGS = ("site", "procedure", "electrode", "lesion", "from", "to")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -203,7 +204,7 @@ def queue_job():
         abort(429, str(exc))
     session.commit()
     flash(f"Export {job.id} queued: it appears below when ready.")
-    return redirect(url_for("audit.index", **request.args) + "#exports", code=303)
+    return redirect(url_for("audit.index", **kept_args(FILTER_ARGS)) + "#exports", code=303)
 
 
 @bp.get("/jobs")

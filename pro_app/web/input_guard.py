@@ -13,6 +13,7 @@
 """
 
 import logging
+from collections.abc import Iterable
 
 from flask import Flask, render_template, request
 from sqlalchemy.exc import DataError
@@ -59,6 +60,12 @@ def int_arg(name: str, default: int, *, minimum: int, maximum: int) -> int:
         return default
     value = small_int(raw)
     return min(max(maximum if value is None else value, minimum), maximum)
+
+
+def kept_args(names: Iterable[str]) -> dict[str, str]:
+    """The query parameters among ``names``, to carry into a link: any other
+    (``endpoint``, ``_method``...) would be read by ``url_for`` as its own argument."""
+    return {name: request.args[name] for name in names if name in request.args}
 
 
 def _first_bad_field() -> str | None:

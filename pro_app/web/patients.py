@@ -34,7 +34,7 @@ from ..nurse.dashboard import SORTS, Filters, patient_page
 from ..nurse.patient_record import RECENT_ALERTS, gather, summary_alerts
 from ..storage import database
 from .enrol_form import ImportForm, enrol_form
-from .input_guard import int_arg, small_int
+from .input_guard import int_arg, kept_args, small_int
 from .local_time import staff_zone
 from .patient_actions import ProcedureDateForm, perform, record_page
 
@@ -93,6 +93,11 @@ def _days_arg(name: str, label: str, problems: list[str]) -> int | None:
     return None
 
 
+# What the list reads from its query string (the page number aside), kept in its links.
+LIST_ARGS = frozenset(
+    {"q", "alerts", "procedure", "status", "procedure_from", "procedure_to"}
+    | {"days", "days_from", "days_to", "sort", "dir"}
+)
 MAX_QUERY = 100  # a study id has at most 64 characters, a first name 100
 
 
@@ -158,8 +163,8 @@ def index():
         problems=problems,
         today=today,
         now=now,
-        args={k: v for k, v in request.args.items() if k != "page"},
-        sort_args={k: v for k, v in request.args.items() if k not in ("page", "sort", "dir")},
+        args=kept_args(LIST_ARGS),
+        sort_args=kept_args(LIST_ARGS - {"sort", "dir"}),
     )
     return page_html, 400 if problems else 200
 

@@ -12,7 +12,7 @@ from pro_app import create_app
 from pro_app.clinical_dates import EARLIEST_PROCEDURE_DATE
 from pro_app.config import Settings
 from pro_app.messaging.links import survey_token
-from pro_app.models import Message, Patient, PatientEvent, Procedure, Response, Site
+from pro_app.models import ExportJob, Message, Patient, PatientEvent, Procedure, Response, Site
 from pro_app.storage import database
 from tests.messaging.test_sms_webhooks import BASE, TOKEN, Twilio
 from tests.nurse.entry_form import post_entry
@@ -88,6 +88,21 @@ def test_a_control_character_in_a_search_or_filter_is_a_400(client, nurse, gen):
         assert response.status_code == 400
         assert "control character" in response.text
     assert client.get("/audit/?from=2027-01-01%00").status_code in (400, 403)
+
+
+@pytest.mark.parametrize("extra", ["endpoint=x", "_method=POST", "_external=1", "values=x"])
+def test_a_query_parameter_named_like_a_link_builders_own_is_ignored(
+    client, nurse, gen, monkeypatch, extra
+):
+    """The list's links carried every parameter into ``url_for``: ``endpoint=x`` was its
+    own argument twice, a 500."""
+    monkeypatch.setattr("pro_app.nurse.dashboard.PER_PAGE", 1)  # so there is a next page
+    for _ in range(2):
+        gen.patient(nurse, now=NOW)
+    response = client.get(f"/patients/?status=active&{extra}")
+    assert response.status_code == 200
+    assert "/patients/?page=2&amp;status=active" in response.text
+    assert extra.split("=")[0] not in response.text.split("<main", 1)[1]
 
 
 def test_any_page_number_shows_a_page(client, nurse, gen):
@@ -250,6 +265,20 @@ def test_audit_filters_out_of_any_range_are_answered(client, auth, gen):
     backwards = client.get("/audit/export/aggregate.csv?from=2027-02-02&to=2027-01-01")
     assert backwards.status_code == 400
     assert "from must not be after to" in backwards.get_data(as_text=True)
+
+
+def test_an_export_asked_for_with_a_stray_parameter_is_queued_once(client, auth, gen, engine):
+    """``endpoint=x`` made the redirect a 500 after the job was kept: each retry queued
+    another."""
+    site = gen.site()
+    auth.login(gen.user(site, role="auditor").email)
+    asked = client.post(
+        "/audit/jobs?endpoint=x&procedure=kyphoplasty", data={"level": "patients", "fmt": "xlsx"}
+    )
+    assert asked.status_code == 303
+    assert "endpoint" not in asked.location and "procedure=kyphoplasty" in asked.location
+    with Session(engine) as session:
+        assert len(session.exec(select(ExportJob)).all()) == 1
 
 
 HUGE = "1" * 4301  # past the 4,300 digits Python reads as an int at all

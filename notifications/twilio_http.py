@@ -10,15 +10,15 @@ from twilio.http import HttpClient
 from twilio.http.response import Response
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
 from urllib3.exceptions import ProxyError as Urllib3ProxyError
-from urllib3.exceptions import SSLError as Urllib3SSLError
 
 from .channel import SendError, TransientSendError, UnknownOutcomeError
 
-# Failures while opening the connection: the request never left this machine.
+# Failures while opening the connection: the request never left this machine. A TLS
+# error is not one: urllib3 reports one while reading the answer (a proxy that inspects
+# TLS, a record cut short) just as it does one in the handshake, after the request left.
 _CONNECT_PHASE_REASONS = (
     NewConnectionError,
     ConnectTimeoutError,
-    Urllib3SSLError,
     Urllib3ProxyError,
 )
 

@@ -8,9 +8,12 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
+import requests
 from pytest_httpserver import HTTPServer
 from twilio.http import HttpClient
 from twilio.http.response import Response
+from urllib3.exceptions import MaxRetryError, NewConnectionError
+from urllib3.exceptions import SSLError as Urllib3SSLError
 
 from notifications import (
     PermanentSendError,
@@ -18,6 +21,7 @@ from notifications import (
     TwilioSmsChannel,
     UnknownOutcomeError,
 )
+from notifications.twilio_http import network_error
 
 from .twilio_helpers import ACCOUNT_SID, SENDER, sms
 
@@ -136,6 +140,18 @@ def test_no_answer_after_sending_is_an_unknown_outcome(silent_server: str) -> No
     # Listing changes nothing at Twilio, so a timeout there is simply transient.
     with pytest.raises(TransientSendError):
         twilio.find_sent("+14155550123", SINCE)
+
+
+def test_a_tls_error_may_come_after_sending_so_its_outcome_is_unknown() -> None:
+    """urllib3 reports a TLS error met while reading the answer as it does one in the
+    handshake; taken for "never sent", the text was sent again blind."""
+    reason = Urllib3SSLError("[SSL: DECRYPTION_FAILED_OR_BAD_RECORD_MAC] bad record mac")
+    failure = requests.ConnectionError(MaxRetryError(None, "/Messages.json", reason))
+    assert isinstance(network_error(failure, request_may_change_state=True), UnknownOutcomeError)
+    listing = network_error(failure, request_may_change_state=False)
+    assert type(listing) is TransientSendError  # a list request changes nothing at Twilio
+    refused = requests.ConnectionError(MaxRetryError(None, "/", NewConnectionError(None, "no")))
+    assert type(network_error(refused, request_may_change_state=True)) is TransientSendError
 
 
 class CannedHttpClient(HttpClient):

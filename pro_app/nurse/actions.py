@@ -289,13 +289,25 @@ def pause(session: Session, patient: Patient, reason: str, *, user_id: int, now:
     )
 
 
-def resume(session: Session, patient: Patient, *, user_id: int, now: datetime) -> Reopened:
+def resume(
+    session: Session, patient: Patient, *, secret_key: str, user_id: int, now: datetime
+) -> Reopened:
     """Restart paused follow-up: surveys whose window has not closed are planned again;
-    those whose window closed during the pause stay cancelled (``Reopened.closed``)."""
+    those whose window closed during the pause stay cancelled (``Reopened.closed``). A
+    survey whose first text was still waiting when the pause cancelled it gets a fresh
+    link, as after a restart."""
     if patient.status != FollowUpStatus.PAUSED:
         raise ActionRefused("Only paused follow-up can be resumed.")
     result = reopen_follow_up(session, patient, cancelled_reason=patient.status_reason, now=now)
-    _event(session, patient, "follow_up_resumed", {"replanned": len(result.reopened)}, user_id, now)
+    relinked = _relink_unsent(session, patient, result, secret_key=secret_key, now=now)
+    _event(
+        session,
+        patient,
+        "follow_up_resumed",
+        {"replanned": len(result.reopened), "new_links": relinked},
+        user_id,
+        now,
+    )
     return result
 
 
@@ -352,15 +364,7 @@ def restart(
         raise ActionRefused("Say why follow-up restarts.")
     stopped_for = patient.status_reason
     result = reopen_follow_up(session, patient, cancelled_reason=stopped_for, now=now)
-    relinked = []
-    for instance in result.reopened:
-        if (
-            instance.invited_at is not None
-            and patient.textable
-            and not _first_text_left(session, instance)
-        ):
-            _send_fresh_link(session, patient, instance, secret_key=secret_key, now=now)
-            relinked.append(instance.timepoint)
+    relinked = _relink_unsent(session, patient, result, secret_key=secret_key, now=now)
     _event(
         session,
         patient,
@@ -376,6 +380,23 @@ def restart(
         now,
     )
     return result
+
+
+def _relink_unsent(
+    session: Session, patient: Patient, reopened: Reopened, *, secret_key: str, now: datetime
+) -> list[str]:
+    """A fresh link, under a new outbox key, for each reopened survey that was invited but
+    whose every text the stop or pause cancelled before it left; their timepoints."""
+    relinked = []
+    for instance in reopened.reopened:
+        if (
+            instance.invited_at is not None
+            and patient.textable
+            and not _first_text_left(session, instance)
+        ):
+            _send_fresh_link(session, patient, instance, secret_key=secret_key, now=now)
+            relinked.append(instance.timepoint)
+    return relinked
 
 
 def _first_text_left(session: Session, instance: SurveyInstance) -> bool:

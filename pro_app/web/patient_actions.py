@@ -417,7 +417,13 @@ def resume_follow_up(patient_id: int):
     return perform(
         patient,
         ConfirmForm(),
-        lambda: resume(session, patient, user_id=current_user.id, now=utcnow()),
+        lambda: resume(
+            session,
+            patient,
+            secret_key=current_app.config["SECRET_KEY"],
+            user_id=current_user.id,
+            now=utcnow(),
+        ),
         lambda result: (
             f"Follow-up resumed; {len(result.reopened)} surveys still open or to come are "
             f"planned.{_closed_meanwhile(result)}"

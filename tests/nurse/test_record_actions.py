@@ -216,9 +216,22 @@ def test_paused_follow_up_can_be_stopped_and_restarted(client, gen, record):
     assert after.status == "active"
 
 
-def test_a_survey_reopened_by_restart_keeps_its_sent_link_or_gets_one_it_never_got(
-    client, gen, tick, clock, auth
+HOLD_AND_RELEASE = {
+    "stop, restart": (
+        ("stop", {"reason": "withdrew", "confirm": "y"}),
+        ("restart", {"reason": "in error"}),
+    ),
+    "pause, resume": (("pause", {"reason": "in hospital"}), ("resume", {})),
+}
+
+
+@pytest.mark.parametrize("hold", HOLD_AND_RELEASE)
+def test_a_survey_reopened_keeps_its_sent_link_or_gets_one_it_never_got(
+    client, gen, tick, clock, auth, hold
 ):
+    """A pause cancelled the invitation still waiting (a morning's queue, a retry); the
+    resume set the survey back to sent, and its text never went."""
+    (stop, stop_form), (release, release_form) = HOLD_AND_RELEASE[hold]
     clock.move_to(MORNING)
     site = gen.site()
     auth.login(gen.user(site).email)
@@ -230,8 +243,10 @@ def test_a_survey_reopened_by_restart_keeps_its_sent_link_or_gets_one_it_never_g
             message.status = "pending"
             session.add(message)
     for patient in (sent, waiting):
-        client.post(f"/patients/{patient.id}/stop", data={"reason": "withdrew", "confirm": "y"})
-        client.post(f"/patients/{patient.id}/restart", data={"reason": "in error"})
+        assert client.post(f"/patients/{patient.id}/{stop}", data=stop_form).status_code == 302
+        assert (
+            client.post(f"/patients/{patient.id}/{release}", data=release_form).status_code == 302
+        )
     tick(MORNING + timedelta(minutes=5))
     for patient in (sent, waiting):
         (baseline,) = [i for i in instances(gen.engine, patient.id) if i.timepoint == "baseline"]

@@ -245,12 +245,14 @@ class MobileCorrection(NamedTuple):
     changed: bool  # False: the number given is the one kept, with no delivery problem
     opted_out_with_number: bool  # the new number had texted STOP, so the record is opted out
     opt_out_lifted: bool = False  # the opt-out came only with the number replaced
+    relinked: tuple[str, ...] = ()  # timepoints whose waiting text now goes to the new number
 
 
 def correct_mobile(
-    session: Session, patient: Patient, raw: str, *, user_id: int, now: datetime
+    session: Session, patient: Patient, raw: str, *, secret_key: str, user_id: int, now: datetime
 ) -> MobileCorrection:
-    """Replace the mobile number; texts still waiting for the old number are cancelled."""
+    """Replace the mobile number; texts still waiting for the old number are cancelled,
+    and an open survey none of whose texts left gets a fresh link to the new one."""
     site = session.get(Site, patient.site_id)
     try:
         number = normalise_mobile(raw, site.phone_region)
@@ -277,7 +279,24 @@ def correct_mobile(
     patient.phone_problem = None
     lifted = replaced and drop_opt_out_of_old_number(session, patient, user_id=user_id, now=now)
     carried = carry_number_opt_out(session, patient, user_id=user_id, now=now)
-    return MobileCorrection(changed=True, opted_out_with_number=carried, opt_out_lifted=lifted)
+    relinked = []
+    if cancelled and patient.status == FollowUpStatus.ACTIVE:
+        still_open = session.exec(
+            select(SurveyInstance)
+            .where(
+                SurveyInstance.patient_id == patient.id,
+                SurveyInstance.status.in_(OPEN_STATUSES),
+                SurveyInstance.closes_at > now,
+            )
+            .order_by(SurveyInstance.due_at)
+        ).all()
+        relinked = _relink_unsent(session, patient, still_open, secret_key=secret_key, now=now)
+    return MobileCorrection(
+        changed=True,
+        opted_out_with_number=carried,
+        opt_out_lifted=lifted,
+        relinked=tuple(relinked),
+    )
 
 
 def pause(session: Session, patient: Patient, reason: str, *, user_id: int, now: datetime) -> int:
@@ -299,7 +318,7 @@ def resume(
     if patient.status != FollowUpStatus.PAUSED:
         raise ActionRefused("Only paused follow-up can be resumed.")
     result = reopen_follow_up(session, patient, cancelled_reason=patient.status_reason, now=now)
-    relinked = _relink_unsent(session, patient, result, secret_key=secret_key, now=now)
+    relinked = _relink_unsent(session, patient, result.reopened, secret_key=secret_key, now=now)
     _event(
         session,
         patient,
@@ -364,7 +383,7 @@ def restart(
         raise ActionRefused("Say why follow-up restarts.")
     stopped_for = patient.status_reason
     result = reopen_follow_up(session, patient, cancelled_reason=stopped_for, now=now)
-    relinked = _relink_unsent(session, patient, result, secret_key=secret_key, now=now)
+    relinked = _relink_unsent(session, patient, result.reopened, secret_key=secret_key, now=now)
     _event(
         session,
         patient,
@@ -383,12 +402,18 @@ def restart(
 
 
 def _relink_unsent(
-    session: Session, patient: Patient, reopened: Reopened, *, secret_key: str, now: datetime
+    session: Session,
+    patient: Patient,
+    reopened: list[SurveyInstance],
+    *,
+    secret_key: str,
+    now: datetime,
 ) -> list[str]:
-    """A fresh link, under a new outbox key, for each reopened survey that was invited but
-    whose every text the stop or pause cancelled before it left; their timepoints."""
+    """A fresh link, under a new outbox key, for each open survey that was invited but
+    whose every text was cancelled before it left (by a stop, a pause or a corrected
+    number); their timepoints."""
     relinked = []
-    for instance in reopened.reopened:
+    for instance in reopened:
         if (
             instance.invited_at is not None
             and patient.textable

@@ -372,7 +372,12 @@ def change_mobile(patient_id: int):
         patient,
         form,
         lambda: correct_mobile(
-            session, patient, form.mobile.data, user_id=current_user.id, now=utcnow()
+            session,
+            patient,
+            form.mobile.data,
+            secret_key=current_app.config["SECRET_KEY"],
+            user_id=current_user.id,
+            now=utcnow(),
         ),
         lambda correction: " ".join(
             filter(
@@ -381,6 +386,9 @@ def change_mobile(patient_id: int):
                     "Mobile number updated."
                     if correction.changed
                     else "Nothing changed: this is the mobile number already kept.",
+                    f"A fresh link for {', '.join(correction.relinked)} goes to it."
+                    if correction.relinked
+                    else None,
                     opt_out.mobile_note(
                         patient, correction.opted_out_with_number, correction.opt_out_lifted
                     ),

@@ -23,7 +23,7 @@ from pro_app.models import (
 from pro_app.nurse.actions import correct_mobile
 from pro_app.nurse.triage import WITHIN_24H, Outcomes, describe, tier_of
 from pro_app.storage.engine import session_scope
-from tests.tick_helpers import instances, messages
+from tests.tick_helpers import SECRET, instances, messages
 
 TOKEN = "twilio-auth-token-for-tests"
 BASE = "https://pro.example.test"
@@ -121,6 +121,7 @@ def test_a_record_that_takes_on_a_number_that_texted_stop_is_opted_out_until_sta
             session,
             session.get(Patient, corrected.id),
             "07400 123456",
+            secret_key=SECRET,
             user_id=None,
             now=ENROLLED + timedelta(hours=2),
         ).opted_out_with_number
@@ -149,7 +150,12 @@ def test_the_opt_out_stays_with_the_number_when_a_record_moves_off_it(twilio, ge
     twilio.text(wrong, "STOP")
     with session_scope(gen.engine) as session:
         correction = correct_mobile(
-            session, session.get(Patient, patient.id), "07400 555111", user_id=None, now=ENROLLED
+            session,
+            session.get(Patient, patient.id),
+            "07400 555111",
+            secret_key=SECRET,
+            user_id=None,
+            now=ENROLLED,
         )
         assert correction.changed and not correction.opted_out_with_number
     on_new = gen.patient(site, now=ENROLLED, phone="07400 555111")

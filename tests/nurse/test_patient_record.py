@@ -270,6 +270,34 @@ def test_a_mobile_another_patient_uses_is_taken_with_a_warning(client, auth, gen
         assert session.get(Patient, patient.id).phone_e164 == "+447400765432"
 
 
+def test_a_corrected_mobile_gets_the_link_that_was_waiting_for_the_wrong_one(
+    client, auth, gen, enrolled, tick
+):
+    """The baseline's text, still waiting (a morning's queue, a retry), was cancelled with
+    the wrong number and nothing went to the right one."""
+    site, patient = enrolled
+    with session_scope(gen.engine) as session:
+        for message in messages(gen.engine, patient_id=patient.id):
+            message.status = "pending"
+            session.add(message)
+    auth.login(gen.user(site).email)
+    response = client.post(
+        f"/patients/{patient.id}/mobile", data={"mobile": "07400 765432"}, follow_redirects=True
+    )
+    assert "Mobile number updated. A fresh link for baseline goes to it." in response.text
+    tick(MORNING + timedelta(minutes=5))
+    texts = messages(gen.engine, patient_id=patient.id)
+    assert [(m.status, m.to_number) for m in texts] == [
+        ("cancelled", patient.phone_e164),
+        ("delivered", "+447400765432"),  # the dev outbox delivers at once
+    ]
+    again = client.post(
+        f"/patients/{patient.id}/mobile", data={"mobile": "07400 765439"}, follow_redirects=True
+    )
+    assert "fresh link" not in again.text  # the link went: nothing is cancelled or sent again
+    assert len(messages(gen.engine, patient_id=patient.id)) == 2
+
+
 def test_a_mobile_that_texted_stop_is_taken_opted_out_and_the_nurse_told(
     client, auth, gen, enrolled
 ):

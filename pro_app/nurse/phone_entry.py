@@ -45,7 +45,15 @@ from ..followup.survey_pages import (
     survey_pages,
 )
 from ..followup.worsening import evaluate_worsening
-from ..models import AnswerChannel, InstanceStatus, PatientEvent, Response, SurveyInstance
+from ..models import (
+    AnswerChannel,
+    FollowUpStatus,
+    InstanceStatus,
+    Patient,
+    PatientEvent,
+    Response,
+    SurveyInstance,
+)
 
 ENTERABLE = (InstanceStatus.SENT, InstanceStatus.IN_PROGRESS, InstanceStatus.EXPIRED)
 NONE_TAKEN = "none"  # ``<medicines item>-none``: the nurse's "takes no pain medicines" tick
@@ -198,6 +206,19 @@ def stale_form_message(instance: SurveyInstance, meanwhile: list) -> str:
     meanwhile is shown above the form, or the patient finished with nothing new to show."""
     finished = not meanwhile and instance.status == InstanceStatus.COMPLETED
     return COMPLETED_MEANWHILE if finished else STALE_FORM
+
+
+def closed_meanwhile_message(instance: SurveyInstance, patient: Patient) -> str:
+    """Why answers posted from an entry form were not saved: the survey can no longer
+    take them (follow-up paused or stopped, the survey cancelled or planned again)."""
+    kept = "Nothing was saved; your answers are kept below."
+    if instance.status == InstanceStatus.CANCELLED and patient.status != FollowUpStatus.ACTIVE:
+        return (
+            f"Follow-up was {patient.status} while this form was open, so "
+            f"{instance.timepoint} is cancelled. {kept} To save them, resume or restart "
+            "follow-up (in another tab), then save this form again."
+        )
+    return f"{instance.timepoint} is {instance.status}: answers cannot be entered. {kept}"
 
 
 SAVED_BY = {

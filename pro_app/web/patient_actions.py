@@ -65,6 +65,7 @@ from ..nurse.phone_entry import (
     SEEN_FIELD,
     answers_version,
     can_enter,
+    closed_meanwhile_message,
     entry_medicine_rows,
     entry_none_ticks,
     is_correction,
@@ -515,7 +516,8 @@ def enter_answers(patient_id: int, instance_id: int):
     patient = patient_for(session, current_user, patient_id)
     instance = _instance(session, patient, instance_id)
     now = utcnow()
-    if not can_enter(instance, now):
+    closed = not can_enter(instance, now)
+    if closed and request.method != "POST":
         flash(f"{instance.timepoint} is {instance.status}: answers cannot be entered.", "error")
         return _back(patient.id)
     errors: dict[str, str] = {}
@@ -540,6 +542,8 @@ def enter_answers(patient_id: int, instance_id: int):
         if stale:
             meanwhile = saved_meanwhile(pages, current, seen)
             errors[""] = stale_form_message(instance, meanwhile)
+        if closed:  # paused or stopped while the form was open: what was typed is kept
+            errors[""] = closed_meanwhile_message(instance, patient)
         if not errors:
             correcting = is_correction(instance)
             listed = save_entry(session, instance, answers, user_id=current_user.id, now=now)
@@ -548,7 +552,7 @@ def enter_answers(patient_id: int, instance_id: int):
             return _back(patient.id)
         session.rollback()  # nothing saved; the lock goes
         values = {k: {**saved.get(k, {}), **v} for k, v in answers.items()}
-    status = 409 if stale else 422 if errors else 200
+    status = 409 if stale or closed else 422 if errors else 200
     return (
         render_template(
             "patients/enter.html",

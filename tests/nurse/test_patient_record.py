@@ -125,6 +125,31 @@ def test_a_window_closing_while_the_phone_form_is_open_does_not_refuse_the_entry
         assert session.get(SurveyInstance, instance.id).status == "completed"
 
 
+def test_answers_typed_while_a_colleague_paused_follow_up_are_kept_to_save_after_resuming(
+    client, auth, gen, enrolled
+):
+    """The save answered with a redirect and "baseline is cancelled": the answers taken by
+    phone, a red flag among them, were in no record and on no page."""
+    instance, url, opened = _entry_form_opened(client, auth, gen, enrolled)
+    patient_id = instance.patient_id
+    assert (
+        client.post(f"/patients/{patient_id}/pause", data={"reason": "in hospital"}).status_code
+        == 302
+    )
+    refused = client.post(url, data={"answers_seen": opened, **ENTRY})
+    assert refused.status_code == 409
+    assert "Follow-up was paused while this form was open" in refused.text
+    assert 'name="pain_nrs.worst" value="7" checked' in refused.text  # what she typed
+    assert 'name="red_flags.bladder_bowel" value="yes" checked' in refused.text
+    with Session(gen.engine) as session:
+        assert session.exec(select(Response)).all() == []
+    assert client.post(f"/patients/{patient_id}/resume", data={}).status_code == 302
+    assert client.post(url, data={"answers_seen": opened, **ENTRY}).status_code == 302
+    with Session(gen.engine) as session:
+        assert session.get(SurveyInstance, instance.id).status == "completed"
+        assert session.exec(select(Alert).where(Alert.kind == "red_flag")).all() != []
+
+
 def test_a_survey_finished_while_the_phone_form_is_open_says_so(client, auth, gen, enrolled):
     instance, url, opened = _entry_form_opened(client, auth, gen, enrolled)
     with session_scope(gen.engine) as session:  # the patient submits "Check your answers"

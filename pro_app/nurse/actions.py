@@ -36,7 +36,7 @@ from ..models import (
     Site,
     SurveyInstance,
 )
-from ..models.safety import ALERT_ACTION_LABELS, NOT_REACHED
+from ..models.safety import ALERT_ACTION_LABELS, NOT_REACHED, SAFETY_EVENT_LABELS
 from ..scheduling.invitations import web_estimate
 from ..scheduling.plan import (
     DateChange,
@@ -467,9 +467,11 @@ def record_safety_event(
         raise ActionRefused("Say whether the cement leakage was symptomatic.")
     # Two sends of one form at once queue here, so the second finds the first's event.
     session.exec(select(Procedure.id).where(Procedure.id == procedure.id).with_for_update())
-    if _recorded_twin(session, procedure.id, kind, grade, event_date, symptomatic):
+    notes = (notes or "").strip()[:2000] or None
+    if _recorded_twin(session, procedure.id, kind, grade, event_date, symptomatic, notes):
         raise ActionRefused(
-            "This event is already recorded (the same event, grade and date): "
+            "This event is already recorded (the same event, grade and date"
+            f"{', and the same notes' if kind == SafetyEventKind.OTHER else ''}): "
             "it was not recorded again."
         )
     event = SafetyEvent(
@@ -479,7 +481,7 @@ def record_safety_event(
         symptomatic=symptomatic,
         grade=grade,
         event_date=event_date,
-        notes=(notes or "").strip()[:2000] or None,
+        notes=notes,
         recorded_by=user_id,
         recorded_at=now,
     )
@@ -497,26 +499,23 @@ def _recorded_twin(
     grade: int,
     event_date: date,
     symptomatic: bool | None,
+    notes: str | None,
 ) -> bool:
-    """Whether this very event is already recorded and not withdrawn (a form sent twice)."""
-    same_symptoms = (
+    """Whether this very event is already recorded and not withdrawn (a form sent twice).
+    An "other" event is told apart by its notes too: they say what it was."""
+    same = [
+        SafetyEvent.procedure_id == procedure_id,
+        SafetyEvent.kind == kind,
+        SafetyEvent.grade == grade,
+        SafetyEvent.event_date == event_date,
         SafetyEvent.symptomatic.is_(None)
         if symptomatic is None
-        else SafetyEvent.symptomatic == symptomatic
-    )
-    return (
-        session.exec(
-            select(SafetyEvent.id).where(
-                SafetyEvent.procedure_id == procedure_id,
-                SafetyEvent.kind == kind,
-                SafetyEvent.grade == grade,
-                SafetyEvent.event_date == event_date,
-                same_symptoms,
-                SafetyEvent.withdrawn_at.is_(None),
-            )
-        ).first()
-        is not None
-    )
+        else SafetyEvent.symptomatic == symptomatic,
+        SafetyEvent.withdrawn_at.is_(None),
+    ]
+    if kind == SafetyEventKind.OTHER:
+        same.append(SafetyEvent.notes.is_(None) if notes is None else SafetyEvent.notes == notes)
+    return session.exec(select(SafetyEvent.id).where(*same)).first() is not None
 
 
 def withdraw_safety_event(
@@ -560,4 +559,20 @@ def move_procedure_date(
     problem = procedure_date_problem(new_date, local_today(now, site.timezone if site else None))
     if problem:
         raise ActionRefused(problem[0].upper() + problem[1:] + ".")
+    earlier = session.exec(
+        select(SafetyEvent)
+        .where(
+            SafetyEvent.procedure_id == procedure.id,
+            SafetyEvent.withdrawn_at.is_(None),
+            SafetyEvent.event_date < new_date,
+        )
+        .order_by(SafetyEvent.event_date)
+    ).first()
+    if earlier is not None:  # a complication cannot come before its procedure
+        raise ActionRefused(
+            f"A safety event ({SAFETY_EVENT_LABELS.get(earlier.kind, earlier.kind).lower()}) "
+            f"is recorded on {earlier.event_date:%d %b %Y}, before a procedure on "
+            f"{new_date:%d %b %Y}: the date was not changed. If the event is wrong, mark it "
+            "recorded in error and record it again."
+        )
     return change_procedure_date(session, procedure, new_date, user_id=user_id, now=now)

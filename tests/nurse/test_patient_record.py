@@ -503,6 +503,39 @@ def test_safety_events_before_the_procedure_are_refused(client, auth, gen, enrol
         assert session.exec(select(SafetyEvent)).all() == []
 
 
+def test_the_procedure_date_cannot_move_past_a_recorded_safety_event(client, auth, gen, clock):
+    """The move was saved, and the register's rows gave the infection -2 days after its
+    procedure; one recorded in error no longer holds the date back."""
+    clock.move_to(MORNING)
+    site = gen.site()
+    procedure_day = MORNING.date() - timedelta(days=3)
+    patient = gen.patient(site, now=MORNING, procedure_date=procedure_day).patient
+    auth.login(gen.user(site).email)
+    base = f"/patients/{patient.id}"
+    infection = {
+        "kind": "infection",
+        "grade": "2",
+        "event_date": (procedure_day + timedelta(days=1)).isoformat(),
+    }
+    assert client.post(f"{base}/safety-events", data=infection).status_code == 302
+    later = {"procedure_date": (procedure_day + timedelta(days=2)).isoformat()}
+    refused = client.post(f"{base}/procedure-date", data=later, follow_redirects=True)
+    assert "A safety event (infection) is recorded on" in refused.text
+    assert "the date was not changed" in refused.text
+    with Session(gen.engine) as session:
+        assert session.exec(select(Procedure)).one().procedure_date == procedure_day
+        event_id = session.exec(select(SafetyEvent)).one().id
+    withdrawn = client.post(
+        f"{base}/safety-events/{event_id}/withdraw", data={"reason": "wrong patient"}
+    )
+    assert withdrawn.status_code == 302
+    assert client.post(f"{base}/procedure-date", data=later).status_code == 302
+    with Session(gen.engine) as session:
+        assert session.exec(select(Procedure)).one().procedure_date == procedure_day + timedelta(
+            days=2
+        )
+
+
 def test_a_refused_safety_event_comes_back_with_what_was_typed(client, auth, gen, enrolled):
     """Refused by the rules (a date before the procedure) or by the form (notes too long):
     a 422 with the form as typed, and nothing stored or cut short."""
@@ -643,6 +676,20 @@ def test_a_safety_event_sent_twice_is_recorded_once(client, auth, gen, clock):
     assert client.post(url, data={**event, "grade": "3"}).status_code == 302  # a different one
     with Session(gen.engine) as session:
         assert [e.grade for e in session.exec(select(SafetyEvent))] == [2, 3]
+
+
+def test_two_other_events_on_one_day_are_told_apart_by_their_notes(client, auth, gen, clock):
+    """ "Other" says what it was in its notes: a rash after a urinary retention, both
+    grade 2 on one day, was refused as the same event, one short in the audit."""
+    url = _safety_events_url(client, auth, gen, clock)
+    other = {"kind": "other", "grade": "2", "event_date": MORNING.date().isoformat()}
+    retention = {**other, "notes": "urinary retention, catheterised"}
+    assert client.post(url, data=retention).status_code == 302
+    assert client.post(url, data={**other, "notes": "rash over the back"}).status_code == 302
+    again = client.post(url, data={**retention, "notes": " urinary retention, catheterised "})
+    assert again.status_code == 422 and "and the same notes" in again.text
+    with Session(gen.engine) as session:
+        assert len(session.exec(select(SafetyEvent)).all()) == 2
 
 
 def test_cement_leakage_sent_twice_is_recorded_once_whichever_symptoms(client, auth, gen, clock):

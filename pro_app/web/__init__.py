@@ -42,6 +42,7 @@ def register_blueprints(app: Flask) -> None:
         audit,
         auth,
         dev,
+        form_kept,
         health,
         input_guard,
         local_time,
@@ -55,6 +56,7 @@ def register_blueprints(app: Flask) -> None:
     )
 
     input_guard.init_app(app)
+    form_kept.init_app(app)
     staff_session.init_app(app)
     static_files.init_app(app)
     local_time.init_app(app)

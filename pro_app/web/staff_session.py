@@ -17,6 +17,7 @@ from flask_login.utils import login_url
 from ..extensions import login_manager
 from ..models import User, utcnow
 from ..storage import database
+from . import form_kept
 
 SIGNED_IN_AT = "signed_in_at"
 SEEN_AT = "seen_at"
@@ -93,8 +94,12 @@ def load_user(user_id: str) -> User | None:
 
 
 def unauthorized():
-    """Send a signed-out visitor to the sign-in page, saying why where a session ended."""
-    flash(g.pop("session_ended", None) or login_manager.login_message, "info")
+    """Send a signed-out visitor to the sign-in page, saying why where a session ended; a
+    form sent after the session ended comes back with what was typed."""
+    reason = g.pop("session_ended", None) or login_manager.login_message
+    if form_kept.wants_kept_page():
+        return form_kept.signed_out_post(reason)
+    flash(reason, "info")
     return redirect(login_url(login_manager.login_view, next_url=request.url))
 
 

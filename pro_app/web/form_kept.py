@@ -1,0 +1,57 @@
+"""A staff form that cannot be saved (its security token no longer matches, or the
+session ended while it was open) comes back as a page showing what was typed, so a
+nurse's notes and answers are never lost to a sign-in."""
+
+from flask import Flask, render_template, request, url_for
+from flask_wtf.csrf import CSRFError
+
+# Fields a person did not type, or must never be shown again.
+NOT_SHOWN = frozenset({"csrf_token", "answers_seen", "confirm"})
+
+
+def typed_fields() -> list[tuple[str, str]]:
+    """The posted fields with something in them, as (name, value), passwords left out."""
+    return [
+        (name, value)
+        for name, value in request.form.items(multi=True)
+        if name not in NOT_SHOWN and "password" not in name.lower() and value.strip()
+    ]
+
+
+def _same_site_referrer() -> str:
+    referrer = request.referrer or ""
+    return referrer if referrer.startswith(request.host_url) else url_for("auth.login")
+
+
+def form_expired(_error: CSRFError):
+    """400: the form was opened before the last sign-in, or in a session since ended."""
+    reason = (
+        "This form could not be saved: it was opened before you last signed in (here or "
+        "in another tab), or too long ago. Nothing was saved."
+    )
+    return _kept_page(reason, sign_in=False), 400
+
+
+def signed_out_post(reason: str):
+    """401: a form sent after the session ended; the reason, what was typed, a way back."""
+    return _kept_page(f"{reason} Nothing was saved.", sign_in=True), 401
+
+
+def _kept_page(reason: str, *, sign_in: bool) -> str:
+    back = _same_site_referrer()
+    return render_template(
+        "form_not_saved.html",
+        reason=reason,
+        fields=typed_fields(),
+        back=back,
+        sign_in_url=url_for("auth.login", next=back) if sign_in else None,
+    )
+
+
+def wants_kept_page() -> bool:
+    """Whether a signed-out request carried a form someone filled in."""
+    return request.method == "POST" and bool(typed_fields())
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(CSRFError, form_expired)

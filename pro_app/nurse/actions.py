@@ -102,11 +102,13 @@ def act_on_alerts(
     retry_hours: int | None,
     user_id: int,
     now: datetime,
-) -> list[Alert]:
+) -> "ActedOnAlerts":
     """Record one action on each of ``alert_ids`` (the patient's open alerts), each separately.
 
     A closing action acknowledges the alert; "could not reach" keeps it open with a time
-    to try again. Alerts acknowledged meanwhile (by a colleague) are left as they are.
+    to try again. An alert acknowledged meanwhile (by a colleague) is left as it is, but
+    a closing action on it is still added to its history, note and all: what this nurse
+    did (a second call, 999 advised) is kept. ``ActedOnAlerts.added`` lists those.
     """
     kind = next((k for k in ALERT_ACTIONS if k.code == action), None)
     if kind is None:
@@ -127,10 +129,10 @@ def act_on_alerts(
     if len(alerts) != len(set(alert_ids)):
         raise ActionRefused("An alert ticked is not one of this patient's.")
     next_try = now + timedelta(hours=retry_hours) if not kind.closes else None
-    acted = []
+    result = ActedOnAlerts(acted=[], added=[])
     for alert in alerts:
-        if alert.acknowledged_at is not None:
-            continue
+        if alert.acknowledged_at is not None and not kind.closes:
+            continue  # closed meanwhile: no time to try again is kept for it
         session.add(
             AlertAction(
                 alert_id=alert.id,
@@ -141,17 +143,29 @@ def act_on_alerts(
                 at=now,
             )
         )
-        if kind.closes:
+        if alert.acknowledged_at is not None:
+            result.added.append(alert)
+        elif kind.closes:
             alert.acknowledged_at = now
             alert.acknowledged_by = user_id
             alert.action = kind.code
             alert.action_note = note
             alert.next_try_at = None
+            result.acted.append(alert)
         else:
             alert.next_try_at = next_try
-        acted.append(alert)
+            result.acted.append(alert)
     session.flush()
-    return acted
+    return result
+
+
+@dataclass(frozen=True)
+class ActedOnAlerts:
+    """The alerts an action closed or kept open to try again, and those a colleague had
+    closed meanwhile to whose history it was added."""
+
+    acted: list[Alert]
+    added: list[Alert]
 
 
 def _event(session: Session, patient: Patient, kind: str, detail: dict, user_id, now) -> None:

@@ -604,16 +604,13 @@ def acknowledge_one(patient_id: int, alert_id: int):
     alert = session.get(Alert, alert_id)
     if alert is None or alert.patient_id != patient.id:
         abort(404)
-    if alert.acknowledged_at is not None:
-        flash("That alert was already acknowledged.", "info")
-        return _back(patient.id)
     form = acknowledge_form(session, patient, request.form)
     form.alert_ids.data = [alert.id]
     return _acknowledge(session, patient, form)
 
 
 def _acknowledge(session, patient, form: AcknowledgeForm):
-    def act() -> list:
+    def act():
         return act_on_alerts(
             session,
             patient,
@@ -625,12 +622,14 @@ def _acknowledge(session, patient, form: AcknowledgeForm):
             now=utcnow(),
         )
 
-    def done(acted: list) -> str:
+    def done(result) -> str:
         label = ALERT_ACTION_LABELS[form.action.data]
+        acted = result.acted
         meanwhile = len(set(form.alert_ids.data)) - len(acted)
+        kept = "your action and note are added to their history" if result.added else ""
         left = (
             f" {meanwhile} ticked had been acknowledged meanwhile by a colleague: "
-            "left as they were."
+            f"{kept or 'left as they were'}."
             if meanwhile
             else ""
         )

@@ -20,6 +20,7 @@ from pro_app.models import (
     SafetyEvent,
     Site,
 )
+from pro_app.models.safety import ALERT_ACTION_LABELS
 from pro_app.nurse.actions import ALERT_ACTIONS, act_on_alerts
 from pro_app.storage.engine import session_scope
 from tests.tick_helpers import FlakyChannel, instances, messages
@@ -377,11 +378,59 @@ def test_an_alert_a_colleague_closed_meanwhile_is_left_and_the_rest_recorded(cli
         f"/patients/{patient.id}/alerts/acknowledge", data=data, follow_redirects=True
     )
     assert "1 alert(s) acknowledged: Seen in clinic." in response.text
-    assert "1 ticked had been acknowledged meanwhile by a colleague" in response.text
+    assert (
+        "1 ticked had been acknowledged meanwhile by a colleague: your action and note are "
+        "added to their history." in response.text
+    )
     (a,) = stored(gen.engine, Alert, Alert.id == first)
     (b,) = stored(gen.engine, Alert, Alert.id == second)
     assert (a.action, a.acknowledged_by) == ("called", colleague.id)
     assert (b.action, b.acknowledged_by) == ("seen_in_clinic", nurse.id)
+    taken = stored(gen.engine, AlertAction, AlertAction.alert_id == first)
+    assert [(t.action, t.user_id) for t in taken] == [
+        ("called", colleague.id),
+        ("seen_in_clinic", nurse.id),
+    ]
+
+
+def test_a_note_on_an_alert_a_colleague_closed_first_is_kept_in_its_history(client, gen, record):
+    """The alert's own form answered "already acknowledged", and the second call's note
+    (999 advised) was recorded nowhere."""
+    nurse, patient, (first, _second) = record
+    with Session(gen.engine) as session:
+        site = session.get(Site, patient.site_id)
+    colleague = gen.user(site, name="Colleague Nurse")
+    with session_scope(gen.engine) as session:
+        act_on_alerts(
+            session,
+            session.get(Patient, patient.id),
+            [first],
+            action="called",
+            note="spoke to the patient",
+            retry_hours=None,
+            user_id=colleague.id,
+            now=MORNING,
+        )
+    note = "Second call: weakness in both legs now, advised 999"
+    data = {"action": "advised_999", "note": note}
+    response = client.post(
+        f"/patients/{patient.id}/alerts/{first}/acknowledge", data=data, follow_redirects=True
+    )
+    assert "your action and note are added to their history" in response.text
+    (a,) = stored(gen.engine, Alert, Alert.id == first)
+    assert (a.action, a.action_note, a.acknowledged_by) == (
+        "called",
+        "spoke to the patient",
+        colleague.id,
+    )
+    (added,) = stored(
+        gen.engine, AlertAction, AlertAction.alert_id == first, AlertAction.user_id == nurse.id
+    )
+    assert (added.action, added.note) == ("advised_999", note)
+    page = client.get(f"/patients/{patient.id}").text
+    assert f"Also: {escape(ALERT_ACTION_LABELS['advised_999'])}: {note}" in page
+    summary = client.get(f"/patients/{patient.id}/summary").text
+    assert f"Also: {escape(ALERT_ACTION_LABELS['advised_999'])}: {note}" in summary
 
 
 def test_another_patients_alert_cannot_be_ticked(client, gen, record):

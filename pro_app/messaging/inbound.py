@@ -152,8 +152,8 @@ def handle_inbound(
             "created_at": now,
         },
     )
-    if stored is None:
-        return []  # Twilio retried a webhook we already handled
+    if stored is None:  # Twilio asks again only when it did not get our answer
+        return _replies_given_before(session, sid)
     twilio_kind = opt_out_type_from_twilio(opt_out_type)
     kind = twilio_kind or parse_reply(body).kind
     if kind == "start" and not opted_out and _is_an_answer(instance, body):
@@ -251,6 +251,33 @@ def _is_an_answer(instance: SurveyInstance | None, body: str) -> bool:
 def _opted_out_text(session: Session, patient: Patient) -> str:
     site = session.get(Site, patient.site_id)
     return templates.opted_out(site.name, site.team_phone)
+
+
+def _replies_given_before(session: Session, sid: str) -> list[str]:
+    """The replies kept for a text handled already, to answer Twilio's retry with (its
+    first answer was lost, so the patient has not had them); none once anything else has
+    come from that number, when they would be out of date."""
+    first = session.exec(
+        select(Message).where(Message.provider_sid == sid, Message.direction == Direction.IN)
+    ).first()
+    if first is None:
+        return []
+    later = session.exec(
+        select(Message.id).where(
+            Message.direction == Direction.IN,
+            Message.from_number == first.from_number,
+            Message.id > first.id,
+        )
+    ).first()
+    if later is not None:
+        return []
+    return list(
+        session.exec(
+            select(Message.body)
+            .where(Message.idempotency_key.startswith(f"reply:{sid}:", autoescape=True))
+            .order_by(Message.id)
+        )
+    )
 
 
 def _replies(session, patient, instance, texts: list[str], sid: str, now: datetime) -> list[str]:

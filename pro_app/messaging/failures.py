@@ -4,14 +4,24 @@ A text to a patient alerts the patient's nurses; a notice to a site's staff (the
 phone) raises a site alert for the site's nurses and admins and never touches a patient.
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlmodel import Session
+from sqlalchemy import String, cast, exists, or_
+from sqlmodel import Session, select
 
 from notifications import stops_sms_to_number
 
 from ..alerts import raise_alert, raise_site_alert
-from ..models import AlertKind, Message, MessageStatus, Patient, Site
+from ..models import (
+    Alert,
+    AlertKind,
+    Direction,
+    Message,
+    MessageStatus,
+    Patient,
+    Site,
+    SiteAlert,
+)
 from .opt_out import UNSUBSCRIBED_NOTE, records_on_number, set_opt_out
 from .outbox import cancel_pending
 
@@ -111,3 +121,40 @@ def _site_notice_failed(session: Session, message: Message, reason: str, now: da
         dedupe_key=f"staff_text_failed:{message.id}",
         now=now,
     )
+
+
+def report_unreported_failures(
+    session: Session, now: datetime, *, within: timedelta = timedelta(days=1), limit: int = 200
+) -> int:
+    """Alert about texts tried in the last ``within`` that failed for good with no one
+    told: the process that failed one stopped (a deploy, a crash) before raising its
+    alert, which it does after the batch. A refusal as unsubscribed (21610) opts the
+    number out instead, so it is left to that. Returns how many were reported."""
+    key = cast(Message.id, String)
+    alerted = exists().where(
+        or_(Alert.dedupe_key == "delivery_failure:" + key, Alert.dedupe_key == "not_sent:" + key)
+    )
+    site_told = exists().where(SiteAlert.dedupe_key == "staff_text_failed:" + key)
+    unreported = session.exec(
+        select(Message)
+        .where(
+            Message.status == MessageStatus.FAILED,
+            Message.direction == Direction.OUT,
+            Message.attempted_at >= now - within,
+            or_(Message.patient_id.is_not(None), Message.site_id.is_not(None)),
+            or_(Message.error_code.is_(None), Message.error_code != UNSUBSCRIBED),
+            ~alerted,
+            ~site_told,
+        )
+        .order_by(Message.id)
+        .limit(limit)
+    ).all()
+    for message in unreported:
+        reason = message.last_error or "no reason recorded"
+        if message.error_code is None:
+            record_not_sent(session, message, reason=reason, now=now)
+        else:
+            record_delivery_failure(
+                session, message, code=message.error_code, reason=reason, now=now
+            )
+    return len(unreported)

@@ -16,7 +16,11 @@ from sqlalchemy.engine import Engine
 from notifications import Channel
 
 from ..messaging.channels import build_channel, link_context, sender_pool
-from ..messaging.failures import record_delivery_failure, record_not_sent
+from ..messaging.failures import (
+    record_delivery_failure,
+    record_not_sent,
+    report_unreported_failures,
+)
 from ..messaging.outbox import (
     Clock,
     DeliveryReport,
@@ -40,6 +44,7 @@ class TickReport:
     invited: int = 0
     reminded: int = 0
     delivery: DeliveryReport | None = None
+    failures_reported_late: int = 0  # failed for good with no alert (its process stopped)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -79,6 +84,8 @@ def run_tick(
         engine, now, secret_key=links.secret_key, worker=worker, clock=clock
     )
     report.reminded = remind_due(engine, now, clock=clock)
+    with session_scope(engine) as session:
+        report.failures_reported_late = report_unreported_failures(session, now)
     report.delivery = deliver(
         engine,
         channel,

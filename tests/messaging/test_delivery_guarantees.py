@@ -433,3 +433,41 @@ def test_a_text_out_of_retries_raises_an_alert(gen, engine):
         report = build_report(session, AuditFilters(), now)
     baseline = next(t for t in report.timepoints if t.timepoint == "baseline")
     assert (baseline.quality.invited, baseline.quality.not_sent) == (1, 1)
+
+
+def test_a_failure_whose_process_stopped_before_its_alert_is_reported_by_the_next_pass(
+    gen, engine, monkeypatch
+):
+    """A text fails for good (refused: not a mobile) and its process stops, a deploy say,
+    before the batch's end, where it raises the alert: the text stayed failed and no one
+    was told. The next pass raises it, once."""
+    enrolled = gen.patient(gen.site(), now=ENROLLED, procedure_date=PROCEDURE)
+    provider = OnCallPhoneBroken(enrolled.patient.phone_e164)
+
+    from pro_app.scheduling import tick
+
+    alive, record_failure = [False], tick.record_failure
+
+    def record_unless_stopped(*args, **kwargs):
+        if not alive[0]:
+            raise SystemExit("the process stopped")
+        record_failure(*args, **kwargs)
+
+    monkeypatch.setattr(tick, "record_failure", record_unless_stopped)
+    with pytest.raises(SystemExit):
+        run_tick(engine, provider, LINKS, now=ENROLLED, worker="a")
+    assert messages(engine, kind="invitation")[0].status == MessageStatus.FAILED
+    with Session(engine) as session:
+        assert session.exec(select(Alert)).all() == []
+    alive[0] = True  # another process, a minute later
+    later = run_tick(engine, provider, LINKS, now=ENROLLED + timedelta(minutes=1), worker="b")
+    assert later.failures_reported_late == 1
+    again = run_tick(engine, provider, LINKS, now=ENROLLED + timedelta(minutes=2), worker="b")
+    assert again.failures_reported_late == 0
+    with Session(engine) as session:
+        alerts = session.exec(select(Alert)).all()
+        patient = session.get(Patient, enrolled.patient.id)
+    assert [(a.kind, a.patient_id) for a in alerts] == [
+        (AlertKind.DELIVERY_FAILURE, enrolled.patient.id)
+    ]
+    assert "21614" in (patient.phone_problem or "")  # the number is flagged, as at once

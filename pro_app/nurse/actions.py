@@ -206,6 +206,18 @@ def resend_link(
             f"A text with the link for {instance.timepoint} is already waiting to go "
             "(it carries the newest link): nothing more was queued."
         )
+    in_flight = session.exec(
+        select(Message.id).where(
+            Message.instance_id == instance.id,
+            Message.status.in_((MessageStatus.SENDING, MessageStatus.UNKNOWN)),
+            Message.body.contains(LINK_PLACEHOLDER, autoescape=True),
+        )
+    ).first()
+    if in_flight is not None:  # it is looked for at the provider by the link it carried
+        raise ActionRefused(
+            f"A text with the link for {instance.timepoint} is being sent or checked with "
+            "the provider: nothing more was queued. Try again in a few minutes."
+        )
     _send_fresh_link(session, patient, instance, secret_key=secret_key, now=now)
     _event(
         session,

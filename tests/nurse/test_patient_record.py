@@ -15,6 +15,7 @@ from pro_app.messaging.opt_out import set_opt_out
 from pro_app.models import (
     AccessLog,
     Alert,
+    Message,
     Patient,
     PatientEvent,
     Procedure,
@@ -273,6 +274,37 @@ def test_resending_a_link_revokes_the_old_one(client, auth, gen, enrolled):
     assert "is already waiting to go" in again.text
     assert len(messages(gen.engine, instance_id=instance.id, kind="invitation")) == 2
     assert client.get(f"/s/{survey_token(SECRET, instance.id, 1)}").status_code == 200
+
+
+def test_a_link_is_not_replaced_while_a_reminder_with_it_is_checked_with_the_provider(
+    client, auth, gen, enrolled
+):
+    """A reminder whose send had no answer is looked for at the provider by its body,
+    link and all: a new link made it look unsent, and it was sent again."""
+    site, patient = enrolled
+    auth.login(gen.user(site).email)
+    instance = baseline(gen.engine, patient.id)
+    with session_scope(gen.engine) as session:
+        session.add(
+            Message(
+                patient_id=patient.id,
+                instance_id=instance.id,
+                direction="out",
+                kind="reminder",
+                to_number=patient.phone_e164,
+                body="A reminder: {link}",
+                status="unknown",
+                idempotency_key=f"remind:{instance.id}:1",
+                created_at=MORNING,
+                attempted_at=MORNING,
+            )
+        )
+    refused = client.post(
+        f"/patients/{patient.id}/surveys/{instance.id}/resend", follow_redirects=True
+    )
+    assert "is being sent or checked with the provider" in refused.text
+    assert baseline(gen.engine, patient.id).link_version == 0
+    assert len(messages(gen.engine, instance_id=instance.id, kind="invitation")) == 1
 
 
 def test_each_surveys_actions_name_its_timepoint_for_screen_readers(client, auth, gen, enrolled):

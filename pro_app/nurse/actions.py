@@ -129,8 +129,12 @@ def act_on_alerts(
     if len(alerts) != len(set(alert_ids)):
         raise ActionRefused("An alert ticked is not one of this patient's.")
     next_try = now + timedelta(hours=retry_hours) if not kind.closes else None
-    result = ActedOnAlerts(acted=[], added=[])
+    result = ActedOnAlerts(acted=[], added=[], repeated=[])
+    repeats = _recent_repeats(session, alerts, kind.code, note, user_id, now)
     for alert in alerts:
+        if alert.id in repeats:  # the same form sent twice (a double click, a reload)
+            result.repeated.append(alert)
+            continue
         if alert.acknowledged_at is not None and not kind.closes:
             continue  # closed meanwhile: no time to try again is kept for it
         session.add(
@@ -161,11 +165,35 @@ def act_on_alerts(
 
 @dataclass(frozen=True)
 class ActedOnAlerts:
-    """The alerts an action closed or kept open to try again, and those a colleague had
-    closed meanwhile to whose history it was added."""
+    """The alerts an action closed or kept open to try again, those a colleague had
+    closed meanwhile to whose history it was added, and those that had just had it from
+    this nurse (the form sent twice), left as they were."""
 
     acted: list[Alert]
     added: list[Alert]
+    repeated: list[Alert]
+
+
+# The same action, note and nurse on an alert again within this is the form sent twice.
+REPEAT_WINDOW = timedelta(minutes=2)
+
+
+def _recent_repeats(
+    session: Session, alerts, action: str, note: str | None, user_id: int, now: datetime
+) -> set[int]:
+    """The ids of ``alerts`` that had this very action from this nurse just now."""
+    same_note = AlertAction.note.is_(None) if note is None else AlertAction.note == note
+    return set(
+        session.exec(
+            select(AlertAction.alert_id).where(
+                AlertAction.alert_id.in_([alert.id for alert in alerts]),
+                AlertAction.user_id == user_id,
+                AlertAction.action == action,
+                same_note,
+                AlertAction.at >= now - REPEAT_WINDOW,
+            )
+        ).all()
+    )
 
 
 def _event(session: Session, patient: Patient, kind: str, detail: dict, user_id, now) -> None:

@@ -625,7 +625,7 @@ def _acknowledge(session, patient, form: AcknowledgeForm):
     def done(result) -> str:
         label = ALERT_ACTION_LABELS[form.action.data]
         acted = result.acted
-        meanwhile = len(set(form.alert_ids.data)) - len(acted)
+        meanwhile = len(set(form.alert_ids.data)) - len(acted) - len(result.repeated)
         kept = "your action and note are added to their history" if result.added else ""
         left = (
             f" {meanwhile} ticked had been acknowledged meanwhile by a colleague: "
@@ -633,6 +633,11 @@ def _acknowledge(session, patient, form: AcknowledgeForm):
             if meanwhile
             else ""
         )
+        if result.repeated:
+            left += (
+                f" {len(result.repeated)} had just had this action and note from you "
+                "(the form sent twice): not recorded again."
+            )
         if form.action.data == NOT_REACHED:
             return f"{label}: {len(acted)} alert(s) stay open with a time to try again.{left}"
         return f"{len(acted)} alert(s) acknowledged: {label}.{left}"

@@ -304,6 +304,28 @@ def test_each_closing_action_is_recorded(client, gen, record, kind):
     assert f"{escape(kind.label)}: spoke to the daughter" in page
 
 
+@pytest.mark.parametrize(
+    "action",
+    [{"action": "called", "note": "spoke to him"}, {"action": "not_reached", "retry_hours": "2"}],
+    ids=["closing", "could not reach"],
+)
+def test_an_action_sent_twice_is_recorded_once(client, gen, record, clock, auth, action):
+    """A double click: "could not reach" counted two attempts in the audit, and a closing
+    action would be added again to the alert it had just closed."""
+    nurse, patient, (alert_id, _other) = record
+    url = f"/patients/{patient.id}/alerts/acknowledge"
+    data = {"alert_ids": alert_id, **action}
+    assert client.post(url, data=data).status_code == 302
+    twice = client.post(url, data=data, follow_redirects=True)
+    assert "(the form sent twice): not recorded again" in twice.text
+    assert len(stored(gen.engine, AlertAction)) == 1
+    if action["action"] == "not_reached":  # a later attempt is one more
+        clock.move_to(MORNING + timedelta(hours=2))
+        auth.login(nurse.email)
+        assert client.post(url, data=data).status_code == 302
+        assert len(stored(gen.engine, AlertAction)) == 2
+
+
 def test_no_action_needs_a_reason(client, gen, record):
     _nurse, patient, (alert_id, _other) = record
     url = f"/patients/{patient.id}/alerts/acknowledge"

@@ -11,6 +11,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlmodel import select
 
+from .accounts.site_codes import check_site_code, site_with_code
 from .accounts.users import UserError, create_user, reset_password
 from .enrolment import (
     CSV_COLUMNS,
@@ -70,6 +71,7 @@ def create_site_command(
     phone_region: str,
 ) -> None:
     """Add a site (hospital team)."""
+    code = _checked("--code", check_site_code, code)
     _check_protocol(protocol)
     if not is_time_zone(timezone):
         raise click.BadParameter(
@@ -80,8 +82,9 @@ def create_site_command(
     phone = _checked("--phone", check_team_phone, phone, phone_region)
     on_call = _checked("--on-call-phone", normalise_on_call_phone, on_call_phone, phone_region)
     with session_scope(database.engine()) as session:
-        if session.exec(select(Site).where(Site.code == code)).first():
-            raise click.ClickException(f"Site {code} already exists.")
+        taken = site_with_code(session, code)
+        if taken is not None:
+            raise click.ClickException(f"Site {taken.code} already exists.")
         session.add(
             Site(
                 code=code,

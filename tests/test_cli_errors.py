@@ -84,6 +84,8 @@ def test_a_send_time_that_cannot_be_kept_stops_every_command(empty_database, set
         ("--timezone", "Mars/Phobos", "is not a time zone"),
         ("--phone-region", "XX", "is not a region code"),
         ("--phone", "not a phone", "give the number patients should call"),
+        ("--code", "A/B", "Use letters, digits, - and _ only"),
+        ("--code", "a", "Site A already exists"),  # site A in other capitals
     ],
 )
 def test_create_site_refuses_what_enrolment_could_not_use(migrated, option, value, words):

@@ -10,12 +10,19 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlmodel import select
 from wtforms import EmailField, IntegerField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, Email, Length, NumberRange, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    Length,
+    NumberRange,
+    ValidationError,
+)
 
 from surveys import all_instruments, available_protocols
 
 from ..accounts.access import is_registry_admin, managed_site, managed_user, roles_required
 from ..accounts.passwords import MIN_LENGTH
+from ..accounts.site_codes import check_site_code, site_with_code
 from ..accounts.users import UserError, create_user, reset_password, set_active
 from ..enrolment import check_team_phone, normalise_on_call_phone
 from ..models import Role, Site, SiteAlert, User
@@ -24,6 +31,13 @@ from ..time_zones import is_time_zone, zone_choices, zone_label
 from .forms import options
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+def _site_code(_form, field) -> None:
+    try:
+        check_site_code(field.data)
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from None
 
 
 def _known_timezone(_form, field) -> None:
@@ -115,7 +129,14 @@ class SiteSettingsForm(FlaskForm):
 class SiteForm(SiteSettingsForm):
     """A new site (registry admins only)."""
 
-    code = StringField("Code", validators=[DataRequired(), Length(max=32)])
+    code = StringField(
+        "Code",
+        validators=[
+            DataRequired(),
+            Length(max=32),
+            _site_code,
+        ],
+    )
 
 
 class UserForm(FlaskForm):
@@ -145,8 +166,8 @@ def _sites() -> list[Site]:
     return list(database.session().exec(statement).all())
 
 
-def _user_form() -> UserForm:
-    form = UserForm()
+def _user_form(**kwargs) -> UserForm:
+    form = UserForm(**kwargs)
     sites = [(site.code, f"{site.code}: {site.name}") for site in _sites()]
     registry_wide = [("", "None")] if is_registry_admin(current_user) else []
     form.site_code.choices = options(registry_wide + sites)
@@ -156,6 +177,12 @@ def _user_form() -> UserForm:
 @bp.get("/")
 @roles_required(Role.ADMIN)
 def index():
+    return _admin_page()
+
+
+def _admin_page(*, site_form: "SiteForm | None" = None, user_form: UserForm | None = None) -> str:
+    """The sites, staff and site alerts the admin manages, with the two "add" forms (one
+    refused comes back open, as typed, with what to fix)."""
     session = database.session()
     sites = _sites()
     statement = select(User).order_by(User.email)
@@ -178,8 +205,9 @@ def index():
         codes={site.id: site.code for site in sites},
         zones={site.id: site.timezone for site in sites},
         registry=is_registry_admin(current_user),
-        site_form=SiteForm().offer_choices(),
-        user_form=_user_form(),
+        site_form=site_form or SiteForm(formdata=None).offer_choices(),
+        user_form=user_form or _user_form(formdata=None),
+        open_form="site" if site_form else "user" if user_form else None,
         reset_form=ResetPasswordForm(),
         instruments=list(all_instruments().values()),
     )
@@ -192,17 +220,19 @@ def add_site():
         abort(403)
     form = SiteForm().offer_choices()
     session = database.session()
-    if form.validate_on_submit():
-        if session.exec(select(Site).where(Site.code == form.code.data.strip())).first():
-            flash(f"A site with code {form.code.data} already exists.", "error")
-        else:
-            site = Site(code=form.code.data.strip(), name="", team_phone="")
-            form.apply_to(site)
-            session.add(site)
-            session.commit()
-            flash(f"Added site {site.code}.", "info")
-    else:
+    if not form.validate_on_submit():
         flash(_errors(form), "error")
+        return _admin_page(site_form=form), 422
+    code = form.code.data.strip()
+    taken = site_with_code(session, code)
+    if taken is not None:  # codes name files and rows: "rfa9" and "RFA9" would be confused
+        flash(f"A site with code {taken.code} already exists.", "error")
+        return _admin_page(site_form=form), 409
+    site = Site(code=code, name="", team_phone="")
+    form.apply_to(site)
+    session.add(site)
+    session.commit()
+    flash(f"Added site {site.code}.", "info")
     return redirect(url_for("admin.index"))
 
 
@@ -245,12 +275,12 @@ def add_user():
         except (UserError, ValueError) as exc:
             session.rollback()
             flash(str(exc), "error")
-        else:
-            session.commit()
-            flash(f"Added {form.role.data} {form.email.data}.", "info")
-    else:
-        flash(_errors(form), "error")
-    return redirect(url_for("admin.index"))
+            return _admin_page(user_form=form), 422
+        session.commit()
+        flash(f"Added {form.role.data} {form.email.data}.", "info")
+        return redirect(url_for("admin.index"))
+    flash(_errors(form), "error")
+    return _admin_page(user_form=form), 422
 
 
 @bp.post("/users/<int:user_id>/active", endpoint="set_active")

@@ -57,8 +57,35 @@ def test_a_nurse_without_a_site_is_refused(client, auth, gen):
         "site_code": "",
         "password": "long enough password",
     }
-    client.post("/admin/users", data=data)
-    assert "must belong to a site" in client.get("/admin/").data.decode()
+    refused = client.post("/admin/users", data=data)
+    assert refused.status_code == 422 and "must belong to a site" in refused.text
+    assert 'value="x@example.org"' in refused.text  # what was typed comes back
+    assert "long enough password" not in refused.text
+    assert "<details open><summary>Add a member of staff" in refused.text
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "problem"),
+    [
+        ("rfa1", 409, "A site with code RFA1 already exists."),
+        ("RFA/2", 422, "Use letters, digits, - and _ only (up to 32)"),
+        ("RFA 2", 422, "Use letters, digits, - and _ only"),
+    ],
+)
+def test_a_site_code_taken_in_other_capitals_or_unfit_for_a_file_name_is_refused(
+    client, auth, gen, code, status, problem
+):
+    gen.site(code="RFA1")
+    auth.login(gen.user(None, role="admin").email)
+    data = {"code": code, "name": "Leeds spine team", "team_phone": "0113 496 0000"}
+    data |= {"timezone": "Europe/London", "protocol_id": "default", "omed_table": "opioids_aware"}
+    data |= {"alert_target_hours": "72", "min_cell_count": "5"}
+    refused = client.post("/admin/sites", data=data)
+    assert refused.status_code == status and problem in refused.text
+    assert 'value="Leeds spine team"' in refused.text
+    with Session(gen.engine) as session:
+        assert [s.code for s in session.exec(select(Site))] == ["RFA1"]
+    assert client.post("/admin/sites", data={**data, "code": "RFA2"}).status_code == 302
     with Session(gen.engine) as session:
         assert session.exec(select(User).where(User.email == "x@example.org")).first() is None
 

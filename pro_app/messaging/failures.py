@@ -23,7 +23,7 @@ from ..models import (
     SiteAlert,
 )
 from .opt_out import UNSUBSCRIBED_NOTE, records_on_number, set_opt_out
-from .outbox import cancel_pending
+from .outbox import LEASE, MAX_ATTEMPTS, cancel_pending
 
 UNSUBSCRIBED = 21610
 KIND_NAMES = {
@@ -128,8 +128,9 @@ def report_unreported_failures(
 ) -> int:
     """Alert about texts tried in the last ``within`` that failed for good with no one
     told: the process that failed one stopped (a deploy, a crash) before raising its
-    alert, which it does after the batch. A refusal as unsubscribed (21610) opts the
-    number out instead, so it is left to that. Returns how many were reported."""
+    alert, which it does after the batch. A text tried within a lease is left to its
+    batch, which may still be running. A refusal as unsubscribed (21610) opts the number
+    out instead, so it is left to that. Returns how many were reported."""
     key = cast(Message.id, String)
     alerted = exists().where(
         or_(Alert.dedupe_key == "delivery_failure:" + key, Alert.dedupe_key == "not_sent:" + key)
@@ -141,6 +142,7 @@ def report_unreported_failures(
             Message.status == MessageStatus.FAILED,
             Message.direction == Direction.OUT,
             Message.attempted_at >= now - within,
+            Message.attempted_at < now - LEASE,
             or_(Message.patient_id.is_not(None), Message.site_id.is_not(None)),
             or_(Message.error_code.is_(None), Message.error_code != UNSUBSCRIBED),
             ~alerted,
@@ -151,7 +153,7 @@ def report_unreported_failures(
     ).all()
     for message in unreported:
         reason = message.last_error or "no reason recorded"
-        if message.error_code is None:
+        if message.error_code is None or message.attempts >= MAX_ATTEMPTS:  # out of retries
             record_not_sent(session, message, reason=reason, now=now)
         else:
             record_delivery_failure(

@@ -15,6 +15,12 @@ from notifications import templates
 
 from ..clinical_dates import procedure_date_problem
 from ..enrolment import normalise_mobile
+from ..followup.conversation import (
+    first_question,
+    in_conversation,
+    pending_question,
+    question_again,
+)
 from ..local_time import local_today
 from ..messaging.links import LINK_PLACEHOLDER, token_hash_for
 from ..messaging.opt_out import carry_number_opt_out, drop_opt_out_of_old_number
@@ -130,7 +136,7 @@ def act_on_alerts(
         raise ActionRefused("An alert ticked is not one of this patient's.")
     next_try = now + timedelta(hours=retry_hours) if not kind.closes else None
     result = ActedOnAlerts(acted=[], added=[], repeated=[])
-    repeats = _recent_repeats(session, alerts, kind.code, note, user_id, now)
+    repeats = _recent_repeats(session, alerts, kind.code, note, next_try, user_id, now)
     for alert in alerts:
         if alert.id in repeats:  # the same form sent twice (a double click, a reload)
             result.repeated.append(alert)
@@ -179,27 +185,41 @@ REPEAT_WINDOW = timedelta(minutes=2)
 
 
 def _recent_repeats(
-    session: Session, alerts, action: str, note: str | None, user_id: int, now: datetime
+    session: Session,
+    alerts,
+    action: str,
+    note: str | None,
+    next_try: datetime | None,
+    user_id: int,
+    now: datetime,
 ) -> set[int]:
-    """The ids of ``alerts`` that had this very action from this nurse just now."""
+    """The ids of ``alerts`` that had this very action from this nurse just now: the same
+    note and, for "could not reach", the same time to try again after it (sent again to
+    change "in 1 hour" to "tomorrow", it is a new choice, not a repeat)."""
     same_note = AlertAction.note.is_(None) if note is None else AlertAction.note == note
-    return set(
-        session.exec(
-            select(AlertAction.alert_id).where(
-                AlertAction.alert_id.in_([alert.id for alert in alerts]),
-                AlertAction.user_id == user_id,
-                AlertAction.action == action,
-                same_note,
-                AlertAction.at >= now - REPEAT_WINDOW,
-            )
-        ).all()
-    )
+    wait = next_try - now if next_try is not None else None
+    rows = session.exec(
+        select(AlertAction.alert_id, AlertAction.at, AlertAction.next_try_at).where(
+            AlertAction.alert_id.in_([alert.id for alert in alerts]),
+            AlertAction.user_id == user_id,
+            AlertAction.action == action,
+            same_note,
+            AlertAction.at >= now - REPEAT_WINDOW,
+        )
+    ).all()
+    return {
+        alert_id
+        for alert_id, at, tried_next in rows
+        if wait is None or (tried_next is not None and tried_next - at == wait)
+    }
 
 
-def _event(session: Session, patient: Patient, kind: str, detail: dict, user_id, now) -> None:
-    session.add(
-        PatientEvent(patient_id=patient.id, kind=kind, detail=detail, user_id=user_id, at=now)
-    )
+def _event(
+    session: Session, patient: Patient, kind: str, detail: dict, user_id, now
+) -> PatientEvent:
+    event = PatientEvent(patient_id=patient.id, kind=kind, detail=detail, user_id=user_id, at=now)
+    session.add(event)
+    return event
 
 
 # An invitation in the outbox that has not yet reached the provider, or may be reaching it.
@@ -320,7 +340,7 @@ def correct_mobile(
         Message.patient_id == patient.id,
         Message.to_number != number,
     )
-    _event(
+    event = _event(
         session,
         patient,
         "mobile_corrected",
@@ -345,6 +365,7 @@ def correct_mobile(
             .order_by(SurveyInstance.due_at)
         ).all()
         relinked = _relink_unsent(session, patient, still_open, secret_key=secret_key, now=now)
+        event.detail = {**event.detail, "new_links": relinked}
     return MobileCorrection(
         changed=True,
         opted_out_with_number=carried,
@@ -463,9 +484,10 @@ def _relink_unsent(
     secret_key: str,
     now: datetime,
 ) -> list[str]:
-    """A fresh link, under a new outbox key, for each open survey that was invited but
-    whose every text was cancelled before it left (by a stop, a pause or a corrected
-    number); their timepoints."""
+    """Send again, under a new outbox key, what each open survey invited but whose every
+    text was cancelled before it left (by a stop, a pause or a corrected number) would
+    have sent: a fresh link, or for a survey answered by text the question it waits on.
+    Their timepoints."""
     relinked = []
     for instance in reopened:
         if (
@@ -473,9 +495,34 @@ def _relink_unsent(
             and patient.textable
             and not _first_text_left(session, instance)
         ):
-            _send_fresh_link(session, patient, instance, secret_key=secret_key, now=now)
+            if in_conversation(instance):
+                _ask_again(session, patient, instance, now=now)
+            else:
+                _send_fresh_link(session, patient, instance, secret_key=secret_key, now=now)
             relinked.append(instance.timepoint)
     return relinked
+
+
+def _ask_again(session: Session, patient: Patient, instance: SurveyInstance, *, now) -> None:
+    """Queue the text a survey answered by text waits on: its opening text if nothing was
+    answered yet (greeting, question 1 and how to stop), else the question it is on."""
+    waiting = pending_question(session, instance)
+    if waiting is None:  # every question answered: nothing to ask
+        return
+    site = session.get(Site, patient.site_id)
+    first = waiting[0] == 1
+    body = first_question(instance, patient, site) if first else question_again(session, instance)
+    instance.link_version += 1  # a new outbox key; a text conversation carries no link
+    enqueue(
+        session,
+        key=f"invite:{instance.id}:v{instance.link_version}",
+        kind="question",
+        to=patient.phone_e164,
+        body=body,
+        now=now,
+        patient_id=patient.id,
+        instance_id=instance.id,
+    )
 
 
 def _first_text_left(session: Session, instance: SurveyInstance) -> bool:

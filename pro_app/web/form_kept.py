@@ -3,14 +3,22 @@ session ended while it was open) comes back as a page showing what was typed, so
 nurse's notes and answers are never lost to a sign-in."""
 
 from flask import Flask, render_template, request, url_for
+from flask_login.utils import login_url
 from flask_wtf.csrf import CSRFError
+
+from ..extensions import login_manager
 
 # Fields a person did not type, or must never be shown again.
 NOT_SHOWN = frozenset({"csrf_token", "answers_seen", "confirm"})
+# Sign-in, password changes and resets post only passwords and emails: nothing is shown.
+SECRET_ENDPOINTS = frozenset({"admin.reset_user_password", "admin.add_user"})
 
 
 def typed_fields() -> list[tuple[str, str]]:
-    """The posted fields with something in them, as (name, value), passwords left out."""
+    """The posted fields with something in them, as (name, value); none from a form of
+    passwords, and no field named for one."""
+    if request.blueprint == "auth" or request.endpoint in SECRET_ENDPOINTS:
+        return []
     return [
         (name, value)
         for name, value in request.form.items(multi=True)
@@ -44,7 +52,7 @@ def _kept_page(reason: str, *, sign_in: bool) -> str:
         reason=reason,
         fields=typed_fields(),
         back=back,
-        sign_in_url=url_for("auth.login", next=back) if sign_in else None,
+        sign_in_url=login_url(login_manager.login_view, next_url=back) if sign_in else None,
     )
 
 

@@ -55,7 +55,7 @@ def test_a_form_sent_after_the_session_went_idle_comes_back_with_what_was_typed(
         in page
     )
     assert "never-shown" not in page
-    assert re.search(r'href="/login\?next=http[^"]*/patients/\d+" target="_blank"', page)
+    assert f'href="/login?next=%2Fpatients%2F{patient.id}" target="_blank"' in page
     assert _no_event(gen.engine)
     assert client.get(f"/patients/{patient.id}").status_code == 302  # a page goes to sign in
 
@@ -85,3 +85,14 @@ def test_a_form_whose_token_is_from_before_the_last_sign_in_comes_back_with_it(
     assert "opened before you last signed in" in response.text
     assert "Second call: weakness in both legs now" in response.text
     assert _no_event(gen.engine)
+
+
+def test_a_password_form_sent_after_the_session_ended_shows_nothing_typed(client, auth, gen, clock):
+    """The change-password form's fields are "current" and "new": shown, they put the
+    passwords on the page."""
+    auth.login(gen.user(gen.site()).email)
+    clock.shift(timedelta(minutes=45))
+    typed = {"current": "old-secret-words", "new": "new-secret-words", "confirm": "x"}
+    response = client.post("/account/password", data=typed)
+    assert response.status_code in (302, 401)
+    assert "secret-words" not in response.text

@@ -342,6 +342,11 @@ def test_a_corrected_mobile_gets_the_link_that_was_waiting_for_the_wrong_one(
         f"/patients/{patient.id}/mobile", data={"mobile": "07400 765432"}, follow_redirects=True
     )
     assert "Mobile number updated. A fresh link for baseline goes to it." in response.text
+    with Session(gen.engine) as session:
+        (event,) = session.exec(
+            select(PatientEvent).where(PatientEvent.kind == "mobile_corrected")
+        ).all()
+    assert event.detail["new_links"] == ["baseline"]
     tick(MORNING + timedelta(minutes=5))
     texts = messages(gen.engine, patient_id=patient.id)
     assert [(m.status, m.to_number) for m in texts] == [

@@ -261,6 +261,34 @@ def test_a_survey_reopened_keeps_its_sent_link_or_gets_one_it_never_got(
     assert texts[0].status == "cancelled" and texts[1].status in WENT
 
 
+def test_a_survey_answered_by_text_gets_its_question_again_not_a_link(
+    client, gen, tick, clock, auth
+):
+    """A patient answering by text, whose first question the pause cancelled before it
+    went, got a web link on resuming, then reminders about a question never asked."""
+    clock.move_to(MORNING)
+    site = gen.site()
+    auth.login(gen.user(site).email)
+    patient = gen.patient(site, now=MORNING, procedure_date=MORNING.date(), channel="sms")
+    patient = patient.patient
+    tick(MORNING)
+    with session_scope(gen.engine) as session:  # the first question never left
+        for message in messages(gen.engine, patient_id=patient.id):
+            message.status = "pending"
+            session.add(message)
+    client.post(f"/patients/{patient.id}/pause", data={"reason": "in hospital"})
+    assert client.post(f"/patients/{patient.id}/resume", data={}).status_code == 302
+    tick(MORNING + timedelta(minutes=5))
+    texts = messages(gen.engine, patient_id=patient.id)
+    key = f"invite:{baseline_id(gen.engine, patient.id)}"
+    assert [(m.idempotency_key, m.kind, m.status) for m in texts] == [
+        (key, "question", "cancelled"),
+        (f"{key}:v1", "question", texts[1].status),
+    ]
+    assert texts[1].status in WENT
+    assert "Question 1 of" in texts[1].body and "{link}" not in texts[1].body
+
+
 def baseline_id(engine, patient_id: int) -> int:
     return next(i.id for i in instances(engine, patient_id) if i.timepoint == "baseline")
 
@@ -319,11 +347,16 @@ def test_an_action_sent_twice_is_recorded_once(client, gen, record, clock, auth,
     twice = client.post(url, data=data, follow_redirects=True)
     assert "(the form sent twice): not recorded again" in twice.text
     assert len(stored(gen.engine, AlertAction)) == 1
+    if action["action"] == "not_reached":  # another time to try again is a new choice
+        assert client.post(url, data={**data, "retry_hours": "1"}).status_code == 302
+        (alert,) = stored(gen.engine, Alert, Alert.id == alert_id)
+        assert alert.next_try_at - MORNING < timedelta(hours=1, minutes=1)
+        assert len(stored(gen.engine, AlertAction)) == 2
     if action["action"] == "not_reached":  # a later attempt is one more
         clock.move_to(MORNING + timedelta(hours=2))
         auth.login(nurse.email)
         assert client.post(url, data=data).status_code == 302
-        assert len(stored(gen.engine, AlertAction)) == 2
+        assert len(stored(gen.engine, AlertAction)) == 3
 
 
 def test_no_action_needs_a_reason(client, gen, record):

@@ -409,11 +409,8 @@ def test_several_alerts_are_acknowledged_in_one_step_each_recorded(client, gen, 
     assert stored(gen.engine, Alert, Alert.id == second)[0].acknowledged_at is None
 
 
-def test_an_alert_a_colleague_closed_meanwhile_is_left_and_the_rest_recorded(client, gen, record):
-    """Two nurses on one record: the page drawn before a colleague acknowledged alert A.
-    Ticking A and B records the action on B, leaves A as the colleague left it, and says
-    so, rather than refusing the form as an unknown choice."""
-    nurse, patient, (first, second) = record
+def _colleague_calls(gen, patient, alert_id: int, *, note: str | None):
+    """A colleague at the patient's site closes ``alert_id`` as "called"; the colleague."""
     with Session(gen.engine) as session:
         site = session.get(Site, patient.site_id)
     colleague = gen.user(site)
@@ -421,13 +418,22 @@ def test_an_alert_a_colleague_closed_meanwhile_is_left_and_the_rest_recorded(cli
         act_on_alerts(
             session,
             session.get(Patient, patient.id),
-            [first],
+            [alert_id],
             action="called",
-            note=None,
+            note=note,
             retry_hours=None,
             user_id=colleague.id,
             now=MORNING,
         )
+    return colleague
+
+
+def test_an_alert_a_colleague_closed_meanwhile_is_left_and_the_rest_recorded(client, gen, record):
+    """Two nurses on one record: the page drawn before a colleague acknowledged alert A.
+    Ticking A and B records the action on B, leaves A as the colleague left it, and says
+    so, rather than refusing the form as an unknown choice."""
+    nurse, patient, (first, second) = record
+    colleague = _colleague_calls(gen, patient, first, note=None)
     data = {"alert_ids": [first, second], "action": "seen_in_clinic"}
     response = client.post(
         f"/patients/{patient.id}/alerts/acknowledge", data=data, follow_redirects=True
@@ -452,20 +458,7 @@ def test_a_note_on_an_alert_a_colleague_closed_first_is_kept_in_its_history(clie
     """The alert's own form answered "already acknowledged", and the second call's note
     (999 advised) was recorded nowhere."""
     nurse, patient, (first, _second) = record
-    with Session(gen.engine) as session:
-        site = session.get(Site, patient.site_id)
-    colleague = gen.user(site, name="Colleague Nurse")
-    with session_scope(gen.engine) as session:
-        act_on_alerts(
-            session,
-            session.get(Patient, patient.id),
-            [first],
-            action="called",
-            note="spoke to the patient",
-            retry_hours=None,
-            user_id=colleague.id,
-            now=MORNING,
-        )
+    colleague = _colleague_calls(gen, patient, first, note="spoke to the patient")
     note = "Second call: weakness in both legs now, advised 999"
     data = {"action": "advised_999", "note": note}
     response = client.post(

@@ -154,6 +154,7 @@ def save_answers(
     if instance.status == InstanceStatus.SENT:
         instance.status = InstanceStatus.IN_PROGRESS
     session.flush()
+    raised = []
     for flag in red_flags(definition, merged):
         alert_id = raise_alert(
             session,
@@ -166,8 +167,10 @@ def save_answers(
             now=now,
             instance_id=instance.id,
         )
-        if alert_id is not None and site.on_call_phone:
-            notify_on_call(session, site, patient, alert_id, now=now)
+        if alert_id is not None:
+            raised.append(alert_id)
+    if raised and site.on_call_phone:  # one text a save, however many flags it raised
+        notify_on_call(session, site, patient, raised[0], now=now)
     return row
 
 

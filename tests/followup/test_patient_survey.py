@@ -136,7 +136,9 @@ def test_back_changes_an_answer_as_a_new_version(client, gen, link):
     client.post(f"{link}?page=1", data={"action": "next", **changed})
     assert "Page 2 of" in client.get(link).text
     with Session(gen.engine) as session:
-        rows = session.exec(select(Response).where(Response.instrument_id == "pain_nrs")).all()
+        rows = session.exec(
+            select(Response).where(Response.instrument_id == "pain_nrs").order_by(Response.id)
+        ).all()
     assert [r.answers["worst"] for r in rows] == [7, 8]
     assert rows[1].supersedes_id == rows[0].id
 
@@ -361,6 +363,28 @@ def test_a_red_flag_texts_the_on_call_contact_without_clinical_detail(
     # It goes out with the next pass, quiet hours or not.
     tick(datetime(2027, 1, 4, 23, 0, tzinfo=UTC))
     assert messages(engine, kind="alert_notify")[0].status == "delivered"
+
+
+def test_two_red_flags_in_one_answer_text_the_on_call_phone_once(
+    client, gen, tick, engine, monkeypatch
+):
+    """Each flag sent its own on-call text, word for word the same."""
+    from tests.tick_helpers import messages
+
+    monkeypatch.setattr("pro_app.web.patient_survey.utcnow", lambda: ENROLLED + timedelta(hours=1))
+    site = gen.site(on_call_phone="+447400999000")
+    gen.patient(site, now=ENROLLED)
+    tick(ENROLLED)
+    instance = instances(engine)[0]
+    path = f"/s/{survey_token(SECRET, instance.id, instance.link_version)}"
+    pages = pages_of(engine)
+    client.post(path, data={"action": "next", **answers_for_page(pages[0])})
+    flags = {"weakness": "yes", "bladder_bowel": "yes"}
+    client.post(path, data={"action": "next", **answers_for_page(pages[1]), **flags})
+    with Session(engine) as session:
+        alerts = session.exec(select(Alert).where(Alert.kind == "red_flag")).all()
+    assert len(alerts) == 2
+    assert len(messages(engine, kind="alert_notify")) == 1
 
 
 # -- nothing typed is lost -----------------------------------------------------------------

@@ -373,7 +373,9 @@ def test_words_beside_or_instead_of_a_texted_answer_reach_a_nurse_the_same_day(t
     third = twilio.text(number, "I want to end it all").text
     assert "passed what you wrote on" in third and "number from 0 to 10" in third
     with Session(gen.engine) as session:
-        pain = session.exec(select(Response).where(Response.instrument_id == "pain_nrs")).all()
+        pain = session.exec(
+            select(Response).where(Response.instrument_id == "pain_nrs").order_by(Response.id)
+        ).all()
         alerts = session.exec(select(Alert).order_by(Alert.id)).all()
     assert pain[-1].answers == {"worst": 8, "average": 7}
     assert [(a.kind, a.urgency) for a in alerts] == [("words_in_reply", "24h")]
@@ -612,7 +614,7 @@ def test_after_stop_nothing_is_texted_back(twilio, gen, tick):
     for body in ("5", "6", "HELP"):
         assert "<Message>" not in twilio.text(patient.phone_e164, body).text
     with Session(gen.engine) as session:
-        saved = session.exec(select(Response)).all()
+        saved = session.exec(select(Response).order_by(Response.id)).all()
         replies = session.exec(select(Message).where(Message.kind == "reply")).all()
     assert [r.answers for r in saved] == [{"worst": 5}, {"worst": 5, "average": 6}]
     assert len(replies) == 1  # the answer to STOP only

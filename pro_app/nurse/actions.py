@@ -282,19 +282,35 @@ def _send_fresh_link(
 ) -> None:
     """Queue a text with a new link (its own outbox key); earlier links stop working."""
     site = session.get(Site, patient.site_id)
+    body = templates.invitation(
+        patient.first_name,
+        site.name,
+        LINK_PLACEHOLDER,
+        web_estimate(session.get(Procedure, instance.procedure_id), instance),
+    )
+    _queue_again(session, patient, instance, "invitation", body, secret_key=secret_key, now=now)
+
+
+def _queue_again(
+    session: Session,
+    patient: Patient,
+    instance: SurveyInstance,
+    kind: str,
+    body: str,
+    *,
+    secret_key: str,
+    now,
+) -> None:
+    """Queue a survey's first text again under an outbox key of its own: the link's next
+    version (earlier links stop working) names it."""
     instance.link_version += 1
     instance.token_hash = token_hash_for(secret_key, instance.id, instance.link_version)
     enqueue(
         session,
         key=f"invite:{instance.id}:v{instance.link_version}",
-        kind="invitation",
+        kind=kind,
         to=patient.phone_e164,
-        body=templates.invitation(
-            patient.first_name,
-            site.name,
-            LINK_PLACEHOLDER,
-            web_estimate(session.get(Procedure, instance.procedure_id), instance),
-        ),
+        body=body,
         now=now,
         patient_id=patient.id,
         instance_id=instance.id,
@@ -496,14 +512,16 @@ def _relink_unsent(
             and not _first_text_left(session, instance)
         ):
             if in_conversation(instance):
-                _ask_again(session, patient, instance, now=now)
+                _ask_again(session, patient, instance, secret_key=secret_key, now=now)
             else:
                 _send_fresh_link(session, patient, instance, secret_key=secret_key, now=now)
             relinked.append(instance.timepoint)
     return relinked
 
 
-def _ask_again(session: Session, patient: Patient, instance: SurveyInstance, *, now) -> None:
+def _ask_again(
+    session: Session, patient: Patient, instance: SurveyInstance, *, secret_key: str, now
+) -> None:
     """Queue the text a survey answered by text waits on: its opening text if nothing was
     answered yet (greeting, question 1 and how to stop), else the question it is on."""
     waiting = pending_question(session, instance)
@@ -512,17 +530,7 @@ def _ask_again(session: Session, patient: Patient, instance: SurveyInstance, *, 
     site = session.get(Site, patient.site_id)
     first = waiting[0] == 1
     body = first_question(instance, patient, site) if first else question_again(session, instance)
-    instance.link_version += 1  # a new outbox key; a text conversation carries no link
-    enqueue(
-        session,
-        key=f"invite:{instance.id}:v{instance.link_version}",
-        kind="question",
-        to=patient.phone_e164,
-        body=body,
-        now=now,
-        patient_id=patient.id,
-        instance_id=instance.id,
-    )
+    _queue_again(session, patient, instance, "question", body, secret_key=secret_key, now=now)
 
 
 def _first_text_left(session: Session, instance: SurveyInstance) -> bool:

@@ -28,7 +28,7 @@ def typed_fields() -> list[tuple[str, str]]:
 
 def _same_site_referrer() -> str:
     referrer = request.referrer or ""
-    return referrer if referrer.startswith(request.host_url) else url_for("auth.login")
+    return referrer if referrer.startswith(request.host_url) else url_for("auth.root")
 
 
 def form_expired(_error: CSRFError):
@@ -37,28 +37,27 @@ def form_expired(_error: CSRFError):
         "This form could not be saved: it was opened before you last signed in (here or "
         "in another tab), or too long ago. Nothing was saved."
     )
-    return _kept_page(reason, sign_in=False), 400
+    return _kept_page(reason, typed_fields(), sign_in=False), 400
 
 
 def signed_out_post(reason: str):
-    """401: a form sent after the session ended; the reason, what was typed, a way back."""
-    return _kept_page(f"{reason} Nothing was saved.", sign_in=True), 401
+    """401 for a form someone filled in and sent after the session ended: the reason, what
+    was typed, a way to sign in again. None for any other signed-out request."""
+    fields = typed_fields() if request.method == "POST" else []
+    if not fields:
+        return None
+    return _kept_page(f"{reason} Nothing was saved.", fields, sign_in=True), 401
 
 
-def _kept_page(reason: str, *, sign_in: bool) -> str:
+def _kept_page(reason: str, fields: list[tuple[str, str]], *, sign_in: bool) -> str:
     back = _same_site_referrer()
     return render_template(
         "form_not_saved.html",
         reason=reason,
-        fields=typed_fields(),
+        fields=fields,
         back=back,
         sign_in_url=login_url(login_manager.login_view, next_url=back) if sign_in else None,
     )
-
-
-def wants_kept_page() -> bool:
-    """Whether a signed-out request carried a form someone filled in."""
-    return request.method == "POST" and bool(typed_fields())
 
 
 def init_app(app: Flask) -> None:

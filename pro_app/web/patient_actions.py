@@ -532,9 +532,10 @@ def enter_answers(patient_id: int, instance_id: int):
     # A save locks the survey first (saves by web, text and phone queue there), so what it
     # compares with the form below is what it would change.
     current = lock_answers(session, instance) if posted else current_responses(session, instance.id)
-    if posted and not closed and not can_enter(instance, now):  # paused while it waited
-        closed = True
-        session.refresh(patient)  # to say why
+    if posted:  # judged again under the lock: a pause or stop may have gone in meanwhile
+        closed = not can_enter(instance, now)
+        if closed:
+            session.refresh(patient)  # to say why
     saved = values = {k: r.answers for k, r in current.items()}
     version = answers_version(instance, current)
     if posted:

@@ -97,8 +97,9 @@ def unauthorized():
     """Send a signed-out visitor to the sign-in page, saying why where a session ended; a
     form sent after the session ended comes back with what was typed."""
     reason = g.pop("session_ended", None) or login_manager.login_message
-    if form_kept.wants_kept_page():
-        return form_kept.signed_out_post(reason)
+    kept = form_kept.signed_out_post(reason)
+    if kept is not None:
+        return kept
     flash(reason, "info")
     return redirect(login_url(login_manager.login_view, next_url=request.url))
 

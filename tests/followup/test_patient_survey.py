@@ -338,12 +338,9 @@ def test_a_language_with_a_catalogue_is_spoken_to_its_patients(
     assert '<html lang="en">' in english
 
 
-def test_a_red_flag_texts_the_on_call_contact_without_clinical_detail(
-    client, gen, tick, engine, monkeypatch
-):
-    from notifications.templates import find_clinical_words
-    from tests.tick_helpers import messages
-
+def _on_page_two_at_a_site_with_an_on_call_phone(client, gen, tick, engine, monkeypatch):
+    """A patient of a site with an on-call mobile, an hour after the baseline link went,
+    past its first page: the link and the pages."""
     monkeypatch.setattr("pro_app.web.patient_survey.utcnow", lambda: ENROLLED + timedelta(hours=1))
     site = gen.site(on_call_phone="+447400999000")
     gen.patient(site, now=ENROLLED)
@@ -352,6 +349,18 @@ def test_a_red_flag_texts_the_on_call_contact_without_clinical_detail(
     path = f"/s/{survey_token(SECRET, instance.id, instance.link_version)}"
     pages = pages_of(engine)
     client.post(path, data={"action": "next", **answers_for_page(pages[0])})
+    return path, pages
+
+
+def test_a_red_flag_texts_the_on_call_contact_without_clinical_detail(
+    client, gen, tick, engine, monkeypatch
+):
+    from notifications.templates import find_clinical_words
+    from tests.tick_helpers import messages
+
+    path, pages = _on_page_two_at_a_site_with_an_on_call_phone(
+        client, gen, tick, engine, monkeypatch
+    )
     client.post(path, data={"action": "next", **answers_for_page(pages[1]), "weakness": "yes"})
     client.post(path, data={"action": "next", **answers_for_page(pages[1]), "weakness": "yes"})
     notices = messages(engine, kind="alert_notify")
@@ -371,14 +380,9 @@ def test_two_red_flags_in_one_answer_text_the_on_call_phone_once(
     """Each flag sent its own on-call text, word for word the same."""
     from tests.tick_helpers import messages
 
-    monkeypatch.setattr("pro_app.web.patient_survey.utcnow", lambda: ENROLLED + timedelta(hours=1))
-    site = gen.site(on_call_phone="+447400999000")
-    gen.patient(site, now=ENROLLED)
-    tick(ENROLLED)
-    instance = instances(engine)[0]
-    path = f"/s/{survey_token(SECRET, instance.id, instance.link_version)}"
-    pages = pages_of(engine)
-    client.post(path, data={"action": "next", **answers_for_page(pages[0])})
+    path, pages = _on_page_two_at_a_site_with_an_on_call_phone(
+        client, gen, tick, engine, monkeypatch
+    )
     flags = {"weakness": "yes", "bladder_bowel": "yes"}
     client.post(path, data={"action": "next", **answers_for_page(pages[1]), **flags})
     with Session(engine) as session:
